@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+import { parseArgs } from "node:util";
+import { errorText, isUserError, UserError } from "./errors.js";
+import { setQuiet } from "./progress.js";
+import { commands, usage } from "./commands/index.js";
+
+/** Exit codes: 0 verdicts as expected, 1 a verdict not as expected, 2 usage or environment. */
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (!first || first === "--help" || first === "-h" || first === "help") {
+    process.stdout.write(usage);
+    return first ? 0 : 2;
+  }
+  const command = commands.find((c) => c.name === first);
+  if (!command) throw new UserError(`unknown command "${first}": run \`redis-repro --help\` for the list`);
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UserError(`${errorText(error)}: run \`redis-repro ${command.name} --help\``);
+  }
+  if (parsed.values.help) {
+    process.stdout.write(command.help);
+    return 0;
+  }
+  if (typeof parsed.values.sources === "string") process.env.REDIS_REPRO_SOURCES = parsed.values.sources;
+  if (parsed.values.json) setQuiet(true);
+  return command.run(parsed.values, parsed.positionals);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (isUserError(error)) {
+      process.stderr.write(`redis-repro: ${error.message}\n`);
+      process.exitCode = error.exitCode;
+    } else {
+      process.stderr.write(`redis-repro: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 2;
+    }
+  },
+);

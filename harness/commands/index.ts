@@ -1,0 +1,16 @@
+import { cleanupCommand } from "./cleanup.js";
+import type { Command } from "./command.js";
+import { imagesCommand } from "./images.js";
+import { sourcesCommand } from "./sources.js";
+
+export const commands: Command[] = [imagesCommand, sourcesCommand, cleanupCommand];
+
+export const usage = `redis-repro: reproduce Redis bugs in real, resource-limited containers
+
+Usage: redis-repro <command> [options]
+
+${commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join("\n")}
+
+Run \`redis-repro <command> --help\` for its options.
+Exit codes: 0 verdicts as expected, 1 a verdict not as expected, 2 usage or environment error.
+`;

@@ -1,0 +1,111 @@
+import type { Readable } from "node:stream";
+import { ImageName } from "testcontainers";
+import { errorText } from "../errors.js";
+import { dockerode, engine } from "./client.js";
+import { LABEL_MANAGED } from "./labels.js";
+
+/** The image's id when it is present locally. */
+export async function localImageId(ref: string): Promise<string | undefined> {
+  const docker = await dockerode();
+  try {
+    return (await docker.getImage(ref).inspect()).Id;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function imageLabels(ref: string): Promise<Record<string, string>> {
+  const docker = await dockerode();
+  return (await docker.getImage(ref).inspect()).Config.Labels ?? {};
+}
+
+/** Pulls an image; resolves to the failure's first line instead of throwing, so callers can fall back. */
+export async function tryPull(ref: string): Promise<{ ok: true } | { ok: false; reason: string }> {
+  try {
+    await (await engine()).image.pull(ImageName.fromString(ref));
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, reason: errorText(error).split("\n")[0] ?? "pull failed" };
+  }
+}
+
+export interface BuildRequest {
+  context: Readable;
+  tag: string;
+  buildargs: Record<string, string>;
+  labels: Record<string, string>;
+  /** Each line of the builder's output, as it comes. */
+  onLine: (line: string) => void;
+}
+
+/**
+ * Builds with the engine's classic builder through the API: no CLI or buildx plugin needed, and
+ * networkmode none, because a build must not need the network. Throws the builder's own error.
+ */
+export async function buildImage(request: BuildRequest): Promise<void> {
+  const docker = await dockerode();
+  const stream = await docker.buildImage(request.context, {
+    t: request.tag,
+    buildargs: request.buildargs,
+    labels: { [LABEL_MANAGED]: "true", ...request.labels },
+    networkmode: "none",
+    rm: true,
+    forcerm: true,
+  });
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (error: Error | null, output: { error?: string }[]) => {
+        const failed = error?.message ?? output.find((o) => o.error)?.error;
+        if (failed) reject(new Error(failed));
+        else resolve();
+      },
+      (event: { stream?: string; error?: string }) => {
+        const text = event.stream ?? (event.error ? `ERROR: ${event.error}` : "");
+        for (const line of text.split("\n")) if (line.trim()) request.onLine(line.trimEnd());
+      },
+    );
+  });
+}
+
+/** `docker import` of a root file system given as a tar stream. */
+export async function importImage(tar: Readable, repo: string, tag: string, labels: Record<string, string>) {
+  const docker = await dockerode();
+  const changes = Object.entries({ [LABEL_MANAGED]: "true", ...labels }).map(
+    ([k, v]) => `LABEL ${k}=${JSON.stringify(v)}`,
+  );
+  const stream = await docker.importImage(tar, { repo, tag, changes });
+  await new Promise<void>((resolve, reject) =>
+    docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve())),
+  );
+}
+
+export async function removeImage(ref: string): Promise<void> {
+  const docker = await dockerode();
+  await docker
+    .getImage(ref)
+    .remove({ force: true })
+    .catch(() => undefined);
+}
+
+export interface ManagedImage {
+  tag: string;
+  id: string;
+  created: number;
+  size: number;
+  labels: Record<string, string>;
+}
+
+export async function listManagedImages(): Promise<ManagedImage[]> {
+  const docker = await dockerode();
+  const images = await docker.listImages({ filters: { label: [`${LABEL_MANAGED}=true`] } });
+  return images.flatMap((image) =>
+    (image.RepoTags ?? ["<none>"]).map((tag) => ({
+      tag,
+      id: image.Id,
+      created: image.Created,
+      size: image.Size,
+      labels: image.Labels ?? {},
+    })),
+  );
+}

@@ -1,0 +1,9 @@
+/** Every container and image the harness makes carries these, so leftovers can always be found. */
+export const LABEL_MANAGED = "redis-repro.managed";
+export const LABEL_RUN = "redis-repro.run";
+export const LABEL_TARGET = "redis-repro.target";
+export const LABEL_VERSION = "redis-repro.version";
+export const LABEL_PATCHES = "redis-repro.patches";
+export const LABEL_SOURCE_CHECK = "redis-repro.source-check";
+export const LABEL_CONTENT = "redis-repro.content";
+export const LABEL_KIND = "redis-repro.kind";

@@ -1,0 +1,127 @@
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { execa } from "execa";
+import { z } from "zod";
+import { importImage, localImageId, tryPull } from "../engine/images.js";
+import { LABEL_KIND } from "../engine/labels.js";
+import { errorText, UserError } from "../errors.js";
+import { cacheRoot } from "../paths.js";
+import { progress } from "../progress.js";
+
+/**
+ * Images the Dockerfile builds FROM. By default the official ones a user would pull; where they are
+ * missing and cannot be pulled (offline machines), equivalent local images are made once with
+ * debootstrap + import and reused: same Debian release, same compiler, so builds behave the same.
+ */
+export const BaseMode = z.enum(["auto", "online", "offline"]);
+export type BaseMode = z.infer<typeof BaseMode>;
+
+export type BaseRole = "builder" | "runtime";
+
+interface BaseDefinition {
+  official: string;
+  offline: string;
+  /** debootstrap --include list for the offline equivalent. */
+  include: string[];
+}
+
+const suite = "bookworm";
+
+export function baseDefinitions(env: NodeJS.ProcessEnv = process.env): Record<BaseRole, BaseDefinition> {
+  return {
+    builder: {
+      official: env.REDIS_REPRO_BUILDER_IMAGE ?? `buildpack-deps:${suite}`,
+      offline: `redis-repro/base:${suite}-builder`,
+      include: ["gcc", "make", "libc6-dev", "patch"],
+    },
+    runtime: {
+      official: env.REDIS_REPRO_RUNTIME_IMAGE ?? `debian:${suite}-slim`,
+      offline: `redis-repro/base:${suite}-slim`,
+      include: [],
+    },
+  };
+}
+
+export interface ResolvedBase {
+  role: BaseRole;
+  ref: string;
+  id: string;
+  how: "local" | "pulled" | "offline" | "made-offline";
+}
+
+async function isRoot(): Promise<boolean> {
+  return typeof process.getuid === "function" && process.getuid() === 0;
+}
+
+async function makeOffline(role: BaseRole, definition: BaseDefinition): Promise<string> {
+  const mirror = process.env.REDIS_REPRO_DEBIAN_MIRROR ?? "http://deb.debian.org/debian";
+  const hasDebootstrap = await execa("debootstrap", ["--version"], { reject: false }).then((r) => r.exitCode === 0);
+  if (!(await isRoot()) || !hasDebootstrap) {
+    throw new UserError(
+      `base image ${definition.official} is missing and cannot be pulled, and making the offline ${definition.offline} needs root with debootstrap (apt-get install debootstrap): pull the image, or run \`redis-repro images bases --offline\` as root`,
+    );
+  }
+  await mkdir(join(cacheRoot(), "tmp"), { recursive: true });
+  const root = await mkdtemp(join(cacheRoot(), "tmp", `rootfs-${role}-`));
+  try {
+    progress(`[bases] debootstrap ${suite} (${role}${definition.include.length ? `: ${definition.include.join(", ")}` : ""}) from ${mirror}`);
+    const include = definition.include.length ? [`--include=${definition.include.join(",")}`] : [];
+    await execa("debootstrap", ["--variant=minbase", ...include, suite, root, mirror], { all: true }).catch(
+      (error: { all?: string }) => {
+        const tail = (error.all ?? "").trim().split("\n").slice(-1)[0];
+        throw new UserError(`debootstrap of ${definition.offline} failed (${tail}): check that ${mirror} is reachable`);
+      },
+    );
+    // Package lists and .debs are not part of an image; the official slim image drops them too.
+    await execa("find", [join(root, "var/lib/apt/lists"), join(root, "var/cache/apt"), "-type", "f", "-delete"]);
+    const tar = execa("tar", ["--numeric-owner", "-C", root, "-c", "."], { buffer: false });
+    const [repo = "", tag = ""] = definition.offline.split(":");
+    await importImage(tar.stdout, repo, tag, { [LABEL_KIND]: `base-${role}` });
+    await tar;
+    const id = await localImageId(definition.offline);
+    if (!id) throw new Error(`import of ${definition.offline} left no image`);
+    progress(`[bases] made ${definition.offline}`);
+    return id;
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+export async function resolveBase(role: BaseRole, mode: BaseMode): Promise<ResolvedBase> {
+  const definition = baseDefinitions()[role];
+  if (mode !== "offline") {
+    const id = await localImageId(definition.official);
+    if (id) return { role, ref: definition.official, id, how: "local" };
+  }
+  if (mode === "auto") {
+    const offlineId = await localImageId(definition.offline);
+    if (offlineId) return { role, ref: definition.offline, id: offlineId, how: "offline" };
+  }
+  if (mode !== "offline") {
+    progress(`[bases] pulling ${definition.official}`);
+    const pulled = await tryPull(definition.official);
+    const id = pulled.ok ? await localImageId(definition.official) : undefined;
+    if (id) return { role, ref: definition.official, id, how: "pulled" };
+    if (mode === "online") {
+      throw new UserError(
+        `base image ${definition.official} cannot be pulled (${pulled.ok ? "no image after pull" : pulled.reason}): check the registry, or use --bases offline`,
+      );
+    }
+    progress(`[bases] cannot pull ${definition.official} (${pulled.ok ? "?" : pulled.reason}); using an offline equivalent`);
+  }
+  const existing = await localImageId(definition.offline);
+  if (existing) return { role, ref: definition.offline, id: existing, how: "offline" };
+  try {
+    return { role, ref: definition.offline, id: await makeOffline(role, definition), how: "made-offline" };
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    throw new UserError(`making ${definition.offline} failed: ${errorText(error)}`);
+  }
+}
+
+export async function resolveBases(mode: BaseMode): Promise<Record<BaseRole, ResolvedBase>> {
+  // One after the other: both may run debootstrap, and two at once only compete for the mirror.
+  const builder = await resolveBase("builder", mode);
+  const runtime = await resolveBase("runtime", mode);
+  return { builder, runtime };
+}

@@ -1,0 +1,220 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import tarStream from "tar-stream";
+import { z } from "zod";
+import { buildImage, imageLabels, localImageId, tryPull } from "../engine/images.js";
+import {
+  LABEL_CONTENT,
+  LABEL_KIND,
+  LABEL_PATCHES,
+  LABEL_SOURCE_CHECK,
+  LABEL_TARGET,
+  LABEL_VERSION,
+} from "../engine/labels.js";
+import { errorText, UserError } from "../errors.js";
+import { buildLogsDir, dockerDir } from "../paths.js";
+import { progress } from "../progress.js";
+import { type BaseMode, type ResolvedBase, resolveBases } from "./bases.js";
+import { checkPatches, loadPatches, type Patch, strippedPath } from "./patches.js";
+import { requireRelease } from "./releases.js";
+import { resolveSource, VerifiedSource } from "./sources.js";
+import { formatTarget, type TargetSpec } from "./spec.js";
+import { readTarball } from "./verify.js";
+
+export const IMAGE_REPO = "redis-repro/redis";
+
+/** What a run needs to know about the image behind a target. */
+export const TargetImage = z.object({
+  target: z.string(),
+  image: z.string(),
+  imageId: z.string(),
+  /** Ours (built from verified sources) or the user's, used as is. */
+  origin: z.enum(["built", "cached", "brought"]),
+  version: z.string().optional(),
+  patches: z.array(z.string()),
+  source: VerifiedSource.optional(),
+  sourceCheck: z.string().optional(),
+  buildSeconds: z.number().optional(),
+});
+export type TargetImage = z.infer<typeof TargetImage>;
+
+export interface ContentInput {
+  version: string;
+  filesDigest: string;
+  patches: { name: string; text: string }[];
+  dockerfile: string;
+  builderId: string;
+  runtimeId: string;
+}
+
+/** Tags come from content: the same release, patches, Dockerfile and bases give the same tag. */
+export function contentHash(input: ContentInput): string {
+  const hash = createHash("sha256");
+  hash.update(`redis-repro image v1\nversion ${input.version}\nfiles ${input.filesDigest}\n`);
+  for (const p of input.patches) {
+    hash.update(`patch ${p.name} ${createHash("sha256").update(p.text).digest("hex")}\n`);
+  }
+  hash.update(`dockerfile ${createHash("sha256").update(input.dockerfile).digest("hex")}\n`);
+  hash.update(`bases ${input.builderId} ${input.runtimeId}\n`);
+  return hash.digest("hex");
+}
+
+export function imageTag(version: string, patches: string[], content: string): string {
+  return `${IMAGE_REPO}:${[version, ...patches].join("-")}-${content.slice(0, 12)}`;
+}
+
+async function buildContext(source: VerifiedSource, patches: Patch[], dockerfile: string) {
+  const pack = tarStream.pack();
+  const add = (name: string, content: string | Buffer) =>
+    new Promise<void>((resolve, reject) => pack.entry({ name }, content, (e) => (e ? reject(e) : resolve())));
+  await add("Dockerfile", dockerfile);
+  await add("patches/.keep", "");
+  for (const [i, p] of patches.entries()) await add(`patches/${String(i + 1).padStart(2, "0")}-${p.name}.patch`, p.text);
+  const size = (await stat(source.file)).size;
+  const entry = pack.entry({ name: "redis.tar.gz", size }, (e) => {
+    if (e) pack.destroy(e);
+    else pack.finalize();
+  });
+  createReadStream(source.file).pipe(entry);
+  // tar-stream's Pack is a streamx Readable, which the engine API reads like a Node one.
+  return pack as unknown as Readable;
+}
+
+export interface EnsureOptions {
+  bases: BaseMode;
+  /** Build even when the tag exists (a broken cache, a suspicious result). */
+  rebuild?: boolean;
+}
+
+/**
+ * Makes sure the image behind a target exists: a cache hit is an inspect; a miss resolves and verifies
+ * the source, checks the patches in memory, then builds. Nothing is tagged unless every step passed.
+ */
+export async function ensureImage(spec: TargetSpec, options: EnsureOptions): Promise<TargetImage> {
+  const target = formatTarget(spec);
+  if (spec.kind === "image") return ensureBroughtImage(spec.image, target);
+
+  const release = requireRelease(spec.version);
+  const patches = await loadPatches(spec.patches);
+  const source = await resolveSource(spec.version);
+  const wanted = new Set(patches.flatMap((p) => p.files.map(strippedPath)));
+  const { files } = await readTarball(source.file, (path) => wanted.has(path));
+  checkPatches(release.version, patches, files);
+
+  const dockerfile = await readFile(join(dockerDir, "Dockerfile"), "utf8");
+  const bases = await resolveBases(options.bases);
+  const content = contentHash({
+    version: release.version,
+    filesDigest: release.files,
+    patches,
+    dockerfile,
+    builderId: bases.builder.id,
+    runtimeId: bases.runtime.id,
+  });
+  const tag = imageTag(release.version, patches.map((p) => p.name), content);
+  const names = patches.map((p) => p.name);
+  const canonical = formatTarget({ kind: "release", version: release.version, patches: names });
+  const existing = options.rebuild ? undefined : await localImageId(tag);
+  if (existing) {
+    return {
+      target: canonical,
+      image: tag,
+      imageId: existing,
+      origin: "cached",
+      version: release.version,
+      patches: names,
+      source,
+      sourceCheck: source.check,
+    };
+  }
+  const started = Date.now();
+  await runBuild(canonical, tag, source, patches, dockerfile, bases);
+  const imageId = await localImageId(tag);
+  if (!imageId) throw new Error(`build of ${tag} reported success but left no image`);
+  return {
+    target: canonical,
+    image: tag,
+    imageId,
+    origin: "built",
+    version: release.version,
+    patches: names,
+    source,
+    sourceCheck: source.check,
+    buildSeconds: (Date.now() - started) / 1000,
+  };
+}
+
+async function runBuild(
+  target: string,
+  tag: string,
+  source: VerifiedSource,
+  patches: Patch[],
+  dockerfile: string,
+  bases: Record<"builder" | "runtime", ResolvedBase>,
+): Promise<void> {
+  const logDir = buildLogsDir();
+  await mkdir(logDir, { recursive: true });
+  const logFile = join(logDir, `${tag.replace(/[/:]/g, "_")}.log`);
+  const lines: string[] = [];
+  let compiled = 0;
+  let lastReport = Date.now();
+  progress(`[build ${target}] ${tag} from ${source.file} (${source.check}) on ${bases.builder.ref} → ${bases.runtime.ref}`);
+  try {
+    await buildImage({
+      context: await buildContext(source, patches, dockerfile),
+      tag,
+      buildargs: { BUILDER_IMAGE: bases.builder.ref, RUNTIME_IMAGE: bases.runtime.ref },
+      labels: {
+        [LABEL_KIND]: "redis",
+        [LABEL_TARGET]: target,
+        [LABEL_VERSION]: source.version,
+        [LABEL_PATCHES]: patches.map((p) => p.name).join(","),
+        [LABEL_SOURCE_CHECK]: source.check,
+        [LABEL_CONTENT]: tag.slice(tag.lastIndexOf("-") + 1),
+      },
+      onLine: (line) => {
+        lines.push(line);
+        if (/^Step \d+\/\d+ :/.test(line) || /^applying /.test(line)) progress(`[build ${target}] ${line}`);
+        if (/\bCC\b|\bLINK\b/.test(line.replace(/\x1b\[[0-9;]*m/g, " "))) compiled++;
+        if (Date.now() - lastReport > 5_000) {
+          lastReport = Date.now();
+          progress(`[build ${target}] … ${compiled} files compiled`);
+        }
+      },
+    });
+    await writeFile(logFile, `${lines.join("\n")}\n`);
+  } catch (error) {
+    await writeFile(logFile, `${lines.join("\n")}\nERROR: ${errorText(error)}\n`);
+    const tail = lines.slice(-15).map((l) => `    ${l}`).join("\n");
+    process.stderr.write(`[build ${target}] failed; last lines of ${logFile}:\n${tail}\n`);
+    throw new UserError(`image build for ${target} failed (${errorText(error).split("\n")[0]}): full log in ${logFile}`);
+  }
+}
+
+/** A user's image is used as is; it must be present or pullable. Its Redis version is read by running it. */
+async function ensureBroughtImage(image: string, target: string): Promise<TargetImage> {
+  let id = await localImageId(image);
+  if (!id) {
+    progress(`[images] pulling ${image}`);
+    const pulled = await tryPull(image);
+    id = await localImageId(image);
+    if (!id) {
+      throw new UserError(
+        `image ${image} is not here and cannot be pulled (${pulled.ok ? "no image after pull" : pulled.reason}): pull or build it first`,
+      );
+    }
+  }
+  const labels = await imageLabels(image);
+  return {
+    target,
+    image,
+    imageId: id,
+    origin: "brought",
+    version: labels[LABEL_VERSION],
+    patches: labels[LABEL_PATCHES] ? (labels[LABEL_PATCHES] ?? "").split(",") : [],
+    sourceCheck: labels[LABEL_SOURCE_CHECK],
+  };
+}

@@ -1,0 +1,126 @@
+import { createWriteStream } from "node:fs";
+import { access, copyFile, mkdir, rename, rm } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { z } from "zod";
+import { errorText, UserError } from "../errors.js";
+import { sourcesDir } from "../paths.js";
+import { progress } from "../progress.js";
+import { officialTarballUrl, type Release, requireRelease } from "./releases.js";
+import { fileHash, readTarball } from "./verify.js";
+
+export const SourceCheck = z.enum(["published-sha1", "published-sha256", "files-digest"]);
+
+/** How a release's tarball was found and why it is trusted; recorded in image labels and reports. */
+export const VerifiedSource = z.object({
+  version: z.string(),
+  file: z.string(),
+  origin: z.enum(["cache", "download"]),
+  check: SourceCheck,
+  digest: z.string(),
+  filesDigest: z.string(),
+});
+export type VerifiedSource = z.infer<typeof VerifiedSource>;
+
+/** Names a tarball of VERSION may have in the cache: upstream's first, then Debian's source package. */
+export function cacheNames(version: string): string[] {
+  return [`redis-${version}.tar.gz`, `redis_${version}.orig.tar.gz`];
+}
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * Checks a tarball against a release: the published hash first (only an official tarball can match it),
+ * then the files digest (any faithful tarball of the release matches it). Throws on a mismatch.
+ */
+export async function verifyTarball(
+  path: string,
+  release: Release,
+): Promise<Pick<VerifiedSource, "check" | "digest" | "filesDigest">> {
+  const { filesDigest } = await readTarball(path);
+  if (release.published) {
+    const digest = await fileHash(path, release.published.algo);
+    if (digest === release.published.digest) {
+      return { check: `published-${release.published.algo}`, digest, filesDigest };
+    }
+  }
+  if (filesDigest === release.files) return { check: "files-digest", digest: filesDigest, filesDigest };
+  const published = release.published ? `; ${release.published.algo} differs from the published one too` : "";
+  throw new UserError(
+    `${basename(path)} is not redis ${release.version}: files digest ${filesDigest} ≠ expected ${release.files}${published}; delete it and provide a genuine tarball`,
+  );
+}
+
+async function download(version: string, dir: string): Promise<string> {
+  const url = officialTarballUrl(version);
+  const target = join(dir, `redis-${version}.tar.gz`);
+  const partial = `${target}.partial`;
+  progress(`[sources] downloading ${url}`);
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(60_000) });
+    if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+    await mkdir(dir, { recursive: true });
+    await pipeline(Readable.fromWeb(response.body as import("node:stream/web").ReadableStream), createWriteStream(partial));
+  } catch (error) {
+    await rm(partial, { force: true });
+    const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : errorText(error);
+    throw new UserError(
+      `redis-${version}.tar.gz is not in the source cache ${dir} and the download from ${url} failed (${cause}): put the tarball there (set REDIS_REPRO_SOURCES or --sources to another folder) or run \`redis-repro sources add FILE\``,
+    );
+  }
+  return partial;
+}
+
+/** Finds (or downloads) and verifies the tarball of a release. Nothing unverified is ever returned. */
+export async function resolveSource(version: string, dir = sourcesDir()): Promise<VerifiedSource> {
+  const release = requireRelease(version);
+  for (const name of cacheNames(version)) {
+    const file = join(dir, name);
+    if (await exists(file)) {
+      return { version, file, origin: "cache", ...(await verifyTarball(file, release)) };
+    }
+  }
+  const partial = await download(version, dir);
+  try {
+    const verified = await verifyTarball(partial, release);
+    const file = partial.replace(/\.partial$/, "");
+    await rename(partial, file);
+    return { version, file, origin: "download", ...verified };
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
+  }
+}
+
+/** Is a tarball of this release in the cache? (Tests use it to skip with a reason, never to fake.) */
+export async function cachedSourcePath(version: string, dir = sourcesDir()): Promise<string | undefined> {
+  for (const name of cacheNames(version)) {
+    if (await exists(join(dir, name))) return join(dir, name);
+  }
+  return undefined;
+}
+
+/** Verifies a tarball the user has and copies it into the cache under upstream's name. */
+export async function addSource(
+  file: string,
+  version: string | undefined,
+  dir = sourcesDir(),
+): Promise<VerifiedSource> {
+  if (!(await exists(file))) throw new UserError(`${file} does not exist: give the path of a redis .tar.gz`);
+  let resolvedVersion = version;
+  if (!resolvedVersion) {
+    const { topDir } = await readTarball(file);
+    resolvedVersion = topDir.replace(/^redis-/, "");
+  }
+  const release = requireRelease(resolvedVersion);
+  const verified = await verifyTarball(file, release);
+  await mkdir(dir, { recursive: true });
+  const target = join(dir, `redis-${release.version}.tar.gz`);
+  await copyFile(file, target);
+  return { version: release.version, file: target, origin: "cache", ...verified };
+}

@@ -1,0 +1,72 @@
+import { z } from "zod";
+import { UserError } from "../errors.js";
+
+/**
+ * A target names what runs: a Redis release built from verified sources, optionally with patches,
+ * or an image the user brings. Grammar:
+ *   3.2.8 | redis@3.2.8 | 3.2.8+fix-aof-pipe-leak[+other] | image:redis:3.2.8
+ */
+export const versionPattern = /^\d+\.\d+(?:\.\d+)?(?:-(?:rc|m)\d+)?$/;
+export const patchNamePattern = /^[a-z0-9][a-z0-9-]*$/;
+
+export const TargetSpec = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("release"),
+    version: z.string().regex(versionPattern),
+    patches: z.array(z.string().regex(patchNamePattern)),
+  }),
+  z.object({ kind: z.literal("image"), image: z.string().min(1) }),
+]);
+export type TargetSpec = z.infer<typeof TargetSpec>;
+
+export function parseTarget(input: string): TargetSpec {
+  const text = input.trim();
+  if (text.startsWith("image:")) {
+    const image = text.slice("image:".length);
+    if (!/^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/.test(image)) {
+      throw new UserError(`malformed target "${input}": after "image:" give an image reference such as redis:3.2.8`);
+    }
+    return { kind: "image", image };
+  }
+  const [head = "", ...patches] = text.replace(/^redis@/, "").split("+");
+  if (!versionPattern.test(head)) {
+    throw new UserError(
+      `malformed target "${input}": expected VERSION[+patch…] (e.g. 3.2.8+fix-aof-pipe-leak) or image:REF`,
+    );
+  }
+  for (const patch of patches) {
+    if (!patchNamePattern.test(patch)) {
+      throw new UserError(
+        `malformed target "${input}": patch name "${patch}" must be lower-case letters, digits and dashes`,
+      );
+    }
+  }
+  if (new Set(patches).size !== patches.length) {
+    throw new UserError(`malformed target "${input}": a patch is named twice`);
+  }
+  return { kind: "release", version: head, patches };
+}
+
+export function formatTarget(spec: TargetSpec): string {
+  return spec.kind === "image" ? `image:${spec.image}` : [spec.version, ...spec.patches].join("+");
+}
+
+/** Orders release versions numerically, pre-releases (rc, m) before the release they lead to. */
+export function compareVersions(a: string, b: string): number {
+  const parse = (v: string) => {
+    const [core = "", pre] = v.split("-");
+    const nums = core.split(".").map(Number);
+    while (nums.length < 3) nums.push(0);
+    return { nums, pre };
+  };
+  const x = parse(a);
+  const y = parse(b);
+  for (let i = 0; i < 3; i++) {
+    const d = (x.nums[i] ?? 0) - (y.nums[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  if (x.pre === y.pre) return 0;
+  if (x.pre === undefined) return 1;
+  if (y.pre === undefined) return -1;
+  return x.pre.localeCompare(y.pre, "en", { numeric: true });
+}

@@ -1,0 +1,75 @@
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
+import tarStream from "tar-stream";
+
+/**
+ * Two ways to trust a tarball. Official tarballs verify by their published hash (sha1 up to 3.2.8,
+ * sha256 after). Any other tarball of the same release (a mirror, Debian's .orig.tar.gz, a git archive
+ * of the tag) holds the same files but not the same bytes, so it verifies by a digest over its files:
+ * sha256 of the sorted lines "<type> <sha256 of content or link target> <path below the top folder>".
+ */
+export type HashAlgo = "sha1" | "sha256";
+
+export async function fileHash(path: string, algo: HashAlgo): Promise<string> {
+  const hash = createHash(algo);
+  await pipeline(createReadStream(path), hash);
+  return hash.digest("hex");
+}
+
+export interface TarFile {
+  path: string;
+  content: Buffer;
+}
+
+/**
+ * Walks a .tar.gz once: returns the files digest, and the contents of the files `want` asks for
+ * (paths below the top folder), so patches can be checked in the same pass.
+ */
+export async function readTarball(
+  path: string,
+  want: (relativePath: string) => boolean = () => false,
+): Promise<{ filesDigest: string; files: Map<string, Buffer>; topDir: string }> {
+  const entries: { path: string; line: string }[] = [];
+  const files = new Map<string, Buffer>();
+  let topDir = "";
+  const extract = tarStream.extract();
+  extract.on("entry", (header, stream, next) => {
+    const [top = "", ...rest] = header.name.replace(/^\.\//, "").split("/");
+    const relative = rest.join("/");
+    if (!topDir && top) topDir = top;
+    const isFile = header.type === "file" || header.type === "contiguous-file";
+    if (header.type === "symlink" && relative) {
+      const target = createHash("sha256")
+        .update(header.linkname ?? "")
+        .digest("hex");
+      entries.push({ path: relative, line: `symlink ${target} ${relative}` });
+    }
+    if (!isFile || !relative) {
+      stream.on("end", next);
+      stream.resume();
+      return;
+    }
+    const hash = createHash("sha256");
+    const chunks: Buffer[] = [];
+    const keep = want(relative);
+    stream.on("data", (data: unknown) => {
+      const chunk = data as Buffer;
+      hash.update(chunk);
+      if (keep) chunks.push(chunk);
+    });
+    stream.on("end", () => {
+      entries.push({ path: relative, line: `file ${hash.digest("hex")} ${relative}` });
+      if (keep) files.set(relative, Buffer.concat(chunks));
+      next();
+    });
+  });
+  await pipeline(createReadStream(path), createGunzip(), extract);
+  // Byte order, not locale order: the digest must not depend on the machine.
+  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const filesDigest = createHash("sha256")
+    .update(entries.map((e) => `${e.line}\n`).join(""))
+    .digest("hex");
+  return { filesDigest, files, topDir };
+}
