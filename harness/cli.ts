@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
+import { commands, usage } from "./commands/index.js";
 import { errorText, isUserError, UserError } from "./errors.js";
 import { setQuiet } from "./progress.js";
-import { commands, usage } from "./commands/index.js";
 
 /** Exit codes: 0 verdicts as expected, 1 a verdict not as expected, 2 usage or environment. */
 async function main(argv: string[]): Promise<number> {
@@ -37,7 +37,9 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`redis-repro: ${error.message}\n`);
       process.exitCode = error.exitCode;
     } else {
-      process.stderr.write(`redis-repro: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.stderr.write(
+        `redis-repro: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
       process.exitCode = 2;
     }
   },

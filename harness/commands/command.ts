@@ -25,7 +25,8 @@ export const baseOptions = {
 
 export function baseMode(values: Values): BaseMode {
   const parsed = BaseMode.safeParse(values.bases ?? "auto");
-  if (!parsed.success) throw new UserError(`--bases must be auto, online or offline, not "${String(values.bases)}"`);
+  if (!parsed.success)
+    throw new UserError(`--bases must be auto, online or offline, not "${String(values.bases)}"`);
   return parsed.data;
 }
 

@@ -23,7 +23,8 @@ Options:
 `;
 
 async function build(targets: string[], values: Parameters<Command["run"]>[0]): Promise<number> {
-  if (targets.length === 0) throw new UserError("images build needs at least one target, e.g. 3.2.8+fix-aof-pipe-leak");
+  if (targets.length === 0)
+    throw new UserError("images build needs at least one target, e.g. 3.2.8+fix-aof-pipe-leak");
   const specs = targets.map(parseTarget);
   const results: TargetImage[] = [];
   // One build at a time: on 2 cores a build already uses both, and bases must exist first.
@@ -31,7 +32,9 @@ async function build(targets: string[], values: Parameters<Command["run"]>[0]): 
     const started = Date.now();
     const image = await ensureImage(spec, { bases: baseMode(values), rebuild: values.rebuild === true });
     const seconds = ((Date.now() - started) / 1000).toFixed(2);
-    progress(`[images] ${image.target}: ${image.origin} ${image.image} in ${seconds} s${image.sourceCheck ? ` (source: ${image.sourceCheck})` : ""}`);
+    progress(
+      `[images] ${image.target}: ${image.origin} ${image.image} in ${seconds} s${image.sourceCheck ? ` (source: ${image.sourceCheck})` : ""}`,
+    );
     results.push(image);
   }
   if (values.json) printJson(results);
@@ -47,7 +50,10 @@ async function ls(json: boolean): Promise<number> {
   }
   for (const image of images) {
     const l = image.labels;
-    const what = l[LABEL_KIND] === "redis" ? `redis ${l[LABEL_VERSION]}${l[LABEL_PATCHES] ? `+${l[LABEL_PATCHES]}` : ""} (${l[LABEL_SOURCE_CHECK]})` : (l[LABEL_KIND] ?? "");
+    const what =
+      l[LABEL_KIND] === "redis"
+        ? `redis ${l[LABEL_VERSION]}${l[LABEL_PATCHES] ? `+${l[LABEL_PATCHES]}` : ""} (${l[LABEL_SOURCE_CHECK]})`
+        : (l[LABEL_KIND] ?? "");
     const created = new Date(image.created * 1000).toISOString().slice(0, 19).replace("T", " ");
     process.stdout.write(`${image.tag}\t${what}\t${(image.size / 1e6).toFixed(1)} MB\t${created}\n`);
   }
@@ -68,7 +74,9 @@ export const imagesCommand: Command = {
         return ls(values.json === true);
       case "releases":
         if (values.json) printJson(releases);
-        else for (const r of releases) process.stdout.write(`${r.version}\t${r.published ? r.published.algo : "files digest only"}\n`);
+        else
+          for (const r of releases)
+            process.stdout.write(`${r.version}\t${r.published ? r.published.algo : "files digest only"}\n`);
         return 0;
       case "bases": {
         const bases = await resolveBases(baseMode(values));
@@ -77,7 +85,9 @@ export const imagesCommand: Command = {
         return 0;
       }
       default:
-        throw new UserError(`images needs build, ls, releases or bases, not "${sub ?? ""}": run \`redis-repro images --help\``);
+        throw new UserError(
+          `images needs build, ls, releases or bases, not "${sub ?? ""}": run \`redis-repro images --help\``,
+        );
     }
   },
 };

@@ -1,9 +1,10 @@
 import { cleanupCommand } from "./cleanup.js";
 import type { Command } from "./command.js";
 import { imagesCommand } from "./images.js";
+import { runCommand } from "./run.js";
 import { sourcesCommand } from "./sources.js";
 
-export const commands: Command[] = [imagesCommand, sourcesCommand, cleanupCommand];
+export const commands: Command[] = [runCommand, imagesCommand, sourcesCommand, cleanupCommand];
 
 export const usage = `redis-repro: reproduce Redis bugs in real, resource-limited containers
 

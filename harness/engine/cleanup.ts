@@ -1,5 +1,5 @@
-import { LABEL_MANAGED, LABEL_RUN } from "./labels.js";
 import { dockerode } from "./client.js";
+import { LABEL_MANAGED, LABEL_RUN } from "./labels.js";
 
 /** Removes the harness's containers (of one run, or all of them) and says how many it removed. */
 export async function removeContainers(runId?: string): Promise<number> {

@@ -57,7 +57,9 @@ export async function prepareReaper(): Promise<"ryuk" | "harness"> {
     return "ryuk";
   } catch (error) {
     process.env.TESTCONTAINERS_RYUK_DISABLED = "true";
-    progress(`[engine] Ryuk unavailable (${errorText(error).split("\n")[0]}); the harness removes its own containers`);
+    progress(
+      `[engine] Ryuk unavailable (${errorText(error).split("\n")[0]}); the harness removes its own containers`,
+    );
     return "harness";
   }
 }

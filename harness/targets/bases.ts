@@ -55,7 +55,9 @@ async function isRoot(): Promise<boolean> {
 
 async function makeOffline(role: BaseRole, definition: BaseDefinition): Promise<string> {
   const mirror = process.env.REDIS_REPRO_DEBIAN_MIRROR ?? "http://deb.debian.org/debian";
-  const hasDebootstrap = await execa("debootstrap", ["--version"], { reject: false }).then((r) => r.exitCode === 0);
+  const hasDebootstrap = await execa("debootstrap", ["--version"], { reject: false }).then(
+    (r) => r.exitCode === 0,
+  );
   if (!(await isRoot()) || !hasDebootstrap) {
     throw new UserError(
       `base image ${definition.official} is missing and cannot be pulled, and making the offline ${definition.offline} needs root with debootstrap (apt-get install debootstrap): pull the image, or run \`redis-repro images bases --offline\` as root`,
@@ -64,16 +66,26 @@ async function makeOffline(role: BaseRole, definition: BaseDefinition): Promise<
   await mkdir(join(cacheRoot(), "tmp"), { recursive: true });
   const root = await mkdtemp(join(cacheRoot(), "tmp", `rootfs-${role}-`));
   try {
-    progress(`[bases] debootstrap ${suite} (${role}${definition.include.length ? `: ${definition.include.join(", ")}` : ""}) from ${mirror}`);
+    progress(
+      `[bases] debootstrap ${suite} (${role}${definition.include.length ? `: ${definition.include.join(", ")}` : ""}) from ${mirror}`,
+    );
     const include = definition.include.length ? [`--include=${definition.include.join(",")}`] : [];
     await execa("debootstrap", ["--variant=minbase", ...include, suite, root, mirror], { all: true }).catch(
       (error: { all?: string }) => {
         const tail = (error.all ?? "").trim().split("\n").slice(-1)[0];
-        throw new UserError(`debootstrap of ${definition.offline} failed (${tail}): check that ${mirror} is reachable`);
+        throw new UserError(
+          `debootstrap of ${definition.offline} failed (${tail}): check that ${mirror} is reachable`,
+        );
       },
     );
     // Package lists and .debs are not part of an image; the official slim image drops them too.
-    await execa("find", [join(root, "var/lib/apt/lists"), join(root, "var/cache/apt"), "-type", "f", "-delete"]);
+    await execa("find", [
+      join(root, "var/lib/apt/lists"),
+      join(root, "var/cache/apt"),
+      "-type",
+      "f",
+      "-delete",
+    ]);
     const tar = execa("tar", ["--numeric-owner", "-C", root, "-c", "."], { buffer: false });
     const [repo = "", tag = ""] = definition.offline.split(":");
     await importImage(tar.stdout, repo, tag, { [LABEL_KIND]: `base-${role}` });
@@ -107,7 +119,9 @@ export async function resolveBase(role: BaseRole, mode: BaseMode): Promise<Resol
         `base image ${definition.official} cannot be pulled (${pulled.ok ? "no image after pull" : pulled.reason}): check the registry, or use --bases offline`,
       );
     }
-    progress(`[bases] cannot pull ${definition.official} (${pulled.ok ? "?" : pulled.reason}); using an offline equivalent`);
+    progress(
+      `[bases] cannot pull ${definition.official} (${pulled.ok ? "?" : pulled.reason}); using an offline equivalent`,
+    );
   }
   const existing = await localImageId(definition.offline);
   if (existing) return { role, ref: definition.offline, id: existing, how: "offline" };

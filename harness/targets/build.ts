@@ -24,6 +24,9 @@ import { resolveSource, VerifiedSource } from "./sources.js";
 import { formatTarget, type TargetSpec } from "./spec.js";
 import { readTarball } from "./verify.js";
 
+// Redis's Makefile colours its "CC file.o" lines.
+const ansiColour = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
+
 export const IMAGE_REPO = "redis-repro/redis";
 
 /** What a run needs to know about the image behind a target. */
@@ -72,7 +75,8 @@ async function buildContext(source: VerifiedSource, patches: Patch[], dockerfile
     new Promise<void>((resolve, reject) => pack.entry({ name }, content, (e) => (e ? reject(e) : resolve())));
   await add("Dockerfile", dockerfile);
   await add("patches/.keep", "");
-  for (const [i, p] of patches.entries()) await add(`patches/${String(i + 1).padStart(2, "0")}-${p.name}.patch`, p.text);
+  for (const [i, p] of patches.entries())
+    await add(`patches/${String(i + 1).padStart(2, "0")}-${p.name}.patch`, p.text);
   const size = (await stat(source.file)).size;
   const entry = pack.entry({ name: "redis.tar.gz", size }, (e) => {
     if (e) pack.destroy(e);
@@ -114,7 +118,11 @@ export async function ensureImage(spec: TargetSpec, options: EnsureOptions): Pro
     builderId: bases.builder.id,
     runtimeId: bases.runtime.id,
   });
-  const tag = imageTag(release.version, patches.map((p) => p.name), content);
+  const tag = imageTag(
+    release.version,
+    patches.map((p) => p.name),
+    content,
+  );
   const names = patches.map((p) => p.name);
   const canonical = formatTarget({ kind: "release", version: release.version, patches: names });
   const existing = options.rebuild ? undefined : await localImageId(tag);
@@ -161,7 +169,9 @@ async function runBuild(
   const lines: string[] = [];
   let compiled = 0;
   let lastReport = Date.now();
-  progress(`[build ${target}] ${tag} from ${source.file} (${source.check}) on ${bases.builder.ref} → ${bases.runtime.ref}`);
+  progress(
+    `[build ${target}] ${tag} from ${source.file} (${source.check}) on ${bases.builder.ref} → ${bases.runtime.ref}`,
+  );
   try {
     await buildImage({
       context: await buildContext(source, patches, dockerfile),
@@ -178,7 +188,7 @@ async function runBuild(
       onLine: (line) => {
         lines.push(line);
         if (/^Step \d+\/\d+ :/.test(line) || /^applying /.test(line)) progress(`[build ${target}] ${line}`);
-        if (/\bCC\b|\bLINK\b/.test(line.replace(/\x1b\[[0-9;]*m/g, " "))) compiled++;
+        if (/\bCC\b|\bLINK\b/.test(line.replace(ansiColour, " "))) compiled++;
         if (Date.now() - lastReport > 5_000) {
           lastReport = Date.now();
           progress(`[build ${target}] … ${compiled} files compiled`);
@@ -188,9 +198,14 @@ async function runBuild(
     await writeFile(logFile, `${lines.join("\n")}\n`);
   } catch (error) {
     await writeFile(logFile, `${lines.join("\n")}\nERROR: ${errorText(error)}\n`);
-    const tail = lines.slice(-15).map((l) => `    ${l}`).join("\n");
+    const tail = lines
+      .slice(-15)
+      .map((l) => `    ${l}`)
+      .join("\n");
     process.stderr.write(`[build ${target}] failed; last lines of ${logFile}:\n${tail}\n`);
-    throw new UserError(`image build for ${target} failed (${errorText(error).split("\n")[0]}): full log in ${logFile}`);
+    throw new UserError(
+      `image build for ${target} failed (${errorText(error).split("\n")[0]}): full log in ${logFile}`,
+    );
   }
 }
 

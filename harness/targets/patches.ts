@@ -45,7 +45,8 @@ export async function loadPatches(names: string[], dir = patchesDir): Promise<Pa
       const name = resolvePatchName(given, available);
       const text = await readFile(join(dir, `${name}.patch`), "utf8");
       const files = parsePatch(text).filter((f) => f.hunks.length > 0);
-      if (files.length === 0) throw new UserError(`docker/patches/${name}.patch holds no diff hunks: write it as a unified diff`);
+      if (files.length === 0)
+        throw new UserError(`docker/patches/${name}.patch holds no diff hunks: write it as a unified diff`);
       return { name, text, files, appliesTo: parseAppliesTo(text) };
     }),
   );
@@ -53,7 +54,8 @@ export async function loadPatches(names: string[], dir = patchesDir): Promise<Pa
 
 /** Path inside the release, as `patch -p1` sees it. */
 export function strippedPath(file: StructuredPatch): string {
-  const name = file.oldFileName && file.oldFileName !== "/dev/null" ? file.oldFileName : (file.newFileName ?? "");
+  const name =
+    file.oldFileName && file.oldFileName !== "/dev/null" ? file.oldFileName : (file.newFileName ?? "");
   return name.replace(/^[ab]\//, "");
 }
 
@@ -68,7 +70,9 @@ export function checkPatches(version: string, patches: Patch[], files: Map<strin
       const path = strippedPath(filePatch);
       const current = tree.get(path) ?? files.get(path)?.toString("utf8");
       if (current === undefined) {
-        throw new UserError(`patch ${patch.name} does not apply to redis ${version}: it changes ${path}, which the release does not have`);
+        throw new UserError(
+          `patch ${patch.name} does not apply to redis ${version}: it changes ${path}, which the release does not have`,
+        );
       }
       const patched = applyPatch(current, filePatch);
       if (patched === false) {

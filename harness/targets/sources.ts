@@ -65,10 +65,14 @@ async function download(version: string, dir: string): Promise<string> {
     const response = await fetch(url, { signal: AbortSignal.timeout(60_000) });
     if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
     await mkdir(dir, { recursive: true });
-    await pipeline(Readable.fromWeb(response.body as import("node:stream/web").ReadableStream), createWriteStream(partial));
+    await pipeline(
+      Readable.fromWeb(response.body as import("node:stream/web").ReadableStream),
+      createWriteStream(partial),
+    );
   } catch (error) {
     await rm(partial, { force: true });
-    const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : errorText(error);
+    const cause =
+      error instanceof Error && error.cause instanceof Error ? error.cause.message : errorText(error);
     throw new UserError(
       `redis-${version}.tar.gz is not in the source cache ${dir} and the download from ${url} failed (${cause}): put the tarball there (set REDIS_REPRO_SOURCES or --sources to another folder) or run \`redis-repro sources add FILE\``,
     );

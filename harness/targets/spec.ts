@@ -24,7 +24,9 @@ export function parseTarget(input: string): TargetSpec {
   if (text.startsWith("image:")) {
     const image = text.slice("image:".length);
     if (!/^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/.test(image)) {
-      throw new UserError(`malformed target "${input}": after "image:" give an image reference such as redis:3.2.8`);
+      throw new UserError(
+        `malformed target "${input}": after "image:" give an image reference such as redis:3.2.8`,
+      );
     }
     return { kind: "image", image };
   }

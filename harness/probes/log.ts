@@ -1,0 +1,69 @@
+import { z } from "zod";
+
+/**
+ * Log lines become events by their message, never by their prefix: the prefix changes across
+ * releases ("[pid] date # " in 2.8, "1:M date # " in 3.0–4.0, with the year from 5.0).
+ */
+export const LogEventKind = z.enum([
+  "started",
+  "ready",
+  "auto-rewrite",
+  "rewrite-started",
+  "fork-failed",
+  "pipes-error",
+  "register-error",
+  "bgsave-started",
+  "rewrite-limited",
+  "incr-file",
+]);
+export type LogEventKind = z.infer<typeof LogEventKind>;
+
+export const LogEvent = z.object({
+  t: z.number(),
+  kind: LogEventKind,
+  line: z.string(),
+  /** fork-failed: what forked (aof-rewrite | bgsave) and the errno text. */
+  what: z.string().optional(),
+  errno: z.string().optional(),
+  version: z.string().optional(),
+});
+export type LogEvent = z.infer<typeof LogEvent>;
+
+const rules: { kind: LogEventKind; re: RegExp; pick?: (m: RegExpExecArray) => Partial<LogEvent> }[] = [
+  {
+    kind: "fork-failed",
+    re: /Can't rewrite append only file in background: fork: (.+)$/,
+    pick: (m) => ({ what: "aof-rewrite", errno: m[1]?.trim() }),
+  },
+  {
+    kind: "fork-failed",
+    re: /Can't save in background: fork: (.+)$/,
+    pick: (m) => ({ what: "bgsave", errno: m[1]?.trim() }),
+  },
+  {
+    kind: "pipes-error",
+    re: /Error opening \/setting AOF rewrite IPC pipes: (.+)$/,
+    pick: (m) => ({ errno: m[1]?.trim() }),
+  },
+  {
+    kind: "register-error",
+    re: /Error registering fd event for the new client: (.+?) \(fd=\d+\)/,
+    pick: (m) => ({ errno: m[1]?.trim() }),
+  },
+  { kind: "auto-rewrite", re: /Starting automatic rewriting of AOF on \d+% growth/ },
+  { kind: "rewrite-started", re: /Background append only file rewriting started by pid/ },
+  { kind: "bgsave-started", re: /Background saving started by pid/ },
+  { kind: "rewrite-limited", re: /Background AOF rewrite has repeatedly failed/ },
+  { kind: "incr-file", re: /Creating AOF incr file/ },
+  { kind: "started", re: /Server started, Redis version (\S+)/, pick: (m) => ({ version: m[1] }) },
+  { kind: "started", re: /Redis version=([^,\s]+)/, pick: (m) => ({ version: m[1] }) },
+  { kind: "ready", re: /ready to accept connections/i },
+];
+
+export function parseLogLine(line: string, t: number): LogEvent | undefined {
+  for (const rule of rules) {
+    const match = rule.re.exec(line);
+    if (match) return { t, kind: rule.kind, line, ...(rule.pick?.(match) ?? {}) };
+  }
+  return undefined;
+}

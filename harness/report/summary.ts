@@ -1,0 +1,81 @@
+import type { RunResult, TargetResult } from "../result.js";
+
+const seconds = (ms: number | null | undefined) =>
+  ms === null || ms === undefined ? "—" : `${(ms / 1000).toFixed(1)} s`;
+
+function verdictCell(r: TargetResult): string {
+  const mark =
+    r.matches === null ? "(no expectation)" : r.matches ? "✓ as expected" : `✗ expected ${r.expected}`;
+  return `${r.decision.verdict} ${mark}`;
+}
+
+function freshClient(r: TargetResult): string {
+  if (r.decision.evidence.refusedProbe) return `refused (${r.decision.evidence.refusedProbe})`;
+  const last = r.probes.at(-1);
+  if (!last) return "not probed";
+  return last.ok
+    ? `connects (${r.probes.filter((p) => p.ok).length}/${r.probes.length} probes)`
+    : `refused (${last.error})`;
+}
+
+/** From the first failed fork to the ceiling: what the seed's "about 3 minutes" measures. */
+export function timeToExhaustion(r: TargetResult): number | null {
+  const { exhaustedMs, firstFailureMs } = r.decision.evidence;
+  return exhaustedMs === null || firstFailureMs === null ? null : exhaustedMs - firstFailureMs;
+}
+
+/** Rows of the side-by-side table: one column per target. */
+export function summaryRows(results: TargetResult[]): [string, ...string[]][] {
+  const e = (r: TargetResult) => r.decision.evidence;
+  return [
+    ["", ...results.map((r) => r.target)],
+    ["verdict", ...results.map(verdictCell)],
+    ["failed forks", ...results.map((r) => String(e(r).attempts))],
+    [
+      "fds per failed fork",
+      ...results.map((r) => (e(r).fdsPerAttempt === null ? "—" : String(e(r).fdsPerAttempt))),
+    ],
+    ["fds baseline → peak", ...results.map((r) => `${e(r).baseline ?? "—"} → ${e(r).peak ?? "—"}`)],
+    ["event loop ceiling", ...results.map((r) => String(e(r).ceiling))],
+    ["time to exhaustion", ...results.map((r) => seconds(timeToExhaustion(r)))],
+    ["fresh client", ...results.map(freshClient)],
+    ["fork error", ...results.map((r) => e(r).errno ?? "—")],
+    [
+      "wall: start/load/verdict",
+      ...results.map(
+        (r) =>
+          `${seconds(r.phases.containerStartMs)} / ${seconds(r.phases.workloadMs)} / ${seconds(r.phases.verdictMs)}`,
+      ),
+    ],
+    [
+      "memory peak / limit",
+      ...results.map(
+        (r) =>
+          `${r.memory.peakBytes === null ? "—" : (r.memory.peakBytes / 1024 ** 2).toFixed(1)} / ${(r.memory.limitBytes / 1024 ** 2).toFixed(0)} MiB`,
+      ),
+    ],
+  ];
+}
+
+export function renderSummary(run: RunResult): string {
+  const rows = summaryRows(run.results);
+  const widths = rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? "").length))) ?? [];
+  const lines = rows.map((row) =>
+    row
+      .map((cell, col) => cell.padEnd(widths[col] ?? 0))
+      .join("  ")
+      .trimEnd(),
+  );
+  const out = [
+    `scenario ${run.scenario} · run ${run.runId} · redis-repro ${run.harness.version}`,
+    "",
+    ...lines,
+    "",
+  ];
+  for (const r of run.results) {
+    out.push(`${r.target}: ${r.decision.verdict}: ${r.decision.reason}`);
+    for (const line of r.decision.evidence.logLines) out.push(`    ${line}`);
+  }
+  out.push("", run.ok ? "every stated expectation met" : "an expectation was NOT met");
+  return `${out.join("\n")}\n`;
+}

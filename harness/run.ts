@@ -1,0 +1,272 @@
+import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Redis } from "ioredis";
+import type { StartedTestContainer } from "testcontainers";
+import { type Decision, decideFdLeak, type FdLeakInput } from "./checkers/fd-leak.js";
+import { startRedisContainer } from "./container/redis-container.js";
+import { removeContainers } from "./engine/cleanup.js";
+import { dockerode, prepareReaper } from "./engine/client.js";
+import { errorText, UserError } from "./errors.js";
+import { type FaultName, fault as makeFault } from "./faults/index.js";
+import { type ConnectProbe, freshClientProbe, probeClientOptions } from "./probes/connect.js";
+import { type FdSample, sampleFds } from "./probes/fds.js";
+import { infoSection } from "./probes/info.js";
+import { type LogEvent, parseLogLine } from "./probes/log.js";
+import { progress } from "./progress.js";
+import type { RunResult, TargetResult } from "./result.js";
+import type { Scenario } from "./scenario.js";
+import { type EnsureOptions, ensureImage, type TargetImage } from "./targets/build.js";
+import { eventLoopSize, redisArgs } from "./targets/config.js";
+import { parseTarget } from "./targets/spec.js";
+import { harnessVersion } from "./version.js";
+import { growAofPastRewriteThreshold, type WorkloadResult } from "./workload/auto-growth.js";
+
+const SAMPLE_INTERVAL_MS = 200;
+const PROBE_INTERVAL_MS = 1_000;
+/** The server's user in our images and in the official ones. */
+const SERVER_USER = "redis";
+
+export interface RunOptions extends EnsureOptions {
+  faultOverride?: FaultName;
+}
+
+export function newRunId(): string {
+  return `${new Date().toISOString().replace(/[-:]/g, "").slice(0, 15)}-${randomBytes(3).toString("hex")}`;
+}
+
+async function memoryPeak(container: StartedTestContainer): Promise<number | null> {
+  try {
+    const stats = await (await dockerode()).getContainer(container.getId()).stats({ stream: false });
+    const memory = stats.memory_stats as { max_usage?: number; usage?: number };
+    return memory.max_usage ?? memory.usage ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Why a container stopped answering: an OOM kill is named as such, with the limit. */
+async function containerEnd(
+  container: StartedTestContainer,
+  limitBytes: number,
+): Promise<string | undefined> {
+  try {
+    const state = (await (await dockerode()).getContainer(container.getId()).inspect()).State;
+    if (state.Running) return undefined;
+    if (state.OOMKilled) return `OOM-killed at the memory limit of ${Math.round(limitBytes / 1024 ** 2)} MiB`;
+    return `exited with code ${state.ExitCode}`;
+  } catch {
+    return "removed";
+  }
+}
+
+/** Runs one target through the scenario: container → workload → probes until the checker decides. */
+export async function runTarget(
+  scenario: Scenario,
+  image: TargetImage,
+  runId: string,
+  options: RunOptions,
+): Promise<TargetResult> {
+  const fault = makeFault(options.faultOverride ?? scenario.fault);
+  const started = Date.now();
+  const t = () => Date.now() - started;
+  const log: string[] = [];
+  const events: LogEvent[] = [];
+  const samples: FdSample[] = [];
+  const probes: ConnectProbe[] = [];
+  const tag = `[${image.target}]`;
+  const container = await startRedisContainer({
+    image: image.image,
+    brought: image.origin === "brought",
+    args: redisArgs(image.version, scenario.redis),
+    runId,
+    target: image.target,
+    memoryBytes: scenario.limits.memory,
+    pids: scenario.limits.pids,
+    nofile: scenario.limits.nofile,
+    securityOpt: fault.securityOpt,
+    onLogLine: (line) => {
+      log.push(line);
+      const event = parseLogLine(line, t());
+      if (event) events.push(event);
+    },
+  }).catch((error: unknown) => {
+    const text = errorText(error);
+    if (/executable file not found|no such file or directory/i.test(text)) {
+      throw new UserError(
+        `image ${image.image} has no redis-server on its PATH: bring an image that holds one`,
+      );
+    }
+    throw new UserError(`container for ${image.target} did not become ready: ${text.split("\n")[0]}`);
+  });
+  const containerStartMs = t();
+  progress(
+    `${tag} started ${container.getId().slice(0, 12)} on 127.0.0.1:${container.getMappedPort(6379)} (${fault.name})`,
+  );
+
+  const host = "127.0.0.1";
+  const port = container.getMappedPort(6379);
+  // The workload's connection stays open to the end: once the event loop is full it is the only way in.
+  const client = new Redis({ host, port, ...probeClientOptions, commandTimeout: 5_000 });
+  client.on("error", () => undefined);
+  const abort = new AbortController();
+  let workload: WorkloadResult | null = null;
+  let decision: Decision | undefined;
+  let workloadMs = 0;
+  let info: Record<string, string> = {};
+  try {
+    await client.connect();
+    const reply = (await client.config("GET", "maxclients")) as string[];
+    const maxclients = Number(reply[1] ?? scenario.redis.maxclients);
+    const ceiling = Math.min(eventLoopSize(maxclients), scenario.limits.nofile);
+    const baseline = await sampleFds(container, SERVER_USER, t);
+    if (baseline) samples.push(baseline);
+    workload = await growAofPastRewriteThreshold(
+      client,
+      scenario.redis,
+      scenario.trigger.valueBytes,
+      abort.signal,
+    );
+    workloadMs = t() - containerStartMs;
+    progress(
+      `${tag} workload: ${workload.writes} writes, AOF ${workload.aofBytes} bytes; waiting for serverCron`,
+    );
+
+    const deadline = started + scenario.budgets.timeLimitSeconds * 1000;
+    let lastProbe = 0;
+    const input = (): FdLeakInput => ({
+      samples,
+      events,
+      probes,
+      baseline,
+      ceiling,
+      attemptsNeeded: scenario.budgets.attempts,
+      tolerance: scenario.checker.tolerance,
+      fdsPerAttempt: scenario.checker.fdsPerAttempt,
+    });
+    while (!decision) {
+      const tick = Date.now();
+      const sample = await sampleFds(container, SERVER_USER, t).catch(() => undefined);
+      if (!sample) {
+        const end = await containerEnd(container, scenario.limits.memory);
+        if (end) {
+          decision = decideFdLeak({ ...input(), ended: { reason: "container-exited", detail: end } });
+          break;
+        }
+      } else samples.push(sample);
+      const attempts = events.filter((e) => e.kind === "fork-failed").length;
+      const full = sample !== undefined && sample.maxFd >= ceiling - scenario.checker.fdsPerAttempt;
+      const budgetReached = attempts >= scenario.budgets.attempts;
+      if (tick - lastProbe >= PROBE_INTERVAL_MS || full || budgetReached) {
+        probes.push(await freshClientProbe(host, port, t));
+        lastProbe = Date.now();
+      }
+      decision = decideFdLeak(input());
+      if (decision?.verdict === "exhaustion" && !events.some((e) => e.kind === "register-error")) {
+        // The refused probe's own log line may still be on its way: give it a moment to arrive.
+        await sleep(300);
+        decision = decideFdLeak(input());
+      }
+      if (!decision && Date.now() >= deadline) {
+        decision = decideFdLeak({
+          ...input(),
+          ended: { reason: "time-limit", detail: `time limit ${scenario.budgets.timeLimitSeconds} s` },
+        });
+      }
+      if (!decision) await sleep(Math.max(0, SAMPLE_INTERVAL_MS - (Date.now() - tick)));
+    }
+    info = await infoSection(client, "persistence").catch(() => ({}));
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    const end = await containerEnd(container, scenario.limits.memory);
+    decision = decideFdLeak({
+      samples,
+      events,
+      probes,
+      ceiling: eventLoopSize(scenario.redis.maxclients),
+      attemptsNeeded: scenario.budgets.attempts,
+      tolerance: scenario.checker.tolerance,
+      fdsPerAttempt: scenario.checker.fdsPerAttempt,
+      ended: end
+        ? { reason: "container-exited", detail: end }
+        : { reason: "error", detail: errorText(error) },
+    });
+  } finally {
+    abort.abort();
+    client.disconnect();
+  }
+  const verdictMs = t() - containerStartMs - workloadMs;
+  const peakBytes = await memoryPeak(container);
+  await container.stop({ remove: true, timeout: 1 }).catch(() => undefined);
+  const expected = scenario.expect[image.target] ?? null;
+  const final =
+    decision ??
+    decideFdLeak({
+      samples,
+      events,
+      probes,
+      ceiling: 0,
+      attemptsNeeded: 0,
+      tolerance: 0,
+      fdsPerAttempt: 6,
+      ended: { reason: "error", detail: "no decision" },
+    });
+  if (!final) throw new Error("checker returned no decision for an ended run");
+  progress(`${tag} ${final.verdict}: ${final.reason}`);
+  return {
+    target: image.target,
+    image: image.image,
+    imageOrigin: image.origin,
+    version: events.find((e) => e.kind === "started")?.version ?? image.version ?? null,
+    sourceCheck: image.sourceCheck ?? null,
+    fault: fault.name,
+    expected,
+    matches: expected ? expected === final.verdict : null,
+    decision: final,
+    phases: { containerStartMs, workloadMs, verdictMs, totalMs: t() },
+    memory: { limitBytes: scenario.limits.memory, peakBytes },
+    workload,
+    info,
+    samples,
+    events,
+    probes,
+    log,
+  };
+}
+
+/**
+ * Builds what is missing, then runs every target in parallel. The run's containers are removed in
+ * every ending: normal, error, and SIGINT/SIGTERM (where Ryuk is off nobody else would).
+ */
+export async function runScenario(
+  scenario: Scenario,
+  targets: string[],
+  options: RunOptions,
+): Promise<RunResult> {
+  const specs = targets.map(parseTarget);
+  const runId = newRunId();
+  const startedAt = new Date().toISOString();
+  const images: TargetImage[] = [];
+  for (const spec of specs) images.push(await ensureImage(spec, options));
+  await prepareReaper();
+  const onSignal = (signal: NodeJS.Signals) => {
+    progress(`[run ${runId}] ${signal}: removing this run's containers`);
+    removeContainers(runId).finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    const results = await Promise.all(images.map((image) => runTarget(scenario, image, runId, options)));
+    return {
+      harness: { name: "redis-repro", version: harnessVersion },
+      runId,
+      scenario: scenario.name,
+      startedAt,
+      ok: results.every((r) => r.matches !== false),
+      results,
+    };
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await removeContainers(runId);
+  }
+}
