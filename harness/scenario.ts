@@ -16,7 +16,9 @@ export const ByteSize = z.union([
       const n = Number(match?.[1]);
       const unit = (match?.[2] ?? "").toLowerCase();
       return n * (unit === "k" ? 1024 : unit === "m" ? 1024 ** 2 : unit === "g" ? 1024 ** 3 : 1);
-    }),
+    })
+    // "0m" must fail like 0 does: a memory limit of 0 means no limit to the engine.
+    .pipe(z.number().positive()),
 ]);
 
 export const Verdict = z.enum(["exhaustion", "stable", "inconclusive"]);

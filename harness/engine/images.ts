@@ -99,13 +99,16 @@ export interface ManagedImage {
 export async function listManagedImages(): Promise<ManagedImage[]> {
   const docker = await dockerode();
   const images = await docker.listImages({ filters: { label: [`${LABEL_MANAGED}=true`] } });
+  // Untagged ones are the classic builder's intermediate stages: a build cache, not images to list.
   return images.flatMap((image) =>
-    (image.RepoTags ?? ["<none>"]).map((tag) => ({
-      tag,
-      id: image.Id,
-      created: image.Created,
-      size: image.Size,
-      labels: image.Labels ?? {},
-    })),
+    (image.RepoTags ?? [])
+      .filter((tag) => tag !== "<none>:<none>")
+      .map((tag) => ({
+        tag,
+        id: image.Id,
+        created: image.Created,
+        size: image.Size,
+        labels: image.Labels ?? {},
+      })),
   );
 }

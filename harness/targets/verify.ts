@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
+import { basename } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import tarStream from "tar-stream";
+import { errorText, UserError } from "../errors.js";
 
 /**
  * Two ways to trust a tarball. Official tarballs verify by their published hash (sha1 up to 3.2.8,
@@ -65,7 +67,14 @@ export async function readTarball(
       next();
     });
   });
-  await pipeline(createReadStream(path), createGunzip(), extract);
+  try {
+    await pipeline(createReadStream(path), createGunzip(), extract);
+  } catch (error) {
+    // A truncated download, an HTML error page saved as .tar.gz: the user's to fix, in one line.
+    throw new UserError(
+      `${basename(path)} is not a readable .tar.gz (${errorText(error)}): delete it and provide a genuine tarball`,
+    );
+  }
   // Byte order, not locale order: the digest must not depend on the machine.
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const filesDigest = createHash("sha256")

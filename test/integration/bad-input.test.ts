@@ -1,0 +1,100 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { listManagedImages } from "../../harness/engine/images.js";
+import { cli, countContainers, missingSource, skipTitle } from "./support.js";
+
+/** Every user error: one line on stderr naming the problem and the fix, exit 2, nothing tagged or left running. */
+async function expectUserError(args: string[], pattern: RegExp, env: Record<string, string> = {}) {
+  const imagesBefore = (await listManagedImages()).map((i) => i.tag).sort();
+  const containersBefore = await countContainers();
+  const result = await cli(args, env);
+  expect(result.exitCode).toBe(2);
+  const lines = result.stderr
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("redis-repro:"));
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+  expect((await listManagedImages()).map((i) => i.tag).sort()).toEqual(imagesBefore);
+  expect(await countContainers()).toBe(containersBefore);
+  return result;
+}
+
+let emptySources: string;
+const missing7 = await missingSource("7.0.15");
+
+beforeAll(async () => {
+  emptySources = await mkdtemp(join(tmpdir(), "redis-repro-empty-"));
+});
+
+describe("bad input", () => {
+  it("an unknown release", async () => {
+    await expectUserError(["images", "build", "9.9.9"], /unknown release 9\.9\.9: .*pick one of those/);
+  });
+
+  it("a malformed target", async () => {
+    await expectUserError(["images", "build", "3.2.8+Fix!"], /malformed target "3\.2\.8\+Fix!"/);
+    await expectUserError(["run", "--target", "latest"], /malformed target "latest"/);
+  });
+
+  it("an unknown patch", async () => {
+    await expectUserError(
+      ["images", "build", "3.2.8+no-such-patch"],
+      /patch "no-such-patch" does not exist in docker\/patches\//,
+    );
+  });
+
+  it("a tarball that fails verification is refused, naming the file and both digests", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "redis-repro-corrupt-"));
+    const { gzipSync } = await import("node:zlib");
+    await writeFile(join(dir, "redis-3.2.8.tar.gz"), gzipSync(Buffer.alloc(1024)));
+    await expectUserError(
+      ["images", "build", "3.2.8", "--sources", dir],
+      /redis-3\.2\.8\.tar\.gz is not redis 3\.2\.8: files digest [0-9a-f]{64} ≠ expected [0-9a-f]{64}/,
+    );
+  });
+
+  it("a missing tarball names the file, the cache and how to provide it", async () => {
+    await expectUserError(
+      ["images", "build", "3.2.8"],
+      /redis-3\.2\.8\.tar\.gz is not in the source cache .* REDIS_REPRO_SOURCES/,
+      { REDIS_REPRO_SOURCES: emptySources },
+    );
+  });
+
+  it.skipIf(missing7)(skipTitle("a patch written for another release", missing7), async () => {
+    await expectUserError(
+      ["images", "build", "7.0.15+fix-aof-pipe-leak"],
+      /written for redis 3\.2\.0\.\.3\.2\.8, not 7\.0\.15/,
+    );
+  });
+
+  it("an engine that does not answer, within 5 s, naming DOCKER_HOST", async () => {
+    const started = Date.now();
+    const result = await cli(["images", "ls"], { DOCKER_HOST: "tcp://127.0.0.1:1" });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toMatch(/no container engine answers at DOCKER_HOST=tcp:\/\/127\.0\.0\.1:1/);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it("an invalid scenario file names the field", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "redis-repro-scenario-"));
+    const file = join(dir, "bad.json");
+    const { readFile } = await import("node:fs/promises");
+    const seed = JSON.parse(
+      await readFile(new URL("../../scenarios/aof-auto-rewrite-enomem.json", import.meta.url), "utf8"),
+    );
+    seed.limits.memory = "lots";
+    await writeFile(file, JSON.stringify(seed));
+    await expectUserError(["run", "--scenario", file], /invalid scenario .*bad\.json: limits\.memory: /);
+  });
+
+  it("unknown commands and options", async () => {
+    await expectUserError(["frobnicate"], /unknown command "frobnicate"/);
+    await expectUserError(["run", "--colour"], /Unknown option '--colour'/);
+    await expectUserError(["run", "--fault", "cosmic-ray"], /--fault must be one of seccomp-enomem, none/);
+  });
+});

@@ -1,0 +1,32 @@
+import { join } from "node:path";
+import { execa } from "execa";
+import { countContainers } from "../../harness/engine/cleanup.js";
+import { projectRoot, sourcesDir } from "../../harness/paths.js";
+import { cachedSourcePath } from "../../harness/targets/sources.js";
+
+/**
+ * Tests that need a release tarball this machine may not have skip with a reason that names the file
+ * and how to provide it; everything a fresh machine can get runs for real.
+ */
+export async function missingSource(version: string): Promise<string | undefined> {
+  if (await cachedSourcePath(version)) return undefined;
+  const reason = `needs redis-${version}.tar.gz in ${sourcesDir()}: set REDIS_REPRO_SOURCES to a folder holding it, or run \`redis-repro sources add FILE\``;
+  console.warn(`[skip] ${reason}`);
+  return reason;
+}
+
+export function skipTitle(title: string, reason: string | undefined): string {
+  return reason ? `${title} — SKIPPED: ${reason}` : title;
+}
+
+/** The built CLI, as a user runs it (npm test builds first). */
+export async function cli(args: string[], env: Record<string, string> = {}) {
+  const result = await execa("node", [join(projectRoot, "dist", "harness", "cli.js"), ...args], {
+    reject: false,
+    env: { ...process.env, ...env },
+    timeout: 300_000,
+  });
+  return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+export { countContainers };
