@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Decision } from "./checkers/fd-leak.js";
+import { Environment } from "./environment.js";
 import { ConnectProbe } from "./probes/connect.js";
 import { FdSample } from "./probes/fds.js";
 import { LogEvent } from "./probes/log.js";
@@ -37,6 +38,9 @@ export const RunResult = z.object({
   runId: z.string(),
   scenario: z.string(),
   startedAt: z.string(),
+  /** The exact command line that reruns this (targets and scenario spelled out). */
+  command: z.string(),
+  environment: Environment,
   /** True when every stated expectation was met. */
   ok: z.boolean(),
   results: z.array(TargetResult),

@@ -5,7 +5,8 @@ import type { StartedTestContainer } from "testcontainers";
 import { type Decision, decideFdLeak, type FdLeakInput } from "./checkers/fd-leak.js";
 import { startRedisContainer } from "./container/redis-container.js";
 import { removeContainers } from "./engine/cleanup.js";
-import { dockerode, prepareReaper } from "./engine/client.js";
+import { dockerode } from "./engine/client.js";
+import { describeEnvironment } from "./environment.js";
 import { errorText, UserError } from "./errors.js";
 import { type FaultName, fault as makeFault } from "./faults/index.js";
 import { type ConnectProbe, freshClientProbe, probeClientOptions } from "./probes/connect.js";
@@ -28,6 +29,8 @@ const SERVER_USER = "redis";
 
 export interface RunOptions extends EnsureOptions {
   faultOverride?: FaultName;
+  /** How the user named the scenario (a name or a file), for the rerun command. */
+  scenarioRef?: string;
 }
 
 export function newRunId(): string {
@@ -233,6 +236,14 @@ export async function runTarget(
   };
 }
 
+/** The command that reruns a scenario on the same targets: what a bug report quotes. */
+export function rerunCommand(scenario: Scenario, targets: string[], options: RunOptions): string {
+  const parts = ["npx", "redis-repro", "run", "--scenario", options.scenarioRef ?? scenario.name];
+  for (const t of targets) parts.push("--target", t);
+  if (options.faultOverride) parts.push("--fault", options.faultOverride);
+  return parts.join(" ");
+}
+
 /**
  * Builds what is missing, then runs every target in parallel. The run's containers are removed in
  * every ending: normal, error, and SIGINT/SIGTERM (where Ryuk is off nobody else would).
@@ -247,7 +258,7 @@ export async function runScenario(
   const startedAt = new Date().toISOString();
   const images: TargetImage[] = [];
   for (const spec of specs) images.push(await ensureImage(spec, options));
-  await prepareReaper();
+  const environment = await describeEnvironment();
   const onSignal = (signal: NodeJS.Signals) => {
     progress(`[run ${runId}] ${signal}: removing this run's containers`);
     removeContainers(runId).finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
@@ -261,6 +272,12 @@ export async function runScenario(
       runId,
       scenario: scenario.name,
       startedAt,
+      command: rerunCommand(
+        scenario,
+        images.map((i) => i.target),
+        options,
+      ),
+      environment,
       ok: results.every((r) => r.matches !== false),
       results,
     };

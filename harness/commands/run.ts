@@ -47,6 +47,7 @@ export const runCommand: Command = {
       bases: baseMode(values),
       rebuild: values.rebuild === true,
       faultOverride,
+      scenarioRef: typeof values.scenario === "string" ? values.scenario : undefined,
     });
     if (values.json) printJson(result);
     else process.stdout.write(renderSummary(result));
