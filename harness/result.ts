@@ -1,10 +1,12 @@
 import { z } from "zod";
 import { Decision } from "./checkers/fd-leak.js";
 import { Environment } from "./environment.js";
+import { AofDirSample } from "./probes/aof-dir.js";
 import { ConnectProbe } from "./probes/connect.js";
 import { FdSample } from "./probes/fds.js";
 import { LogEvent } from "./probes/log.js";
 import { Verdict } from "./scenario.js";
+import { WorkloadResult } from "./workload/index.js";
 
 /** What one target's run produced: the verdict, its evidence, and the raw series behind it. */
 export const TargetResult = z.object({
@@ -14,6 +16,9 @@ export const TargetResult = z.object({
   version: z.string().nullable(),
   sourceCheck: z.string().nullable(),
   fault: z.string(),
+  /** What arming the fault did (e.g. the pids limit it set), when it has an arming step. */
+  faultDetail: z.string().nullable().default(null),
+  resource: z.enum(["fds", "aof-dir"]).default("fds"),
   expected: Verdict.nullable(),
   matches: z.boolean().nullable(),
   decision: Decision,
@@ -24,9 +29,10 @@ export const TargetResult = z.object({
     totalMs: z.number(),
   }),
   memory: z.object({ limitBytes: z.number(), peakBytes: z.number().nullable() }),
-  workload: z.object({ writes: z.number(), aofBytes: z.number() }).nullable(),
+  workload: WorkloadResult.nullable(),
   info: z.record(z.string(), z.string()),
   samples: z.array(FdSample),
+  aofSamples: z.array(AofDirSample).default([]),
   events: z.array(LogEvent),
   probes: z.array(ConnectProbe),
   log: z.array(z.string()),

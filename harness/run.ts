@@ -2,15 +2,17 @@ import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import type { StartedTestContainer } from "testcontainers";
-import { type Decision, decideFdLeak, type FdLeakInput } from "./checkers/fd-leak.js";
+import { type AofDirInput, decideAofDir } from "./checkers/aof-dir.js";
+import { type Decision, decideFdLeak } from "./checkers/fd-leak.js";
 import { startRedisContainer } from "./container/redis-container.js";
 import { removeContainers } from "./engine/cleanup.js";
 import { dockerode } from "./engine/client.js";
 import { describeEnvironment } from "./environment.js";
 import { errorText, UserError } from "./errors.js";
-import { type FaultName, fault as makeFault } from "./faults/index.js";
+import { type ArmContext, type Fault, type FaultName, fault as makeFault } from "./faults/index.js";
+import { type AofDirSample, sampleAofDir, sampleAofDirFromHost } from "./probes/aof-dir.js";
 import { type ConnectProbe, freshClientProbe, probeClientOptions } from "./probes/connect.js";
-import { type FdSample, sampleFds } from "./probes/fds.js";
+import { type FdSample, hostProcReadable, sampleFds, sampleFdsFromHost } from "./probes/fds.js";
 import { infoSection } from "./probes/info.js";
 import { type LogEvent, parseLogLine } from "./probes/log.js";
 import { progress } from "./progress.js";
@@ -20,7 +22,7 @@ import { type EnsureOptions, ensureImage, type TargetImage } from "./targets/bui
 import { eventLoopSize, redisArgs } from "./targets/config.js";
 import { parseTarget } from "./targets/spec.js";
 import { harnessVersion } from "./version.js";
-import { growAofPastRewriteThreshold, type WorkloadResult } from "./workload/auto-growth.js";
+import { startWorkload, type WorkloadResult } from "./workload/index.js";
 
 const SAMPLE_INTERVAL_MS = 200;
 const PROBE_INTERVAL_MS = 1_000;
@@ -62,7 +64,50 @@ async function containerEnd(
   }
 }
 
-/** Runs one target through the scenario: container → workload → probes until the checker decides. */
+/** Reads fds (and the AOF directory) by exec, or from the engine host when the fault blocks exec. */
+interface Samplers {
+  fds(): Promise<FdSample | undefined>;
+  aofDir(): Promise<AofDirSample | undefined>;
+}
+
+async function samplersFor(
+  container: StartedTestContainer,
+  fault: Fault,
+  scenario: Scenario,
+  t: () => number,
+): Promise<Samplers> {
+  const aofDir = `${scenario.redis.dir}/appendonlydir`;
+  if (!fault.blocksExec) {
+    return {
+      fds: () => sampleFds(container, SERVER_USER, t),
+      aofDir: () => sampleAofDir(container, SERVER_USER, aofDir, t),
+    };
+  }
+  const hostPid = (await (await dockerode()).getContainer(container.getId()).inspect()).State.Pid;
+  if (!(await hostProcReadable(hostPid))) {
+    throw new UserError(
+      `fault ${fault.name} leaves no room for a probe process in the container, so fds are read from the engine host's /proc, which this process cannot read: run as root on the engine's host, or use --fault seccomp-enomem`,
+    );
+  }
+  return { fds: () => sampleFdsFromHost(hostPid, t), aofDir: () => sampleAofDirFromHost(hostPid, aofDir, t) };
+}
+
+function armContext(container: StartedTestContainer): ArmContext {
+  return {
+    taskCount: async () => {
+      const stats = await (await dockerode()).getContainer(container.getId()).stats({ stream: false });
+      const current = (stats as { pids_stats?: { current?: number } }).pids_stats?.current;
+      if (!current)
+        throw new Error("the engine reports no pids count for the container (no pids cgroup controller?)");
+      return current;
+    },
+    setPidsLimit: async (limit) => {
+      await (await dockerode()).getContainer(container.getId()).update({ PidsLimit: limit });
+    },
+  };
+}
+
+/** Runs one target through the scenario: container → fault → workload → probes until the checker decides. */
 export async function runTarget(
   scenario: Scenario,
   image: TargetImage,
@@ -75,6 +120,7 @@ export async function runTarget(
   const log: string[] = [];
   const events: LogEvent[] = [];
   const samples: FdSample[] = [];
+  const aofSamples: AofDirSample[] = [];
   const probes: ConnectProbe[] = [];
   const tag = `[${image.target}]`;
   const container = await startRedisContainer({
@@ -102,12 +148,10 @@ export async function runTarget(
     throw new UserError(`container for ${image.target} did not become ready: ${text.split("\n")[0]}`);
   });
   const containerStartMs = t();
-  progress(
-    `${tag} started ${container.getId().slice(0, 12)} on 127.0.0.1:${container.getMappedPort(6379)} (${fault.name})`,
-  );
-
   const host = "127.0.0.1";
   const port = container.getMappedPort(6379);
+  progress(`${tag} started ${container.getId().slice(0, 12)} on ${host}:${port} (${fault.name})`);
+
   // The workload's connection stays open to the end: once the event loop is full it is the only way in.
   const client = new Redis({ host, port, ...probeClientOptions, commandTimeout: 5_000 });
   client.on("error", () => undefined);
@@ -115,29 +159,30 @@ export async function runTarget(
   let workload: WorkloadResult | null = null;
   let decision: Decision | undefined;
   let workloadMs = 0;
+  let faultDetail: string | null = null;
   let info: Record<string, string> = {};
+  let checkerInput: (() => AofDirInput) | undefined;
+  const decide = (input: AofDirInput) =>
+    scenario.resource === "aof-dir" ? decideAofDir(input) : decideFdLeak(input);
   try {
     await client.connect();
+    const samplers = await samplersFor(container, fault, scenario, t);
     const reply = (await client.config("GET", "maxclients")) as string[];
     const maxclients = Number(reply[1] ?? scenario.redis.maxclients);
     const ceiling = Math.min(eventLoopSize(maxclients), scenario.limits.nofile);
-    const baseline = await sampleFds(container, SERVER_USER, t);
+    if (fault.arm) faultDetail = await fault.arm(armContext(container));
+    const baseline = await samplers.fds();
     if (baseline) samples.push(baseline);
-    workload = await growAofPastRewriteThreshold(
-      client,
-      scenario.redis,
-      scenario.trigger.valueBytes,
-      abort.signal,
-    );
+    const running = startWorkload(scenario.trigger, client, scenario.redis, abort.signal);
+    await running.loaded;
     workloadMs = t() - containerStartMs;
-    progress(
-      `${tag} workload: ${workload.writes} writes, AOF ${workload.aofBytes} bytes; waiting for serverCron`,
-    );
+    progress(`${tag} workload loaded${faultDetail ? `; ${faultDetail}` : ""}; waiting for fork attempts`);
 
     const deadline = started + scenario.budgets.timeLimitSeconds * 1000;
     let lastProbe = 0;
-    const input = (): FdLeakInput => ({
+    checkerInput = () => ({
       samples,
+      aofSamples,
       events,
       probes,
       baseline,
@@ -146,16 +191,21 @@ export async function runTarget(
       tolerance: scenario.checker.tolerance,
       fdsPerAttempt: scenario.checker.fdsPerAttempt,
     });
+    const input = checkerInput;
     while (!decision) {
       const tick = Date.now();
-      const sample = await sampleFds(container, SERVER_USER, t).catch(() => undefined);
+      const sample = await samplers.fds().catch(() => undefined);
       if (!sample) {
         const end = await containerEnd(container, scenario.limits.memory);
         if (end) {
-          decision = decideFdLeak({ ...input(), ended: { reason: "container-exited", detail: end } });
+          decision = decide({ ...input(), ended: { reason: "container-exited", detail: end } });
           break;
         }
       } else samples.push(sample);
+      if (scenario.resource === "aof-dir") {
+        const aof = await samplers.aofDir().catch(() => undefined);
+        if (aof) aofSamples.push(aof);
+      }
       const attempts = events.filter((e) => e.kind === "fork-failed").length;
       const full = sample !== undefined && sample.maxFd >= ceiling - scenario.checker.fdsPerAttempt;
       const budgetReached = attempts >= scenario.budgets.attempts;
@@ -163,35 +213,42 @@ export async function runTarget(
         probes.push(await freshClientProbe(host, port, t));
         lastProbe = Date.now();
       }
-      decision = decideFdLeak(input());
+      decision = decide(input());
       if (decision?.verdict === "exhaustion" && !events.some((e) => e.kind === "register-error")) {
         // The refused probe's own log line may still be on its way: give it a moment to arrive.
         await sleep(300);
-        decision = decideFdLeak(input());
+        decision = decide(input());
       }
       if (!decision && Date.now() >= deadline) {
-        decision = decideFdLeak({
-          ...input(),
-          ended: { reason: "time-limit", detail: `time limit ${scenario.budgets.timeLimitSeconds} s` },
-        });
+        const detail = `time limit ${scenario.budgets.timeLimitSeconds} s`;
+        decision = decide({ ...input(), ended: { reason: "time-limit", detail } });
       }
       if (!decision) await sleep(Math.max(0, SAMPLE_INTERVAL_MS - (Date.now() - tick)));
     }
+    abort.abort();
+    workload = await running.finish();
     info = await infoSection(client, "persistence").catch(() => ({}));
   } catch (error) {
-    if (error instanceof UserError) throw error;
+    if (error instanceof UserError) {
+      await container.stop({ remove: true, timeout: 1 }).catch(() => undefined);
+      throw error;
+    }
     const end = await containerEnd(container, scenario.limits.memory);
-    decision = decideFdLeak({
-      samples,
-      events,
-      probes,
-      ceiling: eventLoopSize(scenario.redis.maxclients),
-      attemptsNeeded: scenario.budgets.attempts,
-      tolerance: scenario.checker.tolerance,
-      fdsPerAttempt: scenario.checker.fdsPerAttempt,
-      ended: end
-        ? { reason: "container-exited", detail: end }
-        : { reason: "error", detail: errorText(error) },
+    const ended = end
+      ? { reason: "container-exited" as const, detail: end }
+      : { reason: "error" as const, detail: errorText(error) };
+    decision = decide({
+      ...(checkerInput?.() ?? {
+        samples,
+        aofSamples,
+        events,
+        probes,
+        ceiling: eventLoopSize(scenario.redis.maxclients),
+        attemptsNeeded: scenario.budgets.attempts,
+        tolerance: scenario.checker.tolerance,
+        fdsPerAttempt: scenario.checker.fdsPerAttempt,
+      }),
+      ended,
     });
   } finally {
     abort.abort();
@@ -200,21 +257,9 @@ export async function runTarget(
   const verdictMs = t() - containerStartMs - workloadMs;
   const peakBytes = await memoryPeak(container);
   await container.stop({ remove: true, timeout: 1 }).catch(() => undefined);
+  if (!decision) throw new Error("the checker returned no decision for an ended run");
   const expected = scenario.expect[image.target] ?? null;
-  const final =
-    decision ??
-    decideFdLeak({
-      samples,
-      events,
-      probes,
-      ceiling: 0,
-      attemptsNeeded: 0,
-      tolerance: 0,
-      fdsPerAttempt: 6,
-      ended: { reason: "error", detail: "no decision" },
-    });
-  if (!final) throw new Error("checker returned no decision for an ended run");
-  progress(`${tag} ${final.verdict}: ${final.reason}`);
+  progress(`${tag} ${decision.verdict}: ${decision.reason}`);
   return {
     target: image.target,
     image: image.image,
@@ -222,14 +267,17 @@ export async function runTarget(
     version: events.find((e) => e.kind === "started")?.version ?? image.version ?? null,
     sourceCheck: image.sourceCheck ?? null,
     fault: fault.name,
+    faultDetail,
+    resource: scenario.resource,
     expected,
-    matches: expected ? expected === final.verdict : null,
-    decision: final,
+    matches: expected ? expected === decision.verdict : null,
+    decision,
     phases: { containerStartMs, workloadMs, verdictMs, totalMs: t() },
     memory: { limitBytes: scenario.limits.memory, peakBytes },
     workload,
     info,
     samples,
+    aofSamples,
     events,
     probes,
     log,

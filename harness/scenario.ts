@@ -21,7 +21,8 @@ export const ByteSize = z.union([
     .pipe(z.number().positive()),
 ]);
 
-export const Verdict = z.enum(["exhaustion", "stable", "inconclusive"]);
+/** exhaustion: fds ran out; growing: another resource grows per failed fork; stable; inconclusive. */
+export const Verdict = z.enum(["exhaustion", "growing", "stable", "inconclusive"]);
 export type Verdict = z.infer<typeof Verdict>;
 
 export const RedisConfig = z
@@ -38,12 +39,26 @@ export const RedisConfig = z
   .strict();
 export type RedisConfig = z.infer<typeof RedisConfig>;
 
+/**
+ * How a fork is provoked. auto-growth: write until serverCron rewrites by itself on every tick.
+ * command: a trigger serverCron does not repeat, so the workload repeats it until the run decides.
+ */
 export const Trigger = z.discriminatedUnion("kind", [
   z
     .object({
       kind: z.literal("auto-growth"),
       /** Size of each value written; the workload stops once the AOF is past min-size. */
       valueBytes: z.number().int().positive().default(128),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal("command"),
+      command: z.enum(["bgrewriteaof", "config-set-appendonly", "bgsave"]),
+      /** Pause between two commands; 100 ms matches serverCron at hz 10. */
+      intervalMs: z.number().int().positive().default(100),
+      /** Keys written first, so a rewrite or save has data to write. */
+      preloadKeys: z.number().int().min(0).default(500),
     })
     .strict(),
 ]);
@@ -63,6 +78,8 @@ export const Scenario = z
       .strict(),
     fault: FaultName,
     trigger: Trigger,
+    /** What the checker watches: the fd table (the seed) or the 7.x AOF directory. */
+    resource: z.enum(["fds", "aof-dir"]).default("fds"),
     budgets: z
       .object({
         /** Failed forks a `stable` verdict must have seen. */

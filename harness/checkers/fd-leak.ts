@@ -39,7 +39,23 @@ export const FdEvidence = z.object({
 });
 export type FdEvidence = z.infer<typeof FdEvidence>;
 
-export const Decision = z.object({ verdict: Verdict, reason: z.string(), evidence: FdEvidence });
+export const AofEvidence = z.object({
+  attempts: z.number(),
+  filesBefore: z.number().nullable(),
+  filesAfter: z.number().nullable(),
+  incrPerAttempt: z.number().nullable(),
+  manifestBytesBefore: z.number().nullable(),
+  manifestBytesAfter: z.number().nullable(),
+});
+export type AofEvidence = z.infer<typeof AofEvidence>;
+
+/** A verdict on the scenario's resource; fd evidence is always kept, AOF-directory evidence when watched. */
+export const Decision = z.object({
+  verdict: Verdict,
+  reason: z.string(),
+  evidence: FdEvidence,
+  aof: AofEvidence.nullable().default(null),
+});
 export type Decision = z.infer<typeof Decision>;
 
 const round = (n: number) => Math.round(n * 100) / 100;
@@ -62,7 +78,12 @@ export function pipesPerAttempt(input: FdLeakInput): number | null {
   return null;
 }
 
-export function decideFdLeak(input: FdLeakInput): Decision | undefined {
+/** The fd evidence of a run so far, whatever the checker. */
+export function fdEvidence(input: FdLeakInput): FdEvidence {
+  return analyse(input).evidence;
+}
+
+function analyse(input: FdLeakInput) {
   const { samples, events, probes, baseline, ceiling } = input;
   const failures = failedForks(events);
   const attempts = failures.length;
@@ -93,7 +114,13 @@ export function decideFdLeak(input: FdLeakInput): Decision | undefined {
     errno: firstFailure?.errno ?? null,
     logLines: [firstFailure, firstPipesError, firstRegisterError].flatMap((e) => (e ? [e.line] : [])),
   };
-  const decided = (verdict: Verdict, reason: string): Decision => ({ verdict, reason, evidence });
+  return { evidence, failures, attempts, perAttempt, firstFailure, exhaustedMs, refused };
+}
+
+export function decideFdLeak(input: FdLeakInput): Decision | undefined {
+  const { samples, probes, baseline, ceiling } = input;
+  const { evidence, failures, attempts, perAttempt, firstFailure, exhaustedMs, refused } = analyse(input);
+  const decided = (verdict: Verdict, reason: string): Decision => ({ verdict, reason, evidence, aof: null });
 
   if (input.ended?.reason === "container-exited")
     return decided("inconclusive", `container died: ${input.ended.detail}`);
@@ -103,6 +130,16 @@ export function decideFdLeak(input: FdLeakInput): Decision | undefined {
     return decided(
       "exhaustion",
       `${perAttempt} fds leaked per failed fork; fds reached the ceiling ${ceiling} after ${attempts} failed forks and a fresh client was refused`,
+    );
+  }
+
+  // A full table with a hole that fresh clients still find: every fork attempt leaked, but the
+  // trigger frees one slot between attempts (CONFIG SET appendonly closes the AOF it opened).
+  const probesAtCeiling = Number.isFinite(exhaustedMs) ? probes.filter((p) => p.t >= exhaustedMs) : [];
+  if (attempts >= 3 && leaking && probesAtCeiling.length >= 3 && probesAtCeiling.every((p) => p.ok)) {
+    return decided(
+      "growing",
+      `${perAttempt} fds leaked per failed fork up to the ceiling ${ceiling} after ${attempts} failed forks, but fresh clients still connect (${probesAtCeiling.length} probes at the ceiling)`,
     );
   }
 

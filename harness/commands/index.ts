@@ -1,10 +1,11 @@
 import { cleanupCommand } from "./cleanup.js";
 import type { Command } from "./command.js";
 import { imagesCommand } from "./images.js";
+import { reportCommand } from "./report.js";
 import { runCommand } from "./run.js";
 import { sourcesCommand } from "./sources.js";
 
-export const commands: Command[] = [runCommand, imagesCommand, sourcesCommand, cleanupCommand];
+export const commands: Command[] = [runCommand, imagesCommand, sourcesCommand, cleanupCommand, reportCommand];
 
 export const usage = `redis-repro: reproduce Redis bugs in real, resource-limited containers
 

@@ -1,11 +1,14 @@
+import { join } from "node:path";
 import { UserError } from "../errors.js";
 import { FaultName } from "../faults/index.js";
+import { progress } from "../progress.js";
 import { renderSummary } from "../report/summary.js";
+import { prepareReportDir, writeReport } from "../report/write.js";
 import { runScenario } from "../run.js";
 import { DEFAULT_SCENARIO, loadScenario } from "../scenario.js";
 import { baseMode, baseOptions, type Command, commonOptions, printJson, stringList } from "./command.js";
 
-const help = `redis-repro run [--scenario NAME|FILE] [--target T]… [--fault F] [--json]
+const help = `redis-repro run [--scenario NAME|FILE] [--target T]… [--fault F] [--json] [--report DIR]
 
 Runs a scenario on each target in parallel and prints a side-by-side summary.
 With no arguments: the seed's scenario (${DEFAULT_SCENARIO}) on 3.2.8 and 3.2.8+fix-aof-pipe-leak.
@@ -16,6 +19,8 @@ With no arguments: the seed's scenario (${DEFAULT_SCENARIO}) on 3.2.8 and 3.2.8+
   --bases MODE          auto | online | offline base images for builds (default auto)
   --sources DIR         source cache (default $REDIS_REPRO_SOURCES or ~/.cache/redis-repro/sources)
   --json                print the full result as JSON only
+  --report DIR          also write a bug report there: report.md, report.json, fds.svg, raw/ logs
+                        and samples (DIR must be new, empty, or an earlier report, which is replaced)
 
 Exit: 0 every stated expectation met, 1 one was not, 2 usage or environment error.
 `;
@@ -30,6 +35,7 @@ export const runCommand: Command = {
     scenario: { type: "string" },
     target: { type: "string", multiple: true },
     fault: { type: "string" },
+    report: { type: "string" },
   },
   async run(values) {
     const scenario = await loadScenario(typeof values.scenario === "string" ? values.scenario : undefined);
@@ -43,6 +49,8 @@ export const runCommand: Command = {
         );
       faultOverride = parsed.data;
     }
+    // Checked before the run, so a bad folder costs no run.
+    if (typeof values.report === "string") await prepareReportDir(values.report);
     const result = await runScenario(scenario, targets.length ? targets : scenario.targets, {
       bases: baseMode(values),
       rebuild: values.rebuild === true,
@@ -51,6 +59,10 @@ export const runCommand: Command = {
     });
     if (values.json) printJson(result);
     else process.stdout.write(renderSummary(result));
+    if (typeof values.report === "string") {
+      await writeReport(values.report, result, scenario);
+      progress(`report: ${join(values.report, "report.md")}`);
+    }
     return result.ok ? 0 : 1;
   },
 };

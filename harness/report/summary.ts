@@ -9,7 +9,8 @@ function verdictCell(r: TargetResult): string {
   return `${r.decision.verdict} ${mark}`;
 }
 
-function freshClient(r: TargetResult): string {
+/** What the fresh-client probe found: the probe that shows a full event loop. */
+export function freshClient(r: TargetResult): string {
   if (r.decision.evidence.refusedProbe) return `refused (${r.decision.evidence.refusedProbe})`;
   const last = r.probes.at(-1);
   if (!last) return "not probed";

@@ -1,0 +1,225 @@
+import { readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { UserError } from "../errors.js";
+import { projectRoot } from "../paths.js";
+import { Verdict } from "../scenario.js";
+import { findRelease, type Release } from "../targets/releases.js";
+import { compareVersions, formatTarget, parseTarget, versionPattern } from "../targets/spec.js";
+
+/**
+ * The release catalogue: every release the harness knows, what Redis config each needs, and the
+ * verdict each scenario gave on it in a real run. Hashes are not repeated here: they stay in
+ * targets/releases.ts and are joined by version. Verdicts are data written by `matrix --record`
+ * from runs, never typed in: a release nobody ran says "unmeasured".
+ */
+export const catalogueFile = join(projectRoot, "harness", "catalogue", "catalogue.json");
+
+export const Measured = z
+  .object({
+    verdict: Verdict,
+    /** Day of the last agreeing run (UTC) and the harness version that ran it. */
+    date: z.iso.date(),
+    harness: z.string().min(1),
+    /** Agreeing runs recorded so far; a different verdict starts again at 1. */
+    runs: z.number().int().positive(),
+    runId: z.string().min(1),
+    attempts: z.number().int().min(0),
+    peakFds: z.number().int().min(0).nullable(),
+    fdsPerAttempt: z.number().nullable(),
+  })
+  .strict();
+export type Measured = z.infer<typeof Measured>;
+
+export const Expectation = z.union([z.literal("unmeasured"), Measured]);
+export type Expectation = z.infer<typeof Expectation>;
+
+/** Facts about a release that decide its redis-server arguments (targets/config.ts applies them). */
+export const ReleaseConfig = z
+  .object({
+    /** absent before 3.2 (passing the option is a fatal config error); from 3.2 it must be turned off. */
+    protectedMode: z.enum(["absent", "off"]),
+    /** single-file appendonly.aof up to 6.2; from 7.0 a manifest, base and incr files in appendonlydir/. */
+    aof: z.enum(["single-file", "multi-part"]),
+  })
+  .strict();
+export type ReleaseConfig = z.infer<typeof ReleaseConfig>;
+
+export const CatalogueEntry = z
+  .object({
+    version: z.string().regex(versionPattern),
+    /** What the server calls itself when that differs from the tag (milestones report 7.9.x). */
+    reportsVersion: z.string().optional(),
+    config: ReleaseConfig,
+    /** By scenario name; a scenario missing here is unmeasured. */
+    expect: z.record(z.string().regex(/^[a-z0-9-]+$/), Expectation),
+  })
+  .strict();
+export type CatalogueEntry = z.infer<typeof CatalogueEntry>;
+
+export const Catalogue = z
+  .object({
+    description: z.string(),
+    releases: z.array(CatalogueEntry).min(1),
+  })
+  .strict()
+  .superRefine((data, ctx) => {
+    data.releases.forEach((entry, i) => {
+      if (!findRelease(entry.version))
+        ctx.addIssue({
+          code: "custom",
+          path: ["releases", i, "version"],
+          message: `${entry.version} is not in targets/releases.ts, so it cannot be verified or built`,
+        });
+      const previous = data.releases[i - 1];
+      if (previous && compareVersions(previous.version, entry.version) >= 0)
+        ctx.addIssue({
+          code: "custom",
+          path: ["releases", i, "version"],
+          message: `${entry.version} must come after ${previous.version} (sorted, no duplicates)`,
+        });
+    });
+  });
+export type Catalogue = z.infer<typeof Catalogue>;
+
+/** A catalogue entry with its release (tarball hashes) joined in. */
+export type CatalogueRelease = CatalogueEntry & { release: Release };
+
+export function parseCatalogue(data: unknown, source: string): Catalogue {
+  const parsed = Catalogue.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`invalid catalogue ${source}: ${issue?.path.join(".")}: ${issue?.message}`);
+  }
+  return parsed.data;
+}
+
+export function loadCatalogue(file = catalogueFile): Catalogue {
+  return parseCatalogue(JSON.parse(readFileSync(file, "utf8")), file);
+}
+
+export const catalogue: Catalogue = loadCatalogue();
+
+export function catalogueReleases(data: Catalogue = catalogue): CatalogueRelease[] {
+  return data.releases.map((entry) => ({ ...entry, release: findRelease(entry.version) as Release }));
+}
+
+export function catalogueVersions(data: Catalogue = catalogue): string[] {
+  return data.releases.map((r) => r.version);
+}
+
+/** The recorded verdict for a bare release; patched targets and unknown releases are unmeasured. */
+export function expectationFor(target: string, scenario: string, data: Catalogue = catalogue): Expectation {
+  const entry = data.releases.find((r) => r.version === target);
+  return entry?.expect[scenario] ?? "unmeasured";
+}
+
+/** Orders targets as releases: by version, a release before its patched builds. */
+export function compareTargets(a: string, b: string): number {
+  const x = parseTarget(a);
+  const y = parseTarget(b);
+  if (x.kind !== "release" || y.kind !== "release") return a.localeCompare(b);
+  return compareVersions(x.version, y.version) || x.patches.length - y.patches.length || a.localeCompare(b);
+}
+
+/**
+ * Expands a release selection: items separated by commas or spaces, each a release (3.2.8), a
+ * release with patches (3.2.8+fix-aof-pipe-leak), a range A..B (every catalogue release from A to B
+ * inclusive, by compareVersions), or a keyword (`all`, and whatever the caller adds, such as
+ * `cached`). The result is deduplicated and ordered by version.
+ */
+export function selectReleases(
+  text: string,
+  versions: readonly string[],
+  keywords: Record<string, readonly string[]> = {},
+): string[] {
+  const named: Record<string, readonly string[]> = { all: versions, ...keywords };
+  const known = (v: string, item: string) => {
+    if (!versions.includes(v))
+      throw new UserError(
+        `unknown release ${v} in "${item}": the catalogue has ${versions[0]}..${versions.at(-1)} (see \`redis-repro matrix --catalogue\`)`,
+      );
+  };
+  const picked: string[] = [];
+  const items = text.split(/[\s,]+/).filter(Boolean);
+  if (items.length === 0) throw new UserError("no releases selected: give e.g. 3.2.0..3.2.13,4.0.14 or all");
+  for (const item of items) {
+    if (Object.hasOwn(named, item)) {
+      picked.push(...(named[item] ?? []));
+      continue;
+    }
+    const range = /^(.+?)\.\.(.+)$/.exec(item);
+    if (range) {
+      const [from = "", to = ""] = [range[1], range[2]];
+      for (const end of [from, to]) {
+        if (!versionPattern.test(end))
+          throw new UserError(`malformed range "${item}": both ends must be releases, e.g. 3.2.0..3.2.13`);
+        known(end, item);
+      }
+      if (compareVersions(from, to) > 0)
+        throw new UserError(`range "${item}" runs backwards: write ${to}..${from}`);
+      picked.push(...versions.filter((v) => compareVersions(v, from) >= 0 && compareVersions(v, to) <= 0));
+      continue;
+    }
+    const spec = parseTarget(item);
+    if (spec.kind !== "release")
+      throw new UserError(`"${item}" is an image: matrix and bisect take releases (use \`run\` for images)`);
+    known(spec.version, item);
+    picked.push(formatTarget(spec));
+  }
+  return [...new Set(picked)].sort(compareTargets);
+}
+
+/** What one run measured, as the catalogue records it. */
+export interface Measurement {
+  target: string;
+  scenario: string;
+  verdict: Verdict;
+  runId: string;
+  attempts: number;
+  peakFds: number | null;
+  fdsPerAttempt: number | null;
+}
+
+/**
+ * Pure: the catalogue with measurements recorded. Only bare catalogue releases are recorded (patched
+ * builds are not releases). An agreeing measurement adds to `runs`; a different verdict replaces the
+ * entry and is listed in `changes` so that the maintainer sees it.
+ */
+export function recordMeasurements(
+  data: Catalogue,
+  measurements: Measurement[],
+  meta: { date: string; harness: string },
+): { catalogue: Catalogue; recorded: number; changes: string[] } {
+  const changes: string[] = [];
+  let recorded = 0;
+  const releases = data.releases.map((entry) => {
+    const expect = { ...entry.expect };
+    for (const m of measurements.filter((x) => x.target === entry.version)) {
+      const before = expect[m.scenario];
+      const agrees = before !== undefined && before !== "unmeasured" && before.verdict === m.verdict;
+      if (before !== undefined && before !== "unmeasured" && !agrees)
+        changes.push(
+          `${entry.version} × ${m.scenario}: was ${before.verdict} (${before.date}, ${before.runs} run(s)), now ${m.verdict}`,
+        );
+      expect[m.scenario] = {
+        verdict: m.verdict,
+        date: meta.date,
+        harness: meta.harness,
+        runs: agrees ? before.runs + 1 : 1,
+        runId: m.runId,
+        attempts: m.attempts,
+        peakFds: m.peakFds,
+        fdsPerAttempt: m.fdsPerAttempt,
+      };
+      recorded++;
+    }
+    return { ...entry, expect };
+  });
+  return { catalogue: parseCatalogue({ ...data, releases }, "recorded catalogue"), recorded, changes };
+}
+
+export async function writeCatalogue(data: Catalogue, file = catalogueFile): Promise<void> {
+  await writeFile(file, `${JSON.stringify(Catalogue.parse(data), null, 2)}\n`);
+}

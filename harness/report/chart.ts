@@ -1,0 +1,258 @@
+import type { RunResult, TargetResult } from "../result.js";
+
+/**
+ * The fd chart as SVG, drawn here rather than by a charting library: it is one kind of chart, it must
+ * render the same in a browser, a Markdown viewer and a rasteriser, and its geometry is exported so a
+ * test can check the pixels where the data says they are.
+ */
+
+/** Okabe–Ito: tells lines apart for colour-blind readers too; the first (vermillion) reads as "bad". */
+export const SERIES_COLOURS = ["#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"] as const;
+export const CEILING_COLOUR = "#444444";
+export const REFUSED_COLOUR = "#000000";
+export const MARKER_FILL = "#FFFFFF";
+export const FORK_MARKER_RADIUS = 3.5;
+
+const WIDTH = 820;
+const FONT = "DejaVu Sans, Helvetica, Arial, sans-serif";
+const LEGEND_ROW = 18;
+
+export interface Point {
+  t: number;
+  fds: number;
+}
+
+export interface Series {
+  target: string;
+  colour: string;
+  label: string;
+  points: Point[];
+  forks: Point[];
+  refused: Point[];
+}
+
+export interface ChartGeometry {
+  width: number;
+  height: number;
+  plot: { left: number; top: number; right: number; bottom: number };
+  xMaxMs: number;
+  yMax: number;
+  xTicksMs: number[];
+  yTicks: number[];
+  x(tMs: number): number;
+  y(fds: number): number;
+  series: Series[];
+  ceilings: number[];
+}
+
+/** fd count at time t on the drawn (linear) line, so markers sit on it. */
+export function fdsAt(points: Point[], t: number): number {
+  const first = points[0];
+  if (!first) return 0;
+  if (t <= first.t) return first.fds;
+  for (let i = 1; i < points.length; i++) {
+    const a = points[i - 1];
+    const b = points[i];
+    if (!a || !b || t > b.t) continue;
+    return b.t === a.t ? b.fds : a.fds + ((b.fds - a.fds) * (t - a.t)) / (b.t - a.t);
+  }
+  return points.at(-1)?.fds ?? 0;
+}
+
+/** The smallest 1/2/5×10^k step that gives at most `most` intervals up to max. */
+function niceStep(max: number, most: number): number {
+  const raw = max / most;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * power >= raw) return m * power;
+  return 10 * power;
+}
+
+function ticks(max: number, step: number): number[] {
+  const out: number[] = [];
+  for (let v = 0; v <= max + step / 1000; v += step) out.push(Math.round(v * 1000) / 1000);
+  return out;
+}
+
+function seriesLabel(r: TargetResult): string {
+  const e = r.decision.evidence;
+  const parts = [`${r.target} — ${r.decision.verdict}`, `${e.attempts} failed forks`];
+  if (e.fdsPerAttempt !== null) parts.push(`${e.fdsPerAttempt} fds per failed fork`);
+  if (e.baseline !== null && e.peak !== null) parts.push(`${e.baseline} → ${e.peak} fds`);
+  return parts.join(" · ");
+}
+
+export function chartGeometry(run: RunResult): ChartGeometry {
+  const series: Series[] = run.results.map((r, i) => {
+    const points = r.samples.map((s) => ({ t: s.t, fds: s.total }));
+    const at = (t: number) => ({ t, fds: fdsAt(points, t) });
+    // The log runs on while the container is torn down: forks after the last sample or probe were
+    // not watched, and drawn at the line's last value they would claim a flat tail nobody measured.
+    const watchedUntil = Math.max(0, ...r.samples.map((s) => s.t), ...r.probes.map((p) => p.t));
+    return {
+      target: r.target,
+      colour: SERIES_COLOURS[i % SERIES_COLOURS.length] ?? "#000000",
+      label: seriesLabel(r),
+      points,
+      forks: r.events.filter((e) => e.kind === "fork-failed" && e.t <= watchedUntil).map((e) => at(e.t)),
+      refused: r.probes.filter((p) => !p.ok).map((p) => at(p.t)),
+    };
+  });
+  const ceilings = [...new Set(run.results.map((r) => r.decision.evidence.ceiling).filter((c) => c > 0))];
+  const times = series.flatMap((s) => [...s.points, ...s.forks, ...s.refused].map((p) => p.t));
+  const maxT = Math.max(1_000, ...times);
+  const xStep = niceStep(maxT, 8);
+  const xMaxMs = Math.ceil(maxT / xStep) * xStep;
+  const maxFds = Math.max(10, ...ceilings, ...series.flatMap((s) => s.points.map((p) => p.fds)));
+  const yStep = niceStep(maxFds * 1.1, 6);
+  const yMax = Math.ceil((maxFds * 1.1) / yStep) * yStep;
+
+  const top = 50 + (series.length + 1) * LEGEND_ROW + 14;
+  const plot = { left: 62, top, right: WIDTH - 24, bottom: top + 300 };
+  const x = (t: number) => plot.left + (t / xMaxMs) * (plot.right - plot.left);
+  const y = (fds: number) => plot.bottom - (fds / yMax) * (plot.bottom - plot.top);
+  return {
+    width: WIDTH,
+    height: plot.bottom + 52,
+    plot,
+    xMaxMs,
+    yMax,
+    xTicksMs: ticks(xMaxMs, xStep),
+    yTicks: ticks(yMax, yStep),
+    x,
+    y,
+    series,
+    ceilings,
+  };
+}
+
+const n = (v: number) => String(Math.round(v * 10) / 10);
+
+export function escapeXml(text: string): string {
+  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function text(x: number, y: number, content: string, attrs = ""): string {
+  return `<text x="${n(x)}" y="${n(y)}"${attrs ? ` ${attrs}` : ""}>${escapeXml(content)}</text>`;
+}
+
+function cross(cx: number, cy: number, size: number, colour: string): string {
+  const d = `M${n(cx - size)},${n(cy - size)}L${n(cx + size)},${n(cy + size)}M${n(cx - size)},${n(cy + size)}L${n(cx + size)},${n(cy - size)}`;
+  return `<path d="${d}" stroke="${colour}" stroke-width="2.5" stroke-linecap="round"/>`;
+}
+
+function forkMarker(cx: number, cy: number, colour: string): string {
+  return `<circle cx="${n(cx)}" cy="${n(cy)}" r="${FORK_MARKER_RADIUS}" fill="${MARKER_FILL}" stroke="${colour}" stroke-width="1.6"/>`;
+}
+
+/** fd count of redis-server over time: one line per target, the ceiling dashed, failed forks as rings. */
+export function renderChart(run: RunResult): string {
+  const g = chartGeometry(run);
+  const { plot } = g;
+  const faults = [...new Set(run.results.map((r) => r.fault))].join(", ");
+  const out: string[] = [];
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${g.width}" height="${g.height}" viewBox="0 0 ${g.width} ${g.height}" font-family="${FONT}" font-size="12" role="img">`,
+    `<title>${escapeXml(`fds of redis-server over time: ${g.series.map((s) => s.label).join("; ")}`)}</title>`,
+    // Opaque: a transparent chart loses its black text on a dark-mode Markdown viewer.
+    `<rect width="${g.width}" height="${g.height}" fill="#FFFFFF"/>`,
+    text(
+      plot.left,
+      24,
+      "Open fds of redis-server over time",
+      `font-size="16" font-weight="bold" fill="#222222"`,
+    ),
+    text(plot.left, 42, `scenario ${run.scenario} · fault ${faults} · run ${run.runId}`, `fill="#555555"`),
+  );
+
+  // Legend: one row per target, then the marker keys.
+  g.series.forEach((s, i) => {
+    const ly = 62 + i * LEGEND_ROW;
+    out.push(
+      `<line x1="${plot.left}" y1="${ly - 4}" x2="${plot.left + 26}" y2="${ly - 4}" stroke="${s.colour}" stroke-width="3"/>`,
+      text(plot.left + 34, ly, s.label, `fill="#222222"`),
+    );
+  });
+  const ky = 62 + g.series.length * LEGEND_ROW;
+  out.push(
+    forkMarker(plot.left + 13, ky - 4, "#555555"),
+    text(plot.left + 34, ky, "failed fork", `fill="#222222"`),
+    cross(plot.left + 133, ky - 4, 4, REFUSED_COLOUR),
+    text(plot.left + 144, ky, "fresh client refused", `fill="#222222"`),
+    `<line x1="${plot.left + 290}" y1="${ky - 4}" x2="${plot.left + 316}" y2="${ky - 4}" stroke="${CEILING_COLOUR}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
+    text(plot.left + 324, ky, "event loop ceiling (maxclients + 128)", `fill="#222222"`),
+  );
+
+  // Grid and axes.
+  for (const v of g.yTicks) {
+    out.push(
+      `<line x1="${plot.left}" y1="${n(g.y(v))}" x2="${plot.right}" y2="${n(g.y(v))}" stroke="#E6E6E6"/>`,
+      text(plot.left - 8, g.y(v) + 4, String(v), `text-anchor="end" fill="#555555"`),
+    );
+  }
+  for (const t of g.xTicksMs) {
+    out.push(
+      `<line x1="${n(g.x(t))}" y1="${plot.top}" x2="${n(g.x(t))}" y2="${plot.bottom}" stroke="#F0F0F0"/>`,
+      text(g.x(t), plot.bottom + 18, `${t / 1000}`, `text-anchor="middle" fill="#555555"`),
+    );
+  }
+  out.push(
+    `<line x1="${plot.left}" y1="${plot.bottom}" x2="${plot.right}" y2="${plot.bottom}" stroke="#888888"/>`,
+    `<line x1="${plot.left}" y1="${plot.top}" x2="${plot.left}" y2="${plot.bottom}" stroke="#888888"/>`,
+    text(
+      (plot.left + plot.right) / 2,
+      plot.bottom + 40,
+      "seconds since the target's run started",
+      `text-anchor="middle" fill="#333333"`,
+    ),
+    text(
+      0,
+      0,
+      "open fds",
+      `text-anchor="middle" fill="#333333" transform="translate(18 ${n((plot.top + plot.bottom) / 2)}) rotate(-90)"`,
+    ),
+  );
+
+  for (const c of g.ceilings) {
+    out.push(
+      `<line x1="${plot.left}" y1="${n(g.y(c))}" x2="${plot.right}" y2="${n(g.y(c))}" stroke="${CEILING_COLOUR}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
+      text(plot.left + 6, g.y(c) - 6, `event loop ceiling ${c}`, `fill="${CEILING_COLOUR}"`),
+    );
+  }
+
+  // Lines first, then every marker above every line, so no line hides a failed fork.
+  for (const s of g.series) {
+    if (s.points.length === 0) continue;
+    const d = s.points.map((p, i) => `${i ? "L" : "M"}${n(g.x(p.t))},${n(g.y(p.fds))}`).join("");
+    out.push(
+      `<path d="${d}" fill="none" stroke="${s.colour}" stroke-width="2.5" stroke-linejoin="round" stroke-linecap="round"/>`,
+    );
+  }
+  for (const s of g.series) {
+    if (s.points.length === 0) continue;
+    for (const f of s.forks) out.push(forkMarker(g.x(f.t), g.y(f.fds), s.colour));
+  }
+  for (const s of g.series) {
+    const first = s.refused[0];
+    if (!first || s.points.length === 0) continue;
+    for (const p of s.refused) out.push(cross(g.x(p.t), g.y(p.fds), 5, REFUSED_COLOUR));
+    out.push(
+      text(
+        g.x(first.t) - 10,
+        g.y(first.fds) - 12,
+        `${s.target}: fresh client refused`,
+        `text-anchor="end" fill="#000000"`,
+      ),
+    );
+  }
+  if (g.series.every((s) => s.points.length === 0))
+    out.push(
+      text(
+        (plot.left + plot.right) / 2,
+        (plot.top + plot.bottom) / 2,
+        "no fd samples were taken",
+        `text-anchor="middle" fill="#555555"`,
+      ),
+    );
+  out.push("</svg>");
+  return `${out.join("\n")}\n`;
+}
