@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Decision } from "./checkers/fd-leak.js";
+import { Prediction } from "./checkers/prediction.js";
 import { Environment } from "./environment.js";
 import { AofDirSample } from "./probes/aof-dir.js";
 import { ConnectProbe } from "./probes/connect.js";
@@ -22,6 +23,7 @@ export const TargetResult = z.object({
   expected: Verdict.nullable(),
   matches: z.boolean().nullable(),
   decision: Decision,
+  prediction: Prediction.nullable().default(null),
   phases: z.object({
     containerStartMs: z.number(),
     workloadMs: z.number(),

@@ -4,6 +4,7 @@ import { Redis } from "ioredis";
 import type { StartedTestContainer } from "testcontainers";
 import { type AofDirInput, decideAofDir } from "./checkers/aof-dir.js";
 import { type Decision, decideFdLeak } from "./checkers/fd-leak.js";
+import { comparePrediction, type Prediction, predictExhaustionSeconds } from "./checkers/prediction.js";
 import { startRedisContainer } from "./container/redis-container.js";
 import { removeContainers } from "./engine/cleanup.js";
 import { dockerode } from "./engine/client.js";
@@ -105,6 +106,20 @@ function armContext(container: StartedTestContainer): ArmContext {
       await (await dockerode()).getContainer(container.getId()).update({ PidsLimit: limit });
     },
   };
+}
+
+function predictionFor(scenario: Scenario, decision: Decision): Prediction | null {
+  const { ceiling, baseline, exhaustedMs, firstFailureMs } = decision.evidence;
+  if (!scenario.predict || baseline === null) return null;
+  const predicted = predictExhaustionSeconds(
+    ceiling,
+    baseline,
+    scenario.checker.fdsPerAttempt,
+    scenario.redis.hz,
+  );
+  const measured =
+    exhaustedMs === null || firstFailureMs === null ? null : (exhaustedMs - firstFailureMs) / 1000;
+  return comparePrediction(predicted, measured, scenario.predict.tolerance);
 }
 
 /** Runs one target through the scenario: container → fault → workload → probes until the checker decides. */
@@ -260,6 +275,12 @@ export async function runTarget(
   if (!decision) throw new Error("the checker returned no decision for an ended run");
   const expected = scenario.expect[image.target] ?? null;
   progress(`${tag} ${decision.verdict}: ${decision.reason}`);
+  const prediction = predictionFor(scenario, decision);
+  if (prediction) {
+    progress(
+      `${tag} time to exhaustion: predicted ${prediction.predictedSeconds} s, measured ${prediction.measuredSeconds ?? "—"} s`,
+    );
+  }
   return {
     target: image.target,
     image: image.image,
@@ -270,8 +291,9 @@ export async function runTarget(
     faultDetail,
     resource: scenario.resource,
     expected,
-    matches: expected ? expected === decision.verdict : null,
+    matches: expected ? expected === decision.verdict && (prediction?.within ?? true) : null,
     decision,
+    prediction,
     phases: { containerStartMs, workloadMs, verdictMs, totalMs: t() },
     memory: { limitBytes: scenario.limits.memory, peakBytes },
     workload,

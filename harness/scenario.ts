@@ -96,6 +96,14 @@ export const Scenario = z
       })
       .strict()
       .default({ tolerance: 3, fdsPerAttempt: 6 }),
+    /**
+     * Fidelity: predict time to exhaustion from (ceiling − baseline) / (fdsPerAttempt · hz) and
+     * require the measured time to agree within `tolerance` (a fraction).
+     */
+    predict: z
+      .object({ tolerance: z.number().positive().max(1) })
+      .strict()
+      .optional(),
     /** Targets `redis-repro run` uses when none is given. */
     targets: z.array(z.string()).min(1),
     /** Expected verdict per target; targets not named here still run and get a verdict. */

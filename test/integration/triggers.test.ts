@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import type { FaultName } from "../../harness/faults/index.js";
+import { runScenario } from "../../harness/run.js";
+import { loadScenario, type Verdict } from "../../harness/scenario.js";
+import { countContainers, missingSource, skipTitle } from "./support.js";
+
+/**
+ * Every trigger and the BGSAVE control path, under both fork-failure injectors: the verdicts each
+ * scenario states for 3.2.8 and 3.2.8+fix-aof-pipe-leak must come out of real runs.
+ */
+const missing328 = await missingSource("3.2.8");
+const missing7 = await missingSource("7.0.15");
+const errnoOf: Record<Exclude<FaultName, "none">, string> = {
+  "seccomp-enomem": "Cannot allocate memory",
+  "pids-limit": "Resource temporarily unavailable",
+};
+
+const cases: [string, Exclude<FaultName, "none">][] = [];
+for (const scenario of [
+  "aof-auto-rewrite-enomem",
+  "bgrewriteaof-enomem",
+  "config-set-appendonly-enomem",
+  "bgsave-enomem",
+]) {
+  for (const fault of ["seccomp-enomem", "pids-limit"] as const) cases.push([scenario, fault]);
+}
+
+describe("rewrite triggers × fork-failure injectors on 3.2.8 and the fix", () => {
+  it.skipIf(missing328).each(cases)(
+    skipTitle("%s under %s", missing328),
+    async (name, fault) => {
+      const scenario = await loadScenario(name);
+      const run = await runScenario(scenario, ["3.2.8", "3.2.8+fix-aof-pipe-leak"], {
+        bases: "auto",
+        faultOverride: fault,
+      });
+      for (const result of run.results) {
+        const expected = scenario.expect[result.target] as Verdict;
+        expect(result.decision.verdict, `${result.target}: ${result.decision.reason}`).toBe(expected);
+        expect(result.decision.evidence.errno).toBe(errnoOf[fault]);
+        expect(result.decision.evidence.attempts).toBeGreaterThanOrEqual(scenario.budgets.attempts);
+        if (fault === "pids-limit") expect(result.faultDetail).toMatch(/^pids limit set to \d+/);
+      }
+      if (scenario.trigger.kind === "command") {
+        // A trigger serverCron does not repeat was repeated by the workload, one command per attempt.
+        const [first] = run.results;
+        expect(first?.workload?.commands ?? 0).toBeGreaterThanOrEqual(scenario.budgets.attempts);
+        expect(Object.keys(first?.workload?.replies ?? {}).join()).toMatch(/ERR/);
+      }
+      expect(run.ok).toBe(true);
+      expect(await countContainers(run.runId)).toBe(0);
+    },
+    120_000,
+  );
+});
+
+describe("the AOF directory on 7.0.15", () => {
+  it.skipIf(missing7).each(["seccomp-enomem", "pids-limit"] as const)(
+    skipTitle("grows by an incr file per failed fork under %s", missing7),
+    async (fault) => {
+      const scenario = await loadScenario("aof-dir-growth-enomem");
+      const run = await runScenario(scenario, ["7.0.15"], { bases: "auto", faultOverride: fault });
+      const [result] = run.results;
+      expect(result?.decision.verdict, result?.decision.reason).toBe("growing");
+      expect(result?.decision.aof?.incrPerAttempt ?? 0).toBeGreaterThanOrEqual(0.8);
+      expect(
+        (result?.decision.aof?.manifestBytesAfter ?? 0) > (result?.decision.aof?.manifestBytesBefore ?? 0),
+      ).toBe(true);
+      // fds stay flat on 7.0.15 while the directory grows: a second resource, not the seed's.
+      expect(result?.decision.evidence.fdsPerAttempt ?? 0).toBeLessThan(1);
+      expect(await countContainers(run.runId)).toBe(0);
+    },
+    120_000,
+  );
+});
