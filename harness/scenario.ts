@@ -59,6 +59,7 @@ export const Trigger = z.discriminatedUnion("kind", [
       intervalMs: z.number().int().positive().default(100),
       /** Keys written first, so a rewrite or save has data to write. */
       preloadKeys: z.number().int().min(0).default(500),
+      preloadValueBytes: z.number().int().positive().default(64),
     })
     .strict(),
 ]);

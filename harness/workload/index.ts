@@ -47,9 +47,13 @@ export function startWorkload(
   }
   const send = commandFor[trigger.command];
   const loaded = (async () => {
-    const batch = client.pipeline();
-    for (let i = 0; i < trigger.preloadKeys; i++) batch.set(`repro:${i}`, "x".repeat(64));
-    await batch.exec();
+    const value = "x".repeat(trigger.preloadValueBytes);
+    // In batches, so a large preload does not sit in one reply buffer.
+    for (let from = 0; from < trigger.preloadKeys && !signal.aborted; from += 1_000) {
+      const batch = client.pipeline();
+      for (let i = from; i < Math.min(from + 1_000, trigger.preloadKeys); i++) batch.set(`repro:${i}`, value);
+      await batch.exec();
+    }
     result.writes = trigger.preloadKeys;
   })();
   const repeating = loaded.then(async () => {
