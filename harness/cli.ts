@@ -2,10 +2,12 @@
 import { parseArgs } from "node:util";
 import { commands, usage } from "./commands/index.js";
 import { errorText, isUserError, UserError } from "./errors.js";
+import { installInterruptHandlers } from "./interrupt.js";
 import { setQuiet } from "./progress.js";
 
 /** Exit codes: 0 verdicts as expected, 1 a verdict not as expected, 2 usage or environment. */
 async function main(argv: string[]): Promise<number> {
+  installInterruptHandlers();
   const [first, ...rest] = argv;
   if (!first || first === "--help" || first === "-h" || first === "help") {
     process.stdout.write(usage);

@@ -11,6 +11,7 @@ import { dockerode } from "./engine/client.js";
 import { describeEnvironment } from "./environment.js";
 import { errorText, UserError } from "./errors.js";
 import { type ArmContext, type Fault, type FaultName, fault as makeFault } from "./faults/index.js";
+import { onInterrupt } from "./interrupt.js";
 import { type AofDirSample, sampleAofDir, sampleAofDirFromHost } from "./probes/aof-dir.js";
 import { type ConnectProbe, freshClientProbe, probeClientOptions } from "./probes/connect.js";
 import { type FdSample, hostProcReadable, sampleFds, sampleFdsFromHost } from "./probes/fds.js";
@@ -158,6 +159,11 @@ export async function runTarget(
     if (/executable file not found|no such file or directory/i.test(text)) {
       throw new UserError(
         `image ${image.image} has no redis-server on its PATH: bring an image that holds one`,
+      );
+    }
+    if (/unable to find user/i.test(text)) {
+      throw new UserError(
+        `image ${image.image} has no user "redis": bring an image built like the official ones (user redis, uid 999)`,
       );
     }
     throw new UserError(`container for ${image.target} did not become ready: ${text.split("\n")[0]}`);
@@ -324,17 +330,17 @@ export async function runScenario(
   options: RunOptions,
 ): Promise<RunResult> {
   const specs = targets.map(parseTarget);
-  const runId = newRunId();
+  const runId = process.env.REDIS_REPRO_RUN_ID ?? newRunId();
   const startedAt = new Date().toISOString();
   const images: TargetImage[] = [];
   for (const spec of specs) images.push(await ensureImage(spec, options));
   const environment = await describeEnvironment();
-  const onSignal = (signal: NodeJS.Signals) => {
-    progress(`[run ${runId}] ${signal}: removing this run's containers`);
-    removeContainers(runId).finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  // Twice, a moment apart: a container still being created when the signal came shows up late.
+  const forget = onInterrupt(async () => {
+    await removeContainers(runId);
+    await sleep(500);
+    await removeContainers(runId);
+  });
   try {
     const results = await Promise.all(images.map((image) => runTarget(scenario, image, runId, options)));
     return {
@@ -352,8 +358,7 @@ export async function runScenario(
       results,
     };
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    forget();
     await removeContainers(runId);
   }
 }

@@ -39,7 +39,7 @@ export function decideAofDir(input: AofDirInput): Decision | undefined {
 
   if (input.ended?.reason === "container-exited")
     return decided("inconclusive", `container died: ${input.ended.detail}`);
-  if (!before && input.ended)
+  if (input.aofSamples.length === 0 && input.ended)
     return decided(
       "inconclusive",
       "the AOF directory could not be read (is this a 7.x release with appendonly yes?)",
@@ -54,7 +54,7 @@ export function decideAofDir(input: AofDirInput): Decision | undefined {
       `the AOF directory gained ${grown} files over ${attemptsByLast} failed forks (${aof.incrPerAttempt} per attempt); the manifest grew from ${aof.manifestBytesBefore} to ${aof.manifestBytesAfter} bytes`,
     );
   }
-  if (grown !== null && attempts >= input.attemptsNeeded && grown <= 1) {
+  if (grown !== null && attemptsByLast >= input.attemptsNeeded && grown <= 1) {
     return decided("stable", `the AOF directory kept ${after?.files} files over ${attempts} failed forks`);
   }
   if (!input.ended) return undefined;

@@ -1,11 +1,28 @@
 import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { applyPatch, parsePatch, reversePatch, type StructuredPatch } from "diff";
 import { UserError } from "../errors.js";
 import { dockerDir } from "../paths.js";
 import { compareVersions } from "./spec.js";
 
 export const patchesDir = join(dockerDir, "patches");
+
+/** The user's own patches (REDIS_REPRO_PATCHES) first, then the project's. */
+export function patchDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  return env.REDIS_REPRO_PATCHES ? [resolve(env.REDIS_REPRO_PATCHES), patchesDir] : [patchesDir];
+}
+
+async function patchFiles(dirs: string | string[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  for (const dir of typeof dirs === "string" ? [dirs] : dirs) {
+    const entries = await readdir(dir).catch(() => [] as string[]);
+    for (const f of entries.filter((e) => e.endsWith(".patch")).sort()) {
+      const name = f.slice(0, -".patch".length);
+      if (!found.has(name)) found.set(name, join(dir, f));
+    }
+  }
+  return found;
+}
 
 export interface Patch {
   name: string;
@@ -20,12 +37,8 @@ export function parseAppliesTo(text: string): Patch["appliesTo"] {
   return match?.[1] && match[2] ? { from: match[1], to: match[2] } : undefined;
 }
 
-export async function availablePatches(dir = patchesDir): Promise<string[]> {
-  const entries = await readdir(dir).catch(() => [] as string[]);
-  return entries
-    .filter((f) => f.endsWith(".patch"))
-    .map((f) => f.slice(0, -".patch".length))
-    .sort();
+export async function availablePatches(dirs: string | string[] = patchDirs()): Promise<string[]> {
+  return [...(await patchFiles(dirs)).keys()].sort();
 }
 
 /** Exact name, or a prefix that names one patch only (so `3.2.8+fix` works while it is unambiguous). */
@@ -35,19 +48,23 @@ export function resolvePatchName(name: string, available: string[]): string {
   if (matches.length === 1 && matches[0]) return matches[0];
   const known = available.length ? available.join(", ") : "none";
   const why = matches.length > 1 ? `is ambiguous (${matches.join(", ")})` : "does not exist";
-  throw new UserError(`patch "${name}" ${why} in docker/patches/: known patches are ${known}`);
+  throw new UserError(
+    `patch "${name}" ${why} in docker/patches/ (or $REDIS_REPRO_PATCHES): known patches are ${known}`,
+  );
 }
 
-export async function loadPatches(names: string[], dir = patchesDir): Promise<Patch[]> {
-  const available = await availablePatches(dir);
+export async function loadPatches(names: string[], dirs: string | string[] = patchDirs()): Promise<Patch[]> {
+  const files = await patchFiles(dirs);
+  const available = [...files.keys()].sort();
   return Promise.all(
     names.map(async (given) => {
       const name = resolvePatchName(given, available);
-      const text = await readFile(join(dir, `${name}.patch`), "utf8");
-      const files = parsePatch(text).filter((f) => f.hunks.length > 0);
-      if (files.length === 0)
-        throw new UserError(`docker/patches/${name}.patch holds no diff hunks: write it as a unified diff`);
-      return { name, text, files, appliesTo: parseAppliesTo(text) };
+      const path = files.get(name) ?? "";
+      const text = await readFile(path, "utf8");
+      const hunks = parsePatch(text).filter((f) => f.hunks.length > 0);
+      if (hunks.length === 0)
+        throw new UserError(`${name}.patch holds no diff hunks: write it as a unified diff`);
+      return { name, text, files: hunks, appliesTo: parseAppliesTo(text) };
     }),
   );
 }

@@ -30,8 +30,9 @@ export async function growAofPastRewriteThreshold(
   const target = redisBytes(config["auto-aof-rewrite-min-size"]) * 1.25;
   const value = "x".repeat(valueBytes);
   let writes = 0;
-  // Bounded: a server whose AOF does not grow must not keep us writing forever.
-  for (let round = 0; round < 1_000 && !signal.aborted; round++) {
+  // Bounded: a server whose AOF does not grow must not keep us writing forever (4× what should do).
+  const maxRounds = Math.ceil((target * 4) / (valueBytes * 200)) + 10;
+  for (let round = 0; round < maxRounds && !signal.aborted; round++) {
     const info = await infoSection(client, "persistence");
     const aofBytes = Number(info.aof_current_size ?? 0);
     if (aofBytes > target) return { writes, aofBytes };

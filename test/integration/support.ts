@@ -29,4 +29,26 @@ export async function cli(args: string[], env: Record<string, string> = {}) {
   return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
+/** The built CLI as a child process, for tests that signal it mid-way. */
+export function spawnCli(args: string[], env: Record<string, string> = {}) {
+  return execa("node", [join(projectRoot, "dist", "harness", "cli.js"), ...args], {
+    reject: false,
+    env: { ...process.env, ...env },
+    timeout: 300_000,
+  });
+}
+
+/** Resolves when the child's stderr has printed a line matching `pattern`. */
+export function stderrLine(child: ReturnType<typeof spawnCli>, pattern: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    child.stderr?.on("data", (chunk: Buffer) => {
+      seen += chunk.toString();
+      const line = seen.split("\n").find((l) => pattern.test(l));
+      if (line) resolve(line);
+    });
+    child.then(() => reject(new Error(`exited before printing ${pattern}: ${seen.slice(-500)}`)));
+  });
+}
+
 export { countContainers };

@@ -1,0 +1,61 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { gunzipSync } from "node:zlib";
+import type { AofDirInput } from "../../harness/checkers/aof-dir.js";
+import type { FdLeakInput } from "../../harness/checkers/fd-leak.js";
+import { RunResult, type TargetResult } from "../../harness/result.js";
+
+/**
+ * Recorded runs in test/fixtures/runs/ (plain or gzipped JSON), validated against the RunResult schema,
+ * and the checkers' input rebuilt from one target's result with the scenarios' checker settings.
+ */
+export function runFixturePath(file: string): string {
+  return fileURLToPath(new URL(`../fixtures/runs/${file}`, import.meta.url));
+}
+
+const runs = new Map<string, RunResult>();
+
+export function recordedRun(file: string): RunResult {
+  const cached = runs.get(file);
+  if (cached) return cached;
+  const raw = readFileSync(runFixturePath(file));
+  const text = file.endsWith(".gz") ? gunzipSync(raw).toString("utf8") : raw.toString("utf8");
+  const run = RunResult.parse(JSON.parse(text));
+  runs.set(file, run);
+  return run;
+}
+
+export function recordedResult(file: string, target: string): TargetResult {
+  const result = recordedRun(file).results.find((r) => r.target === target);
+  if (!result) throw new Error(`${file} has no result for ${target}`);
+  return result;
+}
+
+/** The checker's input as the run built it: first sample as baseline, the recorded ceiling, budget 30. */
+export function checkerInput(result: TargetResult, change: Partial<AofDirInput> = {}): AofDirInput {
+  return {
+    samples: result.samples,
+    aofSamples: result.aofSamples,
+    events: result.events,
+    probes: result.probes,
+    baseline: result.samples[0],
+    ceiling: result.decision.evidence.ceiling,
+    attemptsNeeded: 30,
+    tolerance: 3,
+    fdsPerAttempt: 6,
+    ...change,
+  };
+}
+
+/** Everything recorded strictly before `ms`, as the checker would have seen it then. */
+export function recordedBefore(
+  result: TargetResult,
+  ms: number,
+): Pick<FdLeakInput, "samples" | "events" | "probes"> & Pick<AofDirInput, "aofSamples"> {
+  return {
+    samples: result.samples.filter((s) => s.t < ms),
+    aofSamples: result.aofSamples.filter((s) => s.t < ms),
+    events: result.events.filter((e) => e.t < ms),
+    probes: result.probes.filter((p) => p.t < ms),
+  };
+}

@@ -1,0 +1,198 @@
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createPatch } from "diff";
+import tarStream from "tar-stream";
+import { afterAll, describe, expect, it } from "vitest";
+import { dockerode } from "../../harness/engine/client.js";
+import { importImage, listManagedImages, removeImage } from "../../harness/engine/images.js";
+import { cachedSourcePath } from "../../harness/targets/sources.js";
+import { readTarball } from "../../harness/targets/verify.js";
+import { cli, countContainers, missingSource, skipTitle, spawnCli, stderrLine } from "./support.js";
+
+/**
+ * A harness that studies a leak must not leak: every ending leaves no labelled container behind,
+ * and every environment failure is one line with exit 2.
+ */
+const missing7 = await missingSource("7.0.15");
+const seedFile = new URL("../../scenarios/aof-auto-rewrite-enomem.json", import.meta.url);
+
+async function scenarioFile(change: (s: Record<string, any>) => void): Promise<string> {
+  const scenario = JSON.parse(await readFile(seedFile, "utf8"));
+  change(scenario);
+  const dir = await mkdtemp(join(tmpdir(), "redis-repro-endings-"));
+  const file = join(dir, `${scenario.name}.json`);
+  await writeFile(file, JSON.stringify(scenario));
+  return file;
+}
+
+async function allContainers(): Promise<number> {
+  return (await (await dockerode()).listContainers({ all: true })).length;
+}
+
+let runCounter = 0;
+/** A run id per CLI call, so the count is of that run's containers even while other runs go on. */
+function runEnv(): { env: Record<string, string>; id: string } {
+  const id = `endings-${process.pid}-${++runCounter}`;
+  return { env: { REDIS_REPRO_RUN_ID: id }, id };
+}
+
+const oneLine = (stderr: string) =>
+  stderr
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("redis-repro:"));
+const tempImages: string[] = [];
+
+afterAll(async () => {
+  for (const image of tempImages) await removeImage(image);
+});
+
+describe.skipIf(missing7)(skipTitle("every ending leaves nothing running", missing7), () => {
+  it("success: exit 0", async () => {
+    const { env, id } = runEnv();
+    const result = await cli(["run", "--target", "7.0.15"], env);
+    expect(result.exitCode).toBe(0);
+    expect(await countContainers(id)).toBe(0);
+  }, 60_000);
+
+  it("a verdict not as expected: exit 1", async () => {
+    const file = await scenarioFile((s) => {
+      s.name = "wrong-expectation";
+      s.expect = { "7.0.15": "exhaustion" };
+    });
+    const { env, id } = runEnv();
+    const result = await cli(["run", "--scenario", file, "--target", "7.0.15"], env);
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toContain("✗ expected exhaustion");
+    expect(await countContainers(id)).toBe(0);
+  }, 60_000);
+
+  it("an exception inside a part (the workload cannot grow an AOF that is off)", async () => {
+    const file = await scenarioFile((s) => {
+      s.name = "workload-throws";
+      s.redis.appendonly = false;
+    });
+    const { env, id } = runEnv();
+    const result = await cli(["run", "--scenario", file, "--target", "7.0.15", "--json"], env);
+    const run = JSON.parse(result.stdout);
+    expect(run.results[0].decision.verdict).toBe("inconclusive");
+    expect(run.results[0].decision.reason).toMatch(/the AOF did not grow/);
+    expect(result.exitCode).toBe(1);
+    expect(await countContainers(id)).toBe(0);
+  }, 60_000);
+
+  it("the hard time limit", async () => {
+    const file = await scenarioFile((s) => {
+      s.name = "time-limit";
+      s.fault = "none";
+      s.budgets.timeLimitSeconds = 4;
+    });
+    const { env, id } = runEnv();
+    const result = await cli(["run", "--scenario", file, "--target", "7.0.15", "--json"], env);
+    expect(JSON.parse(result.stdout).results[0].decision.reason).toMatch(/time limit 4 s/);
+    expect(await countContainers(id)).toBe(0);
+  }, 60_000);
+
+  it.each([
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const)(
+    "%s during a run: exit %i, the run's containers removed",
+    async (signal, code) => {
+      const file = await scenarioFile((s) => {
+        s.name = "interrupted";
+        s.fault = "none";
+        s.budgets.timeLimitSeconds = 120;
+      });
+      const { env, id } = runEnv();
+      const child = spawnCli(["run", "--scenario", file, "--target", "7.0.15"], env);
+      await stderrLine(child, /waiting for fork attempts/);
+      expect(await countContainers(id)).toBe(1);
+      child.kill(signal);
+      const result = await child;
+      expect(result.exitCode).toBe(code);
+      expect(String(result.stderr)).toContain(`${signal}: cleaning up`);
+      expect(await countContainers(id)).toBe(0);
+    },
+    60_000,
+  );
+
+  it("SIGINT during an image build: nothing tagged, no build container left", async () => {
+    // A harmless patch of the user's own (REDIS_REPRO_PATCHES) makes a content tag that does not exist yet.
+    const tarball = (await cachedSourcePath("7.0.15")) ?? "";
+    const { files } = await readTarball(tarball, (p) => p === "README.md");
+    const readme = files.get("README.md")?.toString("utf8") ?? "";
+    const name = `interrupt-${Date.now().toString(36)}`;
+    const patched = readme.replace(/^This README/m, `This README (${name})`);
+    expect(patched).not.toBe(readme);
+    const dir = await mkdtemp(join(tmpdir(), "redis-repro-patches-"));
+    await writeFile(
+      join(dir, `${name}.patch`),
+      createPatch("README.md", readme, patched)
+        .replace(/^--- README.md/m, "--- a/README.md")
+        .replace(/^\+\+\+ README.md/m, "+++ b/README.md"),
+    );
+    const before = await allContainers();
+    const child = spawnCli(["images", "build", `7.0.15+${name}`], { REDIS_REPRO_PATCHES: dir });
+    await stderrLine(child, /Step \d+\/\d+ : RUN make/);
+    child.kill("SIGINT");
+    const result = await child;
+    expect(result.exitCode).toBe(130);
+    // The engine cancels a build whose client went away; give it a moment to remove its container.
+    for (let i = 0; i < 20 && (await allContainers()) > before; i++)
+      await new Promise((r) => setTimeout(r, 500));
+    expect(await allContainers()).toBe(before);
+    expect((await listManagedImages()).some((i) => i.tag.includes(name))).toBe(false);
+  }, 120_000);
+
+  it("a container that dies: OOM kill named, with the limit, exit 2", async () => {
+    const file = await scenarioFile((s) => {
+      s.name = "oom";
+      s.limits.memory = "16m";
+      s.trigger = { kind: "command", command: "bgrewriteaof", preloadKeys: 40000, preloadValueBytes: 1024 };
+    });
+    const { env, id } = runEnv();
+    const result = await cli(["run", "--scenario", file, "--target", "7.0.15"], env);
+    expect(result.exitCode).toBe(2);
+    const lines = oneLine(result.stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/the container for 7\.0\.15 died: OOM-killed at the memory limit of 16 MiB/);
+    expect(await countContainers(id)).toBe(0);
+  }, 60_000);
+});
+
+/** The smallest images: /etc/passwd and /data, no Redis at all; with or without the redis user. */
+async function emptyImage(tag: string, withRedisUser: boolean): Promise<string> {
+  const pack = tarStream.pack();
+  const user = withRedisUser ? "redis:x:999:999::/data:/bin/sh\n" : "";
+  pack.entry({ name: "etc/passwd" }, `root:x:0:0::/root:/bin/sh\n${user}`);
+  pack.entry({ name: "etc/group" }, `root:x:0:\n${withRedisUser ? "redis:x:999:\n" : ""}`);
+  pack.entry({ name: "data/", type: "directory", uid: 999, gid: 999 });
+  pack.finalize();
+  await importImage(pack as never, "redis-repro/test-empty", tag, {});
+  tempImages.push(`redis-repro/test-empty:${tag}`);
+  return `redis-repro/test-empty:${tag}`;
+}
+
+describe("images that cannot serve", () => {
+  it("an image without redis-server: one line, exit 2", async () => {
+    await emptyImage("with-user", true);
+    const { env, id } = runEnv();
+    const result = await cli(["run", "--target", "image:redis-repro/test-empty:with-user"], env);
+    expect(result.exitCode).toBe(2);
+    expect(oneLine(result.stderr)).toEqual([
+      "redis-repro: image redis-repro/test-empty:with-user has no redis-server on its PATH: bring an image that holds one",
+    ]);
+    expect(await countContainers(id)).toBe(0);
+  }, 60_000);
+
+  it("an image without the redis user: one line, exit 2", async () => {
+    await emptyImage("no-user", false);
+    const { env, id } = runEnv();
+    const result = await cli(["run", "--target", "image:redis-repro/test-empty:no-user"], env);
+    expect(result.exitCode).toBe(2);
+    expect(oneLine(result.stderr)[0]).toMatch(/has no user "redis"/);
+    expect(await countContainers(id)).toBe(0);
+  }, 60_000);
+});
