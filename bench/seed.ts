@@ -3,10 +3,7 @@
  * images, N times; prints the median wall time per phase and the memory peak per target.
  * Usage: npm run bench -- [N] [target…]   (default 5 runs of the seed's targets)
  */
-import { runScenario } from "../harness/run.js";
-import { loadScenario } from "../harness/scenario.js";
-import { ensureImage } from "../harness/targets/build.js";
-import { parseTarget } from "../harness/targets/spec.js";
+import { repeatRuns } from "./repeat.js";
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -15,42 +12,24 @@ const median = (xs: number[]) => {
 };
 
 const [countArg, ...targetArgs] = process.argv.slice(2);
-const runs = Number(countArg ?? 5);
-const scenario = await loadScenario();
-const targets = targetArgs.length ? targetArgs : scenario.targets;
-for (const t of targets) await ensureImage(parseTarget(t), { bases: "auto" }); // warm: builds are not measured
-
-const walls: number[] = [];
-const perTarget = new Map<
-  string,
-  { start: number[]; workload: number[]; verdict: number[]; memory: number[]; verdicts: string[] }
->();
-for (let i = 0; i < runs; i++) {
-  const started = Date.now();
-  const run = await runScenario(scenario, targets, { bases: "auto" });
-  walls.push(Date.now() - started);
-  for (const r of run.results) {
-    const row = perTarget.get(r.target) ?? { start: [], workload: [], verdict: [], memory: [], verdicts: [] };
-    row.start.push(r.phases.containerStartMs);
-    row.workload.push(r.phases.workloadMs);
-    row.verdict.push(r.phases.verdictMs);
-    row.memory.push(r.memory.peakBytes ?? Number.NaN);
-    row.verdicts.push(r.decision.verdict);
-    perTarget.set(r.target, row);
-  }
-}
-
+const { scenario, targets, runs } = await repeatRuns(Number(countArg ?? 5), targetArgs);
+const walls = runs.map((r) => r.wallMs);
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-console.log(`\nseed scenario, ${runs} runs, warm images, ${targets.join(" vs ")} in parallel`);
+console.log(`\nseed scenario, ${runs.length} runs, warm images, ${targets.join(" vs ")} in parallel`);
 console.log(
-  `wall per run (both verdicts): median ${s(median(walls))}, min ${s(Math.min(...walls))}, max ${s(Math.max(...walls))}`,
+  `wall per run (all verdicts): median ${s(median(walls))}, min ${s(Math.min(...walls))}, max ${s(Math.max(...walls))}`,
 );
-for (const [target, row] of perTarget) {
-  const verdicts = [...new Set(row.verdicts)].map(
-    (v) => `${v}×${row.verdicts.filter((x) => x === v).length}`,
+for (const target of targets) {
+  const results = runs.flatMap(({ run }) =>
+    run.results.filter(
+      (r) => r.target === target || r.target.startsWith(`${target}+`) || target.startsWith(r.target),
+    ),
   );
+  const verdicts = results.map((r) => r.decision.verdict);
+  const counted = [...new Set(verdicts)].map((v) => `${v}×${verdicts.filter((x) => x === v).length}`);
+  const peak = Math.max(...results.map((r) => r.memory.peakBytes ?? Number.NaN));
   console.log(
-    `${target.padEnd(26)} start ${s(median(row.start))}  workload ${s(median(row.workload))}  until verdict ${s(median(row.verdict))}  memory peak ${(Math.max(...row.memory) / 1024 ** 2).toFixed(1)} MiB of ${(scenario.limits.memory / 1024 ** 2).toFixed(0)} MiB  verdicts ${verdicts.join(", ")}`,
+    `${target.padEnd(26)} start ${s(median(results.map((r) => r.phases.containerStartMs)))}  workload ${s(median(results.map((r) => r.phases.workloadMs)))}  until verdict ${s(median(results.map((r) => r.phases.verdictMs)))}  memory peak ${(peak / 1024 ** 2).toFixed(1)} MiB of ${(scenario.limits.memory / 1024 ** 2).toFixed(0)} MiB  verdicts ${counted.join(", ")}`,
   );
 }
 process.exit(0);

@@ -118,7 +118,7 @@ function analyse(input: FdLeakInput) {
 }
 
 export function decideFdLeak(input: FdLeakInput): Decision | undefined {
-  const { samples, probes, baseline, ceiling } = input;
+  const { samples, events, probes, baseline, ceiling } = input;
   const { evidence, failures, attempts, perAttempt, firstFailure, exhaustedMs, refused } = analyse(input);
   const decided = (verdict: Verdict, reason: string): Decision => ({ verdict, reason, evidence, aof: null });
 
@@ -135,11 +135,21 @@ export function decideFdLeak(input: FdLeakInput): Decision | undefined {
 
   // A full table with a hole that fresh clients still find: every fork attempt leaked, but the
   // trigger frees one slot between attempts (CONFIG SET appendonly closes the AOF it opened).
-  const probesAtCeiling = Number.isFinite(exhaustedMs) ? probes.filter((p) => p.t >= exhaustedMs) : [];
-  if (attempts >= 3 && leaking && probesAtCeiling.length >= 3 && probesAtCeiling.every((p) => p.ok)) {
+  // "Full" is proven by an attempt that failed for want of a slot (pipes-error), not by being near
+  // the ceiling, and clients must keep getting in for a second after that.
+  const fullAt = events.find((e) => e.kind === "pipes-error")?.t;
+  const probesWhenFull = fullAt === undefined ? [] : probes.filter((p) => p.t >= fullAt);
+  const span = probesWhenFull.length ? (probesWhenFull.at(-1)?.t ?? 0) - (probesWhenFull[0]?.t ?? 0) : 0;
+  if (
+    attempts >= 3 &&
+    leaking &&
+    probesWhenFull.length >= 3 &&
+    span >= 1_000 &&
+    probesWhenFull.every((p) => p.ok)
+  ) {
     return decided(
       "growing",
-      `${perAttempt} fds leaked per failed fork up to the ceiling ${ceiling} after ${attempts} failed forks, but fresh clients still connect (${probesAtCeiling.length} probes at the ceiling)`,
+      `${perAttempt} fds leaked per failed fork up to the ceiling ${ceiling} after ${attempts} failed forks, but fresh clients still connect (${probesWhenFull.length} probes over ${(span / 1000).toFixed(1)} s with the table full)`,
     );
   }
 

@@ -28,12 +28,13 @@ function refuseOne(probes: ConnectProbe[], where: (p: ConnectProbe) => boolean, 
 }
 
 describe("the recorded data is what these tests assume", () => {
-  it("3.2.8 reached the ceiling, every probe connected, 3 of them at the ceiling", () => {
+  it("3.2.8 reached the ceiling, every probe connected, at least 3 of them with the table full", () => {
     expect(leaky.decision.evidence.ceiling).toBe(192);
     expect(exhaustedMs).toBeGreaterThan(0);
     expect(leaky.samples.some((s) => s.maxFd >= 192 - 6)).toBe(true);
     expect(leaky.probes.every((p) => p.ok)).toBe(true);
-    expect(leaky.probes.filter((p) => p.t >= exhaustedMs)).toHaveLength(3);
+    const fullAt = leaky.events.find((e) => e.kind === "pipes-error")?.t ?? Number.POSITIVE_INFINITY;
+    expect(leaky.probes.filter((p) => p.t >= fullAt).length).toBeGreaterThanOrEqual(3);
     expect(failedForks(leaky.events)).toHaveLength(leaky.decision.evidence.attempts);
   });
 
@@ -47,8 +48,8 @@ describe("decideFdLeak replayed on the recorded CONFIG SET appendonly run", () =
   it("3.2.8: growing, 6 fds per failed fork, with the recorded decision", () => {
     const decision = decided(checkerInput(leaky));
     expect(decision.verdict).toBe("growing");
-    expect(decision.reason).toBe(
-      "6 fds leaked per failed fork up to the ceiling 192 after 31 failed forks, but fresh clients still connect (3 probes at the ceiling)",
+    expect(decision.reason).toMatch(
+      /^6 fds leaked per failed fork up to the ceiling 192 after 31 failed forks, but fresh clients still connect \(\d+ probes over \d\.\d s with the table full\)$/,
     );
     expect(decision.evidence).toMatchObject({ fdsPerAttempt: 6, refusedProbe: null, exhaustedMs });
     expect(decision).toEqual(leaky.decision);

@@ -1,0 +1,18 @@
+/**
+ * Stability: runs the canonical comparison N times (default 20) and counts how many runs gave every
+ * target the verdict the scenario expects. Exit 1 unless all agreed.
+ * Usage: npm run build && node dist/bench/stability.js [N] [target…]
+ */
+import { repeatRuns } from "./repeat.js";
+
+const [countArg, ...targetArgs] = process.argv.slice(2);
+const n = Number(countArg ?? 20);
+const { runs } = await repeatRuns(n, targetArgs, undefined, (run, wallMs, i) => {
+  const cells = run.results.map(
+    (r) => `${r.target}=${r.decision.verdict}${r.matches === false ? "(✗)" : ""}`,
+  );
+  console.log(`run ${String(i + 1).padStart(2)}/${n}: ${cells.join("  ")}  ${(wallMs / 1000).toFixed(1)} s`);
+});
+const agreed = runs.filter(({ run }) => run.ok).length;
+console.log(`\n${agreed}/${runs.length} runs agreed with every stated expectation`);
+process.exit(agreed === runs.length ? 0 : 1);
