@@ -63,6 +63,13 @@ export const runCommand: Command = {
       await writeReport(values.report, result, scenario);
       progress(`report: ${join(values.report, "report.md")}`);
     }
+    // A dead container is the environment failing the run, not a verdict: say so in one line, exit 2.
+    const died = result.results.find((r) => r.decision.reason.startsWith("container died"));
+    if (died) {
+      throw new UserError(
+        `the container for ${died.target} ${died.decision.reason.replace(/^container died: /, "died: ")}: raise limits.memory (or pids) in the scenario or lower its dataset`,
+      );
+    }
     return result.ok ? 0 : 1;
   },
 };

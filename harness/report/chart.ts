@@ -28,8 +28,13 @@ export interface Series {
   label: string;
   points: Point[];
   forks: Point[];
+  /** "each" failed fork gets a ring; where rings would overlap (a long run), only the first one does. */
+  forkMarks: "each" | "first";
   refused: Point[];
 }
+
+/** Rings closer than this (centre to centre) would merge into a band that hides the line. */
+const MIN_RING_SPACING = 2 * FORK_MARKER_RADIUS + 2;
 
 export interface ChartGeometry {
   width: number;
@@ -82,7 +87,7 @@ function seriesLabel(r: TargetResult): string {
 }
 
 export function chartGeometry(run: RunResult): ChartGeometry {
-  const series: Series[] = run.results.map((r, i) => {
+  const series: Omit<Series, "forkMarks">[] = run.results.map((r, i) => {
     const points = r.samples.map((s) => ({ t: s.t, fds: s.total }));
     const at = (t: number) => ({ t, fds: fdsAt(points, t) });
     // The log runs on while the container is torn down: forks after the last sample or probe were
@@ -110,6 +115,15 @@ export function chartGeometry(run: RunResult): ChartGeometry {
   const plot = { left: 62, top, right: WIDTH - 24, bottom: top + 300 };
   const x = (t: number) => plot.left + (t / xMaxMs) * (plot.right - plot.left);
   const y = (fds: number) => plot.bottom - (fds / yMax) * (plot.bottom - plot.top);
+  // Typical distance between neighbouring rings: two log lines read in one chunk share a time, and
+  // that alone must not turn off the rings of a whole series.
+  const spacing = (forks: Point[]) => {
+    const gaps = forks
+      .slice(1)
+      .map((f, i) => Math.hypot(x(f.t) - x(forks[i]?.t ?? 0), y(f.fds) - y(forks[i]?.fds ?? 0)))
+      .sort((a, b) => a - b);
+    return gaps[Math.floor(gaps.length / 2)] ?? Number.POSITIVE_INFINITY;
+  };
   return {
     width: WIDTH,
     height: plot.bottom + 52,
@@ -120,7 +134,14 @@ export function chartGeometry(run: RunResult): ChartGeometry {
     yTicks: ticks(yMax, yStep),
     x,
     y,
-    series,
+    series: series.map((s) => {
+      const each = spacing(s.forks) >= MIN_RING_SPACING;
+      return {
+        ...s,
+        label: each || s.forks.length === 0 ? s.label : `${s.label} · ring: the first failed fork`,
+        forkMarks: each ? "each" : "first",
+      };
+    }),
     ceilings,
   };
 }
@@ -179,7 +200,7 @@ export function renderChart(run: RunResult): string {
     cross(plot.left + 133, ky - 4, 4, REFUSED_COLOUR),
     text(plot.left + 144, ky, "fresh client refused", `fill="#222222"`),
     `<line x1="${plot.left + 290}" y1="${ky - 4}" x2="${plot.left + 316}" y2="${ky - 4}" stroke="${CEILING_COLOUR}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
-    text(plot.left + 324, ky, "event loop ceiling (maxclients + 128)", `fill="#222222"`),
+    text(plot.left + 324, ky, "event loop ceiling", `fill="#222222"`),
   );
 
   // Grid and axes.
@@ -215,7 +236,8 @@ export function renderChart(run: RunResult): string {
   for (const c of g.ceilings) {
     out.push(
       `<line x1="${plot.left}" y1="${n(g.y(c))}" x2="${plot.right}" y2="${n(g.y(c))}" stroke="${CEILING_COLOUR}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
-      text(plot.left + 6, g.y(c) - 6, `event loop ceiling ${c}`, `fill="${CEILING_COLOUR}"`),
+      // Below the line at the left, where a climbing line has not arrived and no refusal is labelled.
+      text(plot.left + 6, g.y(c) + 15, `event loop ceiling ${c}`, `fill="${CEILING_COLOUR}"`),
     );
   }
 
@@ -229,18 +251,21 @@ export function renderChart(run: RunResult): string {
   }
   for (const s of g.series) {
     if (s.points.length === 0) continue;
-    for (const f of s.forks) out.push(forkMarker(g.x(f.t), g.y(f.fds), s.colour));
+    const marked = s.forkMarks === "each" ? s.forks : s.forks.slice(0, 1);
+    for (const f of marked) out.push(forkMarker(g.x(f.t), g.y(f.fds), s.colour));
   }
   for (const s of g.series) {
     const first = s.refused[0];
     if (!first || s.points.length === 0) continue;
     for (const p of s.refused) out.push(cross(g.x(p.t), g.y(p.fds), 5, REFUSED_COLOUR));
+    // Left of the mark unless that runs off the plot (a refusal early in the run).
+    const left = g.x(first.t) - 10 > plot.left + 220;
     out.push(
       text(
-        g.x(first.t) - 10,
+        g.x(first.t) + (left ? -10 : 10),
         g.y(first.fds) - 12,
         `${s.target}: fresh client refused`,
-        `text-anchor="end" fill="#000000"`,
+        `text-anchor="${left ? "end" : "start"}" fill="#000000"`,
       ),
     );
   }

@@ -9,14 +9,7 @@ import {
 } from "../../harness/report/chart.js";
 import type { RunResult } from "../../harness/result.js";
 import { seedRun } from "../helpers/fixture.js";
-import {
-  drawnYAt,
-  expectedYAt,
-  hitsInPlot,
-  near,
-  rasterize,
-  timesAcross,
-} from "../helpers/raster.js";
+import { drawnYAt, expectedYAt, hitsInPlot, near, rasterize, timesAcross } from "../helpers/raster.js";
 
 const run = seedRun();
 const svg = renderChart(run);
@@ -142,6 +135,41 @@ describe("the fd chart of the recorded seed run, rasterised by resvg", () => {
     expect(text).not.toContain("NaN");
     expect(text).toContain("no fd samples were taken");
     expect(() => rasterize(text)).not.toThrow();
+  });
+
+  it("a long run's failed forks, too dense for one ring each, get one ring and a count", () => {
+    const long: RunResult = structuredClone(run);
+    const target = long.results[1];
+    if (!target) throw new Error("no result");
+    const line = "1:M # Can't rewrite append only file in background: fork: Cannot allocate memory";
+    target.events = Array.from({ length: 600 }, (_, i) => ({
+      t: 800 + i * 100,
+      kind: "fork-failed" as const,
+      line,
+      errno: "Cannot allocate memory",
+    }));
+    target.samples = Array.from({ length: 301 }, (_, i) => ({
+      ...(target.samples[0] ?? { pipe: 2, socket: 3, file: 2, eventpoll: 1, other: 0 }),
+      t: 700 + i * 200,
+      total: 8,
+      maxFd: 7,
+    }));
+    target.probes = [{ t: 60_700, ok: true }];
+    const lg = chartGeometry(long);
+    // On a 60 s axis the 3 s climb of 3.2.8 is squeezed too.
+    expect(lg.series.map((s) => s.forkMarks)).toEqual(["first", "first"]);
+    const text = renderChart(long);
+    expect(text).toContain(
+      "3.2.8+fix-aof-pipe-leak — stable · 30 failed forks · 0 fds per failed fork · 8 → 8 fds · ring: the first failed fork",
+    );
+    const lr = rasterize(text);
+    const series = lg.series[1];
+    const first = series?.forks[0];
+    if (!series || !first) throw new Error("no fork");
+    expect(near(lr.rgb(lg.x(first.t), lg.y(first.fds)), MARKER_FILL, 30)).toBe(true);
+    // Elsewhere the line shows through: no white band of merged rings.
+    const later = lg.x(30_000);
+    expect(near(lr.rgb(later, lg.y(8)), series.colour, 40)).toBe(true);
   });
 
   it("is deterministic: the same result gives the same bytes", () => {

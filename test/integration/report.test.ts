@@ -1,0 +1,182 @@
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { chartGeometry } from "../../harness/report/chart.js";
+import { Report } from "../../harness/report/model.js";
+import { hostPathsIn } from "../../harness/report/scrub.js";
+import { renderSummary } from "../../harness/report/summary.js";
+import { writeReport } from "../../harness/report/write.js";
+import { RunResult } from "../../harness/result.js";
+import { runScenario } from "../../harness/run.js";
+import { loadScenario } from "../../harness/scenario.js";
+import { drawnYAt, expectedYAt, hitsInPlot, rasterize, timesAcross } from "../helpers/raster.js";
+import { cli, countContainers, missingSource, skipTitle } from "./support.js";
+
+const missing328 = await missingSource("3.2.8");
+const missing7 = await missingSource("7.0.15");
+const seed = await loadScenario("aof-auto-rewrite-enomem");
+const base = await mkdtemp(join(tmpdir(), "redis-repro-report-it-"));
+afterAll(() => rm(base, { recursive: true, force: true }));
+
+async function readBack(dir: string): Promise<Report> {
+  return Report.parse(JSON.parse(await readFile(join(dir, "report.json"), "utf8")));
+}
+
+/** Every file of the folder: none may name this machine's directories or the folder itself. */
+async function expectNoHostPaths(dir: string): Promise<void> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  for (const e of entries.filter((x) => x.isFile())) {
+    const text = await readFile(join(e.parentPath, e.name), "utf8");
+    expect(hostPathsIn(text), e.name).toEqual([]);
+    expect(text, e.name).not.toContain(base);
+  }
+}
+
+describe("bug reports from real runs", () => {
+  it.skipIf(missing7)(
+    skipTitle("a real 7.0.15 run: report folder, read back by the schema and by `report show`", missing7),
+    async () => {
+      const run = await runScenario(seed, ["7.0.15"], { bases: "auto" });
+      expect(await countContainers(run.runId)).toBe(0);
+      const dir = join(base, "seven");
+      const written = await writeReport(dir, run, seed);
+
+      const report = await readBack(dir);
+      expect(report.run).toEqual(RunResult.parse(run));
+      expect(report.targets[0]?.verdict).toBe("stable");
+      expect(report.targets[0]?.source.check).toMatch(/^(files-digest|published-sha\d+)$/);
+
+      const shown = await cli(["report", "show", dir]);
+      expect(shown.stderr).toBe("");
+      expect(shown.exitCode).toBe(0);
+      // The cli() helper (execa) drops the final newline.
+      expect(`${shown.stdout}\n`).toBe(renderSummary(run));
+
+      const [result] = run.results;
+      if (!result) throw new Error("no result");
+      const log = await readFile(join(dir, "raw/7.0.15.log"), "utf8");
+      expect(log).toContain("Can't rewrite append only file in background: fork: Cannot allocate memory");
+      const samples = (await readFile(join(dir, "raw/7.0.15.samples.csv"), "utf8")).trim().split("\n");
+      expect(samples).toHaveLength(result.samples.length + 1);
+
+      // The one line is flat at its baseline across the run.
+      const svg = await readFile(join(dir, "fds.svg"), "utf8");
+      expect(Buffer.byteLength(svg)).toBe(written.chartBytes);
+      const g = chartGeometry(report.run);
+      const raster = rasterize(svg);
+      const [series] = g.series;
+      if (!series) throw new Error("no series");
+      for (const t of timesAcross(series, 6)) {
+        const drawn = drawnYAt(raster, g, series, t);
+        expect(drawn, `drawn at ${t} ms`).toBeDefined();
+        expect(Math.abs((drawn ?? 0) - expectedYAt(g, series, t))).toBeLessThanOrEqual(5);
+      }
+      const top = Math.min(...hitsInPlot(raster, g, series.colour).map((h) => h.y));
+      expect(g.y(result.decision.evidence.baseline ?? 0) - top).toBeLessThan(12);
+
+      const md = await readFile(join(dir, "report.md"), "utf8");
+      expect(md).toContain(run.command);
+      expect(md).toContain(`| kernel | ${run.environment.kernel} |`);
+      await expectNoHostPaths(dir);
+    },
+    180_000,
+  );
+
+  it.skipIf(missing7)(
+    skipTitle(
+      "`run --report DIR` writes the folder, and `report show DIR` prints what run printed",
+      missing7,
+    ),
+    async () => {
+      const dir = join(base, "cli");
+      const ran = await cli(["run", "--target", "7.0.15", "--report", dir]);
+      expect(ran.exitCode, ran.stderr).toBe(0);
+      expect(ran.stderr).toContain(`report: ${join(dir, "report.md")}`);
+      const shown = await cli(["report", "show", dir]);
+      expect(shown.exitCode).toBe(0);
+      expect(shown.stdout).toBe(ran.stdout);
+      const report = await readBack(dir);
+      expect(report.rerun.command).toBe(
+        "npx redis-repro run --scenario aof-auto-rewrite-enomem --target 7.0.15",
+      );
+      expect(await countContainers(report.run.runId)).toBe(0);
+      const json = await cli(["report", "show", dir, "--json"]);
+      expect(RunResult.parse(JSON.parse(json.stdout)).runId).toBe(report.run.runId);
+    },
+    180_000,
+  );
+
+  it.skipIf(missing328)(
+    skipTitle("3.2.8 vs 3.2.8+fix-aof-pipe-leak: the chart shows the climb and the flat line", missing328),
+    async () => {
+      const run = await runScenario(seed, ["3.2.8", "3.2.8+fix-aof-pipe-leak"], { bases: "auto" });
+      expect(await countContainers(run.runId)).toBe(0);
+      const dir = join(base, "seed");
+      const written = await writeReport(dir, run, seed);
+      console.info(`[report] ${run.runId}: fds.svg is ${written.chartBytes} bytes`);
+      const report = await readBack(dir);
+      expect(report.targets.map((t) => [t.target, t.verdict])).toEqual([
+        ["3.2.8", "exhaustion"],
+        ["3.2.8+fix-aof-pipe-leak", "stable"],
+      ]);
+
+      const svg = await readFile(join(dir, "fds.svg"), "utf8");
+      const g = chartGeometry(report.run);
+      const raster = rasterize(svg);
+      const [leaky, fixed] = g.series;
+      if (!leaky || !fixed) throw new Error("two series expected");
+      const ceiling = report.targets[0]?.ceiling ?? 0;
+      // 3.2.8: drawn where its samples are, higher at each later time, its top at the ceiling.
+      const ys = timesAcross(leaky, 6).map((t) => drawnYAt(raster, g, leaky, t) ?? Number.NaN);
+      for (const [i, t] of timesAcross(leaky, 6).entries())
+        expect(Math.abs((ys[i] ?? 0) - expectedYAt(g, leaky, t))).toBeLessThanOrEqual(5);
+      for (let i = 1; i < ys.length; i++) expect(ys[i]).toBeLessThan(ys[i - 1] ?? 0);
+      const top = hitsInPlot(raster, g, leaky.colour).reduce((a, b) => (b.y < a.y ? b : a));
+      expect(Math.abs(top.y - g.y(ceiling))).toBeLessThanOrEqual(8);
+      // The fix: flat at its baseline, never more than a ring's height above it.
+      const baseline = report.targets[1]?.baseline ?? 0;
+      for (const t of timesAcross(fixed, 6))
+        expect(Math.abs((drawnYAt(raster, g, fixed, t) ?? 0) - g.y(baseline))).toBeLessThanOrEqual(5);
+      const fixTop = Math.min(...hitsInPlot(raster, g, fixed.colour).map((h) => h.y));
+      expect(g.y(baseline) - fixTop).toBeLessThan(12);
+      // Rings mark the forks seen while watched; the verdict's count may take one more late log line.
+      expect(Math.abs(leaky.forks.length - (report.targets[0]?.attempts ?? 0))).toBeLessThanOrEqual(2);
+
+      const shown = await cli(["report", "show", dir]);
+      expect(shown.exitCode).toBe(0);
+      // The cli() helper (execa) drops the final newline.
+      expect(`${shown.stdout}\n`).toBe(renderSummary(run));
+      const md = await readFile(join(dir, "report.md"), "utf8");
+      for (const line of report.targets[0]?.evidence ?? []) expect(md).toContain(line);
+      expect((await stat(join(dir, "raw/3.2.8+fix-aof-pipe-leak.log"))).size).toBeGreaterThan(0);
+      await expectNoHostPaths(dir);
+    },
+    180_000,
+  );
+
+  it("`report show` on a folder without report.json is one line and exit 2", async () => {
+    const empty = await mkdtemp(join(base, "empty-"));
+    const shown = await cli(["report", "show", empty]);
+    expect(shown.exitCode).toBe(2);
+    expect(shown.stdout).toBe("");
+    expect(shown.stderr).toBe(
+      `redis-repro: no report.json in ${empty}: give the folder that \`redis-repro run --report DIR\` wrote`,
+    );
+    const bare = await cli(["report"]);
+    expect(bare.exitCode).toBe(2);
+    expect(bare.stderr).toBe("redis-repro: report needs a subcommand: redis-repro report show DIR");
+  });
+
+  it("`run --report` on a file is refused before anything runs", async () => {
+    const file = join(base, "not-a-folder");
+    await writeFile(file, "x");
+    const started = Date.now();
+    const ran = await cli(["run", "--target", "7.0.15", "--report", file]);
+    expect(ran.exitCode).toBe(2);
+    expect(ran.stderr).toBe(
+      `redis-repro: --report ${file}: that is a file, not a folder; give a new or empty folder`,
+    );
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
