@@ -19,7 +19,9 @@ async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UserError(`${errorText(error)}: run \`redis-repro ${command.name} --help\``);
+    // parseArgs adds advice about positionals that does not fit one line; its first sentence says it all.
+    const first = errorText(error).split(". ")[0] ?? "bad arguments";
+    throw new UserError(`${first}: run \`redis-repro ${command.name} --help\``);
   }
   if (parsed.values.help) {
     process.stdout.write(command.help);

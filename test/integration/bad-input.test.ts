@@ -24,6 +24,7 @@ async function expectUserError(args: string[], pattern: RegExp, env: Record<stri
 
 let emptySources: string;
 const missing7 = await missingSource("7.0.15");
+const missing329 = await missingSource("3.2.9");
 
 beforeAll(async () => {
   emptySources = await mkdtemp(join(tmpdir(), "redis-repro-empty-"));
@@ -71,6 +72,10 @@ describe("bad input", () => {
     );
   });
 
+  it.skipIf(missing329)(skipTitle("a patch the release already has (3.2.9 has the fix)", missing329), async () => {
+    await expectUserError(["images", "build", "3.2.9+fix-aof-pipe-leak"], /patch fix-aof-pipe-leak is already in redis 3\.2\.9/);
+  });
+
   it("an engine that does not answer, within 5 s, naming DOCKER_HOST", async () => {
     const started = Date.now();
     const result = await cli(["images", "ls"], { DOCKER_HOST: "tcp://127.0.0.1:1" });
@@ -95,6 +100,6 @@ describe("bad input", () => {
   it("unknown commands and options", async () => {
     await expectUserError(["frobnicate"], /unknown command "frobnicate"/);
     await expectUserError(["run", "--colour"], /Unknown option '--colour'/);
-    await expectUserError(["run", "--fault", "cosmic-ray"], /--fault must be one of seccomp-enomem, none/);
+    await expectUserError(["run", "--fault", "cosmic-ray"], /--fault must be one of seccomp-enomem, pids-limit, none/);
   });
 });
