@@ -8,24 +8,12 @@ import {
 } from "../../harness/checkers/fd-leak.js";
 import type { TargetResult } from "../../harness/result.js";
 import { seedResult } from "../helpers/fixture.js";
+import { checkerInput } from "../helpers/runs.js";
 
 const leaky = seedResult("3.2.8");
 const fixed = seedResult("3.2.8+fix-aof-pipe-leak");
 
-/** The checker's input rebuilt from a recorded result, with the seed scenario's settings. */
-function inputFrom(result: TargetResult, change: Partial<FdLeakInput> = {}): FdLeakInput {
-  return {
-    samples: result.samples,
-    events: result.events,
-    probes: result.probes,
-    baseline: result.samples[0],
-    ceiling: result.decision.evidence.ceiling,
-    attemptsNeeded: 30,
-    tolerance: 3,
-    fdsPerAttempt: 6,
-    ...change,
-  };
-}
+const inputFrom = checkerInput;
 
 /** Everything recorded strictly before `ms`, as the checker would have seen it then. */
 function recordedBefore(result: TargetResult, ms: number): Partial<FdLeakInput> {

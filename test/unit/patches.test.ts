@@ -12,16 +12,7 @@ import {
   resolvePatchName,
   strippedPath,
 } from "../../harness/targets/patches.js";
-
-function userError(fn: () => unknown): UserError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(UserError);
-    return error as UserError;
-  }
-  throw new Error("expected a UserError, nothing was thrown");
-}
+import { userError } from "../helpers/errors.js";
 
 describe("resolvePatchName", () => {
   const available = ["fix-aof-pipe-leak", "fix-aof-other", "limit-clients"];

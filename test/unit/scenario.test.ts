@@ -11,19 +11,10 @@ import {
   loadScenario,
   parseScenario,
 } from "../../harness/scenario.js";
+import { userError } from "../helpers/errors.js";
 
 async function realScenario(name = DEFAULT_SCENARIO): Promise<Record<string, unknown>> {
   return JSON.parse(await readFile(join(scenariosDir, `${name}.json`), "utf8"));
-}
-
-function userError(fn: () => unknown): UserError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(UserError);
-    return error as UserError;
-  }
-  throw new Error("expected a UserError, nothing was thrown");
 }
 
 describe("ByteSize", () => {

@@ -1,16 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { UserError } from "../../harness/errors.js";
 import { compareVersions, formatTarget, parseTarget } from "../../harness/targets/spec.js";
-
-function userError(fn: () => unknown): UserError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(UserError);
-    return error as UserError;
-  }
-  throw new Error("expected a UserError, nothing was thrown");
-}
+import { userError } from "../helpers/errors.js";
 
 describe("parseTarget", () => {
   it("parses a bare release version", () => {
