@@ -146,6 +146,32 @@ describe.skipIf(missing7)(skipTitle("every ending leaves nothing running", missi
     expect((await listManagedImages()).some((i) => i.tag.includes(name))).toBe(false);
   }, 120_000);
 
+  it("a build that fails: one line naming the kept log, its tail printed, nothing tagged", async () => {
+    const tarball = (await cachedSourcePath("7.0.15")) ?? "";
+    const { files } = await readTarball(tarball, (p) => p === "src/version.h");
+    const header = files.get("src/version.h")?.toString("utf8") ?? "";
+    const name = `broken-${Date.now().toString(36)}`;
+    const broken = `${header}#error "${name}: this patch breaks the build on purpose"\n`;
+    const dir = await mkdtemp(join(tmpdir(), "redis-repro-patches-"));
+    await writeFile(
+      join(dir, `${name}.patch`),
+      createPatch("src/version.h", header, broken)
+        .replace(/^--- src/m, "--- a/src")
+        .replace(/^\+\+\+ src/m, "+++ b/src"),
+    );
+    const { env } = runEnv();
+    const result = await cli(["images", "build", `7.0.15+${name}`], { ...env, REDIS_REPRO_PATCHES: dir });
+    expect(result.exitCode).toBe(2);
+    const lines = oneLine(result.stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/image build for 7\.0\.15\+broken-\w+ failed \(.*\): full log in .*build-logs/);
+    // The tail of the log comes before the one line, so the reason is on screen.
+    expect(result.stderr).toContain("this patch breaks the build on purpose");
+    const logFile = /full log in (\S+)$/.exec(lines[0] ?? "")?.[1] ?? "";
+    expect(await readFile(logFile, "utf8")).toContain("#error");
+    expect((await listManagedImages()).some((i) => i.tag.includes(name))).toBe(false);
+  }, 120_000);
+
   it("a container that dies: OOM kill named, with the limit, exit 2", async () => {
     const file = await scenarioFile((s) => {
       s.name = "oom";
