@@ -43,7 +43,13 @@ export function startWorkload(
       result.writes = grown.writes;
       result.aofBytes = grown.aofBytes;
     });
-    return { loaded, finish: async () => (await loaded, result) };
+    return {
+      loaded,
+      finish: async () => {
+        await loaded;
+        return result;
+      },
+    };
   }
   const send = commandFor[trigger.command];
   const loaded = (async () => {
@@ -67,5 +73,11 @@ export function startWorkload(
       await sleep(trigger.intervalMs, undefined, { signal }).catch(() => undefined);
     }
   });
-  return { loaded, finish: async () => (await repeating, result) };
+  return {
+    loaded,
+    finish: async () => {
+      await repeating;
+      return result;
+    },
+  };
 }

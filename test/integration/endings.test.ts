@@ -6,6 +6,7 @@ import tarStream from "tar-stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { dockerode } from "../../harness/engine/client.js";
 import { importImage, listManagedImages, removeImage } from "../../harness/engine/images.js";
+import type { ScenarioInput } from "../../harness/scenario.js";
 import { cachedSourcePath } from "../../harness/targets/sources.js";
 import { readTarball } from "../../harness/targets/verify.js";
 import { cli, countContainers, missingSource, skipTitle, spawnCli, stderrLine } from "./support.js";
@@ -17,8 +18,8 @@ import { cli, countContainers, missingSource, skipTitle, spawnCli, stderrLine } 
 const missing7 = await missingSource("7.0.15");
 const seedFile = new URL("../../scenarios/aof-auto-rewrite-enomem.json", import.meta.url);
 
-async function scenarioFile(change: (s: Record<string, any>) => void): Promise<string> {
-  const scenario = JSON.parse(await readFile(seedFile, "utf8"));
+async function scenarioFile(change: (s: ScenarioInput) => void): Promise<string> {
+  const scenario: ScenarioInput = JSON.parse(await readFile(seedFile, "utf8"));
   change(scenario);
   const dir = await mkdtemp(join(tmpdir(), "redis-repro-endings-"));
   const file = join(dir, `${scenario.name}.json`);
