@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { UserError } from "../../harness/errors.js";
 import { compareVersions, formatTarget, parseTarget } from "../../harness/targets/spec.js";
 import { userError } from "../helpers/errors.js";
 
