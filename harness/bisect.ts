@@ -6,9 +6,10 @@ import { formatTarget, parseTarget } from "./targets/spec.js";
 
 /**
  * Pure bisection over an ordered list of targets (oldest first). The two ends are the user's --good
- * and --bad; each verdict in between is classed by which end it equals. A verdict equal to neither
- * (usually inconclusive) is skipped, as `git bisect skip` does. No I/O: the caller runs what a step
- * asks for and calls again with the new verdicts.
+ * and --bad. A verdict equal to --good's is good; `inconclusive` (unless an end gave it) is skipped,
+ * as `git bisect skip` does; any other verdict is bad: a leaky release may end as `exhaustion` or,
+ * when a probe slipped into a hole under the ceiling, `growing`, and both are "not fixed". No I/O:
+ * the caller runs what a step asks for and calls again with the new verdicts.
  */
 export interface BisectInput {
   candidates: string[];
@@ -18,7 +19,7 @@ export interface BisectInput {
 }
 
 export const BisectOutcome = z.discriminatedUnion("kind", [
-  /** `first` is the oldest target with the newer end's verdict; `last` the newest with the older's. */
+  /** `first` is the oldest target on the newer end's side; `last` the newest on the older end's. */
   z.object({
     kind: z.literal("found"),
     last: z.string(),
@@ -36,12 +37,21 @@ export const BisectOutcome = z.discriminatedUnion("kind", [
     first: z.string(),
     skipped: z.array(z.string()),
   }),
-  /** The verdict flips more than once: an old verdict after a new one. */
+  /** The verdict flips more than once: the older end's side again after the newer end's. */
   z.object({ kind: z.literal("non-monotonic"), first: z.string(), laterOld: z.string() }),
 ]);
 export type BisectOutcome = z.infer<typeof BisectOutcome>;
 
 export type BisectStep = { kind: "run"; targets: string[] } | BisectOutcome;
+
+export type BisectSide = "good" | "bad" | "skip";
+
+/** Which side a verdict is on, given the ends' verdicts. */
+export function bisectSide(verdict: Verdict, goodVerdict: Verdict, badVerdict: Verdict): BisectSide {
+  if (verdict === goodVerdict) return "good";
+  if (verdict === badVerdict) return "bad";
+  return verdict === "inconclusive" ? "skip" : "bad";
+}
 
 export function bisectStep(input: BisectInput): BisectStep {
   const { candidates, verdicts } = input;
@@ -51,18 +61,20 @@ export function bisectStep(input: BisectInput): BisectStep {
     throw new Error("bisect needs at least two candidates");
   const unknownEnds = [oldest, newest].filter((t) => verdicts[t] === undefined);
   if (unknownEnds.length) return { kind: "run", targets: unknownEnds };
-  const from = verdicts[oldest] as Verdict;
-  const to = verdicts[newest] as Verdict;
-  if (from === to) return { kind: "no-flip", verdict: from };
+  const goodVerdict = verdicts[input.good] as Verdict;
+  const badVerdict = verdicts[input.bad] as Verdict;
+  if (goodVerdict === badVerdict) return { kind: "no-flip", verdict: goodVerdict };
 
-  const side = (t: string): "old" | "new" | "skip" | undefined => {
+  const side = (t: string) => {
     const v = verdicts[t];
-    return v === undefined ? undefined : v === from ? "old" : v === to ? "new" : "skip";
+    return v === undefined ? undefined : bisectSide(v, goodVerdict, badVerdict);
   };
-  const hi = candidates.findIndex((t) => side(t) === "new");
+  const oldSide = side(oldest);
+  const newSide = side(newest);
+  const hi = candidates.findIndex((t) => side(t) === newSide);
   let lo = 0;
-  for (let i = 0; i < hi; i++) if (side(candidates[i] ?? "") === "old") lo = i;
-  const laterOld = candidates.findIndex((t, i) => i > hi && side(t) === "old");
+  for (let i = 0; i < hi; i++) if (side(candidates[i] ?? "") === oldSide) lo = i;
+  const laterOld = candidates.findIndex((t, i) => i > hi && side(t) === oldSide);
   if (laterOld >= 0)
     return { kind: "non-monotonic", first: candidates[hi] ?? "", laterOld: candidates[laterOld] ?? "" };
 
@@ -72,8 +84,8 @@ export function bisectStep(input: BisectInput): BisectStep {
   const first = candidates[hi] ?? "";
   if (open.length === 0) {
     if (between.length === 0) {
-      const direction = newest === input.good ? "fix" : "regression";
-      return { kind: "found", last, first, from, to, direction };
+      const [from, to] = [verdicts[last] as Verdict, verdicts[first] as Verdict];
+      return { kind: "found", last, first, from, to, direction: newSide === "good" ? "fix" : "regression" };
     }
     return { kind: "ambiguous", last, first, skipped: between };
   }
@@ -111,18 +123,23 @@ export function bisectTable(
  * One release with different patches (3.2.8 vs 3.2.8+fix-aof-pipe-leak): the two builds, the one
  * with fewer patches first, so a flip names the patch.
  */
-export function bisectCandidates(good: string, bad: string, versions: readonly string[]): string[] {
+export function bisectCandidates(
+  good: string,
+  bad: string,
+  versions: readonly string[],
+): { candidates: string[]; good: string; bad: string } {
   const [g, b] = [parseTarget(good), parseTarget(bad)];
   if (g.kind !== "release" || b.kind !== "release")
     throw new UserError("bisect takes releases (3.2.8, 3.2.8+patch), not images");
   const [goodT, badT] = [formatTarget(g), formatTarget(b)];
   if (goodT === badT) throw new UserError(`--good and --bad are the same target ${goodT}`);
   selectReleases(`${goodT},${badT}`, versions); // both must be catalogue releases
-  if (g.version === b.version) return [goodT, badT].sort(compareTargets);
+  const ends = { good: goodT, bad: badT };
+  if (g.version === b.version) return { candidates: [goodT, badT].sort(compareTargets), ...ends };
   if (g.patches.length || b.patches.length)
     throw new UserError(
       `bisect over patches needs both ends on one release (e.g. --bad 3.2.8 --good 3.2.8+fix-aof-pipe-leak), not ${badT} and ${goodT}`,
     );
   const [older, newer] = [g.version, b.version].sort(compareTargets);
-  return selectReleases(`${older}..${newer}`, versions);
+  return { candidates: selectReleases(`${older}..${newer}`, versions), ...ends };
 }

@@ -38,6 +38,19 @@ export const MatrixCell = z.object({
   runId: z.string().nullable(),
   /** Reruns this cell alone. */
   command: z.string().nullable(),
+  /** Earlier runs of this cell that differed from the expectation (it was run again): flakiness, shown. */
+  earlier: z
+    .array(
+      z.object({
+        verdict: Verdict.nullable(),
+        reason: z.string(),
+        runId: z.string().nullable(),
+        attempts: z.number().nullable().default(null),
+        peakFds: z.number().nullable().default(null),
+        fdsPerAttempt: z.number().nullable().default(null),
+      }),
+    )
+    .default([]),
 });
 export type MatrixCell = z.infer<typeof MatrixCell>;
 
@@ -68,6 +81,8 @@ export type MatrixResult = z.infer<typeof MatrixResult>;
 
 export interface MatrixOptions extends RunOptions {
   concurrency: number;
+  /** Times a cell that differs (or fails to run) is run again, after the others, to tell a flake. */
+  retries: number;
 }
 
 export const MAX_CONCURRENCY = 8;
@@ -119,6 +134,7 @@ export function toCell(
       fdsPerAttempt: null,
       runId: null,
       command: null,
+      earlier: [],
     };
   const r = outcome.run.results[0];
   if (!r) throw new Error(`run ${outcome.run.runId} has no result for ${target}`);
@@ -136,6 +152,7 @@ export function toCell(
     fdsPerAttempt: e.fdsPerAttempt,
     runId: outcome.run.runId,
     command: outcome.run.command,
+    earlier: [],
   };
 }
 
@@ -157,7 +174,7 @@ const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 export async function runMatrix(
   scenarios: ScenarioJob[],
-  targets: string[],
+  requested: string[],
   options: MatrixOptions,
 ): Promise<MatrixResult> {
   const started = Date.now();
@@ -166,22 +183,27 @@ export async function runMatrix(
   const environment = await describeEnvironment();
 
   const builds: z.infer<typeof MatrixBuild>[] = [];
-  for (const [i, target] of targets.entries()) {
+  for (const [i, asked] of requested.entries()) {
     const t0 = Date.now();
-    progress(`[matrix] image ${i + 1}/${targets.length} ${target}`);
-    const image = await ensureImage(parseTarget(target), { bases: options.bases, rebuild: options.rebuild });
+    progress(`[matrix] image ${i + 1}/${requested.length} ${asked}`);
+    const image = await ensureImage(parseTarget(asked), { bases: options.bases, rebuild: options.rebuild });
     const seconds = (Date.now() - t0) / 1000;
-    builds.push({ target, image: image.image, origin: image.origin, seconds });
+    builds.push({ target: image.target, image: image.image, origin: image.origin, seconds });
     progress(
-      `[matrix] image ${i + 1}/${targets.length} ${target}: ${image.origin} ${image.image} (${seconds.toFixed(1)} s)`,
+      `[matrix] image ${i + 1}/${requested.length} ${image.target}: ${image.origin} ${image.image} (${seconds.toFixed(1)} s)`,
     );
   }
+  // Canonical names from here on (a patch prefix such as 3.2.8+fix becomes 3.2.8+fix-aof-pipe-leak).
+  const targets = [...new Set(builds.map((b) => b.target))];
 
+  // A fixed run id (tests set one) would let each cell's cleanup remove its neighbours' containers.
+  const concurrency = process.env.REDIS_REPRO_RUN_ID ? 1 : options.concurrency;
   const jobs = scenarios.flatMap((s) => targets.map((target) => ({ ...s, target })));
   const runsStarted = Date.now();
   let done = 0;
-  progress(`[matrix] ${jobs.length} run(s), ${options.concurrency} at once`);
-  const cells = await pool(jobs, options.concurrency, async ({ scenario, ref, target }) => {
+  let total = jobs.length;
+  progress(`[matrix] ${jobs.length} run(s), ${concurrency} at once`);
+  const runCell = async ({ scenario, ref, target }: (typeof jobs)[number]) => {
     const t0 = Date.now();
     const outcome = await runScenario(scenario, [target], {
       ...options,
@@ -195,17 +217,35 @@ export async function runMatrix(
     const cell = toCell(scenario, target, outcome, (Date.now() - t0) / 1000);
     done++;
     progress(
-      `[matrix] ${done}/${jobs.length} ${target} × ${scenario.name}: ${cell.verdict ?? "error"} ${statusMark(cell)} (${cell.seconds.toFixed(1)} s)`,
+      `[matrix] ${done}/${total} ${target} × ${scenario.name}: ${cell.verdict ?? "error"} ${statusMark(cell)} (${cell.seconds.toFixed(1)} s)`,
     );
     return cell;
-  });
+  };
+  const cells = await pool(jobs, concurrency, runCell);
+  for (let retry = 0; retry < options.retries; retry++) {
+    const again = jobs.flatMap((job, i) =>
+      cells[i]?.status === "differs" || cells[i]?.status === "error" ? [{ job, i }] : [],
+    );
+    if (again.length === 0) break;
+    total += again.length;
+    progress(`[matrix] running again what differed: ${again.map(({ job }) => job.target).join(" ")}`);
+    const redone = await pool(again, concurrency, ({ job }) => runCell(job));
+    redone.forEach((cell, k) => {
+      const i = again[k]?.i ?? -1;
+      const before = cells[i];
+      if (!before) return;
+      const { verdict, reason, runId, attempts, peakFds, fdsPerAttempt } = before;
+      const previous = { verdict, reason, runId, attempts, peakFds, fdsPerAttempt };
+      cells[i] = { ...cell, earlier: [...before.earlier, previous] };
+    });
+  }
   const counts = Object.fromEntries(
     CellStatus.options.map((s) => [s, cells.filter((c) => c.status === s).length]),
   ) as Record<CellStatus, number>;
   return {
     harness: { name: "redis-repro", version: harnessVersion },
     startedAt,
-    concurrency: options.concurrency,
+    concurrency,
     scenarios: scenarios.map((s) => s.scenario.name),
     targets,
     environment,
@@ -231,18 +271,21 @@ export function statusMark(cell: MatrixCell): string {
   }
 }
 
-/** release × scenario → verdict, failed forks, peak fds; then what differs, with its reason. */
+/** release × scenario → verdict, failed forks, fds baseline → peak; then what differs, with its reason. */
 export function renderMatrix(result: MatrixResult): string {
   const cell = (target: string, scenario: string) =>
     result.cells.find((c) => c.target === target && c.scenario === scenario);
-  const header = ["release", ...result.scenarios.flatMap((s) => [s, "forks", "peak fds", "time"])];
+  const header = ["release", ...result.scenarios.flatMap((s) => [s, "forks", "fds base → peak", "time"])];
   const rows = result.targets.map((target) => [
     target,
     ...result.scenarios.flatMap((s) => {
       const c = cell(target, s);
       if (!c) return ["—", "", "", ""];
+      const flaky = c.earlier.length
+        ? ` (run ${c.earlier.length + 1}; before: ${c.earlier.map((e) => e.verdict ?? "error").join(", ")})`
+        : "";
       return [
-        `${c.verdict ?? "error"} ${statusMark(c)}`,
+        `${c.verdict ?? "error"} ${statusMark(c)}${flaky}`,
         c.attempts === null ? "—" : String(c.attempts),
         c.peakFds === null ? "—" : `${c.baselineFds ?? "—"} → ${c.peakFds}`,
         `${c.seconds.toFixed(1)} s`,
@@ -264,12 +307,17 @@ export function renderMatrix(result: MatrixResult): string {
     ...lines,
     "",
   ];
-  for (const c of result.cells.filter((x) => x.status === "differs" || x.status === "error")) {
+  for (const c of result.cells.filter(
+    (x) => x.status === "differs" || x.status === "error" || x.earlier.length,
+  )) {
     out.push(`${c.target} × ${c.scenario}: ${c.verdict ?? "error"}: ${c.reason}`);
+    for (const e of c.earlier)
+      out.push(`    earlier run ${e.runId ?? "—"}: ${e.verdict ?? "error"}: ${e.reason}`);
     if (c.command) out.push(`    rerun: ${c.command}`);
   }
+  const flaky = result.cells.filter((c) => c.earlier.length && c.status === "as-expected").length;
   out.push(
-    `${counts["as-expected"]} as expected, ${counts.differs} differ, ${counts.unmeasured} unmeasured, ${counts.error} failed to run`,
+    `${counts["as-expected"]} as expected${flaky ? ` (${flaky} only when run again)` : ""}, ${counts.differs} differ, ${counts.unmeasured} unmeasured, ${counts.error} failed to run`,
     result.ok
       ? "every measured expectation met"
       : "an expectation was NOT met (catalogue: harness/catalogue/catalogue.json)",
@@ -287,7 +335,10 @@ export function renderJunit(result: MatrixResult): string {
     const count = (s: CellStatus) => cells.filter((c) => c.status === s).length;
     const time = cells.reduce((sum, c) => sum + c.seconds, 0).toFixed(3);
     const cases = cells.map((c) => {
-      const evidence = `verdict ${c.verdict ?? "none"}; expected ${c.expected}${c.expectedFrom ? ` (${c.expectedFrom})` : ""}; failed forks ${c.attempts ?? "—"}; fds ${c.baselineFds ?? "—"} → ${c.peakFds ?? "—"}; redis ${c.version ?? "?"}; ${c.reason}${c.command ? `\nrerun: ${c.command}` : ""}`;
+      const earlier = c.earlier.map(
+        (e) => `\nearlier run ${e.runId ?? "—"}: ${e.verdict ?? "error"}: ${e.reason}`,
+      );
+      const evidence = `verdict ${c.verdict ?? "none"}; expected ${c.expected}${c.expectedFrom ? ` (${c.expectedFrom})` : ""}; failed forks ${c.attempts ?? "—"}; fds ${c.baselineFds ?? "—"} → ${c.peakFds ?? "—"}; redis ${c.version ?? "?"}; ${c.reason}${earlier.join("")}${c.command ? `\nrerun: ${c.command}` : ""}`;
       const body =
         c.status === "differs"
           ? `<failure type="verdict" message="${xml(`expected ${c.expected}, got ${c.verdict}`)}">${xml(c.reason)}</failure>`

@@ -22,8 +22,11 @@ export const Measured = z
     /** Day of the last agreeing run (UTC) and the harness version that ran it. */
     date: z.iso.date(),
     harness: z.string().min(1),
-    /** Agreeing runs recorded so far; a different verdict starts again at 1. */
+    /** Recorded runs that gave this verdict. */
     runs: z.number().int().positive(),
+    /** Recorded runs that gave another verdict (a flaky cell): counted, never hidden. */
+    otherVerdicts: z.partialRecord(Verdict, z.number().int().positive()).optional(),
+    /** The latest run that gave `verdict`, and its evidence. */
     runId: z.string().min(1),
     attempts: z.number().int().min(0),
     peakFds: z.number().int().min(0).nullable(),
@@ -112,7 +115,9 @@ export function catalogueVersions(data: Catalogue = catalogue): string[] {
 /** The recorded verdict for a bare release; patched targets and unknown releases are unmeasured. */
 export function expectationFor(target: string, scenario: string, data: Catalogue = catalogue): Expectation {
   const entry = data.releases.find((r) => r.version === target);
-  return entry?.expect[scenario] ?? "unmeasured";
+  return entry && Object.hasOwn(entry.expect, scenario)
+    ? (entry.expect[scenario] ?? "unmeasured")
+    : "unmeasured";
 }
 
 /** Orders targets as releases: by version, a release before its patched builds. */
@@ -152,11 +157,10 @@ export function selectReleases(
     const range = /^(.+?)\.\.(.+)$/.exec(item);
     if (range) {
       const [from = "", to = ""] = [range[1], range[2]];
-      for (const end of [from, to]) {
-        if (!versionPattern.test(end))
-          throw new UserError(`malformed range "${item}": both ends must be releases, e.g. 3.2.0..3.2.13`);
-        known(end, item);
-      }
+      if (!versionPattern.test(from) || !versionPattern.test(to))
+        throw new UserError(`malformed range "${item}": both ends must be releases, e.g. 3.2.0..3.2.13`);
+      known(from, item);
+      known(to, item);
       if (compareVersions(from, to) > 0)
         throw new UserError(`range "${item}" runs backwards: write ${to}..${from}`);
       picked.push(...versions.filter((v) => compareVersions(v, from) >= 0 && compareVersions(v, to) <= 0));
@@ -184,8 +188,9 @@ export interface Measurement {
 
 /**
  * Pure: the catalogue with measurements recorded. Only bare catalogue releases are recorded (patched
- * builds are not releases). An agreeing measurement adds to `runs`; a different verdict replaces the
- * entry and is listed in `changes` so that the maintainer sees it.
+ * builds are not releases). Runs are tallied per verdict: the expected verdict is the one most runs
+ * gave (a tie keeps the recorded one), the others stay counted in `otherVerdicts`, and a change of
+ * expected verdict is listed in `changes` so that the maintainer sees it.
  */
 export function recordMeasurements(
   data: Catalogue,
@@ -198,20 +203,35 @@ export function recordMeasurements(
     const expect = { ...entry.expect };
     for (const m of measurements.filter((x) => x.target === entry.version)) {
       const before = expect[m.scenario];
-      const agrees = before !== undefined && before !== "unmeasured" && before.verdict === m.verdict;
-      if (before !== undefined && before !== "unmeasured" && !agrees)
+      const measured = before === undefined || before === "unmeasured" ? undefined : before;
+      const tally: Partial<Record<Verdict, number>> = { ...measured?.otherVerdicts };
+      if (measured) tally[measured.verdict] = measured.runs;
+      tally[m.verdict] = (tally[m.verdict] ?? 0) + 1;
+      const count = (v: Verdict) => tally[v] ?? 0;
+      const verdict = measured && count(measured.verdict) >= count(m.verdict) ? measured.verdict : m.verdict;
+      if (measured && verdict !== measured.verdict)
         changes.push(
-          `${entry.version} × ${m.scenario}: was ${before.verdict} (${before.date}, ${before.runs} run(s)), now ${m.verdict}`,
+          `${entry.version} × ${m.scenario}: was ${measured.verdict} (${measured.runs} run(s)), now ${verdict} (${count(verdict)} run(s))`,
         );
+      const others = Object.fromEntries(Object.entries(tally).filter(([v]) => v !== verdict)) as Partial<
+        Record<Verdict, number>
+      >;
+      const evidence =
+        m.verdict === verdict
+          ? { runId: m.runId, attempts: m.attempts, peakFds: m.peakFds, fdsPerAttempt: m.fdsPerAttempt }
+          : {
+              runId: measured?.runId ?? m.runId,
+              attempts: measured?.attempts ?? m.attempts,
+              peakFds: measured?.peakFds ?? null,
+              fdsPerAttempt: measured?.fdsPerAttempt ?? null,
+            };
       expect[m.scenario] = {
-        verdict: m.verdict,
+        verdict,
         date: meta.date,
         harness: meta.harness,
-        runs: agrees ? before.runs + 1 : 1,
-        runId: m.runId,
-        attempts: m.attempts,
-        peakFds: m.peakFds,
-        fdsPerAttempt: m.fdsPerAttempt,
+        runs: count(verdict),
+        ...(Object.keys(others).length ? { otherVerdicts: others } : {}),
+        ...evidence,
       };
       recorded++;
     }

@@ -78,6 +78,20 @@ export function pipesPerAttempt(input: FdLeakInput): number | null {
   return null;
 }
 
+/**
+ * Growth that lasts: the highest count seen in two consecutive samples. A fixed build holds its six
+ * pipes for the instant between creating them and closing them after the failed fork, and a sample
+ * can land in that instant; a leak shows in every sample after it.
+ */
+export function persistentGrowth(samples: FdSample[], baseline: number): number {
+  if (samples.length < 2) return (samples[0]?.total ?? baseline) - baseline;
+  let peak = Number.NEGATIVE_INFINITY;
+  for (let i = 1; i < samples.length; i++) {
+    peak = Math.max(peak, Math.min(samples[i - 1]?.total ?? 0, samples[i]?.total ?? 0));
+  }
+  return peak - baseline;
+}
+
 /** The fd evidence of a run so far, whatever the checker. */
 export function fdEvidence(input: FdLeakInput): FdEvidence {
   return analyse(input).evidence;
@@ -154,8 +168,10 @@ export function decideFdLeak(input: FdLeakInput): Decision | undefined {
   }
 
   if (baseline && firstFailure) {
-    const after = samples.filter((s) => s.t >= firstFailure.t);
-    const growth = after.length ? Math.max(...after.map((s) => s.total)) - baseline.total : 0;
+    const growth = persistentGrowth(
+      samples.filter((s) => s.t >= firstFailure.t),
+      baseline.total,
+    );
     const probesAfter = probes.filter((p) => p.t >= firstFailure.t);
     const enoughAt = failures[input.attemptsNeeded - 1]?.t;
     const probedAfterBudget = enoughAt !== undefined && probesAfter.some((p) => p.t >= enoughAt);

@@ -1,11 +1,23 @@
+import { bisectCommand } from "./bisect.js";
 import { cleanupCommand } from "./cleanup.js";
 import type { Command } from "./command.js";
+import { doctorCommand } from "./doctor.js";
 import { imagesCommand } from "./images.js";
+import { matrixCommand } from "./matrix.js";
 import { reportCommand } from "./report.js";
 import { runCommand } from "./run.js";
 import { sourcesCommand } from "./sources.js";
 
-export const commands: Command[] = [runCommand, imagesCommand, sourcesCommand, cleanupCommand, reportCommand];
+export const commands: Command[] = [
+  runCommand,
+  matrixCommand,
+  bisectCommand,
+  imagesCommand,
+  sourcesCommand,
+  cleanupCommand,
+  doctorCommand,
+  reportCommand,
+];
 
 export const usage = `redis-repro: reproduce Redis bugs in real, resource-limited containers
 

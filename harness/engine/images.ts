@@ -32,6 +32,8 @@ export async function tryPull(ref: string): Promise<{ ok: true } | { ok: false; 
 export interface BuildRequest {
   context: Readable;
   tag: string;
+  /** Skip the layer cache (a cold build, for measuring one). */
+  noCache?: boolean;
   buildargs: Record<string, string>;
   labels: Record<string, string>;
   /** Each line of the builder's output, as it comes. */
@@ -51,6 +53,7 @@ export async function buildImage(request: BuildRequest): Promise<void> {
     networkmode: "none",
     rm: true,
     forcerm: true,
+    nocache: request.noCache === true,
   });
   await new Promise<void>((resolve, reject) => {
     docker.modem.followProgress(

@@ -91,6 +91,8 @@ export interface EnsureOptions {
   bases: BaseMode;
   /** Build even when the tag exists (a broken cache, a suspicious result). */
   rebuild?: boolean;
+  /** With rebuild: skip the engine's layer cache too, so the build is as cold as a first one. */
+  noCache?: boolean;
 }
 
 /**
@@ -139,7 +141,7 @@ export async function ensureImage(spec: TargetSpec, options: EnsureOptions): Pro
     };
   }
   const started = Date.now();
-  await runBuild(canonical, tag, source, patches, dockerfile, bases);
+  await runBuild(canonical, tag, source, patches, dockerfile, bases, options.noCache === true);
   const imageId = await localImageId(tag);
   if (!imageId) throw new Error(`build of ${tag} reported success but left no image`);
   return {
@@ -162,6 +164,7 @@ async function runBuild(
   patches: Patch[],
   dockerfile: string,
   bases: Record<"builder" | "runtime", ResolvedBase>,
+  noCache: boolean,
 ): Promise<void> {
   const logDir = buildLogsDir();
   await mkdir(logDir, { recursive: true });
@@ -176,6 +179,7 @@ async function runBuild(
     await buildImage({
       context: await buildContext(source, patches, dockerfile),
       tag,
+      noCache,
       buildargs: { BUILDER_IMAGE: bases.builder.ref, RUNTIME_IMAGE: bases.runtime.ref },
       labels: {
         [LABEL_KIND]: "redis",

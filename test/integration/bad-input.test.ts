@@ -72,9 +72,15 @@ describe("bad input", () => {
     );
   });
 
-  it.skipIf(missing329)(skipTitle("a patch the release already has (3.2.9 has the fix)", missing329), async () => {
-    await expectUserError(["images", "build", "3.2.9+fix-aof-pipe-leak"], /patch fix-aof-pipe-leak is already in redis 3\.2\.9/);
-  });
+  it.skipIf(missing329)(
+    skipTitle("a patch the release already has (3.2.9 has the fix)", missing329),
+    async () => {
+      await expectUserError(
+        ["images", "build", "3.2.9+fix-aof-pipe-leak"],
+        /patch fix-aof-pipe-leak is already in redis 3\.2\.9/,
+      );
+    },
+  );
 
   it("an engine that does not answer, within 5 s, naming DOCKER_HOST", async () => {
     const started = Date.now();
@@ -100,6 +106,9 @@ describe("bad input", () => {
   it("unknown commands and options", async () => {
     await expectUserError(["frobnicate"], /unknown command "frobnicate"/);
     await expectUserError(["run", "--colour"], /Unknown option '--colour'/);
-    await expectUserError(["run", "--fault", "cosmic-ray"], /--fault must be one of seccomp-enomem, pids-limit, none/);
+    await expectUserError(
+      ["run", "--fault", "cosmic-ray"],
+      /--fault must be one of seccomp-enomem, pids-limit, none/,
+    );
   });
 });

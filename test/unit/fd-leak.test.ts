@@ -4,6 +4,7 @@ import {
   decideFdLeak,
   type FdLeakInput,
   failedForks,
+  persistentGrowth,
   pipesPerAttempt,
 } from "../../harness/checkers/fd-leak.js";
 import type { TargetResult } from "../../harness/result.js";
@@ -191,19 +192,39 @@ describe("decideFdLeak on cases derived from the recorded run", () => {
     expect(decided(inputFrom(fixed, { probes })).verdict).toBe("stable");
   });
 
-  it("the fix growing past the tolerance: not stable", () => {
+  it("the fix growing past the tolerance in two samples running: not stable", () => {
     const last = fixed.samples.at(-1);
     if (!last) throw new Error("no samples");
-    const grown = {
+    const grown = (dt: number, by: number) => ({
+      ...last,
+      t: last.t + dt,
+      total: last.total + by,
+      socket: last.socket + by,
+      maxFd: last.maxFd + by,
+    });
+    expect(
+      decideFdLeak(inputFrom(fixed, { samples: [...fixed.samples, grown(100, 4), grown(200, 4)] })),
+    ).toBeUndefined();
+    expect(
+      decideFdLeak(inputFrom(fixed, { samples: [...fixed.samples, grown(100, 3), grown(200, 3)] }))?.verdict,
+    ).toBe("stable");
+  });
+
+  it("a single sample that caught the fix's six pipes between open and close is not growth", () => {
+    const last = fixed.samples.at(-1);
+    if (!last) throw new Error("no samples");
+    const spike = {
       ...last,
       t: last.t + 100,
-      total: last.total + 4,
-      socket: last.socket + 4,
-      maxFd: last.maxFd + 4,
+      total: last.total + 6,
+      pipe: last.pipe + 6,
+      maxFd: last.maxFd + 6,
     };
-    expect(decideFdLeak(inputFrom(fixed, { samples: [...fixed.samples, grown] }))).toBeUndefined();
-    const within = { ...grown, total: last.total + 3 };
-    expect(decideFdLeak(inputFrom(fixed, { samples: [...fixed.samples, within] }))?.verdict).toBe("stable");
+    const after = { ...last, t: last.t + 200 };
+    expect(persistentGrowth([...fixed.samples, spike, after], last.total)).toBe(0);
+    expect(decideFdLeak(inputFrom(fixed, { samples: [...fixed.samples, spike, after] }))?.verdict).toBe(
+      "stable",
+    );
   });
 
   it("an ended run with enough flat failures but no probe after the budget: inconclusive", () => {
