@@ -119,6 +119,22 @@ describe.skipIf(missing7)(skipTitle("every ending leaves nothing running", missi
     60_000,
   );
 
+  it("SIGINT during a matrix: exit 130, the matrix's containers removed", async () => {
+    const file = await scenarioFile((s) => {
+      s.name = "interrupted-matrix";
+      s.fault = "none";
+      s.budgets.timeLimitSeconds = 120;
+    });
+    const { env, id } = runEnv();
+    const child = spawnCli(["matrix", "7.0.15", "--scenario", file, "--retries", "0"], env);
+    await stderrLine(child, /waiting for fork attempts/);
+    expect(await countContainers(id)).toBe(1);
+    child.kill("SIGINT");
+    const result = await child;
+    expect(result.exitCode).toBe(130);
+    expect(await countContainers(id)).toBe(0);
+  }, 60_000);
+
   it("SIGINT during an image build: nothing tagged, no build container left", async () => {
     // A harmless patch of the user's own (REDIS_REPRO_PATCHES) makes a content tag that does not exist yet.
     const tarball = (await cachedSourcePath("7.0.15")) ?? "";
