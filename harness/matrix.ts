@@ -4,6 +4,7 @@ import { type Expectation, expectationFor } from "./catalogue/catalogue.js";
 import { describeEnvironment, Environment } from "./environment.js";
 import { errorText } from "./errors.js";
 import { progress } from "./progress.js";
+import { alignColumns } from "./report/table.js";
 import type { RunResult } from "./result.js";
 import { type RunOptions, runScenario } from "./run.js";
 import { type Scenario, Verdict } from "./scenario.js";
@@ -292,14 +293,7 @@ export function renderMatrix(result: MatrixResult): string {
       ];
     }),
   ]);
-  const table = [header, ...rows];
-  const widths = header.map((_, col) => Math.max(...table.map((row) => (row[col] ?? "").length)));
-  const lines = table.map((row) =>
-    row
-      .map((text, col) => text.padEnd(widths[col] ?? 0))
-      .join("  ")
-      .trimEnd(),
-  );
+  const lines = alignColumns([header, ...rows]);
   const { counts } = result;
   const out = [
     `matrix · ${result.targets.length} release(s) × ${result.scenarios.length} scenario(s) · ${result.concurrency} at once · runs ${secs(result.runWallMs)}, total ${secs(result.wallMs)} · redis-repro ${result.harness.version}`,

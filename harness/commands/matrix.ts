@@ -15,6 +15,7 @@ import { UserError } from "../errors.js";
 import { defaultConcurrency, MAX_CONCURRENCY, renderJunit, renderMatrix, runMatrix } from "../matrix.js";
 import { sourcesDir } from "../paths.js";
 import { progress } from "../progress.js";
+import { alignColumns } from "../report/table.js";
 import { DEFAULT_SCENARIO, listScenarios, loadScenario } from "../scenario.js";
 import { cachedSourcePath } from "../targets/sources.js";
 import { baseMode, baseOptions, type Command, commonOptions, printJson, stringList } from "./command.js";
@@ -76,13 +77,7 @@ function printCatalogue(data: Catalogue): void {
       }),
     ]),
   ];
-  const widths = rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? "").length))) ?? [];
-  const lines = rows.map((row) =>
-    row
-      .map((cell, col) => cell.padEnd(widths[col] ?? 0))
-      .join("  ")
-      .trimEnd(),
-  );
+  const lines = alignColumns(rows);
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 

@@ -1,4 +1,5 @@
 import type { RunResult, TargetResult } from "../result.js";
+import { alignColumns } from "./table.js";
 
 const seconds = (ms: number | null | undefined) =>
   ms === null || ms === undefined ? "—" : `${(ms / 1000).toFixed(1)} s`;
@@ -60,13 +61,7 @@ export function summaryRows(results: TargetResult[]): [string, ...string[]][] {
 
 export function renderSummary(run: RunResult): string {
   const rows = summaryRows(run.results);
-  const widths = rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? "").length))) ?? [];
-  const lines = rows.map((row) =>
-    row
-      .map((cell, col) => cell.padEnd(widths[col] ?? 0))
-      .join("  ")
-      .trimEnd(),
-  );
+  const lines = alignColumns(rows);
   const out = [
     `scenario ${run.scenario} · run ${run.runId} · redis-repro ${run.harness.version}`,
     "",

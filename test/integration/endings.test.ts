@@ -27,6 +27,24 @@ async function scenarioFile(change: (s: ScenarioInput) => void): Promise<string>
   return file;
 }
 
+/**
+ * A patch of the user's own (REDIS_REPRO_PATCHES) against one file of 7.0.15, written to a new folder:
+ * it makes a content tag that does not exist yet.
+ */
+async function userPatch(name: string, file: string, change: (text: string) => string): Promise<string> {
+  const tarball = (await cachedSourcePath("7.0.15")) ?? "";
+  const { files } = await readTarball(tarball, (p) => p === file);
+  const before = files.get(file)?.toString("utf8") ?? "";
+  const after = change(before);
+  expect(after).not.toBe(before);
+  const dir = await mkdtemp(join(tmpdir(), "redis-repro-patches-"));
+  const diff = createPatch(file, before, after)
+    .replace(/^--- /m, "--- a/")
+    .replace(/^\+\+\+ /m, "+++ b/");
+  await writeFile(join(dir, `${name}.patch`), diff);
+  return dir;
+}
+
 async function allContainers(): Promise<number> {
   return (await (await dockerode()).listContainers({ all: true })).length;
 }
@@ -137,18 +155,9 @@ describe.skipIf(missing7)(skipTitle("every ending leaves nothing running", missi
 
   it("SIGINT during an image build: nothing tagged, no build container left", async () => {
     // A harmless patch of the user's own (REDIS_REPRO_PATCHES) makes a content tag that does not exist yet.
-    const tarball = (await cachedSourcePath("7.0.15")) ?? "";
-    const { files } = await readTarball(tarball, (p) => p === "README.md");
-    const readme = files.get("README.md")?.toString("utf8") ?? "";
     const name = `interrupt-${Date.now().toString(36)}`;
-    const patched = readme.replace(/^This README/m, `This README (${name})`);
-    expect(patched).not.toBe(readme);
-    const dir = await mkdtemp(join(tmpdir(), "redis-repro-patches-"));
-    await writeFile(
-      join(dir, `${name}.patch`),
-      createPatch("README.md", readme, patched)
-        .replace(/^--- README.md/m, "--- a/README.md")
-        .replace(/^\+\+\+ README.md/m, "+++ b/README.md"),
+    const dir = await userPatch(name, "README.md", (readme) =>
+      readme.replace(/^This README/m, `This README (${name})`),
     );
     const before = await allContainers();
     const child = spawnCli(["images", "build", `7.0.15+${name}`], { REDIS_REPRO_PATCHES: dir });
@@ -164,17 +173,11 @@ describe.skipIf(missing7)(skipTitle("every ending leaves nothing running", missi
   }, 120_000);
 
   it("a build that fails: one line naming the kept log, its tail printed, nothing tagged", async () => {
-    const tarball = (await cachedSourcePath("7.0.15")) ?? "";
-    const { files } = await readTarball(tarball, (p) => p === "src/version.h");
-    const header = files.get("src/version.h")?.toString("utf8") ?? "";
     const name = `broken-${Date.now().toString(36)}`;
-    const broken = `${header}#error "${name}: this patch breaks the build on purpose"\n`;
-    const dir = await mkdtemp(join(tmpdir(), "redis-repro-patches-"));
-    await writeFile(
-      join(dir, `${name}.patch`),
-      createPatch("src/version.h", header, broken)
-        .replace(/^--- src/m, "--- a/src")
-        .replace(/^\+\+\+ src/m, "+++ b/src"),
+    const dir = await userPatch(
+      name,
+      "src/version.h",
+      (header) => `${header}#error "${name}: this patch breaks the build on purpose"\n`,
     );
     const { env } = runEnv();
     const result = await cli(["images", "build", `7.0.15+${name}`], { ...env, REDIS_REPRO_PATCHES: dir });
