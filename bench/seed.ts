@@ -3,6 +3,7 @@
  * images, N times; prints the median wall time per phase and the memory peak per target.
  * Usage: npm run bench -- [N] [target…]   (default 5 runs of the seed's targets)
  */
+import type { TargetResult } from "../harness/result.js";
 import { repeatRuns } from "./repeat.js";
 
 const median = (xs: number[]) => {
@@ -19,12 +20,11 @@ console.log(`\nseed scenario, ${runs.length} runs, warm images, ${targets.join("
 console.log(
   `wall per run (all verdicts): median ${s(median(walls))}, min ${s(Math.min(...walls))}, max ${s(Math.max(...walls))}`,
 );
-for (const target of targets) {
-  const results = runs.flatMap(({ run }) =>
-    run.results.filter(
-      (r) => r.target === target || r.target.startsWith(`${target}+`) || target.startsWith(r.target),
-    ),
-  );
+// Results carry canonical target names (3.2.8+fix → 3.2.8+fix-aof-pipe-leak): group by those.
+const byTarget = new Map<string, TargetResult[]>();
+for (const r of runs.flatMap(({ run }) => run.results))
+  byTarget.set(r.target, [...(byTarget.get(r.target) ?? []), r]);
+for (const [target, results] of byTarget) {
   const verdicts = results.map((r) => r.decision.verdict);
   const counted = [...new Set(verdicts)].map((v) => `${v}×${verdicts.filter((x) => x === v).length}`);
   const peak = Math.max(...results.map((r) => r.memory.peakBytes ?? Number.NaN));

@@ -1,7 +1,7 @@
 import { readdir } from "node:fs/promises";
 import { execa } from "execa";
 import { z } from "zod";
-import { dockerode, engine, prepareReaper } from "./engine/client.js";
+import { engine, engineFacts, prepareReaper } from "./engine/client.js";
 import { localImageId } from "./engine/images.js";
 import { errorText } from "./errors.js";
 import { sourcesDir } from "./paths.js";
@@ -33,8 +33,7 @@ export async function runDoctor(): Promise<Check[]> {
       },
     ];
   }
-  const docker = await dockerode();
-  const [version, info] = await Promise.all([docker.version(), docker.info()]);
+  const { version, info } = await engineFacts();
   checks.push(
     ok(
       "engine",

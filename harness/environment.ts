@@ -1,6 +1,6 @@
 import { cpus, release, totalmem } from "node:os";
 import { z } from "zod";
-import { dockerode, prepareReaper } from "./engine/client.js";
+import { engineFacts, prepareReaper } from "./engine/client.js";
 import { harnessVersion } from "./version.js";
 
 /** Where a result was made: enough for a maintainer to judge and rerun it, and no host paths. */
@@ -24,8 +24,7 @@ export const Environment = z.object({
 export type Environment = z.infer<typeof Environment>;
 
 export async function describeEnvironment(): Promise<Environment> {
-  const docker = await dockerode();
-  const [version, info] = await Promise.all([docker.version(), docker.info()]);
+  const { version, info } = await engineFacts();
   const securityOptions: string[] = info.SecurityOptions ?? [];
   return {
     harnessVersion,

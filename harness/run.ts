@@ -3,11 +3,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import type { StartedTestContainer } from "testcontainers";
 import { type AofDirInput, decideAofDir } from "./checkers/aof-dir.js";
-import { type Decision, decideFdLeak } from "./checkers/fd-leak.js";
+import { type Decision, decideFdLeak, failedForks } from "./checkers/fd-leak.js";
 import { comparePrediction, type Prediction, predictExhaustionSeconds } from "./checkers/prediction.js";
 import { startRedisContainer } from "./container/redis-container.js";
 import { removeContainers } from "./engine/cleanup.js";
-import { dockerode } from "./engine/client.js";
+import { containerCounters, containerState, setPidsLimit } from "./engine/containers.js";
 import { describeEnvironment } from "./environment.js";
 import { errorText, UserError } from "./errors.js";
 import { type ArmContext, type Fault, type FaultName, fault as makeFault } from "./faults/index.js";
@@ -43,9 +43,7 @@ export function newRunId(): string {
 
 async function memoryPeak(container: StartedTestContainer): Promise<number | null> {
   try {
-    const stats = await (await dockerode()).getContainer(container.getId()).stats({ stream: false });
-    const memory = stats.memory_stats as { max_usage?: number; usage?: number };
-    return memory.max_usage ?? memory.usage ?? null;
+    return (await containerCounters(container.getId())).memoryPeakBytes;
   } catch {
     return null;
   }
@@ -57,7 +55,7 @@ async function containerEnd(
   limitBytes: number,
 ): Promise<string | undefined> {
   try {
-    const state = (await (await dockerode()).getContainer(container.getId()).inspect()).State;
+    const state = await containerState(container.getId());
     if (state.Running) return undefined;
     if (state.OOMKilled) return `OOM-killed at the memory limit of ${Math.round(limitBytes / 1024 ** 2)} MiB`;
     return `exited with code ${state.ExitCode}`;
@@ -85,7 +83,7 @@ async function samplersFor(
       aofDir: () => sampleAofDir(container, SERVER_USER, aofDir, t),
     };
   }
-  const hostPid = (await (await dockerode()).getContainer(container.getId()).inspect()).State.Pid;
+  const hostPid = (await containerState(container.getId())).Pid;
   if (!(await hostProcReadable(hostPid))) {
     throw new UserError(
       `fault ${fault.name} leaves no room for a probe process in the container, so fds are read from the engine host's /proc, which this process cannot read: run as root on the engine's host, or use --fault seccomp-enomem`,
@@ -97,15 +95,12 @@ async function samplersFor(
 function armContext(container: StartedTestContainer): ArmContext {
   return {
     taskCount: async () => {
-      const stats = await (await dockerode()).getContainer(container.getId()).stats({ stream: false });
-      const current = (stats as { pids_stats?: { current?: number } }).pids_stats?.current;
+      const current = (await containerCounters(container.getId())).tasks;
       if (!current)
         throw new Error("the engine reports no pids count for the container (no pids cgroup controller?)");
       return current;
     },
-    setPidsLimit: async (limit) => {
-      await (await dockerode()).getContainer(container.getId()).update({ PidsLimit: limit });
-    },
+    setPidsLimit: (limit) => setPidsLimit(container.getId(), limit),
   };
 }
 
@@ -182,17 +177,30 @@ export async function runTarget(
   let workloadMs = 0;
   let faultDetail: string | null = null;
   let info: Record<string, string> = {};
-  let checkerInput: (() => AofDirInput) | undefined;
-  const decide = (input: AofDirInput) =>
-    scenario.resource === "aof-dir" ? decideAofDir(input) : decideFdLeak(input);
+  // Known once the server answers; until then the configured values stand in (a run that fails early).
+  let baseline: FdSample | undefined;
+  let ceiling = Math.min(eventLoopSize(scenario.redis.maxclients), scenario.limits.nofile);
+  const input = (): AofDirInput => ({
+    samples,
+    aofSamples,
+    events,
+    probes,
+    baseline,
+    ceiling,
+    attemptsNeeded: scenario.budgets.attempts,
+    tolerance: scenario.checker.tolerance,
+    fdsPerAttempt: scenario.checker.fdsPerAttempt,
+  });
+  const decide = (data: AofDirInput) =>
+    scenario.resource === "aof-dir" ? decideAofDir(data) : decideFdLeak(data);
   try {
     await client.connect();
     const samplers = await samplersFor(container, fault, scenario, t);
     const reply = (await client.config("GET", "maxclients")) as string[];
     const maxclients = Number(reply[1] ?? scenario.redis.maxclients);
-    const ceiling = Math.min(eventLoopSize(maxclients), scenario.limits.nofile);
+    ceiling = Math.min(eventLoopSize(maxclients), scenario.limits.nofile);
     if (fault.arm) faultDetail = await fault.arm(armContext(container));
-    const baseline = await samplers.fds();
+    baseline = await samplers.fds();
     if (baseline) samples.push(baseline);
     const running = startWorkload(scenario.trigger, client, scenario.redis, abort.signal);
     await running.loaded;
@@ -201,18 +209,6 @@ export async function runTarget(
 
     const deadline = started + scenario.budgets.timeLimitSeconds * 1000;
     let lastProbe = 0;
-    checkerInput = () => ({
-      samples,
-      aofSamples,
-      events,
-      probes,
-      baseline,
-      ceiling,
-      attemptsNeeded: scenario.budgets.attempts,
-      tolerance: scenario.checker.tolerance,
-      fdsPerAttempt: scenario.checker.fdsPerAttempt,
-    });
-    const input = checkerInput;
     while (!decision) {
       const tick = Date.now();
       const sample = await samplers.fds().catch(() => undefined);
@@ -227,7 +223,7 @@ export async function runTarget(
         const aof = await samplers.aofDir().catch(() => undefined);
         if (aof) aofSamples.push(aof);
       }
-      const attempts = events.filter((e) => e.kind === "fork-failed").length;
+      const attempts = failedForks(events).length;
       // A probe's own connection, open while serverCron's last leaking tick runs, leaves a hole below
       // the ceiling once it closes, and later clients get in through it. So near the ceiling the probe
       // waits until an attempt has failed for want of a slot (the table is full), then probes at once.
@@ -264,19 +260,7 @@ export async function runTarget(
     const ended = end
       ? { reason: "container-exited" as const, detail: end }
       : { reason: "error" as const, detail: errorText(error) };
-    decision = decide({
-      ...(checkerInput?.() ?? {
-        samples,
-        aofSamples,
-        events,
-        probes,
-        ceiling: eventLoopSize(scenario.redis.maxclients),
-        attemptsNeeded: scenario.budgets.attempts,
-        tolerance: scenario.checker.tolerance,
-        fdsPerAttempt: scenario.checker.fdsPerAttempt,
-      }),
-      ended,
-    });
+    decision = decide({ ...input(), ended });
   } finally {
     abort.abort();
     client.disconnect();

@@ -63,3 +63,13 @@ export async function prepareReaper(): Promise<"ryuk" | "harness"> {
     return "harness";
   }
 }
+
+/** The engine's version and info, in one place for the report's environment and for doctor. */
+export async function engineFacts(): Promise<{
+  version: Dockerode.DockerVersion;
+  info: Awaited<ReturnType<Dockerode["info"]>>;
+}> {
+  const docker = await dockerode();
+  const [version, info] = await Promise.all([docker.version(), docker.info()]);
+  return { version, info };
+}

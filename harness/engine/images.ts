@@ -4,19 +4,21 @@ import { errorText } from "../errors.js";
 import { dockerode, engine } from "./client.js";
 import { LABEL_MANAGED } from "./labels.js";
 
-/** The image's id when it is present locally. */
-export async function localImageId(ref: string): Promise<string | undefined> {
+/** A local image's id and labels, or undefined when it is not here. */
+export async function localImage(
+  ref: string,
+): Promise<{ id: string; labels: Record<string, string> } | undefined> {
   const docker = await dockerode();
   try {
-    return (await docker.getImage(ref).inspect()).Id;
+    const inspected = await docker.getImage(ref).inspect();
+    return { id: inspected.Id, labels: inspected.Config.Labels ?? {} };
   } catch {
     return undefined;
   }
 }
 
-export async function imageLabels(ref: string): Promise<Record<string, string>> {
-  const docker = await dockerode();
-  return (await docker.getImage(ref).inspect()).Config.Labels ?? {};
+export async function localImageId(ref: string): Promise<string | undefined> {
+  return (await localImage(ref))?.id;
 }
 
 /** Pulls an image; resolves to the failure's first line instead of throwing, so callers can fall back. */

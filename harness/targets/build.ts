@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import tarStream from "tar-stream";
 import { z } from "zod";
-import { buildImage, imageLabels, localImageId, tryPull } from "../engine/images.js";
+import { buildImage, localImage, localImageId, tryPull } from "../engine/images.js";
 import {
   LABEL_CONTENT,
   LABEL_KIND,
@@ -22,7 +22,6 @@ import { checkPatches, loadPatches, type Patch, strippedPath } from "./patches.j
 import { requireRelease } from "./releases.js";
 import { resolveSource, VerifiedSource } from "./sources.js";
 import { formatTarget, type TargetSpec } from "./spec.js";
-import { readTarball } from "./verify.js";
 
 // Redis's Makefile colours its "CC file.o" lines.
 const ansiColour = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
@@ -105,9 +104,8 @@ export async function ensureImage(spec: TargetSpec, options: EnsureOptions): Pro
 
   const release = requireRelease(spec.version);
   const patches = await loadPatches(spec.patches);
-  const source = await resolveSource(spec.version);
   const wanted = new Set(patches.flatMap((p) => p.files.map(strippedPath)));
-  const { files } = await readTarball(source.file, (path) => wanted.has(path));
+  const { source, files } = await resolveSource(spec.version, undefined, (path) => wanted.has(path));
   checkPatches(release.version, patches, files);
 
   const dockerfile = await readFile(join(dockerDir, "Dockerfile"), "utf8");
@@ -215,18 +213,18 @@ async function runBuild(
 
 /** A user's image is used as is; it must be present or pullable. Its Redis version is read by running it. */
 async function ensureBroughtImage(image: string, target: string): Promise<TargetImage> {
-  let id = await localImageId(image);
-  if (!id) {
+  let found = await localImage(image);
+  if (!found) {
     progress(`[images] pulling ${image}`);
     const pulled = await tryPull(image);
-    id = await localImageId(image);
-    if (!id) {
+    found = await localImage(image);
+    if (!found) {
       throw new UserError(
         `image ${image} is not here and cannot be pulled (${pulled.ok ? "no image after pull" : pulled.reason}): pull or build it first`,
       );
     }
   }
-  const labels = await imageLabels(image);
+  const { id, labels } = found;
   return {
     target,
     image,

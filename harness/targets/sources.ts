@@ -8,7 +8,7 @@ import { errorText, UserError } from "../errors.js";
 import { sourcesDir } from "../paths.js";
 import { progress } from "../progress.js";
 import { officialTarballUrl, type Release, requireRelease } from "./releases.js";
-import { fileHash, readTarball } from "./verify.js";
+import { fileHash, readTarball, type TarballContents } from "./verify.js";
 
 export const SourceCheck = z.enum(["published-sha1", "published-sha256", "files-digest"]);
 
@@ -41,8 +41,9 @@ const exists = (path: string) =>
 export async function verifyTarball(
   path: string,
   release: Release,
+  read?: Pick<TarballContents, "filesDigest">,
 ): Promise<Pick<VerifiedSource, "check" | "digest" | "filesDigest">> {
-  const { filesDigest } = await readTarball(path);
+  const { filesDigest } = read ?? (await readTarball(path));
   if (release.published) {
     const digest = await fileHash(path, release.published.algo);
     if (digest === release.published.digest) {
@@ -80,21 +81,29 @@ async function download(version: string, dir: string): Promise<string> {
   return partial;
 }
 
-/** Finds (or downloads) and verifies the tarball of a release. Nothing unverified is ever returned. */
-export async function resolveSource(version: string, dir = sourcesDir()): Promise<VerifiedSource> {
+/**
+ * Finds (or downloads) and verifies the tarball of a release. Nothing unverified is ever returned.
+ * `want` names files to hand back from the same pass over the tarball (the ones patches change).
+ */
+export async function resolveSource(
+  version: string,
+  dir = sourcesDir(),
+  want: (relativePath: string) => boolean = () => false,
+): Promise<{ source: VerifiedSource; files: TarballContents["files"] }> {
   const release = requireRelease(version);
-  for (const name of cacheNames(version)) {
-    const file = join(dir, name);
-    if (await exists(file)) {
-      return { version, file, origin: "cache", ...(await verifyTarball(file, release)) };
-    }
+  const cached = await cachedSourcePath(version, dir);
+  if (cached) {
+    const read = await readTarball(cached, want);
+    const verified = await verifyTarball(cached, release, read);
+    return { source: { version, file: cached, origin: "cache", ...verified }, files: read.files };
   }
   const partial = await download(version, dir);
   try {
-    const verified = await verifyTarball(partial, release);
+    const read = await readTarball(partial, want);
+    const verified = await verifyTarball(partial, release, read);
     const file = partial.replace(/\.partial$/, "");
     await rename(partial, file);
-    return { version, file, origin: "download", ...verified };
+    return { source: { version, file, origin: "download", ...verified }, files: read.files };
   } catch (error) {
     await rm(partial, { force: true });
     throw error;
@@ -116,13 +125,9 @@ export async function addSource(
   dir = sourcesDir(),
 ): Promise<VerifiedSource> {
   if (!(await exists(file))) throw new UserError(`${file} does not exist: give the path of a redis .tar.gz`);
-  let resolvedVersion = version;
-  if (!resolvedVersion) {
-    const { topDir } = await readTarball(file);
-    resolvedVersion = topDir.replace(/^redis-/, "");
-  }
-  const release = requireRelease(resolvedVersion);
-  const verified = await verifyTarball(file, release);
+  const read = await readTarball(file);
+  const release = requireRelease(version ?? read.topDir.replace(/^redis-/, ""));
+  const verified = await verifyTarball(file, release, read);
   await mkdir(dir, { recursive: true });
   const target = join(dir, `redis-${release.version}.tar.gz`);
   await copyFile(file, target);

@@ -25,6 +25,13 @@ export interface TarFile {
   content: Buffer;
 }
 
+export interface TarballContents {
+  filesDigest: string;
+  /** The files `want` asked for, by path below the top folder. */
+  files: Map<string, Buffer>;
+  topDir: string;
+}
+
 /**
  * Walks a .tar.gz once: returns the files digest, and the contents of the files `want` asks for
  * (paths below the top folder), so patches can be checked in the same pass.
@@ -32,7 +39,7 @@ export interface TarFile {
 export async function readTarball(
   path: string,
   want: (relativePath: string) => boolean = () => false,
-): Promise<{ filesDigest: string; files: Map<string, Buffer>; topDir: string }> {
+): Promise<TarballContents> {
   const entries: { path: string; line: string }[] = [];
   const files = new Map<string, Buffer>();
   let topDir = "";

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { startRedisContainer } from "../../harness/container/redis-container.js";
 import { removeContainers } from "../../harness/engine/cleanup.js";
 import { prepareReaper } from "../../harness/engine/client.js";
-import { imageLabels } from "../../harness/engine/images.js";
+import { localImage } from "../../harness/engine/images.js";
 import { ensureImage, type TargetImage } from "../../harness/targets/build.js";
 import { parseTarget } from "../../harness/targets/spec.js";
 import { countContainers, missingSource, skipTitle } from "./support.js";
@@ -62,7 +62,7 @@ describe("images from verified sources", () => {
       expect(second.image).toBe(first.image);
       expect(second.imageId).toBe(first.imageId);
       expect(first.image).toMatch(/^redis-repro\/redis:7\.0\.15-[0-9a-f]{12}$/);
-      const labels = await imageLabels(first.image);
+      const labels = (await localImage(first.image))?.labels ?? {};
       expect(labels["redis-repro.version"]).toBe("7.0.15");
       expect(labels["redis-repro.source-check"]).toBe(first.sourceCheck);
       expect(await pingImage(second)).toEqual({ pong: "PONG", version: "7.0.15" });
