@@ -48,6 +48,8 @@ export interface ContentInput {
   filesDigest: string;
   patches: { name: string; text: string }[];
   dockerfile: string;
+  /** Other files the Dockerfile copies from the context (the syscall probe's source). */
+  extraFiles?: { name: string; text: string }[];
   builderId: string;
   runtimeId: string;
 }
@@ -60,6 +62,8 @@ export function contentHash(input: ContentInput): string {
     hash.update(`patch ${p.name} ${createHash("sha256").update(p.text).digest("hex")}\n`);
   }
   hash.update(`dockerfile ${createHash("sha256").update(input.dockerfile).digest("hex")}\n`);
+  for (const f of input.extraFiles ?? [])
+    hash.update(`file ${f.name} ${createHash("sha256").update(f.text).digest("hex")}\n`);
   hash.update(`bases ${input.builderId} ${input.runtimeId}\n`);
   return hash.digest("hex");
 }
@@ -68,11 +72,26 @@ export function imageTag(version: string, patches: string[], content: string): s
   return `${IMAGE_REPO}:${[version, ...patches].join("-")}-${content.slice(0, 12)}`;
 }
 
-async function buildContext(source: VerifiedSource, patches: Patch[], dockerfile: string) {
+/** Files under docker/ that the Dockerfile copies besides sources and patches: part of the content tag. */
+const EXTRA_FILES = ["probes/syscall-probe.c"];
+
+async function extraFiles(): Promise<{ name: string; text: string }[]> {
+  return Promise.all(
+    EXTRA_FILES.map(async (name) => ({ name, text: await readFile(join(dockerDir, name), "utf8") })),
+  );
+}
+
+async function buildContext(
+  source: VerifiedSource,
+  patches: Patch[],
+  dockerfile: string,
+  extras: { name: string; text: string }[],
+) {
   const pack = tarStream.pack();
   const add = (name: string, content: string | Buffer) =>
     new Promise<void>((resolve, reject) => pack.entry({ name }, content, (e) => (e ? reject(e) : resolve())));
   await add("Dockerfile", dockerfile);
+  for (const f of extras) await add(f.name, f.text);
   await add("patches/.keep", "");
   for (const [i, p] of patches.entries())
     await add(`patches/${String(i + 1).padStart(2, "0")}-${p.name}.patch`, p.text);
@@ -109,12 +128,14 @@ export async function ensureImage(spec: TargetSpec, options: EnsureOptions): Pro
   checkPatches(release.version, patches, files);
 
   const dockerfile = await readFile(join(dockerDir, "Dockerfile"), "utf8");
+  const extras = await extraFiles();
   const bases = await resolveBases(options.bases);
   const content = contentHash({
     version: release.version,
     filesDigest: release.files,
     patches,
     dockerfile,
+    extraFiles: extras,
     builderId: bases.builder.id,
     runtimeId: bases.runtime.id,
   });
@@ -175,7 +196,7 @@ async function runBuild(
   );
   try {
     await buildImage({
-      context: await buildContext(source, patches, dockerfile),
+      context: await buildContext(source, patches, dockerfile, await extraFiles()),
       tag,
       noCache,
       buildargs: { BUILDER_IMAGE: bases.builder.ref, RUNTIME_IMAGE: bases.runtime.ref },
