@@ -104,7 +104,7 @@ describe.skipIf(missing)(skipTitle("the seccomp fault in a real container", miss
     const container = await start(f.securityOpt);
     try {
       const inspected = await (await dockerode()).getContainer(container.getId()).inspect();
-      const options = inspected.HostConfig.SecurityOpt ?? [];
+      const options: string[] = inspected.HostConfig.SecurityOpt ?? [];
       expect(options.filter((o) => o.startsWith("seccomp"))).toEqual([]);
       expect(options).toContain("no-new-privileges");
       // Mode 2 is a seccomp filter: the engine applied its default profile (unconfined would be 0).
