@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
 import { commands, usage } from "./commands/index.js";
+import { engineGoneError } from "./engine/failure.js";
 import { errorText, isUserError, UserError } from "./errors.js";
 import { installInterruptHandlers } from "./interrupt.js";
 import { setQuiet } from "./progress.js";
@@ -36,7 +37,9 @@ main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
-  (error: unknown) => {
+  (raw: unknown) => {
+    // An engine that went away mid-run surfaces from whatever call came next: say so in one line.
+    const error = engineGoneError(raw) ?? raw;
     if (isUserError(error)) {
       process.stderr.write(`redis-repro: ${error.message}\n`);
       process.exitCode = error.exitCode;

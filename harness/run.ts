@@ -8,6 +8,8 @@ import { comparePrediction, type Prediction, predictExhaustionSeconds } from "./
 import { startRedisContainer } from "./container/redis-container.js";
 import { removeContainers } from "./engine/cleanup.js";
 import { containerCounters, containerState, setPidsLimit } from "./engine/containers.js";
+import { containerEnd as describeContainerEnd } from "./engine/failure.js";
+import { sweepDeadRuns } from "./engine/sweep.js";
 import { describeEnvironment } from "./environment.js";
 import { errorText, UserError } from "./errors.js";
 import { type ArmContext, type Fault, type FaultName, fault as makeFault } from "./faults/index.js";
@@ -49,19 +51,13 @@ async function memoryPeak(container: StartedTestContainer): Promise<number | nul
   }
 }
 
-/** Why a container stopped answering: an OOM kill is named as such, with the limit. */
+/** Why a container stopped answering (OOM kill, exit, removed, engine gone): harness/engine/failure.ts. */
 async function containerEnd(
   container: StartedTestContainer,
   limitBytes: number,
+  log: readonly string[],
 ): Promise<string | undefined> {
-  try {
-    const state = await containerState(container.getId());
-    if (state.Running) return undefined;
-    if (state.OOMKilled) return `OOM-killed at the memory limit of ${Math.round(limitBytes / 1024 ** 2)} MiB`;
-    return `exited with code ${state.ExitCode}`;
-  } catch {
-    return "removed";
-  }
+  return (await describeContainerEnd(container.getId(), limitBytes, log))?.detail;
 }
 
 /** Reads fds (and the AOF directory) by exec, or from the engine host when the fault blocks exec. */
@@ -213,7 +209,7 @@ export async function runTarget(
       const tick = Date.now();
       const sample = await samplers.fds().catch(() => undefined);
       if (!sample) {
-        const end = await containerEnd(container, scenario.limits.memory);
+        const end = await containerEnd(container, scenario.limits.memory, log);
         if (end) {
           decision = decide({ ...input(), ended: { reason: "container-exited", detail: end } });
           break;
@@ -256,7 +252,7 @@ export async function runTarget(
       await container.stop({ remove: true, timeout: 1 }).catch(() => undefined);
       throw error;
     }
-    const end = await containerEnd(container, scenario.limits.memory);
+    const end = await containerEnd(container, scenario.limits.memory, log);
     const ended = end
       ? { reason: "container-exited" as const, detail: end }
       : { reason: "error" as const, detail: errorText(error) };
@@ -325,6 +321,7 @@ export async function runScenario(
   const images: TargetImage[] = [];
   for (const spec of specs) images.push(await ensureImage(spec, options));
   const environment = await describeEnvironment();
+  await sweepDeadRuns();
   // Twice, a moment apart: a container still being created when the signal came shows up late.
   const forget = onInterrupt(async () => {
     await removeContainers(runId);

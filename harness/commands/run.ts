@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { containerDiedError } from "../engine/failure.js";
 import { UserError } from "../errors.js";
 import { FaultName } from "../faults/index.js";
 import { progress } from "../progress.js";
@@ -65,11 +66,7 @@ export const runCommand: Command = {
     }
     // A dead container is the environment failing the run, not a verdict: say so in one line, exit 2.
     const died = result.results.find((r) => r.decision.reason.startsWith("container died"));
-    if (died) {
-      throw new UserError(
-        `the container for ${died.target} ${died.decision.reason.replace(/^container died: /, "died: ")}: raise limits.memory (or pids) in the scenario or lower its dataset`,
-      );
-    }
+    if (died) throw containerDiedError(died.target, died.decision.reason.replace(/^container died: /, ""));
     return result.ok ? 0 : 1;
   },
 };

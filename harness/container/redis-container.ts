@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import { GenericContainer, type StartedTestContainer, Wait } from "testcontainers";
 import { LABEL_MANAGED, LABEL_RUN, LABEL_TARGET } from "../engine/labels.js";
+import { ownerLabels } from "../engine/owner.js";
 
 export interface ContainerSpec {
   image: string;
@@ -44,7 +45,12 @@ export async function startRedisContainer(spec: ContainerSpec): Promise<StartedT
   let container = new LimitedRedisContainer(spec)
     .withCommand(spec.args)
     .withExposedPorts(6379)
-    .withLabels({ [LABEL_MANAGED]: "true", [LABEL_RUN]: spec.runId, [LABEL_TARGET]: spec.target })
+    .withLabels({
+      [LABEL_MANAGED]: "true",
+      [LABEL_RUN]: spec.runId,
+      [LABEL_TARGET]: spec.target,
+      ...ownerLabels(),
+    })
     .withUlimits({ nofile: { soft: spec.nofile, hard: spec.nofile } })
     .withSecurityOpt("no-new-privileges", ...spec.securityOpt)
     .withLogConsumer((stream: Readable) => {

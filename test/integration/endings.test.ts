@@ -9,23 +9,21 @@ import { importImage, listManagedImages, removeImage } from "../../harness/engin
 import type { ScenarioInput } from "../../harness/scenario.js";
 import { cachedSourcePath } from "../../harness/targets/sources.js";
 import { readTarball } from "../../harness/targets/verify.js";
-import { cli, countContainers, missingSource, skipTitle, spawnCli, stderrLine } from "./support.js";
+import {
+  cli,
+  countContainers,
+  missingSource,
+  scenarioFile,
+  skipTitle,
+  spawnCli,
+  stderrLine,
+} from "./support.js";
 
 /**
  * A harness that studies a leak must not leak: every ending leaves no labelled container behind,
  * and every environment failure is one line with exit 2.
  */
 const missing7 = await missingSource("7.0.15");
-const seedFile = new URL("../../scenarios/aof-auto-rewrite-enomem.json", import.meta.url);
-
-async function scenarioFile(change: (s: ScenarioInput) => void): Promise<string> {
-  const scenario: ScenarioInput = JSON.parse(await readFile(seedFile, "utf8"));
-  change(scenario);
-  const dir = await mkdtemp(join(tmpdir(), "redis-repro-endings-"));
-  const file = join(dir, `${scenario.name}.json`);
-  await writeFile(file, JSON.stringify(scenario));
-  return file;
-}
 
 /**
  * A patch of the user's own (REDIS_REPRO_PATCHES) against one file of 7.0.15, written to a new folder:

@@ -1,7 +1,10 @@
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { countContainers } from "../../harness/engine/cleanup.js";
 import { projectRoot, sourcesDir } from "../../harness/paths.js";
+import type { ScenarioInput } from "../../harness/scenario.js";
 import { cachedSourcePath } from "../../harness/targets/sources.js";
 
 /**
@@ -52,3 +55,15 @@ export function stderrLine(child: ReturnType<typeof spawnCli>, pattern: RegExp):
 }
 
 export { countContainers };
+
+const seedFile = new URL("../../scenarios/aof-auto-rewrite-enomem.json", import.meta.url);
+
+/** The seed scenario with a change, written to a new folder; returns its path. */
+export async function scenarioFile(change: (s: ScenarioInput) => void): Promise<string> {
+  const scenario: ScenarioInput = JSON.parse(await readFile(seedFile, "utf8"));
+  change(scenario);
+  const dir = await mkdtemp(join(tmpdir(), "redis-repro-scenario-"));
+  const file = join(dir, `${scenario.name}.json`);
+  await writeFile(file, JSON.stringify(scenario));
+  return file;
+}
