@@ -6,7 +6,6 @@ import tarStream from "tar-stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { dockerode } from "../../harness/engine/client.js";
 import { importImage, listManagedImages, removeImage } from "../../harness/engine/images.js";
-import type { ScenarioInput } from "../../harness/scenario.js";
 import { cachedSourcePath } from "../../harness/targets/sources.js";
 import { readTarball } from "../../harness/targets/verify.js";
 import {
