@@ -94,6 +94,6 @@ export function containerDiedError(target: string, detail: string): UserError {
 export function engineGoneError(error: unknown): EnvironmentError | undefined {
   if (error instanceof UserError || !isEngineUnreachable(error)) return undefined;
   return new EnvironmentError(
-    `the container engine stopped answering mid-run (${errorText(error).split("\n")[0]}): run again once \`docker info\` answers`,
+    `the container engine stopped answering mid-run (${errorText(error).split("\n")[0]}): run again once \`docker info\` answers (\`redis-repro cleanup\` then removes what this run left)`,
   );
 }
