@@ -16,7 +16,7 @@ import { defaultConcurrency, MAX_CONCURRENCY, renderJunit, renderMatrix, runMatr
 import { sourceDirsText } from "../paths.js";
 import { progress } from "../progress.js";
 import { alignColumns } from "../report/table.js";
-import { DEFAULT_SCENARIO, listScenarios, loadScenario } from "../scenario.js";
+import { DEFAULT_SCENARIO, listScenarios, loadScenario } from "../scenario/index.js";
 import { cachedSourcePath } from "../targets/sources.js";
 import { baseMode, baseOptions, type Command, commonOptions, printJson, stringList } from "./command.js";
 
@@ -139,16 +139,15 @@ export const matrixCommand: Command = {
       // Every run counts, the earlier runs of a cell that was run again too: flakiness is recorded.
       const measured = result.cells.flatMap((c) =>
         [...c.earlier, c].flatMap((r) =>
-          r.verdict === null || r.runId === null || r.attempts === null
+          r.verdict === null || r.runId === null || r.evidence === null
             ? []
             : [
                 {
-                  ...r,
                   target: c.target,
                   scenario: c.scenario,
                   verdict: r.verdict,
                   runId: r.runId,
-                  attempts: r.attempts,
+                  evidence: r.evidence,
                 },
               ],
         ),

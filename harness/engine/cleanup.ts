@@ -25,3 +25,21 @@ export async function countContainers(runId?: string): Promise<number> {
   const label = runId ? `${LABEL_RUN}=${runId}` : `${LABEL_MANAGED}=true`;
   return (await docker.listContainers({ all: true, filters: { label: [label] } })).length;
 }
+
+/** Removes the harness's networks (of one run, or all of them); their containers must be gone first. */
+export async function removeNetworks(runId?: string): Promise<number> {
+  const docker = await dockerode();
+  const label = runId ? `${LABEL_RUN}=${runId}` : `${LABEL_MANAGED}=true`;
+  const networks = await docker.listNetworks({ filters: { label: [label] } });
+  await Promise.all(
+    networks.map((n) =>
+      docker
+        .getNetwork(n.Id)
+        .remove()
+        .catch((error: { statusCode?: number }) => {
+          if (error.statusCode !== 404) throw error;
+        }),
+    ),
+  );
+  return networks.length;
+}

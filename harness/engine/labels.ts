@@ -7,3 +7,4 @@ export const LABEL_PATCHES = "redis-repro.patches";
 export const LABEL_SOURCE_CHECK = "redis-repro.source-check";
 export const LABEL_CONTENT = "redis-repro.content";
 export const LABEL_KIND = "redis-repro.kind";
+export const LABEL_NODE = "redis-repro.node";

@@ -6,7 +6,7 @@ import tarStream from "tar-stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { dockerode } from "../../harness/engine/client.js";
 import { importImage, listManagedImages, removeImage } from "../../harness/engine/images.js";
-import type { ScenarioInput } from "../../harness/scenario.js";
+import type { ScenarioDataInput } from "../../harness/scenario/index.js";
 import { cachedSourcePath } from "../../harness/targets/sources.js";
 import { readTarball } from "../../harness/targets/verify.js";
 import { cli, countContainers, missingSource, skipTitle, spawnCli, stderrLine } from "./support.js";
@@ -18,8 +18,8 @@ import { cli, countContainers, missingSource, skipTitle, spawnCli, stderrLine } 
 const missing7 = await missingSource("7.0.15");
 const seedFile = new URL("../../scenarios/aof-auto-rewrite-enomem.json", import.meta.url);
 
-async function scenarioFile(change: (s: ScenarioInput) => void): Promise<string> {
-  const scenario: ScenarioInput = JSON.parse(await readFile(seedFile, "utf8"));
+async function scenarioFile(change: (s: ScenarioDataInput) => void): Promise<string> {
+  const scenario: ScenarioDataInput = JSON.parse(await readFile(seedFile, "utf8"));
   change(scenario);
   const dir = await mkdtemp(join(tmpdir(), "redis-repro-endings-"));
   const file = join(dir, `${scenario.name}.json`);
@@ -196,7 +196,10 @@ describe.skipIf(missing7)(skipTitle("every ending leaves nothing running", missi
     const file = await scenarioFile((s) => {
       s.name = "oom";
       s.limits.memory = "16m";
-      s.trigger = { kind: "command", command: "bgrewriteaof", preloadKeys: 40000, preloadValueBytes: 1024 };
+      s.workload = [
+        { step: "fill", keys: 40000, valueBytes: 1024 },
+        { step: "command", args: ["BGREWRITEAOF"], everyMs: 100 },
+      ];
     });
     const { env, id } = runEnv();
     const result = await cli(["run", "--scenario", file, "--target", "7.0.15"], env);
