@@ -70,6 +70,8 @@ export class HistoryRecorder {
   ) {
     this.pattern = "pattern" in attempt ? new RegExp(attempt.pattern) : undefined;
     this.logProbes = logProbes.map((p) => ({ name: p.name, re: new RegExp(p.pattern), count: 0 }));
+    // A count starts at 0 before any line: the first matching line is a rise like any other.
+    for (const probe of this.logProbes) this.history.series[`${probe.name}.count`] = [{ t: 0, v: 0 }];
   }
 
   /** A line of the main node's log. */

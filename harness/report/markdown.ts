@@ -98,14 +98,13 @@ function scenarioSection(report: Report): string[] {
   const out = [`### Scenario ${code(name)}`, ""];
   if (typeof description === "string" && description) out.push(`> ${cell(description)}`, "");
   const body = rows.map(([k, v]) => [code(cell(k)), code(cell(settingValue(k, v)))]);
-  if (expect && typeof expect === "object")
+  // Every target as run, with its expectation wherever it lives (catalogue or the scenario's own).
+  void expect;
+  const expected = report.targets.filter((t) => t.expected !== null);
+  if (expected.length)
     body.push([
       "expected verdicts",
-      cell(
-        Object.entries(expect)
-          .map(([t, v]) => `${t} → ${String(v)}`)
-          .join(", "),
-      ),
+      cell(expected.map((t) => `${t.target} → ${t.expected}`).join(", ")),
     ]);
   if (Array.isArray(targets)) body.push(["default targets", cell(targets.map(String).join(", "))]);
   const faults = [...new Set(report.targets.map((t) => t.fault))];

@@ -50,16 +50,14 @@ export const DEFAULT_SCENARIO = "aof-auto-rewrite-enomem";
  * Code in a script (step functions, a checker object) is set aside while the data is checked.
  */
 export function parseScenario(input: unknown, source: string): Scenario {
-  const data = (typeof input === "object" && input !== null ? { ...input } : input) as Record<
-    string,
-    unknown
-  >;
-  const steps = Array.isArray(data?.workload) ? (data.workload as unknown[]) : undefined;
+  const isObject = typeof input === "object" && input !== null && !Array.isArray(input);
+  const data = (isObject ? { ...input } : input) as Record<string, unknown>;
+  const steps = isObject && Array.isArray(data.workload) ? (data.workload as unknown[]) : undefined;
   const code = new Map<number, ScriptStep>();
   steps?.forEach((s, i) => {
     if (typeof s === "function") code.set(i, s as ScriptStep);
   });
-  const checker = data?.checker;
+  const checker = isObject ? data.checker : undefined;
   const customChecker =
     typeof checker === "object" && checker !== null && typeof (checker as Checker).decide === "function"
       ? (checker as Checker)
@@ -102,7 +100,13 @@ async function importScript(file: string): Promise<unknown> {
         ? await (await import("tsx/esm/api")).tsImport(url, import.meta.url)
         : await import(url)
     ) as { default?: unknown; scenario?: unknown };
-    return module.default ?? module.scenario;
+    // Outside an ESM package tsx compiles the script as CommonJS and hands its exports back whole,
+    // as `default`: the scenario is then one level down.
+    const exported = module.default ?? module.scenario;
+    const nested = exported as { default?: unknown; scenario?: unknown; name?: unknown } | undefined;
+    if (nested && typeof nested === "object" && nested.name === undefined)
+      return nested.default ?? nested.scenario;
+    return exported;
   } catch (error) {
     throw new UserError(
       `scenario script ${file} failed to load: ${errorText(error).split("\n")[0]}; fix the script`,

@@ -272,6 +272,22 @@ export const ScenarioData = z
         path: ["probes"],
         message: `probe name "${twice}" is used twice ("fds" is the main node's own)`,
       });
+    // A name that points nowhere would only show as "could not be read" at the time limit.
+    const probeNames = new Set(["fds", ...s.probes.map((p) => p.name)]);
+    const refs: { path: (string | number)[]; name: string }[] = [];
+    if (s.checker.checker === "aof-dir") refs.push({ path: ["checker", "probe"], name: `${s.checker.probe}.x` });
+    if (s.checker.checker === "growth") refs.push({ path: ["checker", "series"], name: s.checker.series });
+    if ("series" in s.attempt) refs.push({ path: ["attempt", "series"], name: s.attempt.series });
+    for (const ref of refs) {
+      const dot = ref.name.indexOf(".");
+      const probe = dot < 0 ? ref.name : ref.name.slice(0, dot);
+      if (dot < 1 || !probeNames.has(probe))
+        ctx.addIssue({
+          code: "custom",
+          path: ref.path,
+          message: `no probe "${probe}" (series are named PROBE.FIELD; probes: ${[...probeNames].join(", ")})`,
+        });
+    }
     if (s.predict && s.checker.checker !== "fd-leak")
       ctx.addIssue({ code: "custom", path: ["predict"], message: "predict needs the fd-leak checker" });
     const patterns = [

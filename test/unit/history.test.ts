@@ -123,10 +123,14 @@ describe("HistoryRecorder: log probes", () => {
     r.logLine(forkFailed, 300);
     r.logLine(other, 400);
     expect(r.history.series["forks.count"]).toEqual([
+      { t: 0, v: 0 },
       { t: 100, v: 1 },
       { t: 300, v: 2 },
     ]);
-    expect(r.history.series["pipes.count"]).toEqual([{ t: 200, v: 1 }]);
+    expect(r.history.series["pipes.count"]).toEqual([
+      { t: 0, v: 0 },
+      { t: 200, v: 1 },
+    ]);
   });
 
   it("a log probe's count can be what counts as an attempt", () => {
@@ -134,8 +138,9 @@ describe("HistoryRecorder: log probes", () => {
     r.logLine(pipesError, 100);
     r.logLine(pipesError, 200);
     r.logLine(pipesError, 300);
-    // The first line starts the series (no earlier reading to rise from); each later one is an attempt.
+    // The count starts at 0, so every matching line, the first too, is an attempt.
     expect(r.history.attempts).toEqual([
+      { t: 100, line: null },
       { t: 200, line: null },
       { t: 300, line: null },
     ]);

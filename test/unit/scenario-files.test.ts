@@ -136,11 +136,30 @@ describe("probes and checkers", () => {
       /probe name "fds" is used twice/,
     );
     expect(() =>
-      parseScenario({ ...data, probes: [{ probe: "log", name: "l", pattern: "(" }] }, "x.json"),
+      parseScenario(
+        { ...data, probes: [...(data.probes as object[]), { probe: "log", name: "l", pattern: "(" }] },
+        "x.json",
+      ),
     ).toThrow(/not a regular expression: \(/);
     expect(() => parseScenario({ ...data, attempt: { pattern: "[" } }, "x.json")).toThrow(
       /not a regular expression: \[/,
     );
+  });
+
+  it("refuses a checker or attempt that names a probe the scenario does not have", async () => {
+    const data = await rawScenario("aof-dir-growth-enomem");
+    expect(() => parseScenario({ ...data, probes: [] }, "x.json")).toThrow(
+      /checker\.probe: no probe "aofdir"/,
+    );
+    expect(() =>
+      parseScenario({ ...data, checker: { checker: "growth", series: "disk.files" } }, "x.json"),
+    ).toThrow(/checker\.series: no probe "disk"/);
+    expect(() => parseScenario({ ...data, attempt: { series: "nodots" } }, "x.json")).toThrow(
+      /attempt\.series: no probe "nodots"/,
+    );
+    expect(parseScenario({ ...data, attempt: { series: "fds.pipe" } }, "x.json").attempt).toEqual({
+      series: "fds.pipe",
+    });
   });
 
   it("growing is expected only where something other than a full fd table grows", async () => {

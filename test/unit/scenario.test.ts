@@ -90,7 +90,11 @@ describe("the real scenarios", () => {
     expect(scenario.checker).toEqual({ checker: "fd-leak", tolerance: 3, fdsPerAttempt: 6 });
     expect(scenario.budgets.attempts).toBe(30);
     const growth = parseScenario(
-      { ...data, checker: { checker: "growth", series: "info.used_memory" } },
+      {
+        ...data,
+        probes: [{ probe: "info", fields: ["used_memory"] }],
+        checker: { checker: "growth", series: "info.used_memory" },
+      },
       "x.json",
     );
     expect(growth.checker).toEqual({
@@ -100,7 +104,8 @@ describe("the real scenarios", () => {
       tolerance: 1,
       minAttempts: 10,
     });
-    expect(parseScenario({ ...data, checker: { checker: "aof-dir" } }, "x.json").checker).toEqual({
+    const aofDir = { ...data, probes: [{ probe: "aof-dir" }], checker: { checker: "aof-dir" } };
+    expect(parseScenario(aofDir, "x.json").checker).toEqual({
       checker: "aof-dir",
       probe: "aofdir",
     });
@@ -202,7 +207,7 @@ describe("parseScenario errors", () => {
     ).toBe("x");
   });
 
-  it.each<unknown>(["a string", 42, null])(
+  it.each<unknown>(["a string", 42, null, []])(
     "refuses a scenario that is not an object (%j), in one line",
     (input) => {
       const error = userError(() => parseScenario(input, "s.json"));
@@ -353,6 +358,24 @@ describe("scenario scripts", () => {
       expect(typeof scenario.workload[0]).toBe("function");
       expect(scenario.workload[1]).toEqual({ step: "wait", ms: 1 });
       expect(expectation(scenario, "3.2.8+fix-aof-pipe-leak").expected).toBe("unmeasured");
+    });
+
+    it("finds the default export of a script outside an ESM package too (tsx compiles it as CommonJS)", async () => {
+      const data = await realScenario();
+      const plain = await mkdtemp(join(tmpdir(), "redis-repro-cjs-"));
+      try {
+        const file = join(plain, "plain.ts");
+        await writeFile(
+          file,
+          `export const other = 1;\nexport default ${JSON.stringify({ ...data, name: "plain-bug" })};\n`,
+        );
+        expect((await loadScenario(file)).name).toBe("plain-bug");
+        const none = join(plain, "none.ts");
+        await writeFile(none, "export const other = 1;\n");
+        await expect(loadScenario(none)).rejects.toThrow(`scenario script ${none} exports no scenario`);
+      } finally {
+        await rm(plain, { recursive: true, force: true });
+      }
     });
 
     it("refuses a script with no export, and one that does not load, in one line naming it", async () => {
