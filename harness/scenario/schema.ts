@@ -275,7 +275,8 @@ export const ScenarioData = z
     // A name that points nowhere would only show as "could not be read" at the time limit.
     const probeNames = new Set(["fds", ...s.probes.map((p) => p.name)]);
     const refs: { path: (string | number)[]; name: string }[] = [];
-    if (s.checker.checker === "aof-dir") refs.push({ path: ["checker", "probe"], name: `${s.checker.probe}.x` });
+    if (s.checker.checker === "aof-dir")
+      refs.push({ path: ["checker", "probe"], name: `${s.checker.probe}.x` });
     if (s.checker.checker === "growth") refs.push({ path: ["checker", "series"], name: s.checker.series });
     if ("series" in s.attempt) refs.push({ path: ["attempt", "series"], name: s.attempt.series });
     for (const ref of refs) {
