@@ -79,11 +79,12 @@ export function parseScenario(input: unknown, source: string): Scenario {
   };
 }
 
+/** The scenarios under scenarios/, data (NAME.json) and scripts (NAME.ts) alike, by name. */
 export async function listScenarios(dir = scenariosDir): Promise<string[]> {
-  return (await readdir(dir))
-    .filter((f) => f.endsWith(".json"))
-    .map((f) => basename(f, ".json"))
-    .sort();
+  const names = (await readdir(dir))
+    .filter((f) => f.endsWith(".json") || f.endsWith(".ts"))
+    .map((f) => basename(basename(f, ".json"), ".ts"));
+  return [...new Set(names)].sort();
 }
 
 const SCRIPT_EXTENSIONS = new Set([".ts", ".mts", ".js", ".mjs"]);
@@ -117,7 +118,9 @@ async function importScript(file: string): Promise<unknown> {
 /** A scenario by name (scenarios/NAME.json), or by path to a JSON file or a TypeScript/JavaScript script. */
 export async function loadScenario(nameOrPath: string = DEFAULT_SCENARIO): Promise<Scenario> {
   const isPath = nameOrPath.includes("/") || extname(nameOrPath) !== "";
-  const file = isPath ? nameOrPath : join(scenariosDir, `${nameOrPath}.json`);
+  const script = join(scenariosDir, `${nameOrPath}.ts`);
+  const byName = (await readdir(scenariosDir)).includes(`${nameOrPath}.ts`) ? script : undefined;
+  const file = isPath ? nameOrPath : (byName ?? join(scenariosDir, `${nameOrPath}.json`));
   if (SCRIPT_EXTENSIONS.has(extname(file))) {
     const exported = await importScript(file);
     if (exported === undefined)
