@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { compareTargets, selectReleases } from "./catalogue/catalogue.js";
 import { UserError } from "./errors.js";
-import { Verdict } from "./scenario.js";
+import { Verdict } from "./scenario/index.js";
 import { formatTarget, parseTarget } from "./targets/spec.js";
 
 /**

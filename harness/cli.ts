@@ -4,7 +4,7 @@ import { commands, usage } from "./commands/index.js";
 import { engineGoneError } from "./engine/failure.js";
 import { errorText, isUserError, UserError } from "./errors.js";
 import { installInterruptHandlers } from "./interrupt.js";
-import { setQuiet } from "./progress.js";
+import { setLogger } from "./progress.js";
 
 /** Exit codes: 0 verdicts as expected, 1 a verdict not as expected, 2 usage or environment. */
 async function main(argv: string[]): Promise<number> {
@@ -29,7 +29,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (typeof parsed.values.sources === "string") process.env.REDIS_REPRO_SOURCES = parsed.values.sources;
-  if (parsed.values.json) setQuiet(true);
+  // Progress to stderr; --json keeps stdout pure and stderr quiet.
+  if (!parsed.values.json) setLogger((line) => process.stderr.write(`${line}\n`));
   return command.run(parsed.values, parsed.positionals);
 }
 

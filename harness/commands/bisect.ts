@@ -1,8 +1,9 @@
 import { type BisectOutcome, type BisectSide, bisectCandidates, bisectSide, bisectStep } from "../bisect.js";
 import { catalogueVersions } from "../catalogue/catalogue.js";
+import { type EvidenceSummary, summariseEvidence } from "../checkers/fd-leak.js";
 import { UserError } from "../errors.js";
 import { runScenario } from "../run.js";
-import { DEFAULT_SCENARIO, loadScenario, type Verdict } from "../scenario.js";
+import { DEFAULT_SCENARIO, loadScenario, type Verdict } from "../scenario/index.js";
 import { parseTarget } from "../targets/spec.js";
 import { baseMode, baseOptions, type Command, commonOptions, printJson } from "./command.js";
 
@@ -30,9 +31,7 @@ export interface BisectRunStep {
   target: string;
   verdict: Verdict;
   side: BisectSide;
-  attempts: number;
-  baselineFds: number | null;
-  peakFds: number | null;
+  evidence: EvidenceSummary;
   reason: string;
   runId: string;
 }
@@ -115,15 +114,13 @@ export const bisectCommand: Command = {
           target,
           verdict: v,
           side,
-          attempts: e.attempts,
-          baselineFds: e.baseline,
-          peakFds: e.peak,
+          evidence: summariseEvidence(e),
           reason: r.decision.reason,
           runId: run.runId,
         });
         const open = candidates.filter((t) => verdicts[t] === undefined).length;
         say(
-          `step ${n}: ${target.padEnd(24)} ${v.padEnd(12)} ${(side === "skip" ? "skipped" : side).padEnd(8)} ${e.attempts} failed forks, fds ${e.baseline ?? "—"} → ${e.peak ?? "—"}; ${open} left`,
+          `step ${n}: ${target.padEnd(24)} ${v.padEnd(12)} ${(side === "skip" ? "skipped" : side).padEnd(8)} ${e.attempts} attempts, fds ${e.baseline ?? "—"} → ${e.peak ?? "—"}; ${open} left`,
         );
       }
     }

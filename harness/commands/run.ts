@@ -6,7 +6,7 @@ import { progress } from "../progress.js";
 import { renderSummary } from "../report/summary.js";
 import { prepareReportDir, writeReport } from "../report/write.js";
 import { runScenario } from "../run.js";
-import { DEFAULT_SCENARIO, loadScenario } from "../scenario.js";
+import { DEFAULT_SCENARIO, loadScenario } from "../scenario/index.js";
 import { baseMode, baseOptions, type Command, commonOptions, printJson, stringList } from "./command.js";
 
 const help = `redis-repro run [--scenario NAME|FILE] [--target T]… [--fault F] [--json] [--report DIR]

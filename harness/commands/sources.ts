@@ -1,6 +1,6 @@
 import { readdir } from "node:fs/promises";
 import { UserError } from "../errors.js";
-import { sourcesDir } from "../paths.js";
+import { sourceDirs } from "../paths.js";
 import { addSource } from "../targets/sources.js";
 import { type Command, commonOptions, printJson } from "./command.js";
 
@@ -10,7 +10,8 @@ const help = `redis-repro sources <add|ls> …
                                    and copy it into the source cache as redis-V.tar.gz
   sources ls                       list the cache
 
-The cache is $REDIS_REPRO_SOURCES, --sources DIR, or ~/.cache/redis-repro/sources.
+The folders searched are $REDIS_REPRO_SOURCES or --sources (a list separated by ":"), else
+~/.cache/redis-repro/sources; the first one receives what is added or downloaded.
 `;
 
 export const sourcesCommand: Command = {
@@ -28,10 +29,17 @@ export const sourcesCommand: Command = {
       return 0;
     }
     if (sub === "ls") {
-      const dir = sourcesDir();
-      const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith(".tar.gz"));
-      if (values.json) printJson({ dir, files });
-      else process.stdout.write(`${dir}\n${files.map((f) => `  ${f}\n`).join("")}`);
+      const dirs = await Promise.all(
+        sourceDirs().map(async (dir) => ({
+          dir,
+          files: (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith(".tar.gz")),
+        })),
+      );
+      if (values.json) printJson(dirs);
+      else
+        process.stdout.write(
+          dirs.map(({ dir, files }) => `${dir}\n${files.map((f) => `  ${f}\n`).join("")}`).join(""),
+        );
       return 0;
     }
     throw new UserError(`sources needs add or ls, not "${sub ?? ""}": run \`redis-repro sources --help\``);

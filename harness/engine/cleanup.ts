@@ -37,6 +37,8 @@ export async function countContainers(runId?: string): Promise<number> {
 export interface Sweep {
   /** Containers removed, and the runs they belonged to. */
   removed: number;
+  /** Networks removed (a run's private network for its nodes). */
+  networks: number;
   runs: string[];
   /** Containers left alone: their owner is alive, or cannot be judged from here. */
   kept: Record<Exclude<Liveness, "dead">, number>;
@@ -52,7 +54,7 @@ export async function removeDeadRuns(): Promise<Sweep> {
     all: true,
     filters: { label: [`${LABEL_MANAGED}=true`, LABEL_RUN] },
   });
-  const sweep: Sweep = { removed: 0, runs: [], kept: { alive: 0, unknown: 0 } };
+  const sweep: Sweep = { removed: 0, networks: 0, runs: [], kept: { alive: 0, unknown: 0 } };
   const dead: string[] = [];
   for (const c of containers) {
     const liveness = ownerLiveness(c.Labels ?? {});
@@ -66,5 +68,41 @@ export async function removeDeadRuns(): Promise<Sweep> {
   }
   await removeIds(dead);
   sweep.removed = dead.length;
+  // Networks after their containers (a network in use cannot be removed), judged by their own labels.
+  const networks = await docker.listNetworks({ filters: { label: [`${LABEL_MANAGED}=true`, LABEL_RUN] } });
+  const deadNetworks = networks.filter((n) => ownerLiveness(n.Labels ?? {}) === "dead");
+  await Promise.all(
+    deadNetworks.map((n) =>
+      docker
+        .getNetwork(n.Id)
+        .remove()
+        .catch((error: { statusCode?: number }) => {
+          if (error.statusCode !== 404) throw error;
+        }),
+    ),
+  );
+  sweep.networks = deadNetworks.length;
+  for (const n of deadNetworks) {
+    const run = n.Labels?.[LABEL_RUN] ?? "?";
+    if (!sweep.runs.includes(run)) sweep.runs.push(run);
+  }
   return sweep;
+}
+
+/** Removes the harness's networks (of one run, or all of them); their containers must be gone first. */
+export async function removeNetworks(runId?: string): Promise<number> {
+  const docker = await dockerode();
+  const label = runId ? `${LABEL_RUN}=${runId}` : `${LABEL_MANAGED}=true`;
+  const networks = await docker.listNetworks({ filters: { label: [label] } });
+  await Promise.all(
+    networks.map((n) =>
+      docker
+        .getNetwork(n.Id)
+        .remove()
+        .catch((error: { statusCode?: number }) => {
+          if (error.statusCode !== 404) throw error;
+        }),
+    ),
+  );
+  return networks.length;
 }

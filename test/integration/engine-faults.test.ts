@@ -50,8 +50,8 @@ describe.skipIf(missing)(skipTitle("engine-side faults", missing), () => {
     });
     const child = spawnCli(["run", "--scenario", file, "--target", "3.2.8"], { REDIS_REPRO_RUN_ID: killed });
     await Promise.all([
-      stderrLine(liveChild, /waiting for fork attempts/),
-      stderrLine(child, /waiting for fork attempts/),
+      stderrLine(liveChild, /waiting for (fork )?attempts/),
+      stderrLine(child, /waiting for (fork )?attempts/),
     ]);
     child.kill("SIGKILL");
     await child;
@@ -76,7 +76,7 @@ describe.skipIf(missing)(skipTitle("engine-side faults", missing), () => {
     const killed = runId("killed-2");
     const next = runId("next");
     const child = spawnCli(["run", "--scenario", file, "--target", "3.2.8"], { REDIS_REPRO_RUN_ID: killed });
-    await stderrLine(child, /waiting for fork attempts/);
+    await stderrLine(child, /waiting for (fork )?attempts/);
     child.kill("SIGKILL");
     await child;
     expect(await countContainers(killed)).toBe(1);
@@ -94,7 +94,7 @@ describe.skipIf(missing)(skipTitle("engine-side faults", missing), () => {
     const file = await longRun();
     const id = runId("removed");
     const child = spawnCli(["run", "--scenario", file, "--target", "3.2.8"], { REDIS_REPRO_RUN_ID: id });
-    await stderrLine(child, /waiting for fork attempts/);
+    await stderrLine(child, /waiting for (fork )?attempts/);
     const docker = await dockerode();
     const [container] = await docker.listContainers({ filters: { label: [`${LABEL_RUN}=${id}`] } });
     if (!container) throw new Error("the run's container is not there");

@@ -1,10 +1,11 @@
-import { Redis } from "ioredis";
-import type { StartedTestContainer } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedisContainer } from "../../harness/container/redis-container.js";
+import {
+  RedisReproContainer,
+  type StartedRedisReproContainer,
+} from "../../harness/container/redis-container.js";
 import { removeContainers } from "../../harness/engine/cleanup.js";
 import { dockerode, prepareReaper } from "../../harness/engine/client.js";
-import { fault } from "../../harness/faults/index.js";
+import { type Fault, fault } from "../../harness/faults/index.js";
 import { ensureImage } from "../../harness/targets/build.js";
 import { parseTarget } from "../../harness/targets/spec.js";
 import { countContainers, missingSource, skipTitle } from "./support.js";
@@ -25,24 +26,19 @@ afterAll(async () => {
   await removeContainers(runId);
 });
 
-async function start(securityOpt: string[], lines: string[] = []): Promise<StartedTestContainer> {
+async function start(fault: Fault, lines: string[] = []): Promise<StartedRedisReproContainer> {
   const image = await ensureImage(parseTarget("3.2.8"), { bases: "auto" });
-  return startRedisContainer({
-    image: image.image,
-    brought: false,
-    args: ["--appendonly", "no", "--save", "", "--protected-mode", "no"],
-    runId,
-    target: "3.2.8",
-    memoryBytes: 256 * 1024 ** 2,
-    pids: 64,
-    nofile: 1024,
-    securityOpt,
-    onLogLine: (line) => lines.push(line),
-  });
+  return new RedisReproContainer(image.image)
+    .withRun(runId, "3.2.8")
+    .withFault(fault)
+    .withLimits({ memory: 256 * 1024 ** 2, pids: 64, nofile: 1024 })
+    .withServerArgs(["--appendonly", "no", "--save", "", "--protected-mode", "no"])
+    .withLogLines((line) => lines.push(line))
+    .start();
 }
 
 /** The probe runs as one exec'd program (no shell: under the fault nothing can fork). */
-async function probe(container: StartedTestContainer) {
+async function probe(container: StartedRedisReproContainer) {
   const result = await container.exec(["syscall-probe", "io_uring_setup"]);
   return { exitCode: result.exitCode, output: result.output.trim() };
 }
@@ -59,7 +55,7 @@ async function waitForLine(lines: string[], pattern: RegExp, ms: number): Promis
 
 describe.skipIf(missing)(skipTitle("the seccomp fault in a real container", missing), () => {
   it("control: without any profile this kernel lets an unprivileged process set up io_uring", async () => {
-    const container = await start(["seccomp=unconfined"]);
+    const container = await start({ ...fault("none"), securityOpt: ["seccomp=unconfined"] });
     try {
       const result = await probe(container);
       expect(result.output).toBe("io_uring_setup: allowed");
@@ -71,13 +67,8 @@ describe.skipIf(missing)(skipTitle("the seccomp fault in a real container", miss
 
   it("under the fault: io_uring_setup gets EPERM, Redis answers, a fork fails with ENOMEM", async () => {
     const lines: string[] = [];
-    const container = await start(fault("seccomp-enomem").securityOpt, lines);
-    const client = new Redis({
-      host: "127.0.0.1",
-      port: container.getMappedPort(6379),
-      lazyConnect: true,
-      maxRetriesPerRequest: 1,
-    });
+    const container = await start(fault("seccomp-enomem"), lines);
+    const client = container.client();
     try {
       const result = await probe(container);
       expect(result.output).toBe("io_uring_setup: refused errno=1 (Operation not permitted)");
@@ -101,7 +92,7 @@ describe.skipIf(missing)(skipTitle("the seccomp fault in a real container", miss
 
   it("the pids-limit fault keeps the engine's default profile (a filter, no seccomp option of ours)", async () => {
     const f = fault("pids-limit");
-    const container = await start(f.securityOpt);
+    const container = await start(f);
     try {
       const inspected = await (await dockerode()).getContainer(container.getId()).inspect();
       const options: string[] = inspected.HostConfig.SecurityOpt ?? [];

@@ -3,15 +3,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type AofDirInput, decideAofDir } from "../../harness/checkers/aof-dir.js";
-import { Decision, decideFdLeak } from "../../harness/checkers/fd-leak.js";
+import { Decision } from "../../harness/checkers/fd-leak.js";
+import {
+  aofDirChecker,
+  type CheckContext,
+  type Checker,
+  type Ended,
+  fdLeakChecker,
+} from "../../harness/checkers/index.js";
 import { isUserError } from "../../harness/errors.js";
+import { type History, HistoryRecorder } from "../../harness/history.js";
 import { scenariosDir } from "../../harness/paths.js";
 import { LogEvent, parseLogLine } from "../../harness/probes/log.js";
 import type { TargetResult } from "../../harness/result.js";
-import { loadScenario, parseScenario } from "../../harness/scenario.js";
+import { loadScenario, parseScenario } from "../../harness/scenario/index.js";
 import { compareVersions, formatTarget, parseTarget, type TargetSpec } from "../../harness/targets/spec.js";
-import { checkerInput, recordedBefore, recordedResult } from "../helpers/runs.js";
+import { attemptsOf, recordedResult } from "../helpers/runs.js";
 
 /**
  * Properties over inputs nobody wrote by hand (fast-check): what users feed the harness gives a
@@ -258,9 +265,10 @@ describe("log parser", () => {
 });
 
 /**
- * The checkers on histories: real recorded runs, cut at random times as the run loop saw them, and
- * synthetic histories. The loop stops at the first decision, so once a history is decided, later
- * data must not turn it into another verdict, and an ended history always gets one.
+ * The checkers through their one interface (history and context in, decision out), on real recorded
+ * runs cut at random times as the run loop saw them, and on synthetic histories. The loop stops at
+ * the first decision, so once a history is decided, holding that state longer must not turn it into
+ * another verdict, and an ended history always gets one.
  */
 const recorded: { file: string; target: string }[] = [
   { file: "seed-3.2.8-vs-fix.json", target: "3.2.8" },
@@ -270,29 +278,69 @@ const recorded: { file: string; target: string }[] = [
   { file: "aof-dir-7.0.15.json", target: "7.0.15" },
 ];
 
+const checkers: Record<string, Checker> = { "fd-leak": fdLeakChecker(), "aof-dir": aofDirChecker() };
+
+function checkerOf(result: TargetResult): Checker {
+  const checker = checkers[result.checker];
+  if (!checker) throw new Error(`no checker ${result.checker} in this test`);
+  return checker;
+}
+
+/** The history part of a recorded result. */
+function historyOf(result: TargetResult): History {
+  const { samples, series, events, attempts, probes, log } = result;
+  return { samples, series, events, attempts, probes, log };
+}
+
+/** What the run loop had seen strictly before `ms`: every timed record of the history, cut. */
+function cutHistory(h: History, ms: number): History {
+  const before = <T extends { t: number }>(xs: T[]) => xs.filter((x) => x.t < ms);
+  return {
+    ...h,
+    samples: before(h.samples),
+    series: Object.fromEntries(Object.entries(h.series).map(([k, v]) => [k, before(v)])),
+    events: before(h.events),
+    attempts: before(h.attempts),
+    probes: before(h.probes),
+  };
+}
+
+function lastTime(h: History): number {
+  const times = [
+    ...h.samples.map((s) => s.t),
+    ...h.events.map((e) => e.t),
+    ...h.probes.map((p) => p.t),
+    ...Object.values(h.series).flatMap((v) => v.map((p) => p.t)),
+  ];
+  return Math.max(0, ...times);
+}
+
+/** The context the run gave its checker: first sample as baseline, the recorded ceiling, budget 30. */
+function contextOf(result: TargetResult, ended?: Ended): CheckContext {
+  return {
+    ...(result.samples[0] ? { baseline: result.samples[0] } : {}),
+    ceiling: result.decision.evidence.ceiling,
+    attemptsNeeded: 30,
+    ...(ended ? { ended } : {}),
+  };
+}
+
 /** A time to cut a history at: anywhere, with its very end (where the run decided) drawn often. */
 const cut = (end: number) => fc.oneof(fc.integer({ min: 0, max: end }), fc.constant(end));
-
-function decide(result: TargetResult, input: AofDirInput) {
-  return result.resource === "aof-dir" ? decideAofDir(input) : decideFdLeak(input);
-}
-
-function lastTime(result: TargetResult): number {
-  return Math.max(
-    ...result.samples.map((s) => s.t),
-    ...result.events.map((e) => e.t),
-    ...result.probes.map((p) => p.t),
-    ...result.aofSamples.map((s) => s.t),
-  );
-}
+const endedArb: fc.Arbitrary<Ended> = fc.record({
+  reason: fc.constantFrom("time-limit", "container-exited", "error") as fc.Arbitrary<Ended["reason"]>,
+  detail: fc.string({ maxLength: 20 }),
+});
 
 describe("checkers on recorded histories", () => {
   it.each(recorded)(
     "$file $target: the first decision is the recorded verdict, and it holds from then on",
     ({ file, target }) => {
       const result = recordedResult(file, target);
-      const end = lastTime(result) + 1;
-      const at = (ms: number) => decide(result, checkerInput(result, recordedBefore(result, ms)));
+      const history = historyOf(result);
+      const checker = checkerOf(result);
+      const end = lastTime(history) + 1;
+      const at = (ms: number) => checker.decide(cutHistory(history, ms), contextOf(result));
       let decided = 0;
       fc.assert(
         fc.property(cut(end), cut(end), (x, y) => {
@@ -312,23 +360,23 @@ describe("checkers on recorded histories", () => {
 
   /**
    * The state at the decision, held: later samples equal to the last one, later probes with the last
-   * probe's outcome, and (for the fd checker) more of the log events seen since the first failed
-   * fork, at later times. Arbitrary later data is not a fair test: a later refused client rightly
-   * turns "stable" into "inconclusive", fds falling back from the ceiling would undo an exhaustion
-   * that a leaking server never undoes, and more failed forks without new AOF files lower the
-   * per-attempt growth the aof-dir checker measures (its last sample already counts forks that the
+   * probe's outcome, and more of the log events seen since the first failed fork (counted as the run
+   * counts them), at later times. Arbitrary later data is not a fair test: a later refused client
+   * rightly turns "stable" into "inconclusive", and fds falling back from the ceiling would undo an
+   * exhaustion that a leaking server never undoes. For the aof-dir checker more failed forks without
+   * new files lower the per-attempt growth it measures (its last sample already counts forks that the
    * next files would answer), so this holds for the fd checker's histories.
    */
   it.each(recorded.filter((r) => r.file !== "aof-dir-7.0.15.json"))(
     "$file $target: the state at the decision, held longer, does not change it",
     ({ file, target }) => {
       const result = recordedResult(file, target);
-      const end = lastTime(result) + 1;
-      const input = checkerInput(result);
-      const verdict = decide(result, input)?.verdict;
+      const history = historyOf(result);
+      const checker = checkerOf(result);
+      const end = lastTime(history) + 1;
+      const verdict = checker.decide(history, contextOf(result))?.verdict;
       expect(verdict).toBe(result.decision.verdict);
-      const since = result.events.find((e) => e.kind === "fork-failed")?.t ?? 0;
-      const events = result.events.filter((e) => e.t >= since);
+      const since = history.attempts[0]?.t ?? 0;
       const moreOf = <T extends { t: number }>(xs: T[]) =>
         fc
           .array(fc.record({ pick: fc.nat(), dt: fc.nat({ max: 30_000 }) }), {
@@ -339,20 +387,20 @@ describe("checkers on recorded histories", () => {
               .map(({ pick, dt }) => ({ ...(xs[pick % xs.length] as T), t: end + dt }))
               .sort((a, b) => a.t - b.t),
           );
-      const last = <T>(xs: T[]) => xs.slice(-1);
       fc.assert(
         fc.property(
-          moreOf(last(result.samples)),
-          moreOf(events),
-          moreOf(last(result.probes)),
+          moreOf(history.samples.slice(-1)),
+          moreOf(history.events.filter((e) => e.t >= since)),
+          moreOf(history.probes.slice(-1)),
           (samples, events, probes) => {
-            const extended: AofDirInput = {
-              ...input,
-              samples: [...input.samples, ...samples],
-              events: [...input.events, ...events],
-              probes: [...input.probes, ...probes],
+            const held: History = {
+              ...history,
+              samples: [...history.samples, ...samples],
+              events: [...history.events, ...events],
+              attempts: [...history.attempts, ...attemptsOf(events)],
+              probes: [...history.probes, ...probes],
             };
-            expect(decide(result, extended)?.verdict).toBe(verdict);
+            expect(checker.decide(held, contextOf(result))?.verdict).toBe(verdict);
           },
         ),
         { numRuns: 300 },
@@ -364,121 +412,96 @@ describe("checkers on recorded histories", () => {
     "$file $target: any cut, once ended, gets a verdict that fits the schema",
     ({ file, target }) => {
       const result = recordedResult(file, target);
-      const end = lastTime(result) + 1;
+      const history = historyOf(result);
+      const checker = checkerOf(result);
       fc.assert(
-        fc.property(
-          fc.integer({ min: 0, max: end }),
-          fc.constantFrom("time-limit", "container-exited", "error") as fc.Arbitrary<
-            "time-limit" | "container-exited" | "error"
-          >,
-          (ms, reason) => {
-            const input = checkerInput(result, {
-              ...recordedBefore(result, ms),
-              ended: { reason, detail: "x" },
-            });
-            const decision = decide(result, input);
-            expect(decision).toBeDefined();
-            expect(Decision.safeParse(decision).success).toBe(true);
-          },
-        ),
+        fc.property(cut(lastTime(history) + 1), endedArb, (ms, ended) => {
+          const decision = checker.decide(cutHistory(history, ms), contextOf(result, ended));
+          expect(decision).toBeDefined();
+          expect(Decision.safeParse(decision).success).toBe(true);
+        }),
         { numRuns: 200 },
       );
     },
   );
 });
 
-const sampleArb = (t: fc.Arbitrary<number>) =>
-  fc
-    .record({
-      t,
-      pipe: fc.nat({ max: 2000 }),
-      socket: fc.nat({ max: 100 }),
-      file: fc.nat({ max: 20 }),
-      eventpoll: fc.nat({ max: 2 }),
-      other: fc.nat({ max: 5 }),
-      maxFd: fc.nat({ max: 2100 }),
-    })
-    .map((s) => ({ ...s, total: s.pipe + s.socket + s.file + s.eventpoll + s.other }));
+const logLines = [
+  "1:M 26 Nov 13:01:25.706 # Can't rewrite append only file in background: fork: Cannot allocate memory",
+  "1:M 26 Nov 13:01:25.706 # Error opening /setting AOF rewrite IPC pipes: Numerical result out of range",
+  "1:M 26 Nov 13:01:25.706 # Error registering fd event for the new client: Numerical result out of range (fd=1088)",
+  "1:M 26 Nov 13:01:25.706 * Starting automatic rewriting of AOF on 100% growth",
+  "1:M 26 Nov 13:01:25.706 * Creating AOF incr file appendonly.aof.3.incr.aof on background rewrite",
+];
 
-const eventArb = fc.record({
-  t: fc.nat({ max: 60_000 }),
-  line: fc.constantFrom(
-    "1:M 26 Nov 13:01:25.706 # Can't rewrite append only file in background: fork: Cannot allocate memory",
-    "1:M 26 Nov 13:01:25.706 # Error opening /setting AOF rewrite IPC pipes: Numerical result out of range",
-    "1:M 26 Nov 13:01:25.706 # Error registering fd event for the new client: Numerical result out of range (fd=1088)",
-    "1:M 26 Nov 13:01:25.706 * Starting automatic rewriting of AOF on 100% growth",
+const syntheticArb = fc.record({
+  lines: fc.array(fc.record({ t: fc.nat({ max: 60_000 }), line: fc.constantFrom(...logLines) }), {
+    maxLength: 60,
+  }),
+  samples: fc.array(
+    fc
+      .record({
+        t: fc.nat({ max: 60_000 }),
+        pipe: fc.nat({ max: 2000 }),
+        socket: fc.nat({ max: 100 }),
+        file: fc.nat({ max: 20 }),
+        eventpoll: fc.nat({ max: 2 }),
+        other: fc.nat({ max: 5 }),
+        maxFd: fc.nat({ max: 2100 }),
+      })
+      .map((x) => ({ ...x, total: x.pipe + x.socket + x.file + x.eventpoll + x.other })),
+    { maxLength: 60 },
   ),
-});
-
-const historyArb = fc.record({
-  samples: fc.array(sampleArb(fc.nat({ max: 60_000 })), { maxLength: 60 }),
-  events: fc.array(eventArb, { maxLength: 60 }),
-  probes: fc.array(
-    fc.record({
-      t: fc.nat({ max: 60_000 }),
-      ok: fc.boolean(),
-      error: fc.option(fc.string(), { nil: undefined }),
-    }),
-    { maxLength: 20 },
-  ),
-  aofSamples: fc.array(
+  readings: fc.array(
     fc.record({
       t: fc.nat({ max: 60_000 }),
       files: fc.nat({ max: 100 }),
-      base: fc.nat({ max: 2 }),
-      incr: fc.nat({ max: 100 }),
-      emptyIncr: fc.nat({ max: 100 }),
-      manifestBytes: fc.nat({ max: 10_000 }),
-      totalBytes: fc.nat({ max: 1_000_000 }),
+      manifestBytes: fc.nat({ max: 9_999 }),
     }),
     { maxLength: 30 },
   ),
+  probes: fc.array(fc.record({ t: fc.nat({ max: 60_000 }), ok: fc.boolean() }), { maxLength: 20 }),
   ceiling: fc.integer({ min: 16, max: 2048 }),
   attemptsNeeded: fc.integer({ min: 1, max: 40 }),
-  tolerance: fc.nat({ max: 5 }),
-  fdsPerAttempt: fc.integer({ min: 1, max: 8 }),
-  ended: fc.option(
-    fc.record({
-      reason: fc.constantFrom("time-limit", "container-exited", "error") as fc.Arbitrary<
-        "time-limit" | "container-exited" | "error"
-      >,
-      detail: fc.string(),
-    }),
-    { nil: undefined },
-  ),
+  ended: fc.option(endedArb, { nil: undefined }),
 });
 
-type History = typeof historyArb extends fc.Arbitrary<infer H> ? H : never;
-
-function toInput(h: History): AofDirInput {
+/** A history made the way a run makes one: everything through the recorder, in time order. */
+function synthetic(h: typeof syntheticArb extends fc.Arbitrary<infer H> ? H : never): {
+  history: History;
+  context: CheckContext;
+} {
+  const recorder = new HistoryRecorder({ event: "fork-failed" });
   const byTime = <T extends { t: number }>(xs: T[]) => [...xs].sort((a, b) => a.t - b.t);
-  const samples = byTime(h.samples);
-  const events = byTime(h.events).flatMap((e) => parseLogLine(e.line, e.t) ?? []);
+  for (const l of byTime(h.lines)) recorder.logLine(l.line, l.t);
+  for (const s of byTime(h.samples)) recorder.fds(s);
+  for (const r of byTime(h.readings))
+    recorder.reading("aofdir", r.t, { files: r.files, manifestBytes: r.manifestBytes });
+  for (const p of byTime(h.probes)) recorder.connect(p);
+  const baseline = recorder.history.samples[0];
   return {
-    ...h,
-    samples,
-    events,
-    probes: byTime(h.probes),
-    aofSamples: byTime(h.aofSamples),
-    baseline: samples[0],
+    history: recorder.history,
+    context: {
+      ...(baseline ? { baseline } : {}),
+      ceiling: h.ceiling,
+      attemptsNeeded: h.attemptsNeeded,
+      ...(h.ended ? { ended: h.ended } : {}),
+    },
   };
 }
 
 describe("checkers on synthetic histories", () => {
-  it.each([
-    ["decideFdLeak", decideFdLeak],
-    ["decideAofDir", decideAofDir],
-  ] as const)(
+  it.each(Object.entries(checkers))(
     "%s: never throws, never mutates its input, same answer twice, an ended history is decided",
-    (_, f) => {
+    (_, checker) => {
       fc.assert(
-        fc.property(historyArb, (h) => {
-          const input = toInput(h);
-          const copy = structuredClone(input);
-          const first = f(input);
-          expect(input).toEqual(copy);
-          expect(f(input)).toEqual(first);
-          if (input.ended) expect(first).toBeDefined();
+        fc.property(syntheticArb, (h) => {
+          const { history, context } = synthetic(h);
+          const copy = structuredClone({ history, context });
+          const first = checker.decide(history, context);
+          expect({ history, context }).toEqual(copy);
+          expect(checker.decide(history, context)).toEqual(first);
+          if (context.ended) expect(first).toBeDefined();
           if (first) expect(Decision.safeParse(first).success).toBe(true);
         }),
         { numRuns: 500 },

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserError } from "../../harness/errors.js";
+import { sourceDirs } from "../../harness/paths.js";
 import { type Release, requireRelease } from "../../harness/targets/releases.js";
 import {
   addSource,
@@ -164,7 +165,25 @@ describe("resolveSource (cache only; every case has a file in the cache, so noth
   });
 });
 
+describe("sourceDirs", () => {
+  it("is REDIS_REPRO_SOURCES split like PATH, else the cache's sources folder", () => {
+    expect(sourceDirs({ REDIS_REPRO_SOURCES: "/w/cache:/shared/ro" })).toEqual(["/w/cache", "/shared/ro"]);
+    expect(sourceDirs({ REDIS_REPRO_SOURCES: "", REDIS_REPRO_CACHE: "/c" })).toEqual(["/c/sources"]);
+  });
+});
+
 describe("cachedSourcePath", () => {
+  it("searches the folders in order and finds a tarball in a later one", async () => {
+    const first = join(dir, "lookup-first");
+    const second = join(dir, "lookup-second");
+    await mkdir(first);
+    await mkdir(second);
+    await writeFile(join(second, "redis-3.2.9.tar.gz"), "");
+    expect(await cachedSourcePath("3.2.9", [first, second])).toBe(join(second, "redis-3.2.9.tar.gz"));
+    await writeFile(join(first, "redis-3.2.9.tar.gz"), "");
+    expect(await cachedSourcePath("3.2.9", [first, second])).toBe(join(first, "redis-3.2.9.tar.gz"));
+  });
+
   it("finds upstream's or Debian's name, or nothing", async () => {
     const cache = join(dir, "cache-lookup");
     await mkdir(cache);
