@@ -28,6 +28,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (typeof parsed.values.sources === "string") process.env.REDIS_REPRO_SOURCES = parsed.values.sources;
+  // git:REF targets (and bisect --commits) read this clone; children such as git bisect run inherit it.
+  if (typeof parsed.values["git-dir"] === "string") process.env.REDIS_REPRO_GIT = parsed.values["git-dir"];
   if (parsed.values.json) setQuiet(true);
   return command.run(parsed.values, parsed.positionals);
 }

@@ -7,3 +7,5 @@ export const LABEL_PATCHES = "redis-repro.patches";
 export const LABEL_SOURCE_CHECK = "redis-repro.source-check";
 export const LABEL_CONTENT = "redis-repro.content";
 export const LABEL_KIND = "redis-repro.kind";
+/** The full commit id a git: target was built from. */
+export const LABEL_COMMIT = "redis-repro.commit";
