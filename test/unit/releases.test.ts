@@ -114,3 +114,17 @@ describe("releases list", () => {
     expect(officialTarballUrl("3.2.8")).toBe("https://download.redis.io/releases/redis-3.2.8.tar.gz");
   });
 });
+
+describe("releaseStatus (images releases)", () => {
+  it("says how each release verifies, whether it is cached and what the catalogue measured", async () => {
+    const { releaseStatus } = await import("../../harness/catalogue/catalogue.js");
+    const rows = releaseStatus(releases, new Set(["3.2.8"]));
+    expect(rows).toHaveLength(releases.length);
+    const r328 = rows.find((r) => r.version === "3.2.8");
+    expect(r328).toMatchObject({ verifies: "published sha1 or files digest", cached: true });
+    expect(r328?.measured?.["aof-auto-rewrite-enomem"]).toBe("exhaustion");
+    expect(rows.find((r) => r.version === "4.0.1")).toMatchObject({ cached: false, measured: null });
+    expect(rows.find((r) => r.version === "2.8.24")?.verifies).toBe("files digest");
+    expect(rows.find((r) => r.version === "6.2.15")?.verifies).toBe("published sha256");
+  });
+});
