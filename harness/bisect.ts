@@ -164,7 +164,9 @@ export function bisectCandidates(
 ): { candidates: string[]; good: string; bad: string } {
   const [g, b] = [parseTarget(good), parseTarget(bad)];
   if (g.kind !== "release" || b.kind !== "release")
-    throw new UserError("bisect takes releases (3.2.8, 3.2.8+patch), not images");
+    throw new UserError(
+      "bisect takes releases (3.2.8, 3.2.8+patch), not images or dir: trees; for commits add --commits (refs of --git-dir)",
+    );
   const [goodT, badT] = [formatTarget(g), formatTarget(b)];
   if (goodT === badT) throw new UserError(`--good and --bad are the same target ${goodT}`);
   selectReleases(`${goodT},${badT}`, versions); // both must be catalogue releases
@@ -210,9 +212,11 @@ export async function commitCandidates(
           );
         })();
   const between = await commitsBetween(gitDir, older.id, newer.id, firstParent);
-  if (between.at(-1)?.id !== newer.id)
+  // On a first-parent walk the older end must be where the walk stops, or the order means nothing.
+  const firstParentOfFirst = between[0] ? (await resolveCommit(gitDir, `${between[0].id}^`)).id : "";
+  if (firstParent && firstParentOfFirst !== older.id)
     throw new UserError(
-      `${newer.id.slice(0, 9)} is not on the first-parent line from ${older.id.slice(0, 9)}: add --full-history`,
+      `${older.id.slice(0, 9)} is not on the first-parent line of ${newer.id.slice(0, 9)} (it came in through a merge): add --full-history`,
     );
   const commits = new Map([older, ...between].map((c) => [`git:${c.id}`, c]));
   return { candidates: [...commits.keys()], good: `git:${g.id}`, bad: `git:${b.id}`, commits };

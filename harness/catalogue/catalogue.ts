@@ -169,7 +169,11 @@ export function selectReleases(
     }
     const spec = parseTarget(item);
     if (spec.kind !== "release")
-      throw new UserError(`"${item}" is an image: matrix and bisect take releases (use \`run\` for images)`);
+      throw new UserError(
+        spec.kind === "image"
+          ? `"${item}" is an image: matrix and bisect take releases (use \`run\` for images)`
+          : `"${item}" is not a release: matrix takes releases (use \`run\` for git: and dir: targets, \`bisect --commits\` for commits)`,
+      );
     known(spec.version, item);
     picked.push(formatTarget(spec));
   }

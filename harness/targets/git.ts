@@ -81,7 +81,13 @@ export async function commitsBetween(
   to: string,
   firstParent = true,
 ): Promise<Commit[]> {
-  const args = ["log", "--reverse", "--format=%H%x00%s", ...(firstParent ? ["--first-parent"] : [])];
+  const args = [
+    "log",
+    "--reverse",
+    "--topo-order",
+    "--format=%H%x00%s",
+    ...(firstParent ? ["--first-parent"] : []),
+  ];
   const out = await git(gitDir, [...args, "--end-of-options", `${from}..${to}`, "--"]);
   return out
     .split("\n")

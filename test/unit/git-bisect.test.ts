@@ -4,16 +4,19 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   bisectRunExit,
+  commitCandidates,
   describeOutcome,
   runBisect,
   type Trial,
   withUntestedGap,
 } from "../../harness/bisect.js";
+import { UserError } from "../../harness/errors.js";
 import type { Verdict } from "../../harness/scenario.js";
-import { readWorkTree, versionFromHeader } from "../../harness/targets/git.js";
+import { readWorkTree, resolveCommit, resolveGitDir, versionFromHeader } from "../../harness/targets/git.js";
 import { formatTarget, parseTarget } from "../../harness/targets/spec.js";
 import { readTarball } from "../../harness/targets/verify.js";
 import { userError } from "../helpers/errors.js";
+import { ScratchRepo } from "../helpers/git-repo.js";
 import { writeTarGz } from "../helpers/tarball.js";
 
 describe("git: and dir: targets", () => {
@@ -224,5 +227,61 @@ describe("bisectRunExit (git bisect run)", () => {
     expect(bisectRunExit("growing", true)).toBe(0);
     expect(bisectRunExit("stable", true)).toBe(1);
     expect(bisectRunExit("inconclusive", true)).toBe(125);
+  });
+});
+
+describe("commits of a clone (a real, tiny git repository)", () => {
+  let repo: ScratchRepo;
+  const ids: string[] = [];
+  beforeAll(async () => {
+    const dir = await mkdtemp(join(tmpdir(), "redis-repro-commits-"));
+    repo = new ScratchRepo(dir);
+    await repo.git("init", "-q", "-b", "main");
+    for (const n of [0, 1, 2]) {
+      await repo.append("notes.txt", `line ${n}\n`);
+      ids.push(await repo.commit(`commit ${n}`));
+    }
+    await repo.git("checkout", "-q", "-b", "side", ids[1] ?? "");
+    await repo.append("side.txt", "side\n");
+    ids.push(await repo.commit("side commit"));
+    await repo.git("checkout", "-q", "main");
+    await repo.git("merge", "-q", "--no-ff", "-m", "merge side", "side");
+    ids.push(await repo.git("rev-parse", "HEAD"));
+  });
+  afterAll(() => rm(repo.dir, { recursive: true, force: true }));
+
+  it("lists the commits from either end, oldest first, first-parent unless asked otherwise", async () => {
+    const gitDir = await resolveGitDir(repo.dir);
+    const plan = await commitCandidates(gitDir, "main", ids[0] ?? "");
+    expect(plan.candidates).toEqual([ids[0], ids[1], ids[2], ids[4]].map((id) => `git:${id}`));
+    expect(plan.good).toBe(`git:${ids[4]}`);
+    expect(plan.commits.get(`git:${ids[2]}`)?.subject).toBe("commit 2");
+    const full = await commitCandidates(gitDir, ids[0] ?? "", "main", false);
+    expect(full.candidates).toHaveLength(5);
+  });
+
+  it("refuses ends on different lines of history, an unknown ref and a folder that is no clone", async () => {
+    const gitDir = await resolveGitDir(repo.dir);
+    const apart = await commitCandidates(gitDir, ids[2] ?? "", ids[3] ?? "").catch((e: Error) => e);
+    expect((apart as Error).message).toMatch(/different lines of history/);
+    const merged = await commitCandidates(gitDir, ids[3] ?? "", "main").catch((e: Error) => e);
+    expect((merged as Error).message).toMatch(/not on the first-parent line .* add --full-history/);
+    expect((await commitCandidates(gitDir, ids[3] ?? "", "main", false)).candidates[0]).toBe(`git:${ids[3]}`);
+    const unknown = await commitCandidates(gitDir, "no-such-tag", "main").catch((e: Error) => e);
+    expect(unknown).toBeInstanceOf(UserError);
+    expect((unknown as Error).message).toMatch(/no-such-tag is not a commit in/);
+    const notGit = await resolveGitDir(tmpdir()).catch((e: Error) => e);
+    expect((notGit as Error).message).toMatch(/is not a git repository/);
+    const none = await resolveGitDir(undefined).catch((e: Error) => e);
+    expect((none as Error).message).toMatch(/--git-dir DIR or set REDIS_REPRO_GIT/);
+  });
+
+  it("resolves a bare clone's git directory as given and a work tree's .git", async () => {
+    expect(await resolveGitDir(repo.dir)).toBe(join(repo.dir, ".git"));
+    const bare = `${repo.dir}-bare.git`;
+    await repo.git("clone", "-q", "--bare", repo.dir, bare);
+    expect(await resolveGitDir(bare)).toBe(bare);
+    expect((await resolveCommit(bare, "main")).id).toBe(ids[4]);
+    await rm(bare, { recursive: true, force: true });
   });
 });
