@@ -62,6 +62,11 @@ describe("git: targets and bisect --commits on a repository made from the 3.2.8 
         i.tag.startsWith(`redis-repro/redis:git-${fix}-`),
       );
       expect(fixImage?.labels["redis-repro.commit"]).toBe(fix);
+
+      // Patches compose with git: targets; on a commit that has the change already, one line, nothing built.
+      const twice = await cli(["images", "build", "git:main+fix-aof-pipe-leak", "--git-dir", repo.dir]);
+      expect(twice.exitCode).toBe(2);
+      expect(twice.stderr).toMatch(/patch fix-aof-pipe-leak is already in git:[0-9a-f]{9} \(3\.2\.8\)/);
     },
     900_000,
   );
