@@ -86,7 +86,8 @@ export function imageTag(version: string, patches: string[], content: string): s
 interface BuildSource {
   /** For progress lines: where it comes from and why it is trusted. */
   describe: string;
-  tarball: { file: string } | { data: Buffer };
+  /** A file, or bytes made on demand (a cache hit never runs `git archive`). */
+  tarball: { file: string } | { data: () => Promise<Buffer> };
   version: string | undefined;
   check: string;
   commit?: string;
@@ -106,7 +107,7 @@ async function buildContext(source: BuildSource, patches: Patch[], dockerfile: s
     else pack.finalize();
   };
   if ("data" in source.tarball) {
-    pack.entry({ name: "redis.tar.gz" }, source.tarball.data, finish);
+    pack.entry({ name: "redis.tar.gz" }, await source.tarball.data(), finish);
   } else {
     const size = (await stat(source.tarball.file)).size;
     const entry = pack.entry({ name: "redis.tar.gz", size }, finish);
@@ -187,7 +188,7 @@ async function ensureTreeImage(
       },
       {
         describe: `git archive ${commit.id} of ${gitDir}`,
-        tarball: { data: await archiveCommit(gitDir, commit.id) },
+        tarball: { data: once(() => archiveCommit(gitDir, commit.id)) },
         version,
         check: "git-commit",
         commit: commit.id,
@@ -213,13 +214,22 @@ async function ensureTreeImage(
     },
     {
       describe: `${tree.root} as it is (files digest ${tree.filesDigest.slice(0, 12)})`,
-      tarball: { data: tree.tarball },
+      tarball: { data: async () => tree.tarball },
       version: tree.version,
       check: "dir-files",
     },
     options,
   );
   return { ...built, version: tree.version, filesDigest: tree.filesDigest, sourceCheck: "dir-files" };
+}
+
+/** The build and the ccache tagging that follows it read the same bytes: make them once. */
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => {
+    made ??= make();
+    return made;
+  };
 }
 
 /** The content tag of a target; a hit is an inspect, a miss a build. */
