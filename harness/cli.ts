@@ -29,6 +29,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (typeof parsed.values.sources === "string") process.env.REDIS_REPRO_SOURCES = parsed.values.sources;
+  // git:REF targets (and bisect --commits) read this clone; children such as git bisect run inherit it.
+  if (typeof parsed.values["git-dir"] === "string") process.env.REDIS_REPRO_GIT = parsed.values["git-dir"];
   // Progress to stderr; --json keeps stdout pure and stderr quiet.
   if (!parsed.values.json) setLogger((line) => process.stderr.write(`${line}\n`));
   return command.run(parsed.values, parsed.positionals);

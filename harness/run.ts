@@ -321,6 +321,8 @@ export function rerunCommand(scenario: Scenario, targets: string[], options: Run
   const parts = ["npx", "redis-repro", "run", "--scenario", options.scenarioRef ?? scenario.name];
   for (const t of targets) parts.push("--target", t);
   if (options.faultOverride) parts.push("--fault", options.faultOverride);
+  const gitDir = options.gitDir ?? process.env.REDIS_REPRO_GIT;
+  if (gitDir && targets.some((t) => t.startsWith("git:"))) parts.push("--git-dir", gitDir);
   return parts.join(" ");
 }
 

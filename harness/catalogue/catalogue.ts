@@ -10,7 +10,8 @@ import { findRelease, type Release } from "../targets/releases.js";
 import { compareVersions, formatTarget, parseTarget, versionPattern } from "../targets/spec.js";
 
 /**
- * The release catalogue: every release the harness knows, what Redis config each needs, and the
+ * The release catalogue: the releases the harness has run (the full list is targets/releases.json),
+ * what Redis config each needs, and the
  * verdict each scenario gave on it in a real run. Hashes are not repeated here: they stay in
  * targets/releases.ts and are joined by version. Verdicts are data written by `matrix --record`
  * from runs, never typed in: a release nobody ran says "unmeasured".
@@ -196,7 +197,11 @@ export function selectReleases(
     }
     const spec = parseTarget(item);
     if (spec.kind !== "release")
-      throw new UserError(`"${item}" is an image: matrix and bisect take releases (use \`run\` for images)`);
+      throw new UserError(
+        spec.kind === "image"
+          ? `"${item}" is an image: matrix and bisect take releases (use \`run\` for images)`
+          : `"${item}" is not a release: matrix takes releases (use \`run\` for git: and dir: targets, \`bisect --commits\` for commits)`,
+      );
     known(spec.version, item);
     picked.push(formatTarget(spec));
   }
@@ -282,4 +287,36 @@ export function recordMeasurements(
 
 export async function writeCatalogue(data: Catalogue, file = catalogueFile): Promise<void> {
   await writeFile(file, `${JSON.stringify(Catalogue.parse(data), null, 2)}\n`);
+}
+
+/** One line of `images releases`: how a release verifies, whether it is cached, what was measured on it. */
+export const ReleaseStatus = z.object({
+  version: z.string(),
+  verifies: z.string(),
+  url: z.string(),
+  cached: z.boolean(),
+  /** Scenarios with a measured verdict in the catalogue; null when the catalogue does not list it. */
+  measured: z.record(z.string(), Verdict).nullable(),
+});
+export type ReleaseStatus = z.infer<typeof ReleaseStatus>;
+
+export function releaseStatus(
+  table: readonly Release[],
+  cached: ReadonlySet<string>,
+  data: Catalogue = catalogue,
+): ReleaseStatus[] {
+  return table.map((r) => {
+    const entry = data.releases.find((e) => e.version === r.version);
+    const verifies = [r.published ? `published ${r.published.algo}` : "", r.files ? "files digest" : ""]
+      .filter(Boolean)
+      .join(" or ");
+    const measured = entry
+      ? Object.fromEntries(
+          Object.entries(entry.expect).flatMap(([scenario, e]) =>
+            e === "unmeasured" ? [] : [[scenario, e.verdict]],
+          ),
+        )
+      : null;
+    return { version: r.version, verifies, url: r.url, cached: cached.has(r.version), measured };
+  });
 }

@@ -1,67 +1,56 @@
-import { type BisectOutcome, type BisectSide, bisectCandidates, bisectSide, bisectStep } from "../bisect.js";
+import {
+  type BisectPlan,
+  bisectCandidates,
+  commitCandidates,
+  describeOutcome,
+  runBisect,
+  scenarioTrials,
+  withUntestedGap,
+} from "../bisect.js";
 import { catalogueVersions } from "../catalogue/catalogue.js";
-import { type EvidenceSummary, summariseEvidence } from "../checkers/fd-leak.js";
 import { UserError } from "../errors.js";
-import { runScenario } from "../run.js";
-import { DEFAULT_SCENARIO, loadScenario, type Verdict } from "../scenario/index.js";
-import { parseTarget } from "../targets/spec.js";
+import { DEFAULT_SCENARIO, loadScenario } from "../scenario/index.js";
+import { gitDirSetting, resolveGitDir } from "../targets/git.js";
+import { releases } from "../targets/releases.js";
+import { cachedSourcePath } from "../targets/sources.js";
+import { compareVersions } from "../targets/spec.js";
 import { baseMode, baseOptions, type Command, commonOptions, printJson } from "./command.js";
 
-const help = `redis-repro bisect --good A --bad B [--scenario NAME|FILE] [--json]
+const help = `redis-repro bisect --good A --bad B [--commits [--git-dir DIR]] [--scenario NAME|FILE] [--json]
 
-Finds the first release whose verdict flips, by binary search over the catalogue's releases from A to
-B (either may be the older). Each step runs the scenario on one release, reusing cached images and
-building missing ones; the ends run first, side by side. A verdict equal to --good's is good,
-inconclusive is skipped (as git bisect skip), any other is bad.
+Finds where a scenario's verdict flips, by binary search; either end may be the older. Each step runs
+the scenario on one target, reusing cached images and building missing ones; the ends run first, side
+by side. A verdict equal to --good's is good; inconclusive, or a target that does not build, is skipped
+(as git bisect skip); any other verdict is bad.
 
-  --good A              a release whose verdict you call good (e.g. 3.2.9)
-  --bad B               a release whose verdict you call bad (e.g. 3.2.8)
+Over releases (default): the releases from A to B that can run here (in the catalogue, or with a
+tarball in the source cache). A flip between two releases with never-run releases between them is
+named as a gap with those releases, not as a flip at the newer one.
+
+Over commits (--commits, or an end written git:REF): every commit from A to B of the clone named by
+--git-dir or REDIS_REPRO_GIT (a bare clone works), first-parent; names the first commit that flips
+with its id and subject. Images are tagged by full commit id; ccache keeps nearby builds cheap.
+
+  --good A              a release (or with --commits a tag, branch or commit) you call good (e.g. 3.2.9)
+  --bad B               a release (or ref) you call bad (e.g. 3.2.8)
                         With one release and patches on one side (--bad 3.2.8 --good
                         3.2.8+fix-aof-pipe-leak) the two builds are run to confirm the patch flips it.
+  --commits             bisect over the commits between A and B instead of releases
+  --git-dir DIR         the clone for --commits and git: targets (default $REDIS_REPRO_GIT)
+  --full-history        with --commits: every commit in between, not only the first-parent line
   --scenario NAME|FILE  default ${DEFAULT_SCENARIO}
   --bases MODE          auto | online | offline base images for builds (default auto)
   --json                print the steps and the outcome as JSON only
 
-Exit: 0 the flip was found, 1 no single flip (the ends agree, only inconclusive releases in between,
-or the verdict flips back), 2 usage or environment error.
+Exit: 0 the flip was found, 1 no single flip (the ends agree, only skipped targets in between, never-run
+releases in between, or the verdict flips back), 2 usage or environment error.
 `;
 
-export interface BisectRunStep {
-  step: number;
-  target: string;
-  verdict: Verdict;
-  side: BisectSide;
-  evidence: EvidenceSummary;
-  reason: string;
-  runId: string;
-}
-
-/** The conclusion in words: which end's verdict is where, and what that means. */
-export function describeOutcome(outcome: BisectOutcome, ends: { good: string; bad: string }): string {
-  switch (outcome.kind) {
-    case "found": {
-      const [last, first] = [parseTarget(outcome.last), parseTarget(outcome.first)];
-      const what = outcome.direction === "fix" ? "the fix" : "the regression";
-      const patchFlip =
-        last.kind === "release" && first.kind === "release" && last.version === first.version
-          ? first.patches.filter((p) => !last.patches.includes(p))
-          : [];
-      if (patchFlip.length)
-        return `${outcome.first} gives ${outcome.to} where ${outcome.last} gives ${outcome.from}: ${what} is the patch ${patchFlip.join("+")}`;
-      return `${outcome.first} is the first release that gives ${outcome.to} (${outcome.last} gives ${outcome.from}): ${what} landed in ${outcome.first}`;
-    }
-    case "no-flip":
-      return `--good ${ends.good} and --bad ${ends.bad} both give ${outcome.verdict}: nothing to bisect`;
-    case "ambiguous":
-      return `the flip is between ${outcome.last} and ${outcome.first}, but ${outcome.skipped.join(", ")} gave neither end's verdict`;
-    case "non-monotonic":
-      return `the verdict flips more than once: ${outcome.first} already gives the newer end's verdict but ${outcome.laterOld} gives the older one's again`;
-  }
-}
+export { describeOutcome } from "../bisect.js";
 
 export const bisectCommand: Command = {
   name: "bisect",
-  summary: "find the release (or patch) where a scenario's verdict flips, by runs",
+  summary: "find the release, commit or patch where a scenario's verdict flips, by runs",
   help,
   options: {
     ...commonOptions,
@@ -69,65 +58,66 @@ export const bisectCommand: Command = {
     good: { type: "string" },
     bad: { type: "string" },
     scenario: { type: "string" },
+    commits: { type: "boolean" },
+    "full-history": { type: "boolean" },
   },
   async run(values) {
     if (typeof values.good !== "string" || typeof values.bad !== "string")
       throw new UserError("bisect needs --good A and --bad B, e.g. --good 3.2.9 --bad 3.2.8");
-    const { candidates, good, bad } = bisectCandidates(values.good, values.bad, catalogueVersions());
+    const commits = values.commits === true || [values.good, values.bad].some((e) => e.startsWith("git:"));
+    const plan: BisectPlan = commits
+      ? await commitCandidates(
+          await resolveGitDir(gitDirSetting()),
+          values.good,
+          values.bad,
+          values["full-history"] !== true,
+        )
+      : bisectCandidates(values.good, values.bad, await testableReleases());
+    const { candidates, good, bad } = plan;
     const scenarioRef = typeof values.scenario === "string" ? values.scenario : undefined;
     const scenario = await loadScenario(scenarioRef);
     const say = (line: string) => {
       if (!values.json) process.stdout.write(`${line}\n`);
     };
     say(
-      `bisect ${scenario.name} over ${candidates.length} target(s), ${candidates[0]} .. ${candidates.at(-1)}: --good ${good}, --bad ${bad}`,
+      `bisect ${scenario.name} over ${candidates.length} ${commits ? "commit(s)" : "target(s)"}, ${candidates[0]} .. ${candidates.at(-1)}: --good ${good}, --bad ${bad}`,
     );
-
-    const verdicts: Record<string, Verdict> = {};
-    const steps: BisectRunStep[] = [];
-    let outcome: BisectOutcome | undefined;
-    for (let n = 1; !outcome; n++) {
-      const next = bisectStep({ candidates, good, bad, verdicts });
-      if (next.kind !== "run") {
-        outcome = next;
-        break;
-      }
-      const run = await runScenario(scenario, next.targets, {
-        bases: baseMode(values),
-        rebuild: values.rebuild === true,
-        scenarioRef,
-      });
-      // By position: results come in the order asked, and a patch prefix (3.2.8+fix) comes back
-      // under its full name.
-      next.targets.forEach((target, i) => {
-        const verdict = run.results[i]?.decision.verdict;
-        if (!verdict) throw new Error(`run ${run.runId} gave no verdict for ${target}`);
-        verdicts[target] = verdict;
-      });
-      for (const [i, r] of run.results.entries()) {
-        const target = next.targets[i] ?? r.target;
-        const v = r.decision.verdict;
-        const side = bisectSide(v, verdicts[good] ?? v, verdicts[bad] ?? v);
-        const e = r.decision.evidence;
-        steps.push({
-          step: n,
-          target,
-          verdict: v,
-          side,
-          evidence: summariseEvidence(e),
-          reason: r.decision.reason,
-          runId: run.runId,
-        });
-        const open = candidates.filter((t) => verdicts[t] === undefined).length;
-        say(
-          `step ${n}: ${target.padEnd(24)} ${v.padEnd(12)} ${(side === "skip" ? "skipped" : side).padEnd(8)} ${e.attempts} attempts, fds ${e.baseline ?? "—"} → ${e.peak ?? "—"}; ${open} left`,
+    const started = Date.now();
+    const options = { bases: baseMode(values), rebuild: values.rebuild === true, scenarioRef };
+    const { steps, outcome: searched } = await runBisect(plan, scenarioTrials(scenario, options), say);
+    const outcome = commits
+      ? searched
+      : withUntestedGap(
+          searched,
+          releases.map((r) => r.version),
         );
-      }
-    }
-    const conclusion = describeOutcome(outcome, { good, bad });
+    const conclusion = describeOutcome(outcome, { good, bad }, plan.commits);
+    const builds = steps.filter((s) => s.built).length;
+    const seconds = Math.round((Date.now() - started) / 1000);
     if (values.json)
-      printJson({ scenario: scenario.name, good, bad, candidates, steps, outcome, conclusion });
-    else say(conclusion);
+      printJson({
+        scenario: scenario.name,
+        good,
+        bad,
+        candidates,
+        steps,
+        outcome,
+        conclusion,
+        builds,
+        seconds,
+      });
+    else {
+      say(conclusion);
+      say(`${steps.length} target(s) tested, ${builds} image(s) built, ${seconds} s`);
+    }
     return outcome.kind === "found" ? 0 : 1;
   },
 };
+
+/** Releases a bisection can run: the catalogue's, and any other release whose tarball is in the cache. */
+async function testableReleases(): Promise<string[]> {
+  const cached = await Promise.all(
+    releases.map(async (r) => ((await cachedSourcePath(r.version)) ? r.version : "")),
+  );
+  return [...new Set([...catalogueVersions(), ...cached.filter(Boolean)])].sort(compareVersions);
+}

@@ -16,6 +16,7 @@ export const commonOptions = {
   help: { type: "boolean", short: "h" },
   json: { type: "boolean" },
   sources: { type: "string" },
+  "git-dir": { type: "string" },
 } as const;
 
 export const baseOptions = {

@@ -1,23 +1,29 @@
+import { releaseStatus } from "../catalogue/catalogue.js";
 import { listManagedImages } from "../engine/images.js";
 import { LABEL_KIND, LABEL_PATCHES, LABEL_SOURCE_CHECK, LABEL_VERSION } from "../engine/labels.js";
 import { UserError } from "../errors.js";
 import { progress } from "../progress.js";
+import { alignColumns } from "../report/table.js";
 import { resolveBases } from "../targets/bases.js";
 import { ensureImage, type TargetImage } from "../targets/build.js";
 import { releases } from "../targets/releases.js";
+import { cachedSourcePath } from "../targets/sources.js";
 import { parseTarget } from "../targets/spec.js";
 import { baseMode, baseOptions, type Command, commonOptions, printJson } from "./command.js";
 
 const help = `redis-repro images <build|ls|releases|bases> …
 
-  images build TARGET…   build (or find cached) images: 3.2.8, 3.2.8+fix-aof-pipe-leak, image:redis:3.2.8
+  images build TARGET…   build (or find cached) images: 3.2.8, 3.2.8+fix-aof-pipe-leak, image:redis:3.2.8,
+                         git:REF (with --git-dir DIR or REDIS_REPRO_GIT), dir:PATH (a tree as it is)
   images ls              list the images the harness made
-  images releases        list the releases the harness can build and how each is verified
+  images releases        every release (2.8.0 on): how it verifies, whether its tarball is cached, and
+                         whether the catalogue has measured verdicts for it
   images bases           make sure the base images exist (pull, or make offline equivalents)
 
 Options:
   --bases auto|online|offline   official bases, falling back to offline equivalents (auto, default)
   --rebuild                     build even when the content tag exists
+  --git-dir DIR                 the clone git:REF targets come from (a bare clone works)
   --sources DIR                 source cache (default: $REDIS_REPRO_SOURCES or ~/.cache/redis-repro/sources)
   --json                        JSON only on stdout
 `;
@@ -60,6 +66,31 @@ async function ls(json: boolean): Promise<number> {
   return 0;
 }
 
+async function listReleases(json: boolean): Promise<number> {
+  const cached = new Set<string>();
+  for (const r of releases) if (await cachedSourcePath(r.version)) cached.add(r.version);
+  const rows = releaseStatus(releases, cached);
+  if (json) {
+    printJson(rows);
+    return 0;
+  }
+  const measured = (m: Record<string, string> | null) => {
+    if (!m) return "never run";
+    const n = Object.keys(m).length;
+    return n ? `measured: ${n} scenario(s)` : "in catalogue, unmeasured";
+  };
+  const lines = alignColumns([
+    ["release", "verifies by", "tarball", "catalogue"],
+    ...rows.map((r) => [r.version, r.verifies, r.cached ? "cached" : "—", measured(r.measured)]),
+  ]);
+  process.stdout.write(`${lines.join("\n")}\n`);
+  const run = rows.filter((r) => r.measured && Object.keys(r.measured).length).length;
+  process.stdout.write(
+    `${rows.length} releases, ${cached.size} with a cached tarball, ${run} with measured verdicts (${rows[0]?.version} .. ${rows.at(-1)?.version})\n`,
+  );
+  return 0;
+}
+
 export const imagesCommand: Command = {
   name: "images",
   summary: "build, list and inspect the Redis images behind targets",
@@ -73,11 +104,7 @@ export const imagesCommand: Command = {
       case "ls":
         return ls(values.json === true);
       case "releases":
-        if (values.json) printJson(releases);
-        else
-          for (const r of releases)
-            process.stdout.write(`${r.version}\t${r.published ? r.published.algo : "files digest only"}\n`);
-        return 0;
+        return listReleases(values.json === true);
       case "bases": {
         const bases = await resolveBases(baseMode(values));
         if (values.json) printJson(bases);

@@ -1,4 +1,5 @@
 import { bisectCommand } from "./bisect.js";
+import { bisectRunCommand } from "./bisect-run.js";
 import { cleanupCommand } from "./cleanup.js";
 import type { Command } from "./command.js";
 import { doctorCommand } from "./doctor.js";
@@ -12,6 +13,7 @@ export const commands: Command[] = [
   runCommand,
   matrixCommand,
   bisectCommand,
+  bisectRunCommand,
   imagesCommand,
   sourcesCommand,
   cleanupCommand,

@@ -15,7 +15,9 @@ Runs a scenario on each target in parallel and prints a side-by-side summary.
 With no arguments: the seed's scenario (${DEFAULT_SCENARIO}) on 3.2.8 and 3.2.8+fix-aof-pipe-leak.
 
   --scenario NAME|FILE  a file under scenarios/ (by name) or a path to a scenario JSON
-  --target T            repeatable: 3.2.8, 3.2.8+fix-aof-pipe-leak, 7.0.15, image:redis:3.2.8
+  --target T            repeatable: 3.2.8, 3.2.8+fix-aof-pipe-leak, 7.0.15, image:redis:3.2.8,
+                        git:REF[+patch] (a commit of --git-dir), dir:PATH[+patch] (a tree as it is)
+  --git-dir DIR         the clone git: targets come from (default $REDIS_REPRO_GIT; a bare clone works)
   --fault F             override the scenario's fault: seccomp-enomem | none
   --bases MODE          auto | online | offline base images for builds (default auto)
   --sources DIR         source cache (default $REDIS_REPRO_SOURCES or ~/.cache/redis-repro/sources)

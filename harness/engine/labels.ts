@@ -13,3 +13,5 @@ export const LABEL_OWNER_PID = "redis-repro.pid";
 export const LABEL_OWNER_START = "redis-repro.pid-start";
 export const LABEL_OWNER_HOST = "redis-repro.host";
 export const LABEL_OWNER_BOOT = "redis-repro.boot-id";
+/** The full commit id a git: target was built from. */
+export const LABEL_COMMIT = "redis-repro.commit";

@@ -50,7 +50,14 @@ export async function verifyTarball(
       return { check: `published-${release.published.algo}`, digest, filesDigest };
     }
   }
-  if (filesDigest === release.files) return { check: "files-digest", digest: filesDigest, filesDigest };
+  if (release.files && filesDigest === release.files)
+    return { check: "files-digest", digest: filesDigest, filesDigest };
+  if (!release.files && release.published) {
+    // No clone had the tag: only the official tarball itself can be trusted.
+    throw new UserError(
+      `${basename(path)} is not the official redis ${release.version} tarball: its ${release.published.algo} differs from the published one (${release.url}), and no files digest is known for this release; delete it and provide the official tarball`,
+    );
+  }
   const published = release.published ? `; ${release.published.algo} differs from the published one too` : "";
   throw new UserError(
     `${basename(path)} is not redis ${release.version}: files digest ${filesDigest} ≠ expected ${release.files}${published}; delete it and provide a genuine tarball`,
