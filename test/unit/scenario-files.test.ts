@@ -105,11 +105,23 @@ describe("workload", () => {
 });
 
 describe("probes and checkers", () => {
-  it("only aof-dir-growth-enomem watches the AOF directory (and judges by it); the others judge fds", async () => {
+  it("only the aof-dir-growth scenarios watch the AOF directory (and judge by it); the others judge fds", async () => {
     for (const name of await listScenarios()) {
       const raw = await rawScenario(name);
       const scenario = await loadScenario(name);
-      if (name === "aof-dir-growth-enomem") {
+      if (name === "aof-dir-growth-generic") {
+        // The same bug with generic parts only: a dir probe and the growth checker on its series.
+        expect(scenario.probes).toEqual([
+          {
+            probe: "dir",
+            name: "incr",
+            path: "/data/appendonlydir",
+            pattern: "\\.incr\\.aof$",
+            node: "main",
+          },
+        ]);
+        expect(scenario.checker).toMatchObject({ checker: "growth", series: "incr.files" });
+      } else if (name === "aof-dir-growth-enomem") {
         expect(scenario.probes).toEqual([
           { probe: "aof-dir", name: "aofdir", path: "/data/appendonlydir", node: "main" },
         ]);
