@@ -102,7 +102,11 @@ async function importScript(file: string): Promise<unknown> {
         ? await (await import("tsx/esm/api")).tsImport(url, import.meta.url)
         : await import(url)
     ) as { default?: unknown; scenario?: unknown };
-    return module.default ?? module.scenario;
+    const exported = module.default ?? module.scenario;
+    // A .ts file outside a "type": "module" package is compiled as CommonJS: its exports object
+    // arrives as the default export, marked __esModule, with the script's own default inside.
+    const cjs = exported as { __esModule?: boolean; default?: unknown; scenario?: unknown } | undefined;
+    return cjs?.__esModule ? (cjs.default ?? cjs.scenario) : exported;
   } catch (error) {
     throw new UserError(
       `scenario script ${file} failed to load: ${errorText(error).split("\n")[0]}; fix the script`,

@@ -355,6 +355,18 @@ describe("scenario scripts", () => {
       expect(expectation(scenario, "3.2.8+fix-aof-pipe-leak").expected).toBe("unmeasured");
     });
 
+    it("loads a .ts script outside an ESM package too (tsx compiles it as CommonJS)", async () => {
+      const plain = await mkdtemp(join(tmpdir(), "redis-repro-cjs-"));
+      try {
+        const data = await realScenario();
+        const file = join(plain, "my-bug.ts");
+        await writeFile(file, `export default ${JSON.stringify({ ...data, name: "my-cjs-bug" })};\n`);
+        expect((await loadScenario(file)).name).toBe("my-cjs-bug");
+      } finally {
+        await rm(plain, { recursive: true, force: true });
+      }
+    });
+
     it("refuses a script with no export, and one that does not load, in one line naming it", async () => {
       const none = join(dir, "none.ts");
       await writeFile(none, "export const other = 1;\n");
