@@ -15,11 +15,18 @@ async function allScenarios(): Promise<Scenario[]> {
 }
 
 describe("every file in scenarios/", () => {
-  it("is a JSON scenario that parses and is named after its file", async () => {
+  it("is a JSON scenario (or a TypeScript script) that parses and is named after its file", async () => {
     const files = await readdir(scenariosDir);
     expect(files.length).toBeGreaterThanOrEqual(6);
     for (const file of files) {
-      expect(file).toMatch(/\.json$/);
+      expect(file).toMatch(/\.(json|ts)$/);
+      if (file.endsWith(".ts")) {
+        // A script: its own checker and steps, its verdicts in its own expect (the catalogue lists data).
+        const script = await loadScenario(join(scenariosDir, file));
+        expect(script.name).toBe(file.slice(0, -".ts".length));
+        for (const target of script.targets) expect(script.expect[target], target).toBeDefined();
+        continue;
+      }
       const name = file.slice(0, -".json".length);
       const scenario = parseScenario(await rawScenario(name), file);
       expect(scenario.name).toBe(name);
