@@ -15,6 +15,8 @@ import type { Limits } from "../scenario/schema.js";
 
 /** The server's user in our images and in the official ones. */
 const SERVER_USER = "redis";
+/** Its uid and gid (999 in our images and the official ones). */
+const SERVER_UID = 999;
 const DEFAULT_LIMITS: Limits = { memory: 64 * 1024 ** 2, pids: 64, nofile: 1024 };
 
 /**
@@ -94,9 +96,14 @@ export class RedisReproContainer extends GenericContainer {
     this.hostConfig.PortBindings = { "6379/tcp": [{ HostIp: "127.0.0.1", HostPort: "0" }] };
     this.hostConfig.CapDrop = ["ALL"];
     this.hostConfig.Privileged = false;
-    // World-writable: the server runs as its own user, whatever uid an image gives it.
+    // Owned by the server's user: on a path the image already has (/data), Docker 20.10 keeps the
+    // directory's mode (0755) and ignores mode=, so a mount owned by root is read-only to the server.
+    // World-writable too, for a path the image lacks and an image whose server runs as another uid.
     this.hostConfig.Tmpfs = Object.fromEntries(
-      Object.entries(limits.tmpfs ?? {}).map(([path, bytes]) => [path, `rw,size=${bytes},mode=1777`]),
+      Object.entries(limits.tmpfs ?? {}).map(([path, bytes]) => [
+        path,
+        `rw,size=${bytes},mode=1777,uid=${SERVER_UID},gid=${SERVER_UID}`,
+      ]),
     );
   }
 
