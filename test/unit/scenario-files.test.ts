@@ -105,13 +105,19 @@ describe("workload", () => {
 });
 
 describe("probes and checkers", () => {
-  it("only aof-dir-growth-enomem watches the AOF directory (and judges by it); the others judge fds", async () => {
+  it("only the aof-dir-* scenarios watch the AOF directory (and judge by it); the others judge fds", async () => {
     for (const name of await listScenarios()) {
       const raw = await rawScenario(name);
       const scenario = await loadScenario(name);
-      if (name === "aof-dir-growth-enomem") {
+      if (name.startsWith("aof-dir-")) {
         expect(scenario.probes).toEqual([
           { probe: "aof-dir", name: "aofdir", path: "/data/appendonlydir", node: "main" },
+          {
+            probe: "info",
+            name: "info",
+            fields: ["aof_rewrites_consecutive_failures", "aof_last_bgrewrite_status"],
+            node: "main",
+          },
         ]);
         expect(scenario.checker).toEqual({ checker: "aof-dir", probe: "aofdir" });
       } else {
