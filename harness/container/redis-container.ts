@@ -8,7 +8,7 @@ import { ownerLabels } from "../engine/owner.js";
 import { UserError } from "../errors.js";
 import { type Fault, fault as makeFault } from "../faults/index.js";
 import { probeClientOptions } from "../probes/connect.js";
-import { type DirEntry, listDirFromHost, parseDirListing } from "../probes/dir.js";
+import { type DirEntry, listDirFromHost, onlyVanished, parseDirListing } from "../probes/dir.js";
 import { type FdSample, hostProcReadable, parseFdListing, sampleFdsFromHost } from "../probes/fds.js";
 import { parseInfo } from "../probes/info.js";
 import type { Limits } from "../scenario/schema.js";
@@ -200,7 +200,9 @@ export class StartedRedisReproContainer extends AbstractStartedContainer {
   async listDir(path: string): Promise<DirEntry[] | undefined> {
     if (this.hostPid !== undefined) return listDirFromHost(this.hostPid, path);
     const result = await this.exec(["ls", "-ln", path], { user: SERVER_USER });
-    return result.exitCode === 0 ? parseDirListing(result.stdout) : undefined;
+    return result.exitCode === 0 || onlyVanished(result.stderr, path)
+      ? parseDirListing(result.stdout)
+      : undefined;
   }
 
   /**

@@ -113,7 +113,7 @@ describe("workload", () => {
 });
 
 describe("probes and checkers", () => {
-  it("only the aof-dir-growth scenarios watch the AOF directory (and judge by it); the others judge fds", async () => {
+  it("only the aof-dir-* scenarios watch the AOF directory (and judge by it); the others judge fds", async () => {
     for (const name of await listScenarios()) {
       // Scripts (scenarios/NAME.ts) have no raw data to read; their own tests cover them.
       if (!existsSync(join(scenariosDir, `${name}.json`))) continue;
@@ -131,9 +131,15 @@ describe("probes and checkers", () => {
           },
         ]);
         expect(scenario.checker).toMatchObject({ checker: "growth", series: "incr.files" });
-      } else if (name === "aof-dir-growth-enomem") {
+      } else if (name.startsWith("aof-dir-")) {
         expect(scenario.probes).toEqual([
           { probe: "aof-dir", name: "aofdir", path: "/data/appendonlydir", node: "main" },
+          {
+            probe: "info",
+            name: "info",
+            fields: ["aof_rewrites_consecutive_failures", "aof_last_bgrewrite_status"],
+            node: "main",
+          },
         ]);
         expect(scenario.checker).toEqual({ checker: "aof-dir", probe: "aofdir" });
       } else {
