@@ -232,7 +232,11 @@ export async function runTarget(
     };
     const running = startWorkload(
       scenario.workload,
-      { client: clientOf, directive: (node, name) => directive(nodeConfig(scenario, node), name) },
+      {
+        client: clientOf,
+        directive: (node, name) => directive(nodeConfig(scenario, node), name),
+        onReply: (_node, reply) => recorder.reply(reply, clock.now()),
+      },
       stepContext,
     );
     await running.loaded;

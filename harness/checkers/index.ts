@@ -4,6 +4,7 @@ import type { CheckerSpec } from "../scenario/schema.js";
 import { decideAofDir } from "./aof-dir.js";
 import { type Decision, decideFdLeak, type FdLeakInput, fdEvidence } from "./fd-leak.js";
 import { decideGrowth } from "./growth.js";
+import { DEFAULT_LEAK_SERIES, decideLeaks } from "./leaks.js";
 
 /** Why a run ended before the checker decided; the checker then says inconclusive, with this. */
 export interface Ended {
@@ -103,6 +104,27 @@ export function growthChecker(spec: Extract<CheckerSpec, { checker: "growth" }>)
   };
 }
 
+export function leaksChecker(spec: Extract<CheckerSpec, { checker: "leaks" }>): Checker {
+  const fd = fdLeakChecker();
+  return {
+    name: "leaks",
+    decide: (history, context) =>
+      decideLeaks({
+        history,
+        series: spec.series ?? DEFAULT_LEAK_SERIES,
+        minAttempts: spec.minAttempts,
+        minSamples: spec.minSamples,
+        attemptsNeeded: context.attemptsNeeded,
+        ceiling: context.ceiling,
+        evidence: fdEvidence(fdInput(history, context)),
+        ...(context.ended ? { ended: context.ended } : {}),
+      }),
+    // The fd-leak checker's timing: near a full table, probe the moment an attempt fails for want of
+    // a slot, so a refusal is seen before a probe's own closed socket leaves a hole.
+    ...(fd.probeNow ? { probeNow: fd.probeNow } : {}),
+  };
+}
+
 /** The checker a scenario names (data), or the one a script passes (a function of the same shape). */
 export function checkerFor(spec: CheckerSpec | Checker): Checker {
   if ("decide" in spec) return spec;
@@ -113,6 +135,8 @@ export function checkerFor(spec: CheckerSpec | Checker): Checker {
       return aofDirChecker(spec.probe);
     case "growth":
       return growthChecker(spec);
+    case "leaks":
+      return leaksChecker(spec);
   }
 }
 

@@ -1,3 +1,4 @@
+import { seriesOf } from "../history.js";
 import type { RunResult, TargetResult } from "../result.js";
 
 /**
@@ -86,28 +87,53 @@ function seriesLabel(r: TargetResult): string {
   return parts.join(" · ");
 }
 
-export function chartGeometry(run: RunResult): ChartGeometry {
+/**
+ * What a chart draws: by default the fd total with failed forks marked; or any history series
+ * (`fds.pipe`, `aofdir.files`, `info.used_memory`…) with the scenario's attempts marked, which is
+ * what a sweep draws for a leaking cell.
+ */
+export interface ChartOptions {
+  series?: string;
+  /** Words after the target in the legend (default: verdict, failed forks, fds per fork). */
+  label?: (r: TargetResult) => string;
+}
+
+function seriesPoints(r: TargetResult, name: string | undefined): Point[] {
+  if (name === undefined) return r.samples.map((s) => ({ t: s.t, fds: s.total }));
+  return seriesOf(r, name).map((p) => ({ t: p.t, fds: p.v }));
+}
+
+export function chartGeometry(run: RunResult, options: ChartOptions = {}): ChartGeometry {
+  const fdSeries = options.series === undefined || options.series.startsWith("fds.");
   const series: Omit<Series, "forkMarks">[] = run.results.map((r, i) => {
-    const points = r.samples.map((s) => ({ t: s.t, fds: s.total }));
+    const points = seriesPoints(r, options.series);
     const at = (t: number) => ({ t, fds: fdsAt(points, t) });
     // The log runs on while the container is torn down: forks after the last sample or probe were
     // not watched, and drawn at the line's last value they would claim a flat tail nobody measured.
-    const watchedUntil = Math.max(0, ...r.samples.map((s) => s.t), ...r.probes.map((p) => p.t));
+    const watchedUntil = Math.max(0, ...points.map((s) => s.t), ...r.probes.map((p) => p.t));
+    const marks =
+      options.series === undefined ? r.events.filter((e) => e.kind === "fork-failed") : r.attempts;
     return {
       target: r.target,
       colour: SERIES_COLOURS[i % SERIES_COLOURS.length] ?? "#000000",
-      label: seriesLabel(r),
+      label: options.label ? `${r.target} — ${options.label(r)}` : seriesLabel(r),
       points,
-      forks: r.events.filter((e) => e.kind === "fork-failed" && e.t <= watchedUntil).map((e) => at(e.t)),
+      forks: marks.filter((e) => e.t <= watchedUntil).map((e) => at(e.t)),
       refused: r.probes.filter((p) => !p.ok).map((p) => at(p.t)),
     };
   });
-  const ceilings = [...new Set(run.results.map((r) => r.decision.evidence.ceiling).filter((c) => c > 0))];
+  const ceilings = fdSeries
+    ? [...new Set(run.results.map((r) => r.decision.evidence.ceiling).filter((c) => c > 0))]
+    : [];
   const times = series.flatMap((s) => [...s.points, ...s.forks, ...s.refused].map((p) => p.t));
   const maxT = Math.max(1_000, ...times);
   const xStep = niceStep(maxT, 8);
   const xMaxMs = Math.ceil(maxT / xStep) * xStep;
-  const maxFds = Math.max(10, ...ceilings, ...series.flatMap((s) => s.points.map((p) => p.fds)));
+  const maxFds = Math.max(
+    fdSeries ? 10 : 1,
+    ...ceilings,
+    ...series.flatMap((s) => s.points.map((p) => p.fds)),
+  );
   const yStep = niceStep(maxFds * 1.1, 6);
   const yMax = Math.ceil((maxFds * 1.1) / yStep) * yStep;
 
@@ -138,7 +164,10 @@ export function chartGeometry(run: RunResult): ChartGeometry {
       const each = spacing(s.forks) >= MIN_RING_SPACING;
       return {
         ...s,
-        label: each || s.forks.length === 0 ? s.label : `${s.label} · ring: the first failed fork`,
+        label:
+          each || s.forks.length === 0
+            ? s.label
+            : `${s.label} · ring: the first ${options.series === undefined ? "failed fork" : "attempt"}`,
         forkMarks: each ? "each" : "first",
       };
     }),
@@ -166,20 +195,24 @@ function forkMarker(cx: number, cy: number, colour: string): string {
 }
 
 /** fd count of redis-server over time: one line per target, the ceiling dashed, failed forks as rings. */
-export function renderChart(run: RunResult): string {
-  const g = chartGeometry(run);
+export function renderChart(run: RunResult, options: ChartOptions = {}): string {
+  const g = chartGeometry(run, options);
+  const what = options.series ?? "open fds";
+  const marked = options.series === undefined ? "failed fork" : "attempt";
   const { plot } = g;
   const faults = [...new Set(run.results.map((r) => r.fault))].join(", ");
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${g.width}" height="${g.height}" viewBox="0 0 ${g.width} ${g.height}" font-family="${FONT}" font-size="12" role="img">`,
-    `<title>${escapeXml(`fds of redis-server over time: ${g.series.map((s) => s.label).join("; ")}`)}</title>`,
+    `<title>${escapeXml(`${options.series ?? "fds"} of redis-server over time: ${g.series.map((s) => s.label).join("; ")}`)}</title>`,
     // Opaque: a transparent chart loses its black text on a dark-mode Markdown viewer.
     `<rect width="${g.width}" height="${g.height}" fill="#FFFFFF"/>`,
     text(
       plot.left,
       24,
-      "Open fds of redis-server over time",
+      options.series === undefined
+        ? "Open fds of redis-server over time"
+        : `${what} of redis-server over time`,
       `font-size="16" font-weight="bold" fill="#222222"`,
     ),
     text(plot.left, 42, `scenario ${run.scenario} · fault ${faults} · run ${run.runId}`, `fill="#555555"`),
@@ -196,7 +229,7 @@ export function renderChart(run: RunResult): string {
   const ky = 62 + g.series.length * LEGEND_ROW;
   out.push(
     forkMarker(plot.left + 13, ky - 4, "#555555"),
-    text(plot.left + 34, ky, "failed fork", `fill="#222222"`),
+    text(plot.left + 34, ky, marked, `fill="#222222"`),
     cross(plot.left + 133, ky - 4, 4, REFUSED_COLOUR),
     text(plot.left + 144, ky, "fresh client refused", `fill="#222222"`),
     `<line x1="${plot.left + 290}" y1="${ky - 4}" x2="${plot.left + 316}" y2="${ky - 4}" stroke="${CEILING_COLOUR}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
@@ -228,7 +261,7 @@ export function renderChart(run: RunResult): string {
     text(
       0,
       0,
-      "open fds",
+      what,
       `text-anchor="middle" fill="#333333" transform="translate(18 ${n((plot.top + plot.bottom) / 2)}) rotate(-90)"`,
     ),
   );
@@ -274,7 +307,7 @@ export function renderChart(run: RunResult): string {
       text(
         (plot.left + plot.right) / 2,
         (plot.top + plot.bottom) / 2,
-        "no fd samples were taken",
+        `no ${options.series ?? "fd"} samples were taken`,
         `text-anchor="middle" fill="#555555"`,
       ),
     );

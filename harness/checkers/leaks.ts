@@ -1,0 +1,199 @@
+import { type Attempt, attemptsUntil, type History, type Point, seriesOf } from "../history.js";
+import type { ConnectProbe } from "../probes/connect.js";
+import type { Verdict } from "../scenario/schema.js";
+import type { Decision, Evidence, SeriesGrowth } from "./fd-leak.js";
+import { seriesGrowth, slope } from "./growth.js";
+
+/**
+ * Pure: which of several series leak per attempt, with no expectation of what should happen. What a
+ * sweep asks of every fork path: fds by kind, files in the data and AOF directories, used_memory.
+ *
+ * A series leaks when, over at least `minAttempts` attempts and `minSamples` samples, both its
+ * least-squares growth per attempt (seriesGrowth) and the same slope over the later half of the
+ * attempts are at or above its threshold. The later half is what tells a leak (linear in the
+ * attempts) from a one-time step at the first attempt: a replica's first SYNC creates the 1 MB
+ * replication backlog, a first AOF open adds one fd, and over 30 attempts such a step would still
+ * show as a slope of several KB or a few hundredths of an fd per attempt overall.
+ */
+export interface LeakSeries {
+  series: string;
+  /** Growth per attempt at or above which the series counts as leaking. */
+  perAttempt: number;
+}
+
+/**
+ * Thresholds, and why:
+ * - fds: 0.5 per attempt. A leak is a whole number of fds per attempt (≥ 1); the transient bumps of
+ *   1–3 fds (a client's socket, a file closed in the background) come and go, and over ≥ 10 attempts
+ *   measured on clean cells their slope stays under 0.1 (bench/sweep.ts prints the noise).
+ * - files: 0.5 per attempt, for the same reason (a rewrite's temp file exists for an instant).
+ * - used_memory: 4 KiB per attempt. Clean cells move by a few hundred bytes per attempt at most
+ *   (clients' query and reply buffers, the INFO call itself); a leak worth a finding is larger.
+ */
+export const DEFAULT_LEAK_SERIES: LeakSeries[] = [
+  { series: "fds.pipe", perAttempt: 0.5 },
+  { series: "fds.socket", perAttempt: 0.5 },
+  { series: "fds.file", perAttempt: 0.5 },
+  { series: "fds.other", perAttempt: 0.5 },
+  { series: "fds.total", perAttempt: 0.5 },
+  { series: "dir.files", perAttempt: 0.5 },
+  { series: "aofdir.files", perAttempt: 0.5 },
+  { series: "info.used_memory", perAttempt: 4096 },
+];
+
+export interface LeaksInput {
+  history: History;
+  series: LeakSeries[];
+  minAttempts: number;
+  minSamples: number;
+  /** Attempts a `stable` verdict needs. */
+  attemptsNeeded: number;
+  /** The event loop's size: a table at it is full (attempts stop there: pipe() fails, no fork). */
+  ceiling: number;
+  /** The fd evidence, carried into the decision. */
+  evidence: Evidence;
+  ended?: { reason: string; detail: string };
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+/** One series judged: its growth, how many samples came after the first attempt, and the late slope. */
+export function judgeSeries(
+  spec: LeakSeries,
+  points: Point[],
+  attempts: Attempt[],
+  minAttempts: number,
+  minSamples: number,
+): { growth: SeriesGrowth; samples: number; late: number | null } {
+  const growth = seriesGrowth(spec.series, points, attempts);
+  const first = attempts[0];
+  const after = first ? points.filter((p) => p.t >= first.t) : [];
+  const half = growth.attempts / 2;
+  const latePoints = after.filter((p) => attemptsUntil(attempts, p.t).length >= half);
+  const lateSlope = slope(latePoints, attempts);
+  // A series bent flat by a full table has no later half with attempts in it: the overall slope stands.
+  const late = lateSlope === null ? growth.perAttempt : round(lateSlope);
+  const judged = growth.attempts >= minAttempts && after.length >= minSamples;
+  const leaking =
+    judged &&
+    growth.perAttempt !== null &&
+    growth.perAttempt >= spec.perAttempt &&
+    late !== null &&
+    late >= spec.perAttempt;
+  return { growth: { ...growth, leaking }, samples: after.length, late };
+}
+
+const FD_KINDS = ["fds.pipe", "fds.socket", "fds.file", "fds.other"];
+
+/** What leaks, in a few words: "6 fd/attempt (pipe)", "1 file/attempt (aofdir)", or "clean". */
+export function leakText(growth: SeriesGrowth[]): string {
+  const leaking = growth.filter((g) => g.leaking && g.perAttempt !== null);
+  // fds.total is the sum of the kinds: named only when no single kind crosses its threshold.
+  const kinds = leaking.filter((g) => FD_KINDS.includes(g.series));
+  const shown = leaking.filter((g) => g.series !== "fds.total" || kinds.length === 0);
+  if (shown.length === 0) return "clean";
+  // Slopes carry the sampler's lag (6.1 for a leak of 6): whole numbers of fds or files read as such.
+  const count = (n: number) =>
+    String(Math.abs(n - Math.round(n)) <= 0.15 ? Math.round(n) : Math.round(n * 10) / 10);
+  return shown
+    .map((g) => {
+      const n = g.perAttempt ?? 0;
+      const [probe, field] = [
+        g.series.slice(0, g.series.indexOf(".")),
+        g.series.slice(g.series.indexOf(".") + 1),
+      ];
+      if (probe === "fds") return `${count(n)} fd/attempt (${field})`;
+      if (field === "files") return `${count(n)} file/attempt (${probe})`;
+      if (field === "used_memory") return `${(n / 1024).toFixed(1)} KiB/attempt (used_memory)`;
+      return `${Math.round(n * 10) / 10}/attempt (${g.series})`;
+    })
+    .join(", ");
+}
+
+export function decideLeaks(input: LeaksInput): Decision | undefined {
+  const { history } = input;
+  const attempts = history.attempts;
+  const judged = input.series
+    .map((spec) => ({ spec, points: seriesOf(history, spec.series) }))
+    .filter((s) => s.points.length > 0)
+    .map((s) => judgeSeries(s.spec, s.points, attempts, input.minAttempts, input.minSamples));
+  const growth = judged.map((j) => j.growth);
+  const leaking = growth.filter((g) => g.leaking);
+  const decided = (verdict: Verdict, reason: string): Decision => ({
+    verdict,
+    reason,
+    evidence: { ...input.evidence, growth },
+  });
+  if (input.ended?.reason === "container-exited")
+    return decided("inconclusive", `container died: ${input.ended.detail}`);
+
+  const first = attempts[0];
+  const probes: ConnectProbe[] = first ? history.probes.filter((p) => p.t >= first.t) : [];
+  const refused = probes.find((p) => !p.ok);
+  const what = leakText(growth);
+  const n = attempts.length;
+  const fdsJudged = judged.find((j) => j.growth.series === "fds.total");
+  const enoughSamples = (fdsJudged?.samples ?? 0) >= input.minSamples;
+
+  if (leaking.length && refused)
+    return decided(
+      "exhaustion",
+      `${what} over ${n} attempts, and a fresh client was refused (${refused.error ?? "refused"})`,
+    );
+  // Full: an attempt failed for want of an fd, or the highest fd reached the table's end. Attempts
+  // stop there (the fork is never tried), so waiting for the budget would wait for the time limit.
+  const full =
+    history.events.some((e) => e.kind === "pipes-error") ||
+    history.samples.some((s) => s.maxFd >= input.ceiling - 1);
+  const probedAt = (k: number) => {
+    const at = attempts[k - 1]?.t;
+    return at !== undefined && probes.some((p) => p.t >= at);
+  };
+  // An fd leak runs on until the table is full, so whether fresh clients are then refused is seen,
+  // not left to when the budget happened to be reached: once full, growing needs 3 probes over a
+  // second that all got in (a hole the trigger frees, as CONFIG SET appendonly's closed AOF does).
+  const fdsLeak = leaking.some((g) => g.series.startsWith("fds."));
+  const fullAt = Math.min(
+    history.events.find((e) => e.kind === "pipes-error")?.t ?? Number.POSITIVE_INFINITY,
+    history.samples.find((s) => s.maxFd >= input.ceiling - 1)?.t ?? Number.POSITIVE_INFINITY,
+  );
+  const whenFull = probes.filter((p) => p.t >= fullAt);
+  const span = (whenFull.at(-1)?.t ?? 0) - (whenFull[0]?.t ?? 0);
+  if (fdsLeak && full && whenFull.length >= 3 && span >= 1_000)
+    return decided(
+      "growing",
+      `${what} over ${n} attempts up to a full fd table (ceiling ${input.ceiling}), and fresh clients still connect (${whenFull.length} probes over ${(span / 1000).toFixed(1)} s with the table full)`,
+    );
+  if (leaking.length && !fdsLeak && n >= input.attemptsNeeded && probedAt(input.minAttempts))
+    return decided(
+      "growing",
+      `${what} over ${n} attempts; fresh clients still connect (${probes.length} probes)`,
+    );
+  if (!leaking.length && n >= input.attemptsNeeded && enoughSamples && probedAt(input.attemptsNeeded)) {
+    if (refused)
+      return decided(
+        "inconclusive",
+        `nothing grew over ${n} attempts, but a fresh client was refused (${refused.error ?? "refused"})`,
+      );
+    return decided(
+      "stable",
+      `no series grew past its threshold over ${n} attempts (${growth.map((g) => `${g.series} ${g.perAttempt ?? "—"}`).join(", ")}) and fresh clients connected`,
+    );
+  }
+
+  if (!input.ended) return undefined;
+  if (leaking.length)
+    return decided(refused ? "exhaustion" : "growing", `${what} over ${n} attempts (${input.ended.detail})`);
+  if (n === 0) return decided("inconclusive", `no attempt seen before the run ended (${input.ended.detail})`);
+  if (n < input.attemptsNeeded)
+    return decided(
+      "inconclusive",
+      `too few attempts: ${n} of ${input.attemptsNeeded}, nothing grew past its threshold so far (${input.ended.detail})`,
+    );
+  if (!enoughSamples)
+    return decided(
+      "inconclusive",
+      `too few samples: ${fdsJudged?.samples ?? 0} of ${input.minSamples} after the first attempt (${input.ended.detail})`,
+    );
+  return decided("inconclusive", `${n} attempts, no fresh-client probe after them (${input.ended.detail})`);
+}
