@@ -105,7 +105,6 @@ export function growthChecker(spec: Extract<CheckerSpec, { checker: "growth" }>)
 }
 
 export function leaksChecker(spec: Extract<CheckerSpec, { checker: "leaks" }>): Checker {
-  const fd = fdLeakChecker();
   return {
     name: "leaks",
     decide: (history, context) =>
@@ -119,9 +118,18 @@ export function leaksChecker(spec: Extract<CheckerSpec, { checker: "leaks" }>): 
         evidence: fdEvidence(fdInput(history, context)),
         ...(context.ended ? { ended: context.ended } : {}),
       }),
-    // The fd-leak checker's timing: near a full table, probe the moment an attempt fails for want of
-    // a slot, so a refusal is seen before a probe's own closed socket leaves a hole.
-    ...(fd.probeNow ? { probeNow: fd.probeNow } : {}),
+    // As the fd-leak checker: near the table's end no probe (its closed socket would leave a hole),
+    // then once it is full (an attempt failed for want of a slot, or the highest fd reached it) a
+    // probe every tick. Full is also the highest fd at the end: a leak of fds the event loop never
+    // registers (7.0's diskless sync pipe) passes the loop's size without any pipes-error.
+    probeNow: (history, context, due) => {
+      const sample = history.samples.at(-1);
+      const near = sample !== undefined && sample.maxFd >= context.ceiling - 18;
+      const full =
+        history.events.some((e) => e.kind === "pipes-error") ||
+        (sample !== undefined && sample.maxFd >= context.ceiling - 1);
+      return full || (due && !near);
+    },
   };
 }
 

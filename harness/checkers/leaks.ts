@@ -134,6 +134,9 @@ export function decideLeaks(input: LeaksInput): Decision | undefined {
   const n = attempts.length;
   const fdsJudged = judged.find((j) => j.growth.series === "fds.total");
   const enoughSamples = (fdsJudged?.samples ?? 0) >= input.minSamples;
+  // Clean means every series was read across the budget: a sampler that fell silent (a probe that
+  // stopped answering while attempts went on) must not turn an unseen leak into "stable".
+  const unseen = growth.filter((g) => g.attempts < input.attemptsNeeded).map((g) => g.series);
 
   if (leaking.length && refused)
     return decided(
@@ -169,7 +172,13 @@ export function decideLeaks(input: LeaksInput): Decision | undefined {
       "growing",
       `${what} over ${n} attempts; fresh clients still connect (${probes.length} probes)`,
     );
-  if (!leaking.length && n >= input.attemptsNeeded && enoughSamples && probedAt(input.attemptsNeeded)) {
+  if (
+    !leaking.length &&
+    n >= input.attemptsNeeded &&
+    enoughSamples &&
+    unseen.length === 0 &&
+    probedAt(input.attemptsNeeded)
+  ) {
     if (refused)
       return decided(
         "inconclusive",
@@ -194,6 +203,11 @@ export function decideLeaks(input: LeaksInput): Decision | undefined {
     return decided(
       "inconclusive",
       `too few samples: ${fdsJudged?.samples ?? 0} of ${input.minSamples} after the first attempt (${input.ended.detail})`,
+    );
+  if (unseen.length)
+    return decided(
+      "inconclusive",
+      `${unseen.join(", ")} stopped being read before ${input.attemptsNeeded} attempts (${input.ended.detail})`,
     );
   return decided("inconclusive", `${n} attempts, no fresh-client probe after them (${input.ended.detail})`);
 }
