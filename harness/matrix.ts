@@ -83,6 +83,8 @@ export interface MatrixOptions extends RunOptions {
   retries: number;
   /** Which scenario × target cells to run (default: all); a sweep skips paths a release lacks. */
   cells?: (job: ScenarioJob, target: string) => boolean;
+  /** Which finished cells are run again (default: those that differ or failed to run). */
+  retry?: (cell: MatrixCell) => boolean;
   /** Each finished run, whole (history included), for a caller that needs more than the cell. */
   onRun?: (job: ScenarioJob, target: string, run: RunResult) => void;
 }
@@ -222,9 +224,11 @@ export async function runMatrix(
   };
   const cells = await pool(jobs, concurrency, runCell);
   for (let retry = 0; retry < options.retries; retry++) {
-    const again = jobs.flatMap((job, i) =>
-      cells[i]?.status === "differs" || cells[i]?.status === "error" ? [{ job, i }] : [],
-    );
+    const retry = options.retry ?? ((c: MatrixCell) => c.status === "differs" || c.status === "error");
+    const again = jobs.flatMap((job, i) => {
+      const cell = cells[i];
+      return cell && retry(cell) ? [{ job, i }] : [];
+    });
     if (again.length === 0) break;
     total += again.length;
     progress(`[matrix] running again what differed: ${again.map(({ job }) => job.target).join(" ")}`);

@@ -255,7 +255,7 @@ export const SweepResult = z.object({
 });
 export type SweepResult = z.infer<typeof SweepResult>;
 
-export interface SweepOptions extends Omit<MatrixOptions, "cells" | "onRun"> {
+export interface SweepOptions extends Omit<MatrixOptions, "cells" | "onRun" | "retry"> {
   faults: FaultName[];
   /** Path names (default: every one). */
   paths?: string[];
@@ -357,6 +357,9 @@ export async function runSweep(targets: string[], options: SweepOptions): Promis
   const { cells: _omit, onRun: _omitRun, ...matrixOptions } = options as MatrixOptions;
   const matrix = await runMatrix(jobs, targets, {
     ...matrixOptions,
+    // No expectation to differ from: what is run again is a cell that failed to run or could not
+    // decide (a replication path slowed by a busy machine), so a flake shows as an earlier run.
+    retry: (cell) => cell.status === "error" || cell.verdict === "inconclusive",
     concurrency: options.concurrency ?? defaultConcurrency(),
     cells: (job, target) => {
       const path = byScenario.get(job.scenario.name)?.path;

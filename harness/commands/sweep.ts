@@ -29,7 +29,8 @@ a fresh client still connects. Cells run ${defaultConcurrency()} at once here, t
 ${SWEEP_PATHS.map((p) => `                          ${p.name}: ${p.forks}`).join("\n")}
   --list                print the paths (how each is driven, and those found but not driven) and exit
   --concurrency N       containers at once, 1..${MAX_CONCURRENCY} (default ${defaultConcurrency()})
-  --retries N           run a cell that failed to run again, up to N times (0..3, default 1)
+  --retries N           run a cell that failed to run or could not decide again, up to N times
+                        (0..3, default 1); earlier runs stay in the JSON
   --json                print the sweep as JSON only
   --junit FILE          also write JUnit XML (a leak is a failure, an undecided cell is skipped)
   --report DIR          also write sweep.md, sweep.json and a chart per leaking cell there
