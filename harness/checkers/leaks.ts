@@ -9,11 +9,12 @@ import { seriesGrowth, slope } from "./growth.js";
  * sweep asks of every fork path: fds by kind, files in the data and AOF directories, used_memory.
  *
  * A series leaks when, over at least `minAttempts` attempts and `minSamples` samples, both its
- * least-squares growth per attempt (seriesGrowth) and the same slope over the later half of the
- * attempts are at or above its threshold. The later half is what tells a leak (linear in the
- * attempts) from a one-time step at the first attempt: a replica's first SYNC creates the 1 MB
- * replication backlog, a first AOF open adds one fd, and over 30 attempts such a step would still
- * show as a slope of several KB or a few hundredths of an fd per attempt overall.
+ * least-squares growth per attempt (seriesGrowth) and the same slope without the first attempts
+ * (points that had seen fewer than max(2, 10 %) of them) are at or above its threshold. The second
+ * tells a leak (linear in the attempts) from a one-time step at the first attempt: a replica's first
+ * SYNC creates the 1 MB replication backlog, and over 30 attempts that step alone reads as 30 KB per
+ * attempt. Not the later half: a leak that ran the process out of fds (7.0's diskless sync at
+ * nofile) is flat there, and that is the leak's end, not its absence.
  */
 export interface LeakSeries {
   series: string;
@@ -68,10 +69,10 @@ export function judgeSeries(
   const growth = seriesGrowth(spec.series, points, attempts);
   const first = attempts[0];
   const after = first ? points.filter((p) => p.t >= first.t) : [];
-  const half = growth.attempts / 2;
-  const latePoints = after.filter((p) => attemptsUntil(attempts, p.t).length >= half);
+  const skip = Math.max(2, Math.ceil(growth.attempts / 10));
+  const latePoints = after.filter((p) => attemptsUntil(attempts, p.t).length >= skip);
   const lateSlope = slope(latePoints, attempts);
-  // A series bent flat by a full table has no later half with attempts in it: the overall slope stands.
+  // Too few points past the first attempts to fit a line: the overall slope stands.
   const late = lateSlope === null ? growth.perAttempt : round(lateSlope);
   const judged = growth.attempts >= minAttempts && after.length >= minSamples;
   const leaking =

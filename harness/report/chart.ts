@@ -232,9 +232,12 @@ export function renderChart(run: RunResult, options: ChartOptions = {}): string 
     text(plot.left + 34, ky, marked, `fill="#222222"`),
     cross(plot.left + 133, ky - 4, 4, REFUSED_COLOUR),
     text(plot.left + 144, ky, "fresh client refused", `fill="#222222"`),
-    `<line x1="${plot.left + 290}" y1="${ky - 4}" x2="${plot.left + 316}" y2="${ky - 4}" stroke="${CEILING_COLOUR}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
-    text(plot.left + 324, ky, "event loop ceiling", `fill="#222222"`),
   );
+  if (g.ceilings.length)
+    out.push(
+      `<line x1="${plot.left + 290}" y1="${ky - 4}" x2="${plot.left + 316}" y2="${ky - 4}" stroke="${CEILING_COLOUR}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
+      text(plot.left + 324, ky, "event loop ceiling", `fill="#222222"`),
+    );
 
   // Grid and axes.
   for (const v of g.yTicks) {

@@ -129,6 +129,15 @@ describe("decideLeaks on synthetic histories", () => {
     expect(leakText(d?.evidence.growth ?? [])).toBe("clean");
   });
 
+  it("a leak that runs the process out of fds and stays flat there is still a leak", () => {
+    // 7.0.15's diskless sync: one pipe fd per attempt until nofile, then no more attempts at all.
+    const h = synthetic({ attempts: 30, untilMs: 8_000, fds: (k) => ({ pipe: Math.min(2 + 70 * k, 1015) }) });
+    h.samples = h.samples.map((s) => ({ ...s, maxFd: Math.min(s.total, 1023) }));
+    const d = decideLeaks(input(h, { ended: timeLimit }));
+    expect(d?.evidence.growth.find((g) => g.series === "fds.pipe")?.leaking).toBe(true);
+    expect(d?.verdict).toBe("growing");
+  });
+
   it("transient bumps of 1–3 fds (a client socket now and then) stay under 0.5 per attempt: stable", () => {
     const h = synthetic({
       attempts: 30,
