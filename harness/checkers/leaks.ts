@@ -28,8 +28,9 @@ export interface LeakSeries {
  *   1–3 fds (a client's socket, a file closed in the background) come and go, and over ≥ 10 attempts
  *   measured on clean cells their slope stays under 0.1 (bench/sweep.ts prints the noise).
  * - files: 0.5 per attempt, for the same reason (a rewrite's temp file exists for an instant).
- * - used_memory: 4 KiB per attempt. Clean cells move by a few hundred bytes per attempt at most
- *   (clients' query and reply buffers, the INFO call itself); a leak worth a finding is larger.
+ * - used_memory: 4 KiB per attempt. Clean cells measured at most 1 KiB per attempt (clients' query
+ *   and reply buffers, the INFO call itself); the sweep's replication paths raise it to 64 KiB (a
+ *   replica client's buffers per attempt, see sweep.ts).
  */
 export const DEFAULT_LEAK_SERIES: LeakSeries[] = [
   { series: "fds.pipe", perAttempt: 0.5 },
