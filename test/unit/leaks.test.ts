@@ -213,6 +213,19 @@ describe("decideLeaks on recorded runs", () => {
     expect(leakText(d?.evidence.growth ?? [])).toBe("6 fd/attempt (pipe)");
   });
 
+  it("7.0.15's diskless sync (recorded by the sweep's finding, pids-limit) leaks about one pipe fd per failed fork", () => {
+    const d = decide("repl-diskless-7.0.15.json.gz", "7.0.15");
+    const pipe = d?.evidence.growth.find((g) => g.series === "fds.pipe");
+    expect(d?.verdict).toBe("growing");
+    expect(pipe?.leaking).toBe(true);
+    expect(pipe?.perAttempt).toBeGreaterThan(0.7);
+    expect(pipe?.perAttempt).toBeLessThan(1.3);
+    const others = d?.evidence.growth.filter(
+      (g) => g.leaking && !["fds.pipe", "fds.total"].includes(g.series),
+    );
+    expect(others?.map((g) => g.series)).toEqual([]);
+  });
+
   it("7.0.15 adds a file to its AOF directory per failed rewrite and no fd", () => {
     const d = decide("aof-dir-7.0.15.json", "7.0.15");
     expect(d?.verdict).toBe("growing");
