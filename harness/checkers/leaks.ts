@@ -87,6 +87,32 @@ export function judgeSeries(
 
 const FD_KINDS = ["fds.pipe", "fds.socket", "fds.file", "fds.other"];
 
+const DAY_MS = 86_400_000;
+/** The server's own time of a log line, ms into its day ("… 17:29:44.719 # …"), or null. */
+export function logLineMs(line: string | null): number | null {
+  const m = /(\d{2}):(\d{2}):(\d{2})\.(\d{3}) [#*.-] /.exec(line ?? "");
+  return m ? ((Number(m[1]) * 60 + Number(m[2])) * 60 + Number(m[3])) * 1000 + Number(m[4]) : null;
+}
+
+/**
+ * Attempts on the server's clock: each at its log line's own time, shifted onto the run's clock by
+ * the smallest delivery delay seen. A busy machine delivers log lines late and unevenly (up to 240 ms
+ * at 35 attempts/s), which bends the slope against the fd samples (a 1-fd leak read 0.85; 1.00 with
+ * this). Attempts without a timestamped line (replies, series) stay as they are.
+ */
+export function onServerClock(attempts: Attempt[]): Attempt[] {
+  const times = attempts.map((a) => logLineMs(a.line));
+  const first = times[0];
+  if (first === null || first === undefined || times.some((t) => t === null)) return attempts;
+  // Unwrapped across midnight: a run is minutes long, so a jump back of more than half a day is one.
+  const unwrapped = times.map((t) => {
+    const v = t ?? first;
+    return v - first < -DAY_MS / 2 ? v + DAY_MS : v;
+  });
+  const offset = Math.min(...attempts.map((a, i) => a.t - (unwrapped[i] ?? 0)));
+  return attempts.map((a, i) => ({ ...a, t: (unwrapped[i] ?? 0) + offset }));
+}
+
 /** What leaks, in a few words: "6 fd/attempt (pipe)", "1 file/attempt (aofdir)", or "clean". */
 export function leakText(growth: SeriesGrowth[]): string {
   const leaking = growth.filter((g) => g.leaking && g.perAttempt !== null);
@@ -115,10 +141,11 @@ export function leakText(growth: SeriesGrowth[]): string {
 export function decideLeaks(input: LeaksInput): Decision | undefined {
   const { history } = input;
   const attempts = history.attempts;
+  const timed = onServerClock(attempts);
   const judged = input.series
     .map((spec) => ({ spec, points: seriesOf(history, spec.series) }))
     .filter((s) => s.points.length > 0)
-    .map((s) => judgeSeries(s.spec, s.points, attempts, input.minAttempts, input.minSamples));
+    .map((s) => judgeSeries(s.spec, s.points, timed, input.minAttempts, input.minSamples));
   const growth = judged.map((j) => j.growth);
   const leaking = growth.filter((g) => g.leaking);
   const decided = (verdict: Verdict, reason: string): Decision => ({
