@@ -2,15 +2,16 @@ import { type Attempt, attemptsUntil, type History, type Point, seriesOf } from 
 import type { ConnectProbe } from "../probes/connect.js";
 import type { Verdict } from "../scenario/schema.js";
 import type { Decision, Evidence, SeriesGrowth } from "./fd-leak.js";
-import { seriesGrowth, slope } from "./growth.js";
+import { seriesGrowth } from "./growth.js";
 
 /**
  * Pure: which of several series leak per attempt, with no expectation of what should happen. What a
  * sweep asks of every fork path: fds by kind, files in the data and AOF directories, used_memory.
  *
  * A series leaks when, over at least `minAttempts` attempts and `minSamples` samples, both its
- * least-squares growth per attempt (seriesGrowth) and the same slope without the first attempts
- * (points that had seen fewer than max(2, 10 %) of them) are at or above its threshold. The second
+ * least-squares growth per attempt (seriesGrowth) and its net growth per attempt after the first
+ * attempts (from the first point that had seen max(2, 10 %) of them to the end) are at or above its
+ * threshold. The second
  * tells a leak (linear in the attempts) from a one-time step at the first attempt: a replica's first
  * SYNC creates the 1 MB replication backlog, and over 30 attempts that step alone reads as 30 KB per
  * attempt. Not the later half: a leak that ran the process out of fds (7.0's diskless sync at
@@ -70,11 +71,14 @@ export function judgeSeries(
   const growth = seriesGrowth(spec.series, points, attempts);
   const first = attempts[0];
   const after = first ? points.filter((p) => p.t >= first.t) : [];
+  // Net growth from the first point past the first attempts to the end, per attempt between them:
+  // a difference over a long span, which an exec's uneven latency moves far less than it moves a
+  // least-squares line through a handful of points.
   const skip = Math.max(2, Math.ceil(growth.attempts / 10));
-  const latePoints = after.filter((p) => attemptsUntil(attempts, p.t).length >= skip);
-  const lateSlope = slope(latePoints, attempts);
-  // Too few points past the first attempts to fit a line: the overall slope stands.
-  const late = lateSlope === null ? growth.perAttempt : round(lateSlope);
+  const from = after.find((p) => attemptsUntil(attempts, p.t).length >= skip);
+  const span = from ? growth.attempts - attemptsUntil(attempts, from.t).length : 0;
+  const late =
+    from && span > 0 && growth.after !== null ? round((growth.after - from.v) / span) : growth.perAttempt;
   const judged = growth.attempts >= minAttempts && after.length >= minSamples;
   const leaking =
     judged &&
