@@ -62,6 +62,7 @@ export function attemptsUntil(attempts: Attempt[], until = Number.POSITIVE_INFIN
 export class HistoryRecorder {
   readonly history: History = emptyHistory();
   private readonly pattern: RegExp | undefined;
+  private readonly replyPattern: RegExp | undefined;
   private readonly logProbes: { name: string; re: RegExp; count: number }[];
 
   constructor(
@@ -69,6 +70,7 @@ export class HistoryRecorder {
     logProbes: { name: string; pattern: string }[] = [],
   ) {
     this.pattern = "pattern" in attempt ? new RegExp(attempt.pattern) : undefined;
+    this.replyPattern = "reply" in attempt ? new RegExp(attempt.reply) : undefined;
     this.logProbes = logProbes.map((p) => ({ name: p.name, re: new RegExp(p.pattern), count: 0 }));
     // A count starts at 0 before any line: the first matching line is a rise like any other.
     for (const probe of this.logProbes) this.history.series[`${probe.name}.count`] = [{ t: 0, v: 0 }];
@@ -84,6 +86,11 @@ export class HistoryRecorder {
     for (const probe of this.logProbes) {
       if (probe.re.test(line)) this.point(`${probe.name}.count`, { t, v: ++probe.count });
     }
+  }
+
+  /** A reply to one of the workload's commands (the text of an error reply included). */
+  reply(text: string, t: number): void {
+    if (this.replyPattern?.test(text)) this.attemptAt(t, text);
   }
 
   fds(sample: FdSample): void {

@@ -23,7 +23,9 @@ export {
   type Ended,
   fdLeakChecker,
   growthChecker,
+  leaksChecker,
 } from "./checkers/index.js";
+export { DEFAULT_LEAK_SERIES, decideLeaks, type LeakSeries, leakText } from "./checkers/leaks.js";
 export { RedisReproContainer, StartedRedisReproContainer } from "./container/redis-container.js";
 export { removeContainers, removeNetworks } from "./engine/cleanup.js";
 export { UserError } from "./errors.js";
@@ -31,6 +33,7 @@ export { type Fault, FaultName, fault } from "./faults/index.js";
 export { type Attempt, History, HistoryRecorder, type Point, seriesNames, seriesOf } from "./history.js";
 export { type MatrixOptions, MatrixResult, runMatrix } from "./matrix.js";
 export { type Logger, setLogger, withLogger } from "./progress.js";
+export { writeSweepReport } from "./report/sweep.js";
 export { writeReport } from "./report/write.js";
 export { RunResult, TargetResult } from "./result.js";
 export { newRunId, type RunOptions, runScenario, runTarget } from "./run.js";
@@ -45,6 +48,15 @@ export {
   type StepContext,
   Verdict,
 } from "./scenario/index.js";
+export {
+  renderSweep,
+  renderSweepJunit,
+  runSweep,
+  SWEEP_PATHS,
+  type SweepOptions,
+  SweepResult,
+  sweepScenario,
+} from "./sweep.js";
 export { ensureImage, type TargetImage } from "./targets/build.js";
 export { redisArgs } from "./targets/config.js";
 export { parseTarget } from "./targets/spec.js";

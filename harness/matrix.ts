@@ -4,6 +4,7 @@ import { expectation } from "./catalogue/catalogue.js";
 import { EvidenceSummary, summariseEvidence } from "./checkers/fd-leak.js";
 import { describeEnvironment, Environment } from "./environment.js";
 import { errorText } from "./errors.js";
+import type { FaultName } from "./faults/index.js";
 import { progress } from "./progress.js";
 import { alignColumns } from "./report/table.js";
 import type { RunResult } from "./result.js";
@@ -80,6 +81,12 @@ export interface MatrixOptions extends RunOptions {
   concurrency: number;
   /** Times a cell that differs (or fails to run) is run again, after the others, to tell a flake. */
   retries: number;
+  /** Which scenario × target cells to run (default: all); a sweep skips paths a release lacks. */
+  cells?: (job: ScenarioJob, target: string) => boolean;
+  /** Which finished cells are run again (default: those that differ or failed to run). */
+  retry?: (cell: MatrixCell) => boolean;
+  /** Each finished run, whole (history included), for a caller that needs more than the cell. */
+  onRun?: (job: ScenarioJob, target: string, run: RunResult) => void;
 }
 
 export const MAX_CONCURRENCY = 8;
@@ -93,6 +100,8 @@ export interface ScenarioJob {
   scenario: Scenario;
   /** How the user named it, for rerun commands. */
   ref?: string;
+  /** The fault for this job's runs (default: the options' override, else the scenario's own). */
+  fault?: FaultName;
 }
 
 /** Catalogue for releases; a patched build has only what its scenario states. */
@@ -183,20 +192,27 @@ export async function runMatrix(
 
   // A fixed run id (tests set one) would let each cell's cleanup remove its neighbours' containers.
   const concurrency = process.env.REDIS_REPRO_RUN_ID ? 1 : options.concurrency;
-  const jobs = scenarios.flatMap((s) => targets.map((target) => ({ ...s, target })));
+  const jobs = scenarios.flatMap((s) =>
+    targets.flatMap((target) => (options.cells && !options.cells(s, target) ? [] : [{ ...s, target }])),
+  );
   const runsStarted = Date.now();
   let done = 0;
   let total = jobs.length;
   progress(`[matrix] ${jobs.length} run(s), ${concurrency} at once`);
-  const runCell = async ({ scenario, ref, target }: (typeof jobs)[number]) => {
+  const runCell = async (job: (typeof jobs)[number]) => {
+    const { scenario, ref, target, fault } = job;
     const t0 = Date.now();
     const outcome = await runScenario(scenario, [target], {
       ...options,
       // Images were made above: a rebuild here would build every one again.
       rebuild: false,
       scenarioRef: ref,
+      ...(fault ? { faultOverride: fault } : {}),
     }).then(
-      (run) => ({ run }),
+      (run) => {
+        options.onRun?.(job, target, run);
+        return { run };
+      },
       (error: unknown) => ({ error: errorText(error).split("\n")[0] ?? "error" }),
     );
     const cell = toCell(scenario, target, outcome, (Date.now() - t0) / 1000);
@@ -208,9 +224,11 @@ export async function runMatrix(
   };
   const cells = await pool(jobs, concurrency, runCell);
   for (let retry = 0; retry < options.retries; retry++) {
-    const again = jobs.flatMap((job, i) =>
-      cells[i]?.status === "differs" || cells[i]?.status === "error" ? [{ job, i }] : [],
-    );
+    const retry = options.retry ?? ((c: MatrixCell) => c.status === "differs" || c.status === "error");
+    const again = jobs.flatMap((job, i) => {
+      const cell = cells[i];
+      return cell && retry(cell) ? [{ job, i }] : [];
+    });
     if (again.length === 0) break;
     total += again.length;
     progress(`[matrix] running again what differed: ${again.map(({ job }) => job.target).join(" ")}`);

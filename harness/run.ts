@@ -195,16 +195,21 @@ export async function runTarget(
     attemptsNeeded: scenario.budgets.attempts,
   });
   const samplers: Sampler[] = [];
+  // A reading is stamped when it returns: an exec spends most of its time being set up, and the
+  // listing it returns is of the moment just before it exits. Stamped at the start, a busy engine's
+  // slow execs put each reading several attempts early (a 6-fd leak read 7.14 per attempt).
   const sampleProbes = () =>
     Promise.all(
       samplers.map(async (sampler) => {
-        const t = clock.now();
-        const values = await sampler.sample(t).catch(() => undefined);
-        if (values) recorder.reading(sampler.name, t, values);
+        const values = await sampler.sample(clock.now()).catch(() => undefined);
+        if (values) recorder.reading(sampler.name, clock.now(), values);
       }),
     );
   const sample = async () => {
-    const fds = await main.fds(clock.now()).catch(() => undefined);
+    const fds = await main
+      .fds(clock.now())
+      .then((s) => s && { ...s, t: clock.now() })
+      .catch(() => undefined);
     if (fds) recorder.fds(fds);
     await sampleProbes();
     if (fds) return undefined;
@@ -238,7 +243,11 @@ export async function runTarget(
     };
     const running = startWorkload(
       scenario.workload,
-      { client: clientOf, directive: (node, name) => directive(nodeConfig(scenario, node), name) },
+      {
+        client: clientOf,
+        directive: (node, name) => directive(nodeConfig(scenario, node), name),
+        onReply: (_node, reply) => recorder.reply(reply, clock.now()),
+      },
       stepContext,
     );
     await running.loaded;

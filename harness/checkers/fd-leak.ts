@@ -50,6 +50,8 @@ export const SeriesGrowth = z.object({
   /** Attempts seen by the last sample of the series. */
   attempts: z.number(),
   perAttempt: z.number().nullable(),
+  /** The leaks checker's judgement of this series against its threshold (absent where none judged it). */
+  leaking: z.boolean().optional(),
 });
 export type SeriesGrowth = z.infer<typeof SeriesGrowth>;
 

@@ -10,7 +10,7 @@ const round = (n: number) => Math.round(n * 100) / 100;
  * sampler that reads the series see the same event at different moments (a file exists a little
  * before its log line arrives): a constant lag shifts the line, not its slope.
  */
-function slope(points: Point[], attempts: Attempt[]): number | null {
+export function slope(points: Point[], attempts: Attempt[]): number | null {
   const xy = points.map((p) => [attemptsUntil(attempts, p.t).length, p.v] as const);
   if (xy.length < 2) return null;
   const mx = xy.reduce((s, [x]) => s + x, 0) / xy.length;

@@ -4,6 +4,7 @@ import type { CheckerSpec } from "../scenario/schema.js";
 import { decideAofDir } from "./aof-dir.js";
 import { type Decision, decideFdLeak, type FdLeakInput, fdEvidence } from "./fd-leak.js";
 import { decideGrowth } from "./growth.js";
+import { DEFAULT_LEAK_SERIES, decideLeaks } from "./leaks.js";
 
 /** Why a run ended before the checker decided; the checker then says inconclusive, with this. */
 export interface Ended {
@@ -103,6 +104,36 @@ export function growthChecker(spec: Extract<CheckerSpec, { checker: "growth" }>)
   };
 }
 
+export function leaksChecker(spec: Extract<CheckerSpec, { checker: "leaks" }>): Checker {
+  return {
+    name: "leaks",
+    decide: (history, context) =>
+      decideLeaks({
+        history,
+        series: spec.series ?? DEFAULT_LEAK_SERIES,
+        minAttempts: spec.minAttempts,
+        minSamples: spec.minSamples,
+        attemptsNeeded: context.attemptsNeeded,
+        ceiling: context.ceiling,
+        evidence: fdEvidence(fdInput(history, context)),
+        ...(context.ended ? { ended: context.ended } : {}),
+      }),
+    // As the fd-leak checker: near the table's end no probe (its closed socket would leave a hole;
+    // 64 fds of margin, as BGREWRITEAOF every 50 ms leaks 120 fds a second between samples),
+    // then once it is full (an attempt failed for want of a slot, or the highest fd reached it) a
+    // probe every tick. Full is also the highest fd at the end: a leak of fds the event loop never
+    // registers (7.0's diskless sync pipe) passes the loop's size without any pipes-error.
+    probeNow: (history, context, due) => {
+      const sample = history.samples.at(-1);
+      const near = sample !== undefined && sample.maxFd >= context.ceiling - 64;
+      const full =
+        history.events.some((e) => e.kind === "pipes-error") ||
+        (sample !== undefined && sample.maxFd >= context.ceiling - 1);
+      return full || (due && !near);
+    },
+  };
+}
+
 /** The checker a scenario names (data), or the one a script passes (a function of the same shape). */
 export function checkerFor(spec: CheckerSpec | Checker): Checker {
   if ("decide" in spec) return spec;
@@ -113,6 +144,8 @@ export function checkerFor(spec: CheckerSpec | Checker): Checker {
       return aofDirChecker(spec.probe);
     case "growth":
       return growthChecker(spec);
+    case "leaks":
+      return leaksChecker(spec);
   }
 }
 

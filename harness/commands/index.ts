@@ -8,10 +8,12 @@ import { matrixCommand } from "./matrix.js";
 import { reportCommand } from "./report.js";
 import { runCommand } from "./run.js";
 import { sourcesCommand } from "./sources.js";
+import { sweepCommand } from "./sweep.js";
 
 export const commands: Command[] = [
   runCommand,
   matrixCommand,
+  sweepCommand,
   bisectCommand,
   bisectRunCommand,
   imagesCommand,

@@ -33,6 +33,9 @@ export interface ChartMetric {
   axis: string;
   points(r: TargetResult): Point[];
   label(r: TargetResult): string;
+  /** Times drawn as rings, and their name in the key: failed forks, or the scenario's attempts. */
+  rings(r: TargetResult): number[];
+  ringKey: string;
   /** Times of the events drawn as crosses, with the words for them ("": no crosses). */
   crosses(r: TargetResult): number[];
   crossKey: string;
@@ -112,6 +115,8 @@ export const FD_METRIC: ChartMetric = {
   axis: "open fds",
   points: (r) => r.samples.map((s) => ({ t: s.t, fds: s.total })),
   label: seriesLabel,
+  rings: (r) => r.events.filter((e) => e.kind === "fork-failed").map((e) => e.t),
+  ringKey: "failed fork",
   crosses: (r) => r.probes.filter((p) => !p.ok).map((p) => p.t),
   crossKey: "fresh client refused",
   crossLabel: "fresh client refused",
@@ -127,6 +132,8 @@ export function seriesMetric(series: string, title = `${series} over time`): Cha
     axis: series,
     points: (r) => seriesOf(r, series).map((p) => ({ t: p.t, fds: p.v })),
     label: (r) => `${r.target} — ${r.decision.verdict} · ${r.decision.evidence.attempts} attempts`,
+    rings: (r) => r.attempts.map((a) => a.t),
+    ringKey: "attempt",
     crosses: () => [],
     crossKey: "",
     crossLabel: "",
@@ -175,7 +182,10 @@ export function chartGeometry(run: RunResult, metric: ChartMetric = FD_METRIC): 
       colour: SERIES_COLOURS[i % SERIES_COLOURS.length] ?? "#000000",
       label: metric.label(r),
       points,
-      forks: r.events.filter((e) => e.kind === "fork-failed" && e.t <= watchedUntil).map((e) => at(e.t)),
+      forks: metric
+        .rings(r)
+        .filter((t) => t <= watchedUntil)
+        .map(at),
       refused: metric.crosses(r).map(at),
     };
   });
@@ -215,7 +225,7 @@ export function chartGeometry(run: RunResult, metric: ChartMetric = FD_METRIC): 
       const each = spacing(s.forks) >= MIN_RING_SPACING;
       return {
         ...s,
-        label: each || s.forks.length === 0 ? s.label : `${s.label} · ring: the first failed fork`,
+        label: each || s.forks.length === 0 ? s.label : `${s.label} · ring: the first ${metric.ringKey}`,
         forkMarks: each ? "each" : "first",
       };
     }),
@@ -268,7 +278,7 @@ export function renderChart(run: RunResult, metric: ChartMetric = FD_METRIC): st
   const ky = 62 + g.series.length * LEGEND_ROW;
   out.push(
     forkMarker(plot.left + 13, ky - 4, "#555555"),
-    text(plot.left + 34, ky, "failed fork", `fill="#222222"`),
+    text(plot.left + 34, ky, metric.ringKey, `fill="#222222"`),
   );
   if (metric.crossKey)
     out.push(

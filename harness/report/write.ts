@@ -32,7 +32,7 @@ const isMissing = (error: unknown) => (error as NodeJS.ErrnoException).code === 
  * Checks DIR before a run spends its time: it must be new, empty, or an earlier report (which is then
  * replaced). Anything else would mix a report with files nobody can tell apart from it.
  */
-export async function prepareReportDir(dir: string): Promise<string> {
+export async function prepareReportDir(dir: string, marker = "report.json"): Promise<string> {
   const abs = resolve(dir);
   let entries: string[] | undefined;
   try {
@@ -46,9 +46,9 @@ export async function prepareReportDir(dir: string): Promise<string> {
         `--report ${dir}: cannot read it (${errorText(error)}); give a folder you can write`,
       );
   }
-  if (entries && entries.length > 0 && !entries.includes("report.json"))
+  if (entries && entries.length > 0 && !entries.includes(marker))
     throw new UserError(
-      `--report ${dir}: the folder holds other files and no report.json; give a new or empty folder`,
+      `--report ${dir}: the folder holds other files and no ${marker}; give a new or empty folder`,
     );
   try {
     await mkdir(abs, { recursive: true });

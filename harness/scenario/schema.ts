@@ -107,6 +107,12 @@ export const Step = z.discriminatedUnion("step", [
       step: z.literal("command"),
       /** The command and its arguments, e.g. ["CONFIG", "SET", "appendonly", "yes"]. */
       args: z.array(z.string()).min(1),
+      /**
+       * More commands sent right after `args`, in order, each time: a cycle that must not drift apart,
+       * e.g. a replica's SLAVEOF NO ONE then SLAVEOF main 6379 (a fresh full sync every time), or
+       * SCRIPT DEBUG yes then EVAL (a failed debugging fork turns debugging off again).
+       */
+      andThen: z.array(z.array(z.string()).min(1)).optional(),
       /** Repeat every N ms until the run decides (each one an attempt); absent: once. */
       everyMs: z.number().int().positive().optional(),
       node,
@@ -158,11 +164,13 @@ export type ProbeSpec = z.infer<typeof ProbeSpec>;
 
 /**
  * What counts as one attempt: a parsed log event (fork-failed: any failed fork), log lines matching
- * a pattern, or each increase of a probe series.
+ * a pattern, replies to the workload's commands matching a pattern (for a fork that logs nothing when
+ * it fails, e.g. EVAL in a forked debugging session), or each increase of a probe series.
  */
 export const AttemptSpec = z.union([
   z.object({ event: z.enum(["fork-failed", "pipes-error", "rewrite-limited", "incr-file"]) }).strict(),
   z.object({ pattern: z.string() }).strict(),
+  z.object({ reply: z.string() }).strict(),
   z.object({ series: z.string() }).strict(),
 ]);
 export type AttemptSpec = z.infer<typeof AttemptSpec>;
@@ -198,6 +206,25 @@ export const CheckerSpec = z.discriminatedUnion("checker", [
       tolerance: z.number().min(0).default(1),
       /** Attempts a `growing` verdict needs (a `stable` one needs budgets.attempts). */
       minAttempts: z.number().int().positive().default(10),
+    })
+    .strict(),
+  /**
+   * Any of several series leaking per attempt, with no expectation: what a sweep asks of every fork
+   * path. `growing` (or `exhaustion` when fresh clients were refused) names each leaking series and
+   * its growth per attempt; `stable` when all stay within their thresholds over budgets.attempts.
+   */
+  z
+    .object({
+      checker: z.literal("leaks"),
+      /** Series and the growth per attempt at or above which each counts as leaking (default: DEFAULT_LEAK_SERIES). */
+      series: z
+        .array(z.object({ series: z.string(), perAttempt: z.number().positive() }).strict())
+        .min(1)
+        .optional(),
+      /** Attempts a leak verdict needs. */
+      minAttempts: z.number().int().positive().default(10),
+      /** Samples of a series taken after the first attempt before it is judged (the slope needs points). */
+      minSamples: z.number().int().min(2).default(5),
     })
     .strict(),
 ]);
@@ -297,6 +324,7 @@ export const ScenarioData = z
     const patterns = [
       ...s.probes.flatMap((p) => (p.probe === "log" || p.probe === "dir" ? [p.pattern ?? ""] : [])),
       ...("pattern" in s.attempt ? [s.attempt.pattern] : []),
+      ...("reply" in s.attempt ? [s.attempt.reply] : []),
     ];
     for (const p of patterns) {
       try {

@@ -25,6 +25,8 @@ export interface RunningWorkload {
 export interface WorkloadNodes {
   client(node: string): Promise<Redis>;
   directive(node: string, name: string): string | undefined;
+  /** Each reply a command step gets, as it comes (attempts may be counted by reply). */
+  onReply?(node: string, reply: string): void;
 }
 
 /** Writes `keys` values in batches, so a large fill does not sit in one reply buffer. */
@@ -52,12 +54,13 @@ export function startWorkload(
   const result: WorkloadResult = { writes: 0, aofBytes: 0, commands: 0, replies: {} };
   const { signal } = context;
   const repeating: Promise<void>[] = [];
-  const send = async (client: Redis, args: string[]) => {
+  const send = async (client: Redis, args: string[], node: string) => {
     const [name = "", ...rest] = args;
     const reply = await client.call(name, ...rest).then(
       (r) => String(r),
       (e: unknown) => errorText(e),
     );
+    nodes.onReply?.(node, reply);
     result.commands++;
     result.replies[reply] = (result.replies[reply] ?? 0) + 1;
   };
@@ -88,15 +91,18 @@ export function startWorkload(
         }
         case "command": {
           const client = await nodes.client(step.node);
+          const sendAll = async () => {
+            for (const args of [step.args, ...(step.andThen ?? [])]) await send(client, args, step.node);
+          };
           if (step.everyMs === undefined) {
-            await send(client, step.args);
+            await sendAll();
             break;
           }
           const every = step.everyMs;
           repeating.push(
             (async () => {
               while (!signal.aborted) {
-                await send(client, step.args);
+                await sendAll();
                 await sleep(every, undefined, { signal }).catch(() => undefined);
               }
             })(),
