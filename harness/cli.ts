@@ -1,35 +1,29 @@
 #!/usr/bin/env node
-import { parseArgs } from "node:util";
-import { commands, usage } from "./commands/index.js";
-import { errorText, isUserError, UserError } from "./errors.js";
+import { commands } from "./commands/index.js";
+import { optionString, parseCommandLine } from "./commands/spec.js";
+import { ExitCode, isUserError } from "./errors.js";
 import { installInterruptHandlers } from "./interrupt.js";
 import { setQuiet } from "./progress.js";
+import { harnessVersion } from "./version.js";
 
-/** Exit codes: 0 verdicts as expected, 1 a verdict not as expected, 2 usage or environment. */
+/** Parses, loads the one command asked for (and only its dependencies), runs it; exit codes in errors.ts. */
 async function main(argv: string[]): Promise<number> {
   installInterruptHandlers();
-  const [first, ...rest] = argv;
-  if (!first || first === "--help" || first === "-h" || first === "help") {
-    process.stdout.write(usage);
-    return first ? 0 : 2;
+  const parsed = parseCommandLine(commands, argv, harnessVersion);
+  if (parsed.kind === "version") {
+    process.stdout.write(`${harnessVersion}\n`);
+    return ExitCode.ok;
   }
-  const command = commands.find((c) => c.name === first);
-  if (!command) throw new UserError(`unknown command "${first}": run \`redis-repro --help\` for the list`);
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
-  } catch (error) {
-    // parseArgs adds advice about positionals that does not fit one line; its first sentence says it all.
-    const first = errorText(error).split(". ")[0] ?? "bad arguments";
-    throw new UserError(`${first}: run \`redis-repro ${command.name} --help\``);
+  if (parsed.kind === "help") {
+    process.stdout.write(parsed.text);
+    return parsed.exitCode;
   }
-  if (parsed.values.help) {
-    process.stdout.write(command.help);
-    return 0;
-  }
-  if (typeof parsed.values.sources === "string") process.env.REDIS_REPRO_SOURCES = parsed.values.sources;
-  if (parsed.values.json) setQuiet(true);
-  return command.run(parsed.values, parsed.positionals);
+  const { values } = parsed.input;
+  const sources = optionString(values, "sources");
+  if (sources !== undefined) process.env.REDIS_REPRO_SOURCES = sources;
+  if (values.json) setQuiet(true);
+  const handler = await parsed.spec.load();
+  return handler(parsed.input);
 }
 
 main(process.argv.slice(2)).then(
@@ -44,7 +38,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(
         `redis-repro: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
       );
-      process.exitCode = 2;
+      process.exitCode = ExitCode.internal;
     }
   },
 );

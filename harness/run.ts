@@ -87,6 +87,7 @@ async function samplersFor(
   if (!(await hostProcReadable(hostPid))) {
     throw new UserError(
       `fault ${fault.name} leaves no room for a probe process in the container, so fds are read from the engine host's /proc, which this process cannot read: run as root on the engine's host, or use --fault seccomp-enomem`,
+      "environment",
     );
   }
   return { fds: () => sampleFdsFromHost(hostPid, t), aofDir: () => sampleAofDirFromHost(hostPid, aofDir, t) };
@@ -161,7 +162,10 @@ export async function runTarget(
         `image ${image.image} has no user "redis": bring an image built like the official ones (user redis, uid 999)`,
       );
     }
-    throw new UserError(`container for ${image.target} did not become ready: ${text.split("\n")[0]}`);
+    throw new UserError(
+      `container for ${image.target} did not become ready: ${text.split("\n")[0]}`,
+      "environment",
+    );
   });
   const containerStartMs = t();
   const host = "127.0.0.1";

@@ -2,28 +2,9 @@ import { type BisectOutcome, type BisectSide, bisectCandidates, bisectSide, bise
 import { catalogueVersions } from "../catalogue/catalogue.js";
 import { UserError } from "../errors.js";
 import { runScenario } from "../run.js";
-import { DEFAULT_SCENARIO, loadScenario, type Verdict } from "../scenario.js";
+import { loadScenario, type Verdict } from "../scenario.js";
 import { parseTarget } from "../targets/spec.js";
-import { baseMode, baseOptions, type Command, commonOptions, printJson } from "./command.js";
-
-const help = `redis-repro bisect --good A --bad B [--scenario NAME|FILE] [--json]
-
-Finds the first release whose verdict flips, by binary search over the catalogue's releases from A to
-B (either may be the older). Each step runs the scenario on one release, reusing cached images and
-building missing ones; the ends run first, side by side. A verdict equal to --good's is good,
-inconclusive is skipped (as git bisect skip), any other is bad.
-
-  --good A              a release whose verdict you call good (e.g. 3.2.9)
-  --bad B               a release whose verdict you call bad (e.g. 3.2.8)
-                        With one release and patches on one side (--bad 3.2.8 --good
-                        3.2.8+fix-aof-pipe-leak) the two builds are run to confirm the patch flips it.
-  --scenario NAME|FILE  default ${DEFAULT_SCENARIO}
-  --bases MODE          auto | online | offline base images for builds (default auto)
-  --json                print the steps and the outcome as JSON only
-
-Exit: 0 the flip was found, 1 no single flip (the ends agree, only inconclusive releases in between,
-or the verdict flips back), 2 usage or environment error.
-`;
+import { baseMode, type Input, printJson } from "./command.js";
 
 export interface BisectRunStep {
   step: number;
@@ -60,77 +41,64 @@ export function describeOutcome(outcome: BisectOutcome, ends: { good: string; ba
   }
 }
 
-export const bisectCommand: Command = {
-  name: "bisect",
-  summary: "find the release (or patch) where a scenario's verdict flips, by runs",
-  help,
-  options: {
-    ...commonOptions,
-    ...baseOptions,
-    good: { type: "string" },
-    bad: { type: "string" },
-    scenario: { type: "string" },
-  },
-  async run(values) {
-    if (typeof values.good !== "string" || typeof values.bad !== "string")
-      throw new UserError("bisect needs --good A and --bad B, e.g. --good 3.2.9 --bad 3.2.8");
-    const { candidates, good, bad } = bisectCandidates(values.good, values.bad, catalogueVersions());
-    const scenarioRef = typeof values.scenario === "string" ? values.scenario : undefined;
-    const scenario = await loadScenario(scenarioRef);
-    const say = (line: string) => {
-      if (!values.json) process.stdout.write(`${line}\n`);
-    };
-    say(
-      `bisect ${scenario.name} over ${candidates.length} target(s), ${candidates[0]} .. ${candidates.at(-1)}: --good ${good}, --bad ${bad}`,
-    );
+export async function run({ values }: Input): Promise<number> {
+  if (typeof values.good !== "string" || typeof values.bad !== "string")
+    throw new UserError("bisect needs --good A and --bad B, e.g. --good 3.2.9 --bad 3.2.8");
+  const { candidates, good, bad } = bisectCandidates(values.good, values.bad, catalogueVersions());
+  const scenarioRef = typeof values.scenario === "string" ? values.scenario : undefined;
+  const scenario = await loadScenario(scenarioRef);
+  const say = (line: string) => {
+    if (!values.json) process.stdout.write(`${line}\n`);
+  };
+  say(
+    `bisect ${scenario.name} over ${candidates.length} target(s), ${candidates[0]} .. ${candidates.at(-1)}: --good ${good}, --bad ${bad}`,
+  );
 
-    const verdicts: Record<string, Verdict> = {};
-    const steps: BisectRunStep[] = [];
-    let outcome: BisectOutcome | undefined;
-    for (let n = 1; !outcome; n++) {
-      const next = bisectStep({ candidates, good, bad, verdicts });
-      if (next.kind !== "run") {
-        outcome = next;
-        break;
-      }
-      const run = await runScenario(scenario, next.targets, {
-        bases: baseMode(values),
-        rebuild: values.rebuild === true,
-        scenarioRef,
-      });
-      // By position: results come in the order asked, and a patch prefix (3.2.8+fix) comes back
-      // under its full name.
-      next.targets.forEach((target, i) => {
-        const verdict = run.results[i]?.decision.verdict;
-        if (!verdict) throw new Error(`run ${run.runId} gave no verdict for ${target}`);
-        verdicts[target] = verdict;
-      });
-      for (const [i, r] of run.results.entries()) {
-        const target = next.targets[i] ?? r.target;
-        const v = r.decision.verdict;
-        const side = bisectSide(v, verdicts[good] ?? v, verdicts[bad] ?? v);
-        const e = r.decision.evidence;
-        steps.push({
-          step: n,
-          target,
-          verdict: v,
-          side,
-          attempts: e.attempts,
-          baselineFds: e.baseline,
-          peakFds: e.peak,
-          reason: r.decision.reason,
-          runId: run.runId,
-        });
-        const open = candidates.filter((t) => verdicts[t] === undefined).length;
-        say(
-          `step ${n}: ${target.padEnd(24)} ${v.padEnd(12)} ${(side === "skip" ? "skipped" : side).padEnd(8)} ${e.attempts} failed forks, fds ${e.baseline ?? "—"} → ${e.peak ?? "—"}; ${open} left`,
-        );
-      }
+  const verdicts: Record<string, Verdict> = {};
+  const steps: BisectRunStep[] = [];
+  let outcome: BisectOutcome | undefined;
+  for (let n = 1; !outcome; n++) {
+    const next = bisectStep({ candidates, good, bad, verdicts });
+    if (next.kind !== "run") {
+      outcome = next;
+      break;
     }
-    const conclusion = describeOutcome(outcome, { good, bad });
-    if (values.json)
-      printJson({ scenario: scenario.name, good, bad, candidates, steps, outcome, conclusion });
-    else say(conclusion);
-    return outcome.kind === "found" ? 0 : 1;
-  },
-};
+    const run = await runScenario(scenario, next.targets, {
+      bases: baseMode(values),
+      rebuild: values.rebuild === true,
+      scenarioRef,
+    });
+    // By position: results come in the order asked, and a patch prefix (3.2.8+fix) comes back
+    // under its full name.
+    next.targets.forEach((target, i) => {
+      const verdict = run.results[i]?.decision.verdict;
+      if (!verdict) throw new Error(`run ${run.runId} gave no verdict for ${target}`);
+      verdicts[target] = verdict;
+    });
+    for (const [i, r] of run.results.entries()) {
+      const target = next.targets[i] ?? r.target;
+      const v = r.decision.verdict;
+      const side = bisectSide(v, verdicts[good] ?? v, verdicts[bad] ?? v);
+      const e = r.decision.evidence;
+      steps.push({
+        step: n,
+        target,
+        verdict: v,
+        side,
+        attempts: e.attempts,
+        baselineFds: e.baseline,
+        peakFds: e.peak,
+        reason: r.decision.reason,
+        runId: run.runId,
+      });
+      const open = candidates.filter((t) => verdicts[t] === undefined).length;
+      say(
+        `step ${n}: ${target.padEnd(24)} ${v.padEnd(12)} ${(side === "skip" ? "skipped" : side).padEnd(8)} ${e.attempts} failed forks, fds ${e.baseline ?? "—"} → ${e.peak ?? "—"}; ${open} left`,
+      );
+    }
+  }
+  const conclusion = describeOutcome(outcome, { good, bad });
+  if (values.json) printJson({ scenario: scenario.name, good, bad, candidates, steps, outcome, conclusion });
+  else say(conclusion);
+  return outcome.kind === "found" ? 0 : 1;
+}

@@ -207,6 +207,7 @@ async function runBuild(
     process.stderr.write(`[build ${target}] failed; last lines of ${logFile}:\n${tail}\n`);
     throw new UserError(
       `image build for ${target} failed (${errorText(error).split("\n")[0]}): full log in ${logFile}`,
+      "environment",
     );
   }
 }
@@ -221,6 +222,7 @@ async function ensureBroughtImage(image: string, target: string): Promise<Target
     if (!found) {
       throw new UserError(
         `image ${image} is not here and cannot be pulled (${pulled.ok ? "no image after pull" : pulled.reason}): pull or build it first`,
+        "environment",
       );
     }
   }

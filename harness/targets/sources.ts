@@ -76,6 +76,7 @@ async function download(version: string, dir: string): Promise<string> {
       error instanceof Error && error.cause instanceof Error ? error.cause.message : errorText(error);
     throw new UserError(
       `redis-${version}.tar.gz is not in the source cache ${dir} and the download from ${url} failed (${cause}): put the tarball there (set REDIS_REPRO_SOURCES or --sources to another folder) or run \`redis-repro sources add FILE\``,
+      "environment",
     );
   }
   return partial;
