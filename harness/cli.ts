@@ -4,10 +4,12 @@ import { optionString, parseCommandLine } from "./commands/spec.js";
 import { ExitCode, isUserError } from "./errors.js";
 import { installInterruptHandlers } from "./interrupt.js";
 import { setQuiet } from "./progress.js";
+import { mark } from "./trace.js";
 import { harnessVersion } from "./version.js";
 
 /** Parses, loads the one command asked for (and only its dependencies), runs it; exit codes in errors.ts. */
 async function main(argv: string[]): Promise<number> {
+  mark("main");
   installInterruptHandlers();
   const parsed = parseCommandLine(commands, argv, harnessVersion);
   if (parsed.kind === "version") {
@@ -26,19 +28,33 @@ async function main(argv: string[]): Promise<number> {
   return handler(parsed.input);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    if (isUserError(error)) {
-      process.stderr.write(`redis-repro: ${error.message}\n`);
-      process.exitCode = error.exitCode;
-    } else {
-      process.stderr.write(
-        `redis-repro: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-      );
-      process.exitCode = ExitCode.internal;
-    }
-  },
-);
+/**
+ * The CLI ends when its command is done. Libraries can leave timers behind that hold the process
+ * open without doing anything (ioredis keeps a 2 s guard after each disconnect): exit explicitly once
+ * stdout and stderr have drained, so a verdict is not held back by them.
+ */
+async function exit(): Promise<never> {
+  const drained = (stream: NodeJS.WriteStream) =>
+    new Promise<void>((resolve) => (stream.writableLength === 0 ? resolve() : stream.once("drain", resolve)));
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
+  process.exit();
+}
+
+main(process.argv.slice(2))
+  .then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      if (isUserError(error)) {
+        process.stderr.write(`redis-repro: ${error.message}\n`);
+        process.exitCode = error.exitCode;
+      } else {
+        process.stderr.write(
+          `redis-repro: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+        );
+        process.exitCode = ExitCode.internal;
+      }
+    },
+  )
+  .then(exit);

@@ -1,6 +1,5 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { execa } from "execa";
 import { z } from "zod";
 import { importImage, localImageId, tryPull } from "../engine/images.js";
 import { LABEL_KIND } from "../engine/labels.js";
@@ -55,6 +54,8 @@ async function isRoot(): Promise<boolean> {
 
 async function makeOffline(role: BaseRole, definition: BaseDefinition): Promise<string> {
   const mirror = process.env.REDIS_REPRO_DEBIAN_MIRROR ?? "http://deb.debian.org/debian";
+  // Loaded here, not at the top: only this rare step runs programs, and every run imports this module.
+  const { execa } = await import("execa");
   const hasDebootstrap = await execa("debootstrap", ["--version"], { reject: false }).then(
     (r) => r.exitCode === 0,
   );

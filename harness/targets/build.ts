@@ -94,13 +94,44 @@ export interface EnsureOptions {
   noCache?: boolean;
 }
 
+let queue: Promise<unknown> = Promise.resolve();
+
+/** Builds and base making run one at a time: on 2 cores one build already uses both, and two debootstraps only compete. */
+function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+  const next = queue.then(work, work);
+  queue = next.catch(() => undefined);
+  return next;
+}
+
+/**
+ * The images behind several targets, in their order. Every target is checked first, in parallel (a
+ * cache hit is a tarball verification and an inspect); only when all pass do missing images build,
+ * one at a time, so a bad target costs no build of the others.
+ */
+export async function ensureImages(specs: TargetSpec[], options: EnsureOptions): Promise<TargetImage[]> {
+  const plans = await Promise.allSettled(specs.map((spec) => planImage(spec, options)));
+  const failed = plans.find((p) => p.status === "rejected");
+  if (failed) throw failed.reason;
+  const images: TargetImage[] = [];
+  for (const plan of plans) if (plan.status === "fulfilled") images.push(await plan.value());
+  return images;
+}
+
 /**
  * Makes sure the image behind a target exists: a cache hit is an inspect; a miss resolves and verifies
  * the source, checks the patches in memory, then builds. Nothing is tagged unless every step passed.
  */
 export async function ensureImage(spec: TargetSpec, options: EnsureOptions): Promise<TargetImage> {
+  return (await planImage(spec, options))();
+}
+
+/** Everything short of building: what is there, or the build that would make it. */
+async function planImage(spec: TargetSpec, options: EnsureOptions): Promise<() => Promise<TargetImage>> {
   const target = formatTarget(spec);
-  if (spec.kind === "image") return ensureBroughtImage(spec.image, target);
+  if (spec.kind === "image") {
+    const brought = await ensureBroughtImage(spec.image, target);
+    return async () => brought;
+  }
 
   const release = requireRelease(spec.version);
   const patches = await loadPatches(spec.patches);
@@ -109,7 +140,7 @@ export async function ensureImage(spec: TargetSpec, options: EnsureOptions): Pro
   checkPatches(release.version, patches, files);
 
   const dockerfile = await readFile(join(dockerDir, "Dockerfile"), "utf8");
-  const bases = await resolveBases(options.bases);
+  const bases = await oneAtATime(() => resolveBases(options.bases));
   const content = contentHash({
     version: release.version,
     filesDigest: release.files,
@@ -125,33 +156,24 @@ export async function ensureImage(spec: TargetSpec, options: EnsureOptions): Pro
   );
   const names = patches.map((p) => p.name);
   const canonical = formatTarget({ kind: "release", version: release.version, patches: names });
-  const existing = options.rebuild ? undefined : await localImageId(tag);
-  if (existing) {
-    return {
-      target: canonical,
-      image: tag,
-      imageId: existing,
-      origin: "cached",
-      version: release.version,
-      patches: names,
-      source,
-      sourceCheck: source.check,
-    };
-  }
-  const started = Date.now();
-  await runBuild(canonical, tag, source, patches, dockerfile, bases, options.noCache === true);
-  const imageId = await localImageId(tag);
-  if (!imageId) throw new Error(`build of ${tag} reported success but left no image`);
-  return {
+  const image = {
     target: canonical,
     image: tag,
-    imageId,
-    origin: "built",
     version: release.version,
     patches: names,
     source,
     sourceCheck: source.check,
-    buildSeconds: (Date.now() - started) / 1000,
+  };
+  const existing = options.rebuild ? undefined : await localImageId(tag);
+  if (existing) return async () => ({ ...image, imageId: existing, origin: "cached" });
+  return async () => {
+    const started = Date.now();
+    await oneAtATime(() =>
+      runBuild(canonical, tag, source, patches, dockerfile, bases, options.noCache === true),
+    );
+    const imageId = await localImageId(tag);
+    if (!imageId) throw new Error(`build of ${tag} reported success but left no image`);
+    return { ...image, imageId, origin: "built", buildSeconds: (Date.now() - started) / 1000 };
   };
 }
 
