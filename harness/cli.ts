@@ -33,7 +33,12 @@ async function main(argv: string[]): Promise<number> {
  * open without doing anything (ioredis keeps a 2 s guard after each disconnect): exit explicitly once
  * stdout and stderr have drained, so a verdict is not held back by them.
  */
-async function exit(): Promise<never> {
+let signalled = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => (signalled = true));
+
+async function exit(): Promise<void> {
+  // After a signal the interrupt handler owns the exit (130/143) once its cleanups are done.
+  if (signalled) return;
   const drained = (stream: NodeJS.WriteStream) =>
     new Promise<void>((resolve) => (stream.writableLength === 0 ? resolve() : stream.once("drain", resolve)));
   await Promise.all([drained(process.stdout), drained(process.stderr)]);

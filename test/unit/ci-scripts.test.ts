@@ -1,0 +1,140 @@
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import { describe, expect, it } from "vitest";
+import { catalogueVersions } from "../../harness/catalogue/catalogue.js";
+import type { MatrixResult } from "../../harness/matrix.js";
+import { projectRoot } from "../../harness/paths.js";
+import { shardReleases } from "../../scripts/ci/matrix.js";
+import { readShards, renderSummary } from "../../scripts/ci/summary.js";
+
+const script = (name: string) => join(projectRoot, "dist", "scripts", "ci", `${name}.js`);
+
+describe("scripts/ci/matrix: the CI shards from the catalogue", () => {
+  it("deals every catalogue release into exactly one shard, round-robin, in catalogue order", () => {
+    const versions = catalogueVersions();
+    const shards = shardReleases(versions, 4);
+    expect(shards.map((s) => s.shard)).toEqual(["1", "2", "3", "4"]);
+    const dealt = shards.flatMap((s) => s.releases.split(" "));
+    expect([...dealt].sort()).toEqual([...versions].sort());
+    expect(shards[0]?.releases.split(" ")[1]).toBe(versions[4]);
+    const sizes = shards.map((s) => s.releases.split(" ").length);
+    expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+  });
+
+  it("never makes an empty shard", () => {
+    expect(shardReleases(["3.2.8", "3.2.9"], 4)).toEqual([
+      { shard: "1", releases: "3.2.8" },
+      { shard: "2", releases: "3.2.9" },
+    ]);
+  });
+
+  it("the built script prints the matrix the workflow reads", async () => {
+    const { stdout } = await execa("node", [script("matrix"), "--shards", "3"]);
+    const parsed = JSON.parse(stdout) as { include: { shard: string; releases: string }[] };
+    expect(parsed.include).toEqual(shardReleases(catalogueVersions(), 3));
+    const bad = await execa("node", [script("matrix"), "--shards", "zero"], { reject: false });
+    expect(bad.exitCode).toBe(2);
+  });
+});
+
+function cell(target: string, verdict: "exhaustion" | "stable", expected: string, status: string) {
+  return {
+    scenario: "aof-auto-rewrite-enomem",
+    target,
+    version: target,
+    verdict,
+    expected,
+    expectedFrom: "catalogue",
+    status,
+    reason: "synthetic",
+    attempts: 31,
+    baselineFds: 8,
+    peakFds: verdict === "exhaustion" ? 194 : 8,
+    fdsPerAttempt: verdict === "exhaustion" ? 6 : 0,
+    seconds: 3.5,
+    runId: "r",
+    command: null,
+    earlier: [],
+  };
+}
+
+function result(cells: ReturnType<typeof cell>[]): MatrixResult {
+  return {
+    harness: { name: "redis-repro", version: "0.1.0" },
+    startedAt: "2026-11-27T00:00:00.000Z",
+    concurrency: 4,
+    scenarios: ["aof-auto-rewrite-enomem"],
+    targets: cells.map((c) => c.target),
+    environment: {
+      harnessVersion: "0.1.0",
+      node: "v20.20.2",
+      kernel: "6",
+      engine: {
+        version: "20.10",
+        apiVersion: "1.41",
+        os: "Debian",
+        cgroupVersion: "1",
+        cgroupDriver: "cgroupfs",
+        storageDriver: "overlay2",
+        seccomp: true,
+      },
+      cpus: 2,
+      memoryBytes: 1,
+      reaper: "harness",
+    },
+    builds: [],
+    runWallMs: 1,
+    wallMs: 1,
+    counts: { "as-expected": 0, differs: 0, unmeasured: 0, error: 0 },
+    ok: true,
+    cells,
+  } as MatrixResult;
+}
+
+describe("scripts/ci/summary: one table from the shards", () => {
+  it("merges shard results into one table, marks a differing cell, names a shard without a result", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "redis-repro-summary-"));
+    await mkdir(join(dir, "matrix-shard1"));
+    await mkdir(join(dir, "matrix-shard2"));
+    await writeFile(
+      join(dir, "matrix-shard1", "matrix-shard1.json"),
+      JSON.stringify(result([cell("3.2.8", "exhaustion", "exhaustion", "as-expected")])),
+    );
+    await writeFile(
+      join(dir, "matrix-shard2", "matrix-shard2.json"),
+      JSON.stringify(result([cell("3.2.9", "exhaustion", "stable", "differs")])),
+    );
+    await writeFile(join(dir, "matrix-shard2", "junit-shard2.xml"), "<testsuites/>");
+    const shards = readShards(dir);
+    expect(shards.map((s) => s.file)).toEqual([
+      "matrix-shard1/matrix-shard1.json",
+      "matrix-shard2/matrix-shard2.json",
+    ]);
+    const { markdown, ok } = renderSummary(shards, 3);
+    expect(ok).toBe(false);
+    expect(markdown).toContain("| release | aof-auto-rewrite-enomem |");
+    expect(markdown).toContain("| 3.2.8 | exhaustion ✓ |");
+    expect(markdown).toContain("| 3.2.9 | exhaustion ✗ differs (expected stable) |");
+    expect(markdown).toContain("1 of 3 shard(s) left no result");
+
+    // The built script, as the workflow calls it: the same table, exit 1 because a cell differs.
+    const run = await execa("node", [script("summary"), dir, "--shards", "3"], { reject: false });
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toBe(markdown.trimEnd());
+  });
+
+  it("all as expected is exit 0; an unreadable file is named", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "redis-repro-summary-"));
+    await writeFile(
+      join(dir, "matrix-a.json"),
+      JSON.stringify(result([cell("3.2.8", "exhaustion", "exhaustion", "as-expected")])),
+    );
+    expect(renderSummary(readShards(dir), 1).ok).toBe(true);
+    await writeFile(join(dir, "matrix-b.json"), "{");
+    const { markdown, ok } = renderSummary(readShards(dir));
+    expect(ok).toBe(false);
+    expect(markdown).toMatch(/`matrix-b\.json`: unreadable/);
+  });
+});
