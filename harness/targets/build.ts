@@ -109,7 +109,28 @@ function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
  * one at a time, so a bad target costs no build of the others.
  */
 export async function ensureImages(specs: TargetSpec[], options: EnsureOptions): Promise<TargetImage[]> {
-  const plans = await Promise.allSettled(specs.map((spec) => planImage(spec, options)));
+  // Targets of one release (3.2.8 and 3.2.8+fix) share one pass over its tarball, which hands back
+  // every file any of their patches changes.
+  const patchFiles = await Promise.all(
+    specs.map(async (spec) =>
+      spec.kind === "release"
+        ? (await loadPatches(spec.patches)).flatMap((p) => p.files.map(strippedPath))
+        : [],
+    ),
+  );
+  const reads = new Map<string, ReturnType<typeof resolveSource>>();
+  const readOnce: SourceReader = (version) => {
+    let read = reads.get(version);
+    if (!read) {
+      const wanted = new Set(
+        specs.flatMap((s, i) => (s.kind === "release" && s.version === version ? (patchFiles[i] ?? []) : [])),
+      );
+      read = resolveSource(version, undefined, (path) => wanted.has(path));
+      reads.set(version, read);
+    }
+    return read;
+  };
+  const plans = await Promise.allSettled(specs.map((spec) => planImage(spec, options, readOnce)));
   const failed = plans.find((p) => p.status === "rejected");
   if (failed) throw failed.reason;
   const images: TargetImage[] = [];
@@ -125,8 +146,18 @@ export async function ensureImage(spec: TargetSpec, options: EnsureOptions): Pro
   return (await planImage(spec, options))();
 }
 
+/** Finds and verifies a release's tarball, handing back the wanted files from the same pass. */
+type SourceReader = (version: string, wanted: Set<string>) => ReturnType<typeof resolveSource>;
+
+const readAlone: SourceReader = (version, wanted) =>
+  resolveSource(version, undefined, (path) => wanted.has(path));
+
 /** Everything short of building: what is there, or the build that would make it. */
-async function planImage(spec: TargetSpec, options: EnsureOptions): Promise<() => Promise<TargetImage>> {
+async function planImage(
+  spec: TargetSpec,
+  options: EnsureOptions,
+  readSource: SourceReader = readAlone,
+): Promise<() => Promise<TargetImage>> {
   const target = formatTarget(spec);
   if (spec.kind === "image") {
     const brought = await ensureBroughtImage(spec.image, target);
@@ -136,7 +167,7 @@ async function planImage(spec: TargetSpec, options: EnsureOptions): Promise<() =
   const release = requireRelease(spec.version);
   const patches = await loadPatches(spec.patches);
   const wanted = new Set(patches.flatMap((p) => p.files.map(strippedPath)));
-  const { source, files } = await resolveSource(spec.version, undefined, (path) => wanted.has(path));
+  const { source, files } = await readSource(spec.version, wanted);
   checkPatches(release.version, patches, files);
 
   const dockerfile = await readFile(join(dockerDir, "Dockerfile"), "utf8");
