@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import module, { createRequire } from "node:module";
 import { commands } from "./commands/index.js";
 import { optionString, parseCommandLine } from "./commands/spec.js";
 import { ExitCode, isUserError } from "./errors.js";
@@ -6,6 +7,17 @@ import { installInterruptHandlers } from "./interrupt.js";
 import { setQuiet } from "./progress.js";
 import { mark } from "./trace.js";
 import { harnessVersion } from "./version.js";
+
+/**
+ * Most of a command's start-up is compiling its dependencies (testcontainers, dockerode, ioredis: about
+ * a thousand CommonJS files). Node ≥ 22.1 caches compiled code itself when asked; on Node 20 the
+ * v8-compile-cache require hook does the same for CommonJS (about 30 % off the import here).
+ */
+function enableCompileCache(): void {
+  const builtIn = (module as { enableCompileCache?: () => unknown }).enableCompileCache;
+  if (typeof builtIn === "function") builtIn();
+  else createRequire(import.meta.url)("v8-compile-cache");
+}
 
 /** Parses, loads the one command asked for (and only its dependencies), runs it; exit codes in errors.ts. */
 async function main(argv: string[]): Promise<number> {
@@ -24,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
   const sources = optionString(values, "sources");
   if (sources !== undefined) process.env.REDIS_REPRO_SOURCES = sources;
   if (values.json) setQuiet(true);
+  enableCompileCache();
   const handler = await parsed.spec.load();
   return handler(parsed.input);
 }
@@ -33,6 +46,12 @@ async function main(argv: string[]): Promise<number> {
  * open without doing anything (ioredis keeps a 2 s guard after each disconnect): exit explicitly once
  * stdout and stderr have drained, so a verdict is not held back by them.
  */
+// `redis-repro images ls | head`: a reader that stops early is not an error.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 let signalled = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => (signalled = true));
 
