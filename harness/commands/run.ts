@@ -3,7 +3,6 @@ import { UserError } from "../errors.js";
 import type { FaultName } from "../faults/index.js";
 import { progress } from "../progress.js";
 import { renderSummary } from "../report/summary.js";
-import { prepareReportDir, writeReport } from "../report/write.js";
 import { runScenario } from "../run.js";
 import { loadScenario } from "../scenario.js";
 import { baseMode, type Input, optionString, printJson } from "./command.js";
@@ -12,8 +11,11 @@ export async function run({ values, args }: Input): Promise<number> {
   const scenario = await loadScenario(typeof values.scenario === "string" ? values.scenario : undefined);
   // The parser has checked --fault against its choices.
   const faultOverride = optionString(values, "fault") as FaultName | undefined;
-  // Checked before the run, so a bad folder costs no run.
-  if (typeof values.report === "string") await prepareReportDir(values.report);
+  const reportDir = optionString(values, "report");
+  // The report writer (schemas, chart, Markdown) loads only when a report is asked for; the folder is
+  // checked before the run, so a bad one costs no run.
+  const reports = reportDir === undefined ? undefined : await import("../report/write.js");
+  if (reports && reportDir !== undefined) await reports.prepareReportDir(reportDir);
   const result = await runScenario(scenario, args.length ? args : scenario.targets, {
     bases: baseMode(values),
     rebuild: values.rebuild === true,
@@ -22,11 +24,11 @@ export async function run({ values, args }: Input): Promise<number> {
   });
   if (values.json) printJson(result);
   else process.stdout.write(renderSummary(result));
-  if (typeof values.report === "string") {
-    await writeReport(values.report, result, scenario);
-    progress(`report: ${join(values.report, "report.md")}`);
+  if (reports && reportDir !== undefined) {
+    await reports.writeReport(reportDir, result, scenario);
+    progress(`report: ${join(reportDir, "report.md")}`);
   }
-  // A dead container is the environment failing the run, not a verdict: say so in one line, exit 2.
+  // A dead container is the environment failing the run, not a verdict: say so in one line, exit 3.
   const died = result.results.find((r) => r.decision.reason.startsWith("container died"));
   if (died) {
     throw new UserError(
