@@ -57,7 +57,12 @@ export async function startRedisContainer(spec: ContainerSpec): Promise<StartedT
     })
     // No shell can run where fork fails, so readiness comes from the log, never an exec.
     .withWaitStrategy(Wait.forLogMessage(/ready to accept connections/i))
-    .withStartupTimeout(spec.startupTimeoutMs ?? 30_000);
+    .withStartupTimeout(spec.startupTimeoutMs ?? 30_000)
+    // Without Ryuk (the harness removes its own containers by run id) there is nothing to register
+    // with, and registering takes testcontainers' machine-wide file lock, which it retries every
+    // 0.5-3 s: the second of two containers started together waited for the first, and every run for
+    // other processes' runs.
+    .withAutoCleanup(process.env.TESTCONTAINERS_RYUK_DISABLED !== "true");
   if (spec.brought)
     container = container.withEntrypoint(["redis-server"]).withUser("redis").withWorkingDir("/data");
   return container.start();
