@@ -11,7 +11,7 @@
 import { parseArgs } from "node:util";
 import { catalogueVersions, selectReleases } from "../harness/catalogue/catalogue.js";
 import { defaultConcurrency, runMatrix } from "../harness/matrix.js";
-import { loadScenario } from "../harness/scenario.js";
+import { loadScenario } from "../harness/scenario/index.js";
 import { ensureImage } from "../harness/targets/build.js";
 import { parseTarget } from "../harness/targets/spec.js";
 

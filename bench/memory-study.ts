@@ -8,7 +8,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { runScenario } from "../harness/run.js";
-import { loadScenario, type Scenario } from "../harness/scenario.js";
+import { loadScenario, type Scenario } from "../harness/scenario/index.js";
 
 const { values } = parseArgs({
   options: { target: { type: "string", default: "3.2.8" }, "change-host-overcommit": { type: "boolean" } },
@@ -30,13 +30,10 @@ async function study(fill: number, label: string): Promise<void> {
     name: `memory-study-${Math.round(fill * 100)}`,
     fault: "none",
     limits: { ...base.limits, memory: limit },
-    trigger: {
-      kind: "command",
-      command: "bgrewriteaof",
-      intervalMs: 500,
-      preloadKeys: Math.floor((limit * fill) / (valueBytes + 80)),
-      preloadValueBytes: valueBytes,
-    },
+    workload: [
+      { step: "fill", keys: Math.floor((limit * fill) / (valueBytes + 80)), valueBytes, node: "main" },
+      { step: "command", args: ["BGREWRITEAOF"], everyMs: 500, node: "main" },
+    ],
     budgets: { attempts: 30, timeLimitSeconds: 10 },
     expect: {},
   };

@@ -2,9 +2,10 @@
 import module, { createRequire } from "node:module";
 import { commands } from "./commands/index.js";
 import { optionString, parseCommandLine } from "./commands/spec.js";
+import { engineGoneError } from "./engine/failure.js";
 import { ExitCode, isUserError } from "./errors.js";
 import { installInterruptHandlers } from "./interrupt.js";
-import { setQuiet } from "./progress.js";
+import { setLogger } from "./progress.js";
 import { mark } from "./trace.js";
 import { harnessVersion } from "./version.js";
 
@@ -35,7 +36,11 @@ async function main(argv: string[]): Promise<number> {
   const { values } = parsed.input;
   const sources = optionString(values, "sources");
   if (sources !== undefined) process.env.REDIS_REPRO_SOURCES = sources;
-  if (values.json) setQuiet(true);
+  // git:REF targets (and bisect --commits) read this clone; children such as git bisect run inherit it.
+  const gitDir = optionString(values, "git-dir");
+  if (gitDir !== undefined) process.env.REDIS_REPRO_GIT = gitDir;
+  // Progress to stderr; --json keeps stdout pure and stderr quiet.
+  if (!values.json) setLogger((line) => process.stderr.write(`${line}\n`));
   enableCompileCache();
   const handler = await parsed.spec.load();
   return handler(parsed.input);
@@ -69,7 +74,9 @@ main(process.argv.slice(2))
     (code) => {
       process.exitCode = code;
     },
-    (error: unknown) => {
+    (raw: unknown) => {
+      // An engine that went away mid-run surfaces from whatever call came next: say so in one line.
+      const error = engineGoneError(raw) ?? raw;
       if (isUserError(error)) {
         process.stderr.write(`redis-repro: ${error.message}\n`);
         process.exitCode = error.exitCode;

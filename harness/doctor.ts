@@ -4,7 +4,7 @@ import { z } from "zod";
 import { engine, engineFacts, prepareReaper } from "./engine/client.js";
 import { localImageId } from "./engine/images.js";
 import { errorText } from "./errors.js";
-import { sourcesDir } from "./paths.js";
+import { sourceDirs, sourceDirsText } from "./paths.js";
 import { baseDefinitions } from "./targets/bases.js";
 
 export const Check = z.object({
@@ -106,8 +106,9 @@ export async function runDoctor(): Promise<Check[]> {
           fix: "run as root on the engine's host to use --fault pids-limit",
         },
   );
-  const dir = sourcesDir();
-  const tarballs = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith(".tar.gz"));
+  const dir = sourceDirsText();
+  const listed = await Promise.all(sourceDirs().map((d) => readdir(d).catch(() => [] as string[])));
+  const tarballs = listed.flat().filter((f) => f.endsWith(".tar.gz"));
   checks.push(
     tarballs.length
       ? ok(

@@ -46,3 +46,14 @@ export function isUserError(error: unknown): error is UserError {
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * The environment failed the run (the engine went away, a container was removed from outside), not
+ * the user's input nor the verdict: `kind` lets the CLI give it the environment's exit code.
+ */
+export class EnvironmentError extends UserError {
+  constructor(message: string) {
+    super(message, "environment");
+    this.name = "EnvironmentError";
+  }
+}

@@ -1,13 +1,14 @@
 import { availableParallelism } from "node:os";
 import { z } from "zod";
-import { type Expectation, expectationFor } from "./catalogue/catalogue.js";
+import { expectation } from "./catalogue/catalogue.js";
+import { EvidenceSummary, summariseEvidence } from "./checkers/fd-leak.js";
 import { describeEnvironment, Environment } from "./environment.js";
 import { errorText } from "./errors.js";
 import { progress } from "./progress.js";
 import { alignColumns } from "./report/table.js";
 import type { RunResult } from "./result.js";
 import { type RunOptions, runScenario } from "./run.js";
-import { type Scenario, Verdict } from "./scenario.js";
+import { type Scenario, Verdict } from "./scenario/index.js";
 import { ensureImage } from "./targets/build.js";
 import { parseTarget } from "./targets/spec.js";
 import { harnessVersion } from "./version.js";
@@ -31,10 +32,7 @@ export const MatrixCell = z.object({
   expectedFrom: z.enum(["catalogue", "scenario"]).nullable(),
   status: CellStatus,
   reason: z.string(),
-  attempts: z.number().nullable(),
-  baselineFds: z.number().nullable(),
-  peakFds: z.number().nullable(),
-  fdsPerAttempt: z.number().nullable(),
+  evidence: EvidenceSummary.nullable(),
   seconds: z.number(),
   runId: z.string().nullable(),
   /** Reruns this cell alone. */
@@ -46,9 +44,7 @@ export const MatrixCell = z.object({
         verdict: Verdict.nullable(),
         reason: z.string(),
         runId: z.string().nullable(),
-        attempts: z.number().nullable().default(null),
-        peakFds: z.number().nullable().default(null),
-        fdsPerAttempt: z.number().nullable().default(null),
+        evidence: EvidenceSummary.nullable().default(null),
       }),
     )
     .default([]),
@@ -104,13 +100,7 @@ export function cellExpectation(
   scenario: Scenario,
   target: string,
 ): { expected: Verdict | "unmeasured"; from: MatrixCell["expectedFrom"] } {
-  const spec = parseTarget(target);
-  if (spec.kind === "release" && spec.patches.length === 0) {
-    const e: Expectation = expectationFor(target, scenario.name);
-    return e === "unmeasured" ? { expected: e, from: null } : { expected: e.verdict, from: "catalogue" };
-  }
-  const stated = scenario.expect[target];
-  return stated ? { expected: stated, from: "scenario" } : { expected: "unmeasured", from: null };
+  return expectation(scenario, target);
 }
 
 /** Pure: one run's result (or its error) as a cell. */
@@ -129,10 +119,7 @@ export function toCell(
       verdict: null,
       status: "error",
       reason: outcome.error,
-      attempts: null,
-      baselineFds: null,
-      peakFds: null,
-      fdsPerAttempt: null,
+      evidence: null,
       runId: null,
       command: null,
       earlier: [],
@@ -147,10 +134,7 @@ export function toCell(
     verdict,
     status: expected === "unmeasured" ? "unmeasured" : expected === verdict ? "as-expected" : "differs",
     reason: r.decision.reason,
-    attempts: e.attempts,
-    baselineFds: e.baseline,
-    peakFds: e.peak,
-    fdsPerAttempt: e.fdsPerAttempt,
+    evidence: summariseEvidence(e),
     runId: outcome.run.runId,
     command: outcome.run.command,
     earlier: [],
@@ -235,8 +219,8 @@ export async function runMatrix(
       const i = again[k]?.i ?? -1;
       const before = cells[i];
       if (!before) return;
-      const { verdict, reason, runId, attempts, peakFds, fdsPerAttempt } = before;
-      const previous = { verdict, reason, runId, attempts, peakFds, fdsPerAttempt };
+      const { verdict, reason, runId, evidence } = before;
+      const previous = { verdict, reason, runId, evidence };
       cells[i] = { ...cell, earlier: [...before.earlier, previous] };
     });
   }
@@ -287,8 +271,8 @@ export function renderMatrix(result: MatrixResult): string {
         : "";
       return [
         `${c.verdict ?? "error"} ${statusMark(c)}${flaky}`,
-        c.attempts === null ? "—" : String(c.attempts),
-        c.peakFds === null ? "—" : `${c.baselineFds ?? "—"} → ${c.peakFds}`,
+        c.evidence === null ? "—" : String(c.evidence.attempts),
+        c.evidence?.peak == null ? "—" : `${c.evidence.baseline ?? "—"} → ${c.evidence.peak}`,
         `${c.seconds.toFixed(1)} s`,
       ];
     }),
@@ -332,7 +316,7 @@ export function renderJunit(result: MatrixResult): string {
       const earlier = c.earlier.map(
         (e) => `\nearlier run ${e.runId ?? "—"}: ${e.verdict ?? "error"}: ${e.reason}`,
       );
-      const evidence = `verdict ${c.verdict ?? "none"}; expected ${c.expected}${c.expectedFrom ? ` (${c.expectedFrom})` : ""}; failed forks ${c.attempts ?? "—"}; fds ${c.baselineFds ?? "—"} → ${c.peakFds ?? "—"}; redis ${c.version ?? "?"}; ${c.reason}${earlier.join("")}${c.command ? `\nrerun: ${c.command}` : ""}`;
+      const evidence = `verdict ${c.verdict ?? "none"}; expected ${c.expected}${c.expectedFrom ? ` (${c.expectedFrom})` : ""}; attempts ${c.evidence?.attempts ?? "—"}; fds ${c.evidence?.baseline ?? "—"} → ${c.evidence?.peak ?? "—"}; redis ${c.version ?? "?"}; ${c.reason}${earlier.join("")}${c.command ? `\nrerun: ${c.command}` : ""}`;
       const body =
         c.status === "differs"
           ? `<failure type="verdict" message="${xml(`expected ${c.expected}, got ${c.verdict}`)}">${xml(c.reason)}</failure>`

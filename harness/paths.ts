@@ -1,5 +1,5 @@
 import { homedir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The project root: docker/ and scenarios/ ship beside harness/ (also from dist/harness). */
@@ -18,9 +18,19 @@ export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   return join(xdg, "redis-repro");
 }
 
-/** Where release tarballs are looked up first (REDIS_REPRO_SOURCES overrides). */
-export function sourcesDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.REDIS_REPRO_SOURCES ? resolve(env.REDIS_REPRO_SOURCES) : join(cacheRoot(env), "sources");
+/**
+ * Folders searched for release tarballs, in order: REDIS_REPRO_SOURCES (a list, separated like PATH)
+ * or the cache's sources/. Only the first receives downloads and `sources add`, so the others may be
+ * read-only mirrors (CI puts a shared, read-only folder of tarballs second).
+ */
+export function sourceDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  const listed = (env.REDIS_REPRO_SOURCES ?? "").split(delimiter).filter((d) => d.length > 0);
+  return listed.length ? listed.map((d) => resolve(d)) : [join(cacheRoot(env), "sources")];
+}
+
+/** The source folders as one line, for messages. */
+export function sourceDirsText(env: NodeJS.ProcessEnv = process.env): string {
+  return sourceDirs(env).join(delimiter);
 }
 
 export function buildLogsDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -2,14 +2,11 @@ import { z } from "zod";
 import { Decision } from "./checkers/fd-leak.js";
 import { Prediction } from "./checkers/prediction.js";
 import { Environment } from "./environment.js";
-import { AofDirSample } from "./probes/aof-dir.js";
-import { ConnectProbe } from "./probes/connect.js";
-import { FdSample } from "./probes/fds.js";
-import { LogEvent } from "./probes/log.js";
-import { Verdict } from "./scenario.js";
+import { History } from "./history.js";
+import { Verdict } from "./scenario/schema.js";
 import { WorkloadResult } from "./workload/index.js";
 
-/** What one target's run produced: the verdict, its evidence, and the raw series behind it. */
+/** What one target's run produced: the verdict, its evidence, and the history behind it. */
 export const TargetResult = z.object({
   target: z.string(),
   image: z.string(),
@@ -19,7 +16,8 @@ export const TargetResult = z.object({
   fault: z.string(),
   /** What arming the fault did (e.g. the pids limit it set), when it has an arming step. */
   faultDetail: z.string().nullable().default(null),
-  resource: z.enum(["fds", "aof-dir"]).default("fds"),
+  /** The checker that decided (fd-leak, aof-dir, growth, or a script's own). */
+  checker: z.string(),
   expected: Verdict.nullable(),
   matches: z.boolean().nullable(),
   decision: Decision,
@@ -33,11 +31,9 @@ export const TargetResult = z.object({
   memory: z.object({ limitBytes: z.number(), peakBytes: z.number().nullable() }),
   workload: WorkloadResult.nullable(),
   info: z.record(z.string(), z.string()),
-  samples: z.array(FdSample),
-  aofSamples: z.array(AofDirSample).default([]),
-  events: z.array(LogEvent),
-  probes: z.array(ConnectProbe),
-  log: z.array(z.string()),
+  /** Logs of the nodes other than main, by name (main's is the history's). */
+  nodeLogs: z.record(z.string(), z.array(z.string())).default({}),
+  ...History.shape,
 });
 export type TargetResult = z.infer<typeof TargetResult>;
 

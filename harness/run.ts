@@ -1,164 +1,103 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Redis } from "ioredis";
-import type { StartedTestContainer } from "testcontainers";
-import { type AofDirInput, decideAofDir } from "./checkers/aof-dir.js";
-import { type Decision, decideFdLeak, failedForks } from "./checkers/fd-leak.js";
+import type { Redis } from "ioredis";
+import { expectedVerdict } from "./catalogue/catalogue.js";
+import { type Checker, checkerFor, type Decision } from "./checkers/index.js";
 import { comparePrediction, type Prediction, predictExhaustionSeconds } from "./checkers/prediction.js";
-import { startRedisContainer } from "./container/redis-container.js";
-import { removeContainers } from "./engine/cleanup.js";
-import {
-  containerCounters,
-  containerState,
-  removeContainer,
-  setPidsLimit,
-  watchCounters,
-} from "./engine/containers.js";
+import { RedisReproContainer, type StartedRedisReproContainer } from "./container/redis-container.js";
+import { removeContainers, removeNetworks } from "./engine/cleanup.js";
+import { createRunNetwork } from "./engine/networks.js";
+import { sweepDeadRuns } from "./engine/sweep.js";
 import { describeEnvironment } from "./environment.js";
 import { errorText, UserError } from "./errors.js";
-import { type ArmContext, type Fault, type FaultName, fault as makeFault } from "./faults/index.js";
+import { type FaultName, fault as makeFault } from "./faults/index.js";
+import { type History, HistoryRecorder } from "./history.js";
 import { onInterrupt } from "./interrupt.js";
-import { type AofDirSample, sampleAofDir, sampleAofDirFromHost } from "./probes/aof-dir.js";
-import { type ConnectProbe, freshClientProbe, probeClientOptions } from "./probes/connect.js";
-import { type FdSample, hostProcReadable, sampleFds, sampleFdsFromHost } from "./probes/fds.js";
-import { infoSection } from "./probes/info.js";
-import { type LogEvent, parseLogLine } from "./probes/log.js";
+import { freshClientProbe } from "./probes/connect.js";
+import type { FdSample } from "./probes/fds.js";
+import { type Sampler, samplerFor } from "./probes/index.js";
 import { progress } from "./progress.js";
 import type { RunResult, TargetResult } from "./result.js";
-import type { Scenario } from "./scenario.js";
-import { type EnsureOptions, ensureImages, type TargetImage } from "./targets/build.js";
-import { eventLoopSize, redisArgs } from "./targets/config.js";
+import type { RedisConfig, Scenario, StepContext } from "./scenario/index.js";
+import { type EnsureOptions, ensureImage, type TargetImage } from "./targets/build.js";
+import {
+  directive,
+  eventLoopSize,
+  numericDirective,
+  redisArgs,
+  rejectedDirective,
+} from "./targets/config.js";
 import { parseTarget } from "./targets/spec.js";
 import { mark } from "./trace.js";
 import { harnessVersion } from "./version.js";
+import { type Clock, watch } from "./watch.js";
 import { startWorkload, type WorkloadResult } from "./workload/index.js";
-
-const SAMPLE_INTERVAL_MS = 200;
-const PROBE_INTERVAL_MS = 1_000;
-/** The server's user in our images and in the official ones. */
-const SERVER_USER = "redis";
 
 export interface RunOptions extends EnsureOptions {
   faultOverride?: FaultName;
   /** How the user named the scenario (a name or a file), for the rerun command. */
   scenarioRef?: string;
+  /** Labels every container of the run (default: REDIS_REPRO_RUN_ID, else a new id). */
+  runId?: string;
 }
 
 export function newRunId(): string {
   return `${new Date().toISOString().replace(/[-:]/g, "").slice(0, 15)}-${randomBytes(3).toString("hex")}`;
 }
 
-async function memoryPeak(container: StartedTestContainer): Promise<number | null> {
-  try {
-    return (await containerCounters(container.getId())).memoryPeakBytes;
-  } catch {
-    return null;
-  }
-}
-
-/** Why a container stopped answering: an OOM kill is named as such, with the limit. */
-async function containerEnd(
-  container: StartedTestContainer,
-  limitBytes: number,
-): Promise<string | undefined> {
-  try {
-    const state = await containerState(container.getId());
-    if (state.Running) return undefined;
-    if (state.OOMKilled) return `OOM-killed at the memory limit of ${Math.round(limitBytes / 1024 ** 2)} MiB`;
-    return `exited with code ${state.ExitCode}`;
-  } catch {
-    return "removed";
-  }
-}
-
-/** Reads fds (and the AOF directory) by exec, or from the engine host when the fault blocks exec. */
-interface Samplers {
-  fds(): Promise<FdSample | undefined>;
-  aofDir(): Promise<AofDirSample | undefined>;
-}
-
-async function samplersFor(
-  container: StartedTestContainer,
-  fault: Fault,
-  scenario: Scenario,
-  t: () => number,
-): Promise<Samplers> {
-  const aofDir = `${scenario.redis.dir}/appendonlydir`;
-  if (!fault.blocksExec) {
-    return {
-      fds: () => sampleFds(container, SERVER_USER, t),
-      aofDir: () => sampleAofDir(container, SERVER_USER, aofDir, t),
-    };
-  }
-  const hostPid = (await containerState(container.getId())).Pid;
-  if (!(await hostProcReadable(hostPid))) {
-    throw new UserError(
-      `fault ${fault.name} leaves no room for a probe process in the container, so fds are read from the engine host's /proc, which this process cannot read: run as root on the engine's host, or use --fault seccomp-enomem`,
-      "environment",
-    );
-  }
-  return { fds: () => sampleFdsFromHost(hostPid, t), aofDir: () => sampleAofDirFromHost(hostPid, aofDir, t) };
-}
-
-function armContext(container: StartedTestContainer): ArmContext {
-  return {
-    taskCount: async () => {
-      const current = (await containerCounters(container.getId())).tasks;
-      if (!current)
-        throw new Error("the engine reports no pids count for the container (no pids cgroup controller?)");
-      return current;
-    },
-    setPidsLimit: (limit) => setPidsLimit(container.getId(), limit),
-  };
-}
-
 function predictionFor(scenario: Scenario, decision: Decision): Prediction | null {
   const { ceiling, baseline, exhaustedMs, firstFailureMs } = decision.evidence;
-  if (!scenario.predict || baseline === null) return null;
+  const checker = scenario.checker;
+  if (!scenario.predict || baseline === null || !("checker" in checker) || checker.checker !== "fd-leak")
+    return null;
   const predicted = predictExhaustionSeconds(
     ceiling,
     baseline,
-    scenario.checker.fdsPerAttempt,
-    scenario.redis.hz,
+    checker.fdsPerAttempt,
+    numericDirective(scenario.redis, "hz", 10),
   );
   const measured =
     exhaustedMs === null || firstFailureMs === null ? null : (exhaustedMs - firstFailureMs) / 1000;
   return comparePrediction(predicted, measured, scenario.predict.tolerance);
 }
 
-/** Runs one target through the scenario: container → fault → workload → probes until the checker decides. */
-export async function runTarget(
+/** A node's config: a replica is told where its master is, by the master's alias on the run's network. */
+function nodeConfig(scenario: Scenario, name: string): RedisConfig {
+  if (name === "main") return scenario.redis;
+  const spec = scenario.nodes[name];
+  return spec?.replicaOf ? { slaveof: `${spec.replicaOf} 6379`, ...spec.redis } : (spec?.redis ?? {});
+}
+
+/** Starts one node; Redis's refusal of a directive becomes one line naming it and the release. */
+async function startNode(
   scenario: Scenario,
   image: TargetImage,
   runId: string,
-  options: RunOptions,
-): Promise<TargetResult> {
-  const fault = makeFault(options.faultOverride ?? scenario.fault);
-  const started = Date.now();
-  const t = () => Date.now() - started;
+  name: string,
+  faultName: FaultName,
+  network: string | undefined,
+  onLine: (line: string) => void,
+): Promise<StartedRedisReproContainer> {
   const log: string[] = [];
-  const events: LogEvent[] = [];
-  const samples: FdSample[] = [];
-  const aofSamples: AofDirSample[] = [];
-  const probes: ConnectProbe[] = [];
-  const tag = `[${image.target}]`;
-  const container = await startRedisContainer({
-    image: image.image,
-    brought: image.origin === "brought",
-    args: redisArgs(image.version, scenario.redis),
-    runId,
-    target: image.target,
-    memoryBytes: scenario.limits.memory,
-    pids: scenario.limits.pids,
-    nofile: scenario.limits.nofile,
-    securityOpt: fault.securityOpt,
-    onLogLine: (line) => {
+  let container = new RedisReproContainer(image.image)
+    .withRun(runId, image.target, name)
+    .withFault(makeFault(faultName))
+    .withLimits(scenario.limits)
+    .withServerArgs(redisArgs(image.version, nodeConfig(scenario, name)))
+    .withLogLines((line) => {
       log.push(line);
-      const event = parseLogLine(line, t());
-      if (event) events.push(event);
-    },
-  }).catch((error: unknown) => {
+      onLine(line);
+    });
+  if (image.origin === "brought") container = container.asBroughtImage();
+  if (network) container = container.withNetworkAlias(network, name);
+  return container.start().catch((error: unknown) => {
     const text = errorText(error);
+    const rejected = rejectedDirective(log);
+    if (rejected) {
+      throw new UserError(
+        `redis ${image.version ?? image.target} rejects the directive "${rejected.directive}" (${rejected.why}): remove or fix redis.${rejected.directive} in the scenario, or use a release that has it`,
+      );
+    }
     if (/executable file not found|no such file or directory/i.test(text)) {
       throw new UserError(
         `image ${image.image} has no redis-server on its PATH: bring an image that holds one`,
@@ -169,22 +108,77 @@ export async function runTarget(
         `image ${image.image} has no user "redis": bring an image built like the official ones (user redis, uid 999)`,
       );
     }
-    throw new UserError(
-      `container for ${image.target} did not become ready: ${text.split("\n")[0]}`,
-      "environment",
-    );
+    throw new UserError(`container for ${image.target} did not become ready: ${text.split("\n")[0]}`);
   });
-  const containerStartMs = t();
-  // Speed: the memory peak is read from the engine's stats stream during the run (see watchCounters).
-  const counters = watchCounters(container.getId());
-  const host = "127.0.0.1";
-  const port = container.getMappedPort(6379);
-  progress(`${tag} started ${container.getId().slice(0, 12)} on ${host}:${port} (${fault.name})`);
+}
 
-  // The workload's connection stays open to the end: once the event loop is full it is the only way in.
-  const client = new Redis({ host, port, ...probeClientOptions, commandTimeout: 5_000 });
-  client.on("error", () => undefined);
+/**
+ * Runs one target through the scenario: start the nodes, arm the fault, load the workload, watch
+ * until the checker decides, collect, clean up. Each part lives in its own module; this composes them.
+ */
+export async function runTarget(
+  scenario: Scenario,
+  image: TargetImage,
+  runId: string,
+  options: RunOptions,
+): Promise<TargetResult> {
+  const faultName = options.faultOverride ?? scenario.fault;
+  const started = Date.now();
+  const clock: Clock = { now: () => Date.now() - started, sleep: (ms) => sleep(ms) };
+  const recorder = new HistoryRecorder(
+    scenario.attempt,
+    scenario.probes.flatMap((p) => (p.probe === "log" && p.node === "main" ? [p] : [])),
+  );
+  const history = recorder.history;
+  const nodeLogs: Record<string, string[]> = {};
+  const tag = `[${image.target}]`;
+  const others = Object.keys(scenario.nodes);
+  const network = others.length
+    ? await createRunNetwork(runId, image.target).catch((error: unknown) => {
+        throw new UserError(`could not make a network for the run's nodes: ${errorText(error)}`);
+      })
+    : undefined;
+  const nodes = new Map<string, StartedRedisReproContainer>();
+  const stopAll = async () => {
+    await Promise.all([...nodes.values()].map((n) => n.discard()));
+    await network?.remove().catch(() => undefined);
+  };
+  let main: StartedRedisReproContainer;
+  try {
+    main = await startNode(scenario, image, runId, "main", faultName, network?.name, (line) =>
+      recorder.logLine(line, clock.now()),
+    );
+    nodes.set("main", main);
+    for (const name of others) {
+      const lines: string[] = [];
+      nodeLogs[name] = lines;
+      const spec = scenario.nodes[name];
+      nodes.set(
+        name,
+        await startNode(scenario, image, runId, name, spec?.fault ?? "none", network?.name, (l) =>
+          lines.push(l),
+        ),
+      );
+    }
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+  const fault = main.fault;
+  const containerStartMs = clock.now();
+  progress(`${tag} started ${main.getId().slice(0, 12)} on ${main.host}:${main.port} (${fault.name})`);
+
+  const checker: Checker = checkerFor(scenario.checker);
   const abort = new AbortController();
+  const clients = new Map<string, Redis>();
+  const clientOf = async (name: string) => {
+    const node = nodes.get(name);
+    if (!node) throw new UserError(`the scenario has no node "${name}"`);
+    const client = node.connection();
+    if (client.status === "wait") await client.connect();
+    clients.set(name, client);
+    return client;
+  };
   let workload: WorkloadResult | null = null;
   let decision: Decision | undefined;
   let workloadMs = 0;
@@ -192,103 +186,99 @@ export async function runTarget(
   let info: Record<string, string> = {};
   // Known once the server answers; until then the configured values stand in (a run that fails early).
   let baseline: FdSample | undefined;
-  let ceiling = Math.min(eventLoopSize(scenario.redis.maxclients), scenario.limits.nofile);
-  const input = (): AofDirInput => ({
-    samples,
-    aofSamples,
-    events,
-    probes,
-    baseline,
+  let ceiling = Math.min(
+    eventLoopSize(numericDirective(scenario.redis, "maxclients", 10_000)),
+    scenario.limits.nofile,
+  );
+  const context = () => ({
+    ...(baseline ? { baseline } : {}),
     ceiling,
     attemptsNeeded: scenario.budgets.attempts,
-    tolerance: scenario.checker.tolerance,
-    fdsPerAttempt: scenario.checker.fdsPerAttempt,
   });
-  const decide = (data: AofDirInput) =>
-    scenario.resource === "aof-dir" ? decideAofDir(data) : decideFdLeak(data);
+  const samplers: Sampler[] = [];
+  const sample = async () => {
+    const fds = await main.fds(clock.now()).catch(() => undefined);
+    if (fds) recorder.fds(fds);
+    await Promise.all(
+      samplers.map(async (sampler) => {
+        const t = clock.now();
+        const values = await sampler.sample(t).catch(() => undefined);
+        if (values) recorder.reading(sampler.name, t, values);
+      }),
+    );
+    if (fds) return undefined;
+    const end = await main.endState(history.log);
+    return end ? { reason: "container-exited" as const, detail: end } : undefined;
+  };
   try {
-    await client.connect();
-    const samplers = await samplersFor(container, fault, scenario, t);
+    const client = await clientOf("main");
     const reply = (await client.config("GET", "maxclients")) as string[];
-    const maxclients = Number(reply[1] ?? scenario.redis.maxclients);
-    ceiling = Math.min(eventLoopSize(maxclients), scenario.limits.nofile);
-    if (fault.arm) faultDetail = await fault.arm(armContext(container));
-    baseline = await samplers.fds();
-    if (baseline) samples.push(baseline);
-    const running = startWorkload(scenario.trigger, client, scenario.redis, abort.signal);
-    await running.loaded;
-    workloadMs = t() - containerStartMs;
-    progress(`${tag} workload loaded${faultDetail ? `; ${faultDetail}` : ""}; waiting for fork attempts`);
-
-    const deadline = started + scenario.budgets.timeLimitSeconds * 1000;
-    let lastProbe = 0;
-    while (!decision) {
-      const tick = Date.now();
-      const sample = await samplers.fds().catch(() => undefined);
-      if (!sample) {
-        const end = await containerEnd(container, scenario.limits.memory);
-        if (end) {
-          decision = decide({ ...input(), ended: { reason: "container-exited", detail: end } });
-          break;
-        }
-      } else samples.push(sample);
-      if (scenario.resource === "aof-dir") {
-        const aof = await samplers.aofDir().catch(() => undefined);
-        if (aof) aofSamples.push(aof);
-      }
-      const attempts = failedForks(events).length;
-      // A probe's own connection, open while serverCron's last leaking tick runs, leaves a hole below
-      // the ceiling once it closes, and later clients get in through it. So near the ceiling the probe
-      // waits until an attempt has failed for want of a slot (the table is full), then probes at once.
-      const per = scenario.checker.fdsPerAttempt;
-      const near = sample !== undefined && sample.maxFd >= ceiling - 3 * per;
-      const full = events.some((e) => e.kind === "pipes-error");
-      const budgetReached = attempts >= scenario.budgets.attempts;
-      const due = tick - lastProbe >= PROBE_INTERVAL_MS || budgetReached;
-      if (full || (due && !near)) {
-        probes.push(await freshClientProbe(host, port, t));
-        lastProbe = Date.now();
-      }
-      decision = decide(input());
-      if (decision?.verdict === "exhaustion" && !events.some((e) => e.kind === "register-error")) {
-        // The refused probe's own log line may still be on its way: give it up to 300 ms to arrive.
-        // Speed: polled every 20 ms rather than one fixed 300 ms wait.
-        const until = Date.now() + 300;
-        while (Date.now() < until && !events.some((e) => e.kind === "register-error")) await sleep(20);
-        decision = decide(input());
-      }
-      if (!decision && Date.now() >= deadline) {
-        const detail = `time limit ${scenario.budgets.timeLimitSeconds} s`;
-        decision = decide({ ...input(), ended: { reason: "time-limit", detail } });
-      }
-      if (!decision) await sleep(Math.max(0, SAMPLE_INTERVAL_MS - (Date.now() - tick)));
+    ceiling = Math.min(eventLoopSize(Number(reply[1] ?? 10_000)), scenario.limits.nofile);
+    faultDetail = await main.arm();
+    baseline = await main.fds(clock.now());
+    if (baseline) recorder.fds(baseline);
+    for (const spec of scenario.probes) {
+      const node = nodes.get(spec.node);
+      const sampler = node && samplerFor(spec, node);
+      if (sampler) samplers.push(sampler);
     }
+    const stepContext: StepContext = {
+      node: (name = "main") => {
+        const node = nodes.get(name);
+        if (!node) throw new UserError(`the scenario has no node "${name}"`);
+        return node;
+      },
+      t: clock.now,
+      signal: abort.signal,
+      log: (message) => progress(`${tag} ${message}`),
+    };
+    const running = startWorkload(
+      scenario.workload,
+      { client: clientOf, directive: (node, name) => directive(nodeConfig(scenario, node), name) },
+      stepContext,
+    );
+    await running.loaded;
+    workloadMs = clock.now() - containerStartMs;
+    progress(`${tag} workload loaded${faultDetail ? `; ${faultDetail}` : ""}; waiting for attempts`);
+    decision = await watch(
+      {
+        clock,
+        history,
+        checker,
+        context,
+        sample,
+        connect: async () => recorder.connect(await freshClientProbe(main.host, main.port, clock.now)),
+      },
+      {
+        deadlineMs: scenario.budgets.timeLimitSeconds * 1000,
+        timeLimitText: `time limit ${scenario.budgets.timeLimitSeconds} s`,
+        // The refused probe's own log line may still be on its way: give it a moment to arrive.
+        settleMs: (d, h) =>
+          d.verdict === "exhaustion" && !h.events.some((e) => e.kind === "register-error") ? 300 : 0,
+      },
+    );
     abort.abort();
     workload = await running.finish();
-    info = await infoSection(client, "persistence").catch(() => ({}));
+    info = await main.info("persistence").catch(() => ({}));
   } catch (error) {
     if (error instanceof UserError) {
-      counters.stop();
-      await removeContainer(container.getId()).catch(() => undefined);
+      abort.abort();
+      await stopAll();
       throw error;
     }
-    const end = await containerEnd(container, scenario.limits.memory);
+    const end = await main.endState(history.log);
     const ended = end
       ? { reason: "container-exited" as const, detail: end }
       : { reason: "error" as const, detail: errorText(error) };
-    decision = decide({ ...input(), ended });
+    decision = checker.decide(history, { ...context(), ended });
   } finally {
     abort.abort();
-    client.disconnect();
   }
-  const verdictMs = t() - containerStartMs - workloadMs;
-  // Speed: the stream's peak when it has one (a run shorter than the engine's first sample has not).
-  const peakBytes = counters.peakBytes() ?? (await memoryPeak(container));
-  counters.stop();
-  // Speed: killed and removed at once; the evidence is read, a graceful stop would check nothing.
-  await removeContainer(container.getId()).catch(() => undefined);
-  if (!decision) throw new Error("the checker returned no decision for an ended run");
-  const expected = scenario.expect[image.target] ?? null;
+  const verdictMs = clock.now() - containerStartMs - workloadMs;
+  const peakBytes = await main.memoryPeak();
+  await stopAll();
+  if (!decision) throw new Error(`checker ${checker.name} returned no decision for an ended run`);
+  const expected = expectedVerdict(scenario, image.target);
   progress(`${tag} ${decision.verdict}: ${decision.reason}`);
   const prediction = predictionFor(scenario, decision);
   if (prediction) {
@@ -296,29 +286,35 @@ export async function runTarget(
       `${tag} time to exhaustion: predicted ${prediction.predictedSeconds} s, measured ${prediction.measuredSeconds ?? "—"} s`,
     );
   }
-  return {
+  return targetResult(history, decision, {
     target: image.target,
     image: image.image,
     imageOrigin: image.origin,
-    version: events.find((e) => e.kind === "started")?.version ?? image.version ?? null,
+    version: history.events.find((e) => e.kind === "started")?.version ?? image.version ?? null,
     sourceCheck: image.sourceCheck ?? null,
     fault: fault.name,
     faultDetail,
-    resource: scenario.resource,
+    checker: checker.name,
     expected,
-    matches: expected ? expected === decision.verdict && (prediction?.within ?? true) : null,
-    decision,
     prediction,
-    phases: { containerStartMs, workloadMs, verdictMs, totalMs: t() },
+    phases: { containerStartMs, workloadMs, verdictMs, totalMs: clock.now() },
     memory: { limitBytes: scenario.limits.memory, peakBytes },
     workload,
     info,
-    samples,
-    aofSamples,
-    events,
-    probes,
-    log,
-  };
+    nodeLogs,
+  });
+}
+
+/** Pure: a history and its decision, with what the run knows of itself, as a target's result. */
+export function targetResult(
+  history: History,
+  decision: Decision,
+  meta: Omit<TargetResult, keyof History | "decision" | "matches">,
+): TargetResult {
+  const matches = meta.expected
+    ? meta.expected === decision.verdict && (meta.prediction?.within ?? true)
+    : null;
+  return { ...meta, matches, decision, ...history };
 }
 
 /** The command that reruns a scenario on the same targets: what a bug report quotes. */
@@ -326,12 +322,14 @@ export function rerunCommand(scenario: Scenario, targets: string[], options: Run
   const parts = ["npx", "redis-repro", "run", "--scenario", options.scenarioRef ?? scenario.name];
   for (const t of targets) parts.push("--target", t);
   if (options.faultOverride) parts.push("--fault", options.faultOverride);
+  const gitDir = options.gitDir ?? process.env.REDIS_REPRO_GIT;
+  if (gitDir && targets.some((t) => t.startsWith("git:"))) parts.push("--git-dir", gitDir);
   return parts.join(" ");
 }
 
 /**
- * Builds what is missing, then runs every target in parallel. The run's containers are removed in
- * every ending: normal, error, and SIGINT/SIGTERM (where Ryuk is off nobody else would).
+ * Builds what is missing, then runs every target in parallel. The run's containers (and networks)
+ * are removed in every ending: normal, error, and SIGINT/SIGTERM (where Ryuk is off nobody else would).
  */
 export async function runScenario(
   scenario: Scenario,
@@ -339,19 +337,26 @@ export async function runScenario(
   options: RunOptions,
 ): Promise<RunResult> {
   const specs = targets.map(parseTarget);
-  const runId = process.env.REDIS_REPRO_RUN_ID ?? newRunId();
+  const runId = options.runId ?? process.env.REDIS_REPRO_RUN_ID ?? newRunId();
   const startedAt = new Date().toISOString();
   mark("start");
-  // Speed: images are checked in parallel (builds still one at a time), beside the engine's facts.
-  const [images, environment] = await Promise.all([
-    ensureImages(specs, options).finally(() => mark("images")),
-    describeEnvironment().finally(() => mark("engine")),
-  ]);
+  // Speed: the engine's facts are read beside the image checks (builds stay one at a time).
+  const environmentRead = describeEnvironment().finally(() => mark("engine"));
+  environmentRead.catch(() => undefined);
+  const images: TargetImage[] = [];
+  for (const spec of specs) images.push(await ensureImage(spec, options));
+  mark("images");
+  const environment = await environmentRead;
+  await sweepDeadRuns();
   // Twice, a moment apart: a container still being created when the signal came shows up late.
+  const cleanup = async () => {
+    await removeContainers(runId);
+    await removeNetworks(runId);
+  };
   const forget = onInterrupt(async () => {
-    await removeContainers(runId);
+    await cleanup();
     await sleep(500);
-    await removeContainers(runId);
+    await cleanup();
   });
   try {
     const results = await Promise.all(images.map((image) => runTarget(scenario, image, runId, options)));
@@ -372,7 +377,7 @@ export async function runScenario(
     };
   } finally {
     forget();
-    await removeContainers(runId);
+    await cleanup();
     mark("done");
   }
 }

@@ -6,10 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ls "${REDIS_REPRO_SOURCES:-${XDG_CACHE_HOME:-$HOME/.cache}/redis-repro/sources}"/redis-7.0.*.tar.gz >/dev/null 2>&1; then
-  echo "[debian-source] already in the cache"
-  exit 0
-fi
+IFS=: read -r -a dirs <<<"${REDIS_REPRO_SOURCES:-${XDG_CACHE_HOME:-$HOME/.cache}/redis-repro/sources}"
+for dir in "${dirs[@]}"; do
+  if ls "$dir"/redis[-_]7.0.*.tar.gz >/dev/null 2>&1; then
+    echo "[debian-source] already in $dir"
+    exit 0
+  fi
+done
 if ! grep -rqs '^Types:.*deb-src\|^deb-src ' /etc/apt/sources.list /etc/apt/sources.list.d/; then
   . /etc/os-release
   echo "[debian-source] adding a deb-src entry for ${VERSION_CODENAME}"

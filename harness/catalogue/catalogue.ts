@@ -2,14 +2,16 @@ import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { EvidenceSummary } from "../checkers/fd-leak.js";
 import { UserError } from "../errors.js";
 import { projectRoot } from "../paths.js";
-import { Verdict } from "../scenario.js";
+import { Verdict } from "../scenario/schema.js";
 import { findRelease, type Release } from "../targets/releases.js";
 import { compareVersions, formatTarget, parseTarget, versionPattern } from "../targets/spec.js";
 
 /**
- * The release catalogue: every release the harness knows, what Redis config each needs, and the
+ * The release catalogue: the releases the harness has run (the full list is targets/releases.json),
+ * what Redis config each needs, and the
  * verdict each scenario gave on it in a real run. Hashes are not repeated here: they stay in
  * targets/releases.ts and are joined by version. Verdicts are data written by `matrix --record`
  * from runs, never typed in: a release nobody ran says "unmeasured".
@@ -28,9 +30,7 @@ export const Measured = z
     otherVerdicts: z.partialRecord(Verdict, z.number().int().positive()).optional(),
     /** The latest run that gave `verdict`, and its evidence. */
     runId: z.string().min(1),
-    attempts: z.number().int().min(0),
-    peakFds: z.number().int().min(0).nullable(),
-    fdsPerAttempt: z.number().nullable(),
+    evidence: EvidenceSummary,
   })
   .strict();
 export type Measured = z.infer<typeof Measured>;
@@ -57,6 +57,10 @@ export const CatalogueEntry = z
     config: ReleaseConfig,
     /** By scenario name; a scenario missing here is unmeasured. */
     expect: z.record(z.string().regex(/^[a-z0-9-]+$/), Expectation),
+    /** The same for builds of this release with patches, by their patch names joined with "+". */
+    builds: z
+      .record(z.string().regex(/^[a-z0-9+-]+$/), z.record(z.string().regex(/^[a-z0-9-]+$/), Expectation))
+      .optional(),
   })
   .strict();
 export type CatalogueEntry = z.infer<typeof CatalogueEntry>;
@@ -112,12 +116,37 @@ export function catalogueVersions(data: Catalogue = catalogue): string[] {
   return data.releases.map((r) => r.version);
 }
 
-/** The recorded verdict for a bare release; patched targets and unknown releases are unmeasured. */
+/** The recorded verdict for a release or a patched build of one; anything else is unmeasured. */
 export function expectationFor(target: string, scenario: string, data: Catalogue = catalogue): Expectation {
-  const entry = data.releases.find((r) => r.version === target);
-  return entry && Object.hasOwn(entry.expect, scenario)
-    ? (entry.expect[scenario] ?? "unmeasured")
-    : "unmeasured";
+  const spec = parseTarget(target);
+  if (spec.kind !== "release") return "unmeasured";
+  const entry = data.releases.find((r) => r.version === spec.version);
+  const table = spec.patches.length ? entry?.builds?.[spec.patches.join("+")] : entry?.expect;
+  return table && Object.hasOwn(table, scenario) ? (table[scenario] ?? "unmeasured") : "unmeasured";
+}
+
+/**
+ * A target's expected verdict, asked in one place by run and matrix alike: the catalogue's measured
+ * verdict (releases and their patched builds), else the scenario's own `expect` (a user's scenario,
+ * which the catalogue does not hold), else unmeasured.
+ */
+export function expectation(
+  scenario: { name: string; expect: Record<string, Verdict> },
+  target: string,
+  data: Catalogue = catalogue,
+): { expected: Verdict | "unmeasured"; from: "catalogue" | "scenario" | null } {
+  const recorded = expectationFor(target, scenario.name, data);
+  if (recorded !== "unmeasured") return { expected: recorded.verdict, from: "catalogue" };
+  const stated = scenario.expect[target];
+  return stated ? { expected: stated, from: "scenario" } : { expected: "unmeasured", from: null };
+}
+
+export function expectedVerdict(
+  scenario: { name: string; expect: Record<string, Verdict> },
+  target: string,
+): Verdict | null {
+  const { expected } = expectation(scenario, target);
+  return expected === "unmeasured" ? null : expected;
 }
 
 /** Orders targets as releases: by version, a release before its patched builds. */
@@ -168,7 +197,11 @@ export function selectReleases(
     }
     const spec = parseTarget(item);
     if (spec.kind !== "release")
-      throw new UserError(`"${item}" is an image: matrix and bisect take releases (use \`run\` for images)`);
+      throw new UserError(
+        spec.kind === "image"
+          ? `"${item}" is an image: matrix and bisect take releases (use \`run\` for images)`
+          : `"${item}" is not a release: matrix takes releases (use \`run\` for git: and dir: targets, \`bisect --commits\` for commits)`,
+      );
     known(spec.version, item);
     picked.push(formatTarget(spec));
   }
@@ -181,14 +214,12 @@ export interface Measurement {
   scenario: string;
   verdict: Verdict;
   runId: string;
-  attempts: number;
-  peakFds: number | null;
-  fdsPerAttempt: number | null;
+  evidence: EvidenceSummary;
 }
 
 /**
- * Pure: the catalogue with measurements recorded. Only bare catalogue releases are recorded (patched
- * builds are not releases). Runs are tallied per verdict: the expected verdict is the one most runs
+ * Pure: the catalogue with measurements recorded, for releases and for patched builds of them (under
+ * the release's `builds`). Runs are tallied per verdict: the expected verdict is the one most runs
  * gave (a tie keeps the recorded one), the others stay counted in `otherVerdicts`, and a change of
  * expected verdict is listed in `changes` so that the maintainer sees it.
  */
@@ -200,8 +231,27 @@ export function recordMeasurements(
   const changes: string[] = [];
   let recorded = 0;
   const releases = data.releases.map((entry) => {
-    const expect = { ...entry.expect };
-    for (const m of measurements.filter((x) => x.target === entry.version)) {
+    const builds = { ...entry.builds };
+    for (const m of measurements) {
+      const spec = parseTarget(m.target);
+      if (spec.kind !== "release" || spec.version !== entry.version || spec.patches.length === 0) continue;
+      const key = spec.patches.join("+");
+      builds[key] = record(builds[key] ?? {}, [m], `${entry.version}+${key}`);
+    }
+    const expect = record(
+      entry.expect,
+      measurements.filter((x) => x.target === entry.version),
+      entry.version,
+    );
+    return { ...entry, expect, ...(Object.keys(builds).length ? { builds } : {}) };
+  });
+  function record(
+    table: Record<string, Expectation>,
+    found: Measurement[],
+    name: string,
+  ): Record<string, Expectation> {
+    const expect = { ...table };
+    for (const m of found) {
       const before = expect[m.scenario];
       const measured = before === undefined || before === "unmeasured" ? undefined : before;
       const tally: Partial<Record<Verdict, number>> = { ...measured?.otherVerdicts };
@@ -211,20 +261,15 @@ export function recordMeasurements(
       const verdict = measured && count(measured.verdict) >= count(m.verdict) ? measured.verdict : m.verdict;
       if (measured && verdict !== measured.verdict)
         changes.push(
-          `${entry.version} × ${m.scenario}: was ${measured.verdict} (${measured.runs} run(s)), now ${verdict} (${count(verdict)} run(s))`,
+          `${name} × ${m.scenario}: was ${measured.verdict} (${measured.runs} run(s)), now ${verdict} (${count(verdict)} run(s))`,
         );
       const others = Object.fromEntries(Object.entries(tally).filter(([v]) => v !== verdict)) as Partial<
         Record<Verdict, number>
       >;
       const evidence =
-        m.verdict === verdict
-          ? { runId: m.runId, attempts: m.attempts, peakFds: m.peakFds, fdsPerAttempt: m.fdsPerAttempt }
-          : {
-              runId: measured?.runId ?? m.runId,
-              attempts: measured?.attempts ?? m.attempts,
-              peakFds: measured?.peakFds ?? null,
-              fdsPerAttempt: measured?.fdsPerAttempt ?? null,
-            };
+        m.verdict === verdict || !measured
+          ? { runId: m.runId, evidence: m.evidence }
+          : { runId: measured.runId, evidence: measured.evidence };
       expect[m.scenario] = {
         verdict,
         date: meta.date,
@@ -235,11 +280,43 @@ export function recordMeasurements(
       };
       recorded++;
     }
-    return { ...entry, expect };
-  });
+    return expect;
+  }
   return { catalogue: parseCatalogue({ ...data, releases }, "recorded catalogue"), recorded, changes };
 }
 
 export async function writeCatalogue(data: Catalogue, file = catalogueFile): Promise<void> {
   await writeFile(file, `${JSON.stringify(Catalogue.parse(data), null, 2)}\n`);
+}
+
+/** One line of `images releases`: how a release verifies, whether it is cached, what was measured on it. */
+export const ReleaseStatus = z.object({
+  version: z.string(),
+  verifies: z.string(),
+  url: z.string(),
+  cached: z.boolean(),
+  /** Scenarios with a measured verdict in the catalogue; null when the catalogue does not list it. */
+  measured: z.record(z.string(), Verdict).nullable(),
+});
+export type ReleaseStatus = z.infer<typeof ReleaseStatus>;
+
+export function releaseStatus(
+  table: readonly Release[],
+  cached: ReadonlySet<string>,
+  data: Catalogue = catalogue,
+): ReleaseStatus[] {
+  return table.map((r) => {
+    const entry = data.releases.find((e) => e.version === r.version);
+    const verifies = [r.published ? `published ${r.published.algo}` : "", r.files ? "files digest" : ""]
+      .filter(Boolean)
+      .join(" or ");
+    const measured = entry
+      ? Object.fromEntries(
+          Object.entries(entry.expect).flatMap(([scenario, e]) =>
+            e === "unmeasured" ? [] : [[scenario, e.verdict]],
+          ),
+        )
+      : null;
+    return { version: r.version, verifies, url: r.url, cached: cached.has(r.version), measured };
+  });
 }

@@ -1,8 +1,9 @@
 import { z } from "zod";
+import { type Attempt, attemptsUntil } from "../history.js";
 import type { ConnectProbe } from "../probes/connect.js";
 import type { FdSample } from "../probes/fds.js";
 import type { LogEvent } from "../probes/log.js";
-import { Verdict } from "../scenario.js";
+import { Verdict } from "../scenario/schema.js";
 
 /**
  * Pure: samples, log events and probes in, verdict with evidence out. `exhaustion`: pipe fds grow by
@@ -13,6 +14,8 @@ import { Verdict } from "../scenario.js";
 export interface FdLeakInput {
   samples: FdSample[];
   events: LogEvent[];
+  /** What the scenario counts as an attempt (by default, each failed fork's log line). */
+  attempts: Attempt[];
   probes: ConnectProbe[];
   baseline?: FdSample;
   ceiling: number;
@@ -39,30 +42,52 @@ export const FdEvidence = z.object({
 });
 export type FdEvidence = z.infer<typeof FdEvidence>;
 
-export const AofEvidence = z.object({
+/** How one series moved over the attempts: what a growth verdict (or a sweep's cell) rests on. */
+export const SeriesGrowth = z.object({
+  series: z.string(),
+  before: z.number().nullable(),
+  after: z.number().nullable(),
+  /** Attempts seen by the last sample of the series. */
   attempts: z.number(),
-  filesBefore: z.number().nullable(),
-  filesAfter: z.number().nullable(),
-  incrPerAttempt: z.number().nullable(),
-  manifestBytesBefore: z.number().nullable(),
-  manifestBytesAfter: z.number().nullable(),
+  perAttempt: z.number().nullable(),
 });
-export type AofEvidence = z.infer<typeof AofEvidence>;
+export type SeriesGrowth = z.infer<typeof SeriesGrowth>;
 
-/** A verdict on the scenario's resource; fd evidence is always kept, AOF-directory evidence when watched. */
+/**
+ * The one evidence type: fds (always watched on the main node) and the growth of the series the
+ * checker looked at. Run, matrix, bisect, catalogue and report all read this.
+ */
+export const Evidence = FdEvidence.extend({ growth: z.array(SeriesGrowth).default([]) });
+export type Evidence = z.infer<typeof Evidence>;
+
+/** The part of the evidence a table row or the catalogue keeps: counts, not log lines. */
+export const EvidenceSummary = Evidence.pick({
+  attempts: true,
+  fdsPerAttempt: true,
+  baseline: true,
+  peak: true,
+  growth: true,
+});
+export type EvidenceSummary = z.infer<typeof EvidenceSummary>;
+
+export function summariseEvidence(e: Evidence): EvidenceSummary {
+  return {
+    attempts: e.attempts,
+    fdsPerAttempt: e.fdsPerAttempt,
+    baseline: e.baseline,
+    peak: e.peak,
+    growth: e.growth,
+  };
+}
+
 export const Decision = z.object({
   verdict: Verdict,
   reason: z.string(),
-  evidence: FdEvidence,
-  aof: AofEvidence.nullable().default(null),
+  evidence: Evidence,
 });
 export type Decision = z.infer<typeof Decision>;
 
 const round = (n: number) => Math.round(n * 100) / 100;
-
-export function failedForks(events: LogEvent[], until = Number.POSITIVE_INFINITY): LogEvent[] {
-  return events.filter((e) => e.kind === "fork-failed" && e.t <= until);
-}
 
 /** Pipe fds added per failed fork, measured before the ceiling bends the line. */
 export function pipesPerAttempt(input: FdLeakInput): number | null {
@@ -72,7 +97,7 @@ export function pipesPerAttempt(input: FdLeakInput): number | null {
   for (let i = unbent.length - 1; i >= 0; i--) {
     const sample = unbent[i];
     if (!sample) continue;
-    const attempts = failedForks(input.events, sample.t).length;
+    const attempts = attemptsUntil(input.attempts, sample.t).length;
     if (attempts >= 3) return round((sample.pipe - base.pipe) / attempts);
   }
   return null;
@@ -93,13 +118,13 @@ export function persistentGrowth(samples: FdSample[], baseline: number): number 
 }
 
 /** The fd evidence of a run so far, whatever the checker. */
-export function fdEvidence(input: FdLeakInput): FdEvidence {
+export function fdEvidence(input: FdLeakInput): Evidence {
   return analyse(input).evidence;
 }
 
 function analyse(input: FdLeakInput) {
   const { samples, events, probes, baseline, ceiling } = input;
-  const failures = failedForks(events);
+  const failures = input.attempts;
   const attempts = failures.length;
   const perAttempt = pipesPerAttempt(input);
   const peak = samples.length ? Math.max(...samples.map((s) => s.total)) : null;
@@ -114,7 +139,7 @@ function analyse(input: FdLeakInput) {
   );
   const refused = Number.isFinite(exhaustedMs) ? probes.find((p) => !p.ok && p.t >= exhaustedMs) : undefined;
 
-  const evidence: FdEvidence = {
+  const evidence: Evidence = {
     attempts,
     fdsPerAttempt: perAttempt,
     baseline: baseline?.total ?? null,
@@ -125,8 +150,9 @@ function analyse(input: FdLeakInput) {
     firstFailureMs: firstFailure?.t ?? null,
     exhaustedMs: Number.isFinite(exhaustedMs) ? exhaustedMs : null,
     refusedProbe: refused ? (refused.error ?? "refused") : null,
-    errno: firstFailure?.errno ?? null,
-    logLines: [firstFailure, firstPipesError, firstRegisterError].flatMap((e) => (e ? [e.line] : [])),
+    errno: events.find((e) => e.kind === "fork-failed")?.errno ?? null,
+    logLines: [firstFailure, firstPipesError, firstRegisterError].flatMap((e) => (e?.line ? [e.line] : [])),
+    growth: [],
   };
   return { evidence, failures, attempts, perAttempt, firstFailure, exhaustedMs, refused };
 }
@@ -134,7 +160,7 @@ function analyse(input: FdLeakInput) {
 export function decideFdLeak(input: FdLeakInput): Decision | undefined {
   const { samples, events, probes, baseline, ceiling } = input;
   const { evidence, failures, attempts, perAttempt, firstFailure, exhaustedMs, refused } = analyse(input);
-  const decided = (verdict: Verdict, reason: string): Decision => ({ verdict, reason, evidence, aof: null });
+  const decided = (verdict: Verdict, reason: string): Decision => ({ verdict, reason, evidence });
 
   if (input.ended?.reason === "container-exited")
     return decided("inconclusive", `container died: ${input.ended.detail}`);

@@ -1,9 +1,12 @@
+import { releaseStatus } from "../catalogue/catalogue.js";
 import { listManagedImages } from "../engine/images.js";
 import { LABEL_KIND, LABEL_PATCHES, LABEL_SOURCE_CHECK, LABEL_VERSION } from "../engine/labels.js";
 import { progress } from "../progress.js";
+import { alignColumns } from "../report/table.js";
 import { resolveBases } from "../targets/bases.js";
 import { ensureImage, type TargetImage } from "../targets/build.js";
 import { releases as knownReleases } from "../targets/releases.js";
+import { cachedSourcePath } from "../targets/sources.js";
 import { parseTarget } from "../targets/spec.js";
 import { baseMode, type Input, printJson } from "./command.js";
 
@@ -44,10 +47,27 @@ export async function ls({ values }: Input): Promise<number> {
 }
 
 export async function releases({ values }: Input): Promise<number> {
-  if (values.json) printJson(knownReleases);
-  else
-    for (const r of knownReleases)
-      process.stdout.write(`${r.version}\t${r.published ? r.published.algo : "files digest only"}\n`);
+  const cached = new Set<string>();
+  for (const r of knownReleases) if (await cachedSourcePath(r.version)) cached.add(r.version);
+  const rows = releaseStatus(knownReleases, cached);
+  if (values.json) {
+    printJson(rows);
+    return 0;
+  }
+  const measured = (m: Record<string, string> | null) => {
+    if (!m) return "never run";
+    const n = Object.keys(m).length;
+    return n ? `measured: ${n} scenario(s)` : "in catalogue, unmeasured";
+  };
+  const lines = alignColumns([
+    ["release", "verifies by", "tarball", "catalogue"],
+    ...rows.map((r) => [r.version, r.verifies, r.cached ? "cached" : "—", measured(r.measured)]),
+  ]);
+  process.stdout.write(`${lines.join("\n")}\n`);
+  const run = rows.filter((r) => r.measured && Object.keys(r.measured).length).length;
+  process.stdout.write(
+    `${rows.length} releases, ${cached.size} with a cached tarball, ${run} with measured verdicts (${rows[0]?.version} .. ${rows.at(-1)?.version})\n`,
+  );
   return 0;
 }
 

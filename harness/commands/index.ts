@@ -27,7 +27,12 @@ const rebuild: OptionSpec = {
   type: "boolean",
   help: "build images again even when their content tag exists",
 };
-const build = { bases, rebuild, sources };
+const gitDir: OptionSpec = {
+  type: "string",
+  arg: "DIR",
+  help: "the clone git:REF targets come from (else $REDIS_REPRO_GIT; a bare clone works)",
+};
+const build = { bases, rebuild, sources, "git-dir": gitDir };
 const target: OptionSpec = {
   type: "string",
   multiple: true,
@@ -41,7 +46,7 @@ const scenario = (multiple: boolean): OptionSpec => ({
   help: `a scenario under scenarios/ by name, or a path to a scenario JSON${multiple ? "; `all` for every one" : ""} (default ${DEFAULT_SCENARIO})`,
 });
 const targetsHelp =
-  "3.2.8, 3.2.8+fix-aof-pipe-leak (a release with patches), image:redis:3.2.8 (an image as is)";
+  "3.2.8, 3.2.8+fix-aof-pipe-leak (a release with patches), image:redis:3.2.8 (an image as is), git:REF[+patch] (a commit of --git-dir), dir:PATH[+patch] (a tree as it is)";
 
 export const commands: CommandSpec[] = [
   {
@@ -112,18 +117,42 @@ export const commands: CommandSpec[] = [
   },
   {
     name: "bisect",
-    summary: "find the release (or patch) where a scenario's verdict flips, by runs",
+    summary: "find the release, commit or patch where a scenario's verdict flips, by runs",
     about:
-      "Binary search over the catalogue's releases from --good to --bad (either may be the older). Each step runs the scenario on one release; the ends run first, side by side. A verdict equal to --good's is good, inconclusive is skipped, any other is bad. With one release and patches on one side (--bad 3.2.8 --good 3.2.8+fix-aof-pipe-leak) the two builds run to confirm the patch flips it.",
+      "Binary search from --good to --bad (either may be the older); each step runs the scenario on one target, the ends first, side by side. A verdict equal to --good's is good; inconclusive, or a target that does not build, is skipped (as git bisect skip); any other is bad. Over releases (default): those from A to B that can run here (in the catalogue, or with a cached tarball); a flip across never-run releases is named as a gap. Over commits (--commits, or an end written git:REF): every first-parent commit from A to B of the --git-dir clone. With one release and patches on one side (--bad 3.2.8 --good 3.2.8+fix-aof-pipe-leak) the two builds run to confirm the patch flips it.",
     options: {
-      good: { type: "string", arg: "TARGET", help: "a release whose verdict you call good (e.g. 3.2.9)" },
-      bad: { type: "string", arg: "TARGET", help: "a release whose verdict you call bad (e.g. 3.2.8)" },
+      good: {
+        type: "string",
+        arg: "TARGET",
+        help: "a release (or with --commits a ref) you call good (e.g. 3.2.9)",
+      },
+      bad: { type: "string", arg: "TARGET", help: "a release (or ref) you call bad (e.g. 3.2.8)" },
+      commits: { type: "boolean", help: "bisect over the commits between the two ends instead of releases" },
+      "full-history": {
+        type: "boolean",
+        help: "with --commits: every commit in between, not only the first-parent line",
+      },
       scenario: scenario(false),
       json,
       ...build,
     },
-    exit: "0 the flip was found, 1 no single flip (the ends agree, only inconclusive releases between, or it flips back)",
+    exit: "0 the flip was found, 1 no single flip (the ends agree, only skipped or never-run targets between, or it flips back)",
     load: () => import("./bisect.js").then((m) => m.run),
+  },
+  {
+    name: "bisect-run",
+    summary: "for `git bisect run`: build the working tree, run a scenario, exit 0 good, 1 bad, 125 skip",
+    about:
+      "Builds the tree as it is (dir:DIR, uncommitted changes included) and runs the scenario on it. By default a leak (exhaustion or growing) is bad and stable good, to find the commit that brought a leak; to find the one that fixed it, start git bisect with the fixed commit as bad and pass --fix. Example: git bisect start --first-parent 3.2.9 3.2.8; git bisect run npx redis-repro bisect-run --fix.",
+    options: {
+      tree: { type: "string", arg: "DIR", default: ".", help: "the Redis source tree to build" },
+      fix: { type: "boolean", help: "hunting a fix: a leak exits 0, stable exits 1" },
+      scenario: scenario(false),
+      json,
+      ...build,
+    },
+    exit: "0 good, 1 bad, 125 cannot test (it did not build, or the run was inconclusive), 128 any other failure (stops git bisect)",
+    load: () => import("./bisect-run.js").then((m) => m.run),
   },
   {
     name: "report show",
@@ -192,11 +221,15 @@ export const commands: CommandSpec[] = [
   },
   {
     name: "cleanup",
-    summary: "remove containers the harness left behind (a killed run); images stay",
+    summary: "remove the containers of runs whose process is gone (killed runs); images stay",
     about:
-      "Without --run: every container labelled redis-repro.managed=true on the engine, other runs' included. With --run ID (printed in each run's summary and report): that run's only.",
+      "Removes the harness's containers and run networks whose owning process is gone (a run killed with SIGKILL, a crash): each container's labels name its run, process, host and boot. Containers of live runs, and of owners this host cannot judge, are kept and counted.",
     options: {
-      run: { type: "string", arg: "ID", help: "remove only this run's containers" },
+      run: {
+        type: "string",
+        arg: "ID",
+        help: "remove that run's containers and network, whoever owns them (the id is in a report's runId)",
+      },
       json,
     },
     load: () => import("./cleanup.js").then((m) => m.run),

@@ -13,10 +13,10 @@ import {
 } from "../catalogue/catalogue.js";
 import { UserError } from "../errors.js";
 import { defaultConcurrency, MAX_CONCURRENCY, renderJunit, renderMatrix, runMatrix } from "../matrix.js";
-import { sourcesDir } from "../paths.js";
+import { sourceDirsText } from "../paths.js";
 import { progress } from "../progress.js";
 import { alignColumns } from "../report/table.js";
-import { DEFAULT_SCENARIO, listScenarios, loadScenario } from "../scenario.js";
+import { DEFAULT_SCENARIO, listScenarios, loadScenario } from "../scenario/index.js";
 import { cachedSourcePath } from "../targets/sources.js";
 import { baseMode, type Input, printJson, stringList } from "./command.js";
 
@@ -72,14 +72,14 @@ export async function run({ values, args }: Input): Promise<number> {
   const targets = selectReleases(selection, catalogueVersions(), { cached });
   if (targets.length === 0)
     throw new UserError(
-      `no release tarball in the source cache ${sourcesDir()}: name releases (e.g. 7.0.15 or 3.2.0..3.2.13) or add tarballs with \`redis-repro sources add FILE\``,
+      `no release tarball in the source cache ${sourceDirsText()}: name releases (e.g. 7.0.15 or 3.2.0..3.2.13) or add tarballs with \`redis-repro sources add FILE\``,
     );
   const refs = stringList(values.scenario);
   const names = refs.includes("all") ? await listScenarios() : refs.length ? refs : [DEFAULT_SCENARIO];
   const scenarios = [];
   for (const ref of names) scenarios.push({ scenario: await loadScenario(ref), ref });
   progress(
-    `[matrix] ${targets.length} release(s) × ${scenarios.length} scenario(s): ${targets.join(" ")}${args.length ? "" : ` (releases in ${sourcesDir()})`}`,
+    `[matrix] ${targets.length} release(s) × ${scenarios.length} scenario(s): ${targets.join(" ")}${args.length ? "" : ` (releases in ${sourceDirsText()})`}`,
   );
 
   const result = await runMatrix(scenarios, targets, {
@@ -98,16 +98,15 @@ export async function run({ values, args }: Input): Promise<number> {
     // Every run counts, the earlier runs of a cell that was run again too: flakiness is recorded.
     const measured = result.cells.flatMap((c) =>
       [...c.earlier, c].flatMap((r) =>
-        r.verdict === null || r.runId === null || r.attempts === null
+        r.verdict === null || r.runId === null || r.evidence === null
           ? []
           : [
               {
-                ...r,
                 target: c.target,
                 scenario: c.scenario,
                 verdict: r.verdict,
                 runId: r.runId,
-                attempts: r.attempts,
+                evidence: r.evidence,
               },
             ],
       ),

@@ -1,10 +1,10 @@
 import { join } from "node:path";
-import { UserError } from "../errors.js";
+import { containerDiedError } from "../engine/failure.js";
 import type { FaultName } from "../faults/index.js";
 import { progress } from "../progress.js";
 import { renderSummary } from "../report/summary.js";
 import { runScenario } from "../run.js";
-import { loadScenario } from "../scenario.js";
+import { loadScenario } from "../scenario/index.js";
 import { baseMode, type Input, optionString, printJson } from "./command.js";
 
 export async function run({ values, args }: Input): Promise<number> {
@@ -30,11 +30,6 @@ export async function run({ values, args }: Input): Promise<number> {
   }
   // A dead container is the environment failing the run, not a verdict: say so in one line, exit 3.
   const died = result.results.find((r) => r.decision.reason.startsWith("container died"));
-  if (died) {
-    throw new UserError(
-      `the container for ${died.target} ${died.decision.reason.replace(/^container died: /, "died: ")}: raise limits.memory (or pids) in the scenario or lower its dataset`,
-      "environment",
-    );
-  }
+  if (died) throw containerDiedError(died.target, died.decision.reason.replace(/^container died: /, ""));
   return result.ok ? 0 : 1;
 }

@@ -1,5 +1,5 @@
 import { readdir } from "node:fs/promises";
-import { sourcesDir } from "../paths.js";
+import { sourceDirs } from "../paths.js";
 import { addSource } from "../targets/sources.js";
 import { type Input, optionString, printJson } from "./command.js";
 
@@ -11,9 +11,16 @@ export async function add({ values, args }: Input): Promise<number> {
 }
 
 export async function ls({ values }: Input): Promise<number> {
-  const dir = sourcesDir();
-  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith(".tar.gz"));
-  if (values.json) printJson({ dir, files });
-  else process.stdout.write(`${dir}\n${files.map((f) => `  ${f}\n`).join("")}`);
+  const dirs = await Promise.all(
+    sourceDirs().map(async (dir) => ({
+      dir,
+      files: (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith(".tar.gz")),
+    })),
+  );
+  if (values.json) printJson(dirs);
+  else
+    process.stdout.write(
+      dirs.map(({ dir, files }) => `${dir}\n${files.map((f) => `  ${f}\n`).join("")}`).join(""),
+    );
   return 0;
 }

@@ -1,15 +1,13 @@
 import { dockerode } from "./client.js";
 import { LABEL_MANAGED, LABEL_RUN } from "./labels.js";
+import { type Liveness, ownerLiveness } from "./owner.js";
 
-/** Removes the harness's containers (of one run, or all of them) and says how many it removed. */
-export async function removeContainers(runId?: string): Promise<number> {
+async function removeIds(ids: string[]): Promise<void> {
   const docker = await dockerode();
-  const label = runId ? `${LABEL_RUN}=${runId}` : `${LABEL_MANAGED}=true`;
-  const containers = await docker.listContainers({ all: true, filters: { label: [label] } });
   await Promise.all(
-    containers.map((c) =>
+    ids.map((id) =>
       docker
-        .getContainer(c.Id)
+        .getContainer(id)
         .remove({ force: true, v: true })
         .catch((error: { statusCode?: number }) => {
           // Already gone (a parallel cleanup, or AutoRemove) is the outcome we want.
@@ -17,6 +15,16 @@ export async function removeContainers(runId?: string): Promise<number> {
         }),
     ),
   );
+}
+
+/** Removes the containers of one run (the caller's own, or one the user names) and says how many. */
+export async function removeContainers(runId: string): Promise<number> {
+  const docker = await dockerode();
+  const containers = await docker.listContainers({
+    all: true,
+    filters: { label: [`${LABEL_RUN}=${runId}`] },
+  });
+  await removeIds(containers.map((c) => c.Id));
   return containers.length;
 }
 
@@ -24,4 +32,77 @@ export async function countContainers(runId?: string): Promise<number> {
   const docker = await dockerode();
   const label = runId ? `${LABEL_RUN}=${runId}` : `${LABEL_MANAGED}=true`;
   return (await docker.listContainers({ all: true, filters: { label: [label] } })).length;
+}
+
+export interface Sweep {
+  /** Containers removed, and the runs they belonged to. */
+  removed: number;
+  /** Networks removed (a run's private network for its nodes). */
+  networks: number;
+  runs: string[];
+  /** Containers left alone: their owner is alive, or cannot be judged from here. */
+  kept: Record<Exclude<Liveness, "dead">, number>;
+}
+
+/**
+ * Removes the containers whose owning process is certainly gone (a run killed by SIGKILL, a crash),
+ * never a live run's: several runs may share one engine. Images stay (they are a cache).
+ */
+export async function removeDeadRuns(): Promise<Sweep> {
+  const docker = await dockerode();
+  const containers = await docker.listContainers({
+    all: true,
+    filters: { label: [`${LABEL_MANAGED}=true`, LABEL_RUN] },
+  });
+  const sweep: Sweep = { removed: 0, networks: 0, runs: [], kept: { alive: 0, unknown: 0 } };
+  const dead: string[] = [];
+  for (const c of containers) {
+    const liveness = ownerLiveness(c.Labels ?? {});
+    if (liveness !== "dead") {
+      sweep.kept[liveness]++;
+      continue;
+    }
+    dead.push(c.Id);
+    const run = c.Labels?.[LABEL_RUN] ?? "?";
+    if (!sweep.runs.includes(run)) sweep.runs.push(run);
+  }
+  await removeIds(dead);
+  sweep.removed = dead.length;
+  // Networks after their containers (a network in use cannot be removed), judged by their own labels.
+  const networks = await docker.listNetworks({ filters: { label: [`${LABEL_MANAGED}=true`, LABEL_RUN] } });
+  const deadNetworks = networks.filter((n) => ownerLiveness(n.Labels ?? {}) === "dead");
+  await Promise.all(
+    deadNetworks.map((n) =>
+      docker
+        .getNetwork(n.Id)
+        .remove()
+        .catch((error: { statusCode?: number }) => {
+          if (error.statusCode !== 404) throw error;
+        }),
+    ),
+  );
+  sweep.networks = deadNetworks.length;
+  for (const n of deadNetworks) {
+    const run = n.Labels?.[LABEL_RUN] ?? "?";
+    if (!sweep.runs.includes(run)) sweep.runs.push(run);
+  }
+  return sweep;
+}
+
+/** Removes the harness's networks (of one run, or all of them); their containers must be gone first. */
+export async function removeNetworks(runId?: string): Promise<number> {
+  const docker = await dockerode();
+  const label = runId ? `${LABEL_RUN}=${runId}` : `${LABEL_MANAGED}=true`;
+  const networks = await docker.listNetworks({ filters: { label: [label] } });
+  await Promise.all(
+    networks.map((n) =>
+      docker
+        .getNetwork(n.Id)
+        .remove()
+        .catch((error: { statusCode?: number }) => {
+          if (error.statusCode !== 404) throw error;
+        }),
+    ),
+  );
+  return networks.length;
 }

@@ -38,6 +38,8 @@ export interface BuildRequest {
   noCache?: boolean;
   buildargs: Record<string, string>;
   labels: Record<string, string>;
+  /** Build only up to this stage (the classic builder's --target). */
+  target?: string;
   /** Each line of the builder's output, as it comes. */
   onLine: (line: string) => void;
 }
@@ -56,6 +58,7 @@ export async function buildImage(request: BuildRequest): Promise<void> {
     rm: true,
     forcerm: true,
     nocache: request.noCache === true,
+    ...(request.target ? { target: request.target } : {}),
   });
   await new Promise<void>((resolve, reject) => {
     docker.modem.followProgress(

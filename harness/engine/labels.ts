@@ -7,3 +7,11 @@ export const LABEL_PATCHES = "redis-repro.patches";
 export const LABEL_SOURCE_CHECK = "redis-repro.source-check";
 export const LABEL_CONTENT = "redis-repro.content";
 export const LABEL_KIND = "redis-repro.kind";
+export const LABEL_NODE = "redis-repro.node";
+/** The process that started a container (pid, its start time, host name, boot id): cleanup removes only dead owners' containers. */
+export const LABEL_OWNER_PID = "redis-repro.pid";
+export const LABEL_OWNER_START = "redis-repro.pid-start";
+export const LABEL_OWNER_HOST = "redis-repro.host";
+export const LABEL_OWNER_BOOT = "redis-repro.boot-id";
+/** The full commit id a git: target was built from. */
+export const LABEL_COMMIT = "redis-repro.commit";

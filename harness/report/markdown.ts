@@ -92,21 +92,17 @@ function flatten(value: unknown, prefix: string, out: [string, unknown][]): void
 }
 
 function scenarioSection(report: Report): string[] {
-  const { name, description, targets, expect, ...settings } = report.scenario;
+  // `expect` is left out of the settings: the expectations are listed per target below.
+  const { name, description, targets, expect: _expect, ...settings } = report.scenario;
   const rows: [string, unknown][] = [];
   flatten(settings, "", rows);
   const out = [`### Scenario ${code(name)}`, ""];
   if (typeof description === "string" && description) out.push(`> ${cell(description)}`, "");
   const body = rows.map(([k, v]) => [code(cell(k)), code(cell(settingValue(k, v)))]);
-  if (expect && typeof expect === "object")
-    body.push([
-      "expected verdicts",
-      cell(
-        Object.entries(expect)
-          .map(([t, v]) => `${t} → ${String(v)}`)
-          .join(", "),
-      ),
-    ]);
+  // Every target as run, with its expectation wherever it lives (catalogue or the scenario's own).
+  const expected = report.targets.filter((t) => t.expected !== null);
+  if (expected.length)
+    body.push(["expected verdicts", cell(expected.map((t) => `${t.target} → ${t.expected}`).join(", "))]);
   if (Array.isArray(targets)) body.push(["default targets", cell(targets.map(String).join(", "))]);
   const faults = [...new Set(report.targets.map((t) => t.fault))];
   if (faults.some((f) => f !== settings.fault)) body.push(["fault as run", cell(faults.join(", "))]);

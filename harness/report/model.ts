@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { Environment } from "../environment.js";
 import { RunResult, type TargetResult } from "../result.js";
-import type { Scenario } from "../scenario.js";
+import { type Scenario, scenarioData } from "../scenario/index.js";
 import { type HostDir, hostDirs, scrubDeep } from "./scrub.js";
 import { freshClient, timeToExhaustion } from "./summary.js";
 
@@ -185,7 +185,7 @@ export function buildReport(
     outcome: outcomeText(clean),
     rerun: readerCommand(clean.command, files.scenario),
     targets: clean.results.map(targetRow),
-    scenario: scrubDeep(scenario, dirs),
+    scenario: scrubDeep(scenarioData(scenario), dirs),
     environment: clean.environment,
     files,
     run: clean,

@@ -2,7 +2,7 @@ import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { errorText, UserError } from "../errors.js";
 import type { RunResult, TargetResult } from "../result.js";
-import type { Scenario } from "../scenario.js";
+import type { Scenario } from "../scenario/index.js";
 import { renderChart } from "./chart.js";
 import { renderMarkdown } from "./markdown.js";
 import { buildReport, type Report } from "./model.js";

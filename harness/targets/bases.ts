@@ -30,8 +30,9 @@ export function baseDefinitions(env: NodeJS.ProcessEnv = process.env): Record<Ba
   return {
     builder: {
       official: env.REDIS_REPRO_BUILDER_IMAGE ?? `buildpack-deps:${suite}`,
-      offline: `redis-repro/base:${suite}-builder`,
-      include: ["gcc", "make", "libc6-dev", "patch"],
+      // A new name with ccache: an older offline builder without it is not taken for this one.
+      offline: `redis-repro/base:${suite}-builder-ccache`,
+      include: ["gcc", "make", "libc6-dev", "patch", "ccache"],
     },
     runtime: {
       official: env.REDIS_REPRO_RUNTIME_IMAGE ?? `debian:${suite}-slim`,

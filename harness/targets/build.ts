@@ -7,6 +7,7 @@ import tarStream from "tar-stream";
 import { z } from "zod";
 import { buildImage, localImage, localImageId, tryPull } from "../engine/images.js";
 import {
+  LABEL_COMMIT,
   LABEL_CONTENT,
   LABEL_KIND,
   LABEL_PATCHES,
@@ -18,6 +19,15 @@ import { errorText, UserError } from "../errors.js";
 import { buildLogsDir, dockerDir } from "../paths.js";
 import { progress } from "../progress.js";
 import { type BaseMode, type ResolvedBase, resolveBases } from "./bases.js";
+import {
+  archiveCommit,
+  commitFiles,
+  gitDirSetting,
+  readWorkTree,
+  resolveCommit,
+  resolveGitDir,
+  versionFromHeader,
+} from "./git.js";
 import { checkPatches, loadPatches, type Patch, strippedPath } from "./patches.js";
 import { requireRelease } from "./releases.js";
 import { resolveSource, VerifiedSource } from "./sources.js";
@@ -39,6 +49,10 @@ export const TargetImage = z.object({
   patches: z.array(z.string()),
   source: VerifiedSource.optional(),
   sourceCheck: z.string().optional(),
+  /** git: targets: the full commit id built. */
+  commit: z.string().optional(),
+  /** dir: targets: the files digest of the tree as it was built. */
+  filesDigest: z.string().optional(),
   buildSeconds: z.number().optional(),
 });
 export type TargetImage = z.infer<typeof TargetImage>;
@@ -48,6 +62,8 @@ export interface ContentInput {
   filesDigest: string;
   patches: { name: string; text: string }[];
   dockerfile: string;
+  /** Other files the Dockerfile copies from the context (the syscall probe's source). */
+  extraFiles?: { name: string; text: string }[];
   builderId: string;
   runtimeId: string;
 }
@@ -60,6 +76,8 @@ export function contentHash(input: ContentInput): string {
     hash.update(`patch ${p.name} ${createHash("sha256").update(p.text).digest("hex")}\n`);
   }
   hash.update(`dockerfile ${createHash("sha256").update(input.dockerfile).digest("hex")}\n`);
+  for (const f of input.extraFiles ?? [])
+    hash.update(`file ${f.name} ${createHash("sha256").update(f.text).digest("hex")}\n`);
   hash.update(`bases ${input.builderId} ${input.runtimeId}\n`);
   return hash.digest("hex");
 }
@@ -68,20 +86,52 @@ export function imageTag(version: string, patches: string[], content: string): s
   return `${IMAGE_REPO}:${[version, ...patches].join("-")}-${content.slice(0, 12)}`;
 }
 
-async function buildContext(source: VerifiedSource, patches: Patch[], dockerfile: string) {
+/** Files under docker/ that the Dockerfile copies besides sources and patches: part of the content tag. */
+const EXTRA_FILES = ["probes/syscall-probe.c"];
+
+async function extraFiles(): Promise<{ name: string; text: string }[]> {
+  return Promise.all(
+    EXTRA_FILES.map(async (name) => ({ name, text: await readFile(join(dockerDir, name), "utf8") })),
+  );
+}
+
+/** The sources a build compiles: a .tar.gz with one top folder, as a file or in memory. */
+interface BuildSource {
+  /** For progress lines: where it comes from and why it is trusted. */
+  describe: string;
+  /** A file, or bytes made on demand (a cache hit never runs `git archive`). */
+  tarball: { file: string } | { data: () => Promise<Buffer> };
+  version: string | undefined;
+  check: string;
+  commit?: string;
+}
+
+async function buildContext(
+  source: BuildSource,
+  patches: Patch[],
+  dockerfile: string,
+  extras: { name: string; text: string }[],
+) {
   const pack = tarStream.pack();
   const add = (name: string, content: string | Buffer) =>
     new Promise<void>((resolve, reject) => pack.entry({ name }, content, (e) => (e ? reject(e) : resolve())));
   await add("Dockerfile", dockerfile);
+  for (const f of extras) await add(f.name, f.text);
   await add("patches/.keep", "");
   for (const [i, p] of patches.entries())
     await add(`patches/${String(i + 1).padStart(2, "0")}-${p.name}.patch`, p.text);
-  const size = (await stat(source.file)).size;
-  const entry = pack.entry({ name: "redis.tar.gz", size }, (e) => {
+  // The last entry is not awaited: it completes only once the engine reads the context.
+  const finish = (e?: Error | null) => {
     if (e) pack.destroy(e);
     else pack.finalize();
-  });
-  createReadStream(source.file).pipe(entry);
+  };
+  if ("data" in source.tarball) {
+    pack.entry({ name: "redis.tar.gz" }, await source.tarball.data(), finish);
+  } else {
+    const size = (await stat(source.tarball.file)).size;
+    const entry = pack.entry({ name: "redis.tar.gz", size }, finish);
+    createReadStream(source.tarball.file).pipe(entry);
+  }
   // tar-stream's Pack is a streamx Readable, which the engine API reads like a Node one.
   return pack as unknown as Readable;
 }
@@ -92,50 +142,10 @@ export interface EnsureOptions {
   rebuild?: boolean;
   /** With rebuild: skip the engine's layer cache too, so the build is as cold as a first one. */
   noCache?: boolean;
-}
-
-let queue: Promise<unknown> = Promise.resolve();
-
-/** Builds and base making run one at a time: on 2 cores one build already uses both, and two debootstraps only compete. */
-function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
-  const next = queue.then(work, work);
-  queue = next.catch(() => undefined);
-  return next;
-}
-
-/**
- * The images behind several targets, in their order. Every target is checked first, in parallel (a
- * cache hit is a tarball verification and an inspect); only when all pass do missing images build,
- * one at a time, so a bad target costs no build of the others.
- */
-export async function ensureImages(specs: TargetSpec[], options: EnsureOptions): Promise<TargetImage[]> {
-  // Targets of one release (3.2.8 and 3.2.8+fix) share one pass over its tarball, which hands back
-  // every file any of their patches changes.
-  const patchFiles = await Promise.all(
-    specs.map(async (spec) =>
-      spec.kind === "release"
-        ? (await loadPatches(spec.patches)).flatMap((p) => p.files.map(strippedPath))
-        : [],
-    ),
-  );
-  const reads = new Map<string, ReturnType<typeof resolveSource>>();
-  const readOnce: SourceReader = (version) => {
-    let read = reads.get(version);
-    if (!read) {
-      const wanted = new Set(
-        specs.flatMap((s, i) => (s.kind === "release" && s.version === version ? (patchFiles[i] ?? []) : [])),
-      );
-      read = resolveSource(version, undefined, (path) => wanted.has(path));
-      reads.set(version, read);
-    }
-    return read;
-  };
-  const plans = await Promise.allSettled(specs.map((spec) => planImage(spec, options, readOnce)));
-  const failed = plans.find((p) => p.status === "rejected");
-  if (failed) throw failed.reason;
-  const images: TargetImage[] = [];
-  for (const plan of plans) if (plan.status === "fulfilled") images.push(await plan.value());
-  return images;
+  /** Compile with the ccache of earlier builds (default; REDIS_REPRO_CCACHE=0 turns it off). */
+  ccache?: boolean;
+  /** The clone git: targets come from (default: REDIS_REPRO_GIT, which --git-dir sets). */
+  gitDir?: string;
 }
 
 /**
@@ -143,79 +153,159 @@ export async function ensureImages(specs: TargetSpec[], options: EnsureOptions):
  * the source, checks the patches in memory, then builds. Nothing is tagged unless every step passed.
  */
 export async function ensureImage(spec: TargetSpec, options: EnsureOptions): Promise<TargetImage> {
-  return (await planImage(spec, options))();
-}
-
-/** Finds and verifies a release's tarball, handing back the wanted files from the same pass. */
-type SourceReader = (version: string, wanted: Set<string>) => ReturnType<typeof resolveSource>;
-
-const readAlone: SourceReader = (version, wanted) =>
-  resolveSource(version, undefined, (path) => wanted.has(path));
-
-/** Everything short of building: what is there, or the build that would make it. */
-async function planImage(
-  spec: TargetSpec,
-  options: EnsureOptions,
-  readSource: SourceReader = readAlone,
-): Promise<() => Promise<TargetImage>> {
   const target = formatTarget(spec);
-  if (spec.kind === "image") {
-    const brought = await ensureBroughtImage(spec.image, target);
-    return async () => brought;
-  }
+  if (spec.kind === "image") return ensureBroughtImage(spec.image, target);
+  if (spec.kind === "git" || spec.kind === "dir") return ensureTreeImage(spec, options);
 
   const release = requireRelease(spec.version);
   const patches = await loadPatches(spec.patches);
   const wanted = new Set(patches.flatMap((p) => p.files.map(strippedPath)));
-  const { source, files } = await readSource(spec.version, wanted);
+  const { source, files } = await resolveSource(spec.version, undefined, (path) => wanted.has(path));
   checkPatches(release.version, patches, files);
+  const names = patches.map((p) => p.name);
+  const built = await buildOrFind(
+    {
+      // The table's digest where known, so tags stay what they were; else the verified tarball's own.
+      content: { version: release.version, filesDigest: release.files ?? source.filesDigest },
+      tagName: release.version,
+      target: formatTarget({ kind: "release", version: release.version, patches: names }),
+      patches,
+    },
+    {
+      describe: `${source.file} (${source.check})`,
+      tarball: { file: source.file },
+      version: source.version,
+      check: source.check,
+    },
+    options,
+  );
+  return { ...built, version: release.version, source, sourceCheck: source.check };
+}
 
-  const dockerfile = await readFile(join(dockerDir, "Dockerfile"), "utf8");
-  const bases = await oneAtATime(() => resolveBases(options.bases));
-  const content = contentHash({
-    version: release.version,
-    filesDigest: release.files,
+/** git:REF (a commit of a clone, by `git archive`) and dir:PATH (a working tree as it is). */
+async function ensureTreeImage(
+  spec: Extract<TargetSpec, { kind: "git" | "dir" }>,
+  options: EnsureOptions,
+): Promise<TargetImage> {
+  const patches = await loadPatches(spec.patches);
+  const names = patches.map((p) => p.name);
+  const wanted = [...new Set(["src/version.h", ...patches.flatMap((p) => p.files.map(strippedPath))])];
+  if (spec.kind === "git") {
+    const gitDir = await resolveGitDir(options.gitDir ?? gitDirSetting());
+    const commit = await resolveCommit(gitDir, spec.ref);
+    const files = await commitFiles(gitDir, commit.id, wanted);
+    const version = versionFromHeader(files.get("src/version.h")?.toString("utf8") ?? "");
+    const short = commit.id.slice(0, 9);
+    checkPatches(version, patches, files, `git:${short}${version ? ` (${version})` : ""}`);
+    const target = formatTarget({ kind: "git", ref: commit.id, patches: names });
+    const built = await buildOrFind(
+      {
+        content: { version: `git ${commit.id}`, filesDigest: commit.id },
+        tagName: `git-${commit.id}`,
+        target,
+        patches,
+      },
+      {
+        describe: `git archive ${commit.id} of ${gitDir}`,
+        tarball: { data: once(() => archiveCommit(gitDir, commit.id)) },
+        version,
+        check: "git-commit",
+        commit: commit.id,
+      },
+      options,
+    );
+    return { ...built, version, commit: commit.id, sourceCheck: "git-commit" };
+  }
+  const tree = await readWorkTree(spec.path);
+  checkPatches(
+    tree.version,
     patches,
+    tree.files,
+    `dir:${spec.path}${tree.version ? ` (${tree.version})` : ""}`,
+  );
+  const target = formatTarget({ kind: "dir", path: tree.root, patches: names });
+  const built = await buildOrFind(
+    {
+      content: { version: "dir", filesDigest: tree.filesDigest },
+      tagName: `dir-${tree.filesDigest.slice(0, 12)}`,
+      target,
+      patches,
+    },
+    {
+      describe: `${tree.root} as it is (files digest ${tree.filesDigest.slice(0, 12)})`,
+      tarball: { data: async () => tree.tarball },
+      version: tree.version,
+      check: "dir-files",
+    },
+    options,
+  );
+  return { ...built, version: tree.version, filesDigest: tree.filesDigest, sourceCheck: "dir-files" };
+}
+
+/** The build and the ccache tagging that follows it read the same bytes: make them once. */
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => {
+    made ??= make();
+    return made;
+  };
+}
+
+/** The content tag of a target; a hit is an inspect, a miss a build. */
+async function buildOrFind(
+  what: {
+    content: Pick<ContentInput, "version" | "filesDigest">;
+    tagName: string;
+    target: string;
+    patches: Patch[];
+  },
+  source: BuildSource,
+  options: EnsureOptions,
+): Promise<Omit<TargetImage, "version" | "source" | "sourceCheck">> {
+  const dockerfile = await readFile(join(dockerDir, "Dockerfile"), "utf8");
+  const extras = await extraFiles();
+  const bases = await resolveBases(options.bases);
+  const content = contentHash({
+    ...what.content,
+    patches: what.patches,
     dockerfile,
+    extraFiles: extras,
     builderId: bases.builder.id,
     runtimeId: bases.runtime.id,
   });
-  const tag = imageTag(
-    release.version,
-    patches.map((p) => p.name),
-    content,
-  );
-  const names = patches.map((p) => p.name);
-  const canonical = formatTarget({ kind: "release", version: release.version, patches: names });
-  const image = {
-    target: canonical,
-    image: tag,
-    version: release.version,
-    patches: names,
-    source,
-    sourceCheck: source.check,
-  };
+  const names = what.patches.map((p) => p.name);
+  const tag = imageTag(what.tagName, names, content);
+  const base = { target: what.target, image: tag, patches: names };
   const existing = options.rebuild ? undefined : await localImageId(tag);
-  if (existing) return async () => ({ ...image, imageId: existing, origin: "cached" });
-  return async () => {
-    const started = Date.now();
-    await oneAtATime(() =>
-      runBuild(canonical, tag, source, patches, dockerfile, bases, options.noCache === true),
-    );
-    const imageId = await localImageId(tag);
-    if (!imageId) throw new Error(`build of ${tag} reported success but left no image`);
-    return { ...image, imageId, origin: "built", buildSeconds: (Date.now() - started) / 1000 };
-  };
+  if (existing) return { ...base, imageId: existing, origin: "cached" };
+  const started = Date.now();
+  await runBuild(what.target, tag, source, what.patches, dockerfile, bases, options);
+  const imageId = await localImageId(tag);
+  if (!imageId) throw new Error(`build of ${tag} reported success but left no image`);
+  return { ...base, imageId, origin: "built", buildSeconds: (Date.now() - started) / 1000 };
+}
+
+/**
+ * Where the compiler cache lives between builds: the classic builder (all this engine's API offers
+ * without a BuildKit session) has no cache mounts, so the "build" stage of the last build is tagged
+ * and the next build copies its /ccache. One per builder base: another compiler, another cache.
+ */
+export function ccacheTag(builderId: string): string {
+  return `redis-repro/ccache:${builderId.replace(/^sha256:/, "").slice(0, 12)}`;
+}
+
+function ccacheWanted(options: EnsureOptions, env: NodeJS.ProcessEnv = process.env): boolean {
+  return options.ccache ?? env.REDIS_REPRO_CCACHE !== "0";
 }
 
 async function runBuild(
   target: string,
   tag: string,
-  source: VerifiedSource,
+  source: BuildSource,
   patches: Patch[],
   dockerfile: string,
   bases: Record<"builder" | "runtime", ResolvedBase>,
-  noCache: boolean,
+  options: EnsureOptions,
 ): Promise<void> {
   const logDir = buildLogsDir();
   await mkdir(logDir, { recursive: true });
@@ -223,26 +313,38 @@ async function runBuild(
   const lines: string[] = [];
   let compiled = 0;
   let lastReport = Date.now();
+  const useCcache = ccacheWanted(options);
+  const cacheTag = ccacheTag(bases.builder.id);
+  const cacheFrom = useCcache && (await localImageId(cacheTag)) ? cacheTag : bases.builder.ref;
   progress(
-    `[build ${target}] ${tag} from ${source.file} (${source.check}) on ${bases.builder.ref} → ${bases.runtime.ref}`,
+    `[build ${target}] ${tag} from ${source.describe} on ${bases.builder.ref} → ${bases.runtime.ref}${useCcache ? ` (ccache from ${cacheFrom === cacheTag ? cacheTag : "empty"})` : ""}`,
   );
+  const request = {
+    buildargs: {
+      BUILDER_IMAGE: bases.builder.ref,
+      RUNTIME_IMAGE: bases.runtime.ref,
+      CCACHE_IMAGE: cacheFrom,
+    },
+    labels: {
+      [LABEL_KIND]: "redis",
+      [LABEL_TARGET]: target,
+      [LABEL_VERSION]: source.version ?? "",
+      [LABEL_PATCHES]: patches.map((p) => p.name).join(","),
+      [LABEL_SOURCE_CHECK]: source.check,
+      [LABEL_CONTENT]: tag.slice(tag.lastIndexOf("-") + 1),
+      ...(source.commit ? { [LABEL_COMMIT]: source.commit } : {}),
+    },
+  };
   try {
     await buildImage({
-      context: await buildContext(source, patches, dockerfile),
+      ...request,
+      context: await buildContext(source, patches, dockerfile, await extraFiles()),
       tag,
-      noCache,
-      buildargs: { BUILDER_IMAGE: bases.builder.ref, RUNTIME_IMAGE: bases.runtime.ref },
-      labels: {
-        [LABEL_KIND]: "redis",
-        [LABEL_TARGET]: target,
-        [LABEL_VERSION]: source.version,
-        [LABEL_PATCHES]: patches.map((p) => p.name).join(","),
-        [LABEL_SOURCE_CHECK]: source.check,
-        [LABEL_CONTENT]: tag.slice(tag.lastIndexOf("-") + 1),
-      },
+      noCache: options.noCache === true,
       onLine: (line) => {
         lines.push(line);
-        if (/^Step \d+\/\d+ :/.test(line) || /^applying /.test(line)) progress(`[build ${target}] ${line}`);
+        if (/^Step \d+\/\d+ :/.test(line) || /^applying /.test(line) || /^ccache /.test(line))
+          progress(`[build ${target}] ${line}`);
         if (/\bCC\b|\bLINK\b/.test(line.replace(ansiColour, " "))) compiled++;
         if (Date.now() - lastReport > 5_000) {
           lastReport = Date.now();
@@ -260,9 +362,30 @@ async function runBuild(
     process.stderr.write(`[build ${target}] failed; last lines of ${logFile}:\n${tail}\n`);
     throw new UserError(
       `image build for ${target} failed (${errorText(error).split("\n")[0]}): full log in ${logFile}`,
-      "environment",
     );
   }
+  if (useCcache) await keepCcache(source, patches, dockerfile, request, cacheTag);
+}
+
+/**
+ * Tags this build's "build" stage as the next build's ccache: the same context up to that stage, so
+ * every step is a layer-cache hit and this takes a second. A failure only costs the next build time.
+ */
+async function keepCcache(
+  source: BuildSource,
+  patches: Patch[],
+  dockerfile: string,
+  request: { buildargs: Record<string, string>; labels: Record<string, string> },
+  cacheTag: string,
+): Promise<void> {
+  await buildImage({
+    buildargs: request.buildargs,
+    labels: { [LABEL_KIND]: "ccache" },
+    context: await buildContext(source, patches, dockerfile, await extraFiles()),
+    tag: cacheTag,
+    target: "build",
+    onLine: () => undefined,
+  }).catch((error: unknown) => progress(`[build] could not keep the compiler cache: ${errorText(error)}`));
 }
 
 /** A user's image is used as is; it must be present or pullable. Its Redis version is read by running it. */
@@ -275,7 +398,6 @@ async function ensureBroughtImage(image: string, target: string): Promise<Target
     if (!found) {
       throw new UserError(
         `image ${image} is not here and cannot be pulled (${pulled.ok ? "no image after pull" : pulled.reason}): pull or build it first`,
-        "environment",
       );
     }
   }

@@ -1,35 +1,65 @@
-import type { RedisConfig } from "../scenario.js";
+import type { DirectiveValue, RedisConfig } from "../scenario/schema.js";
 import { compareVersions } from "./spec.js";
 
+/** What the harness sets unless the scenario does: snapshots off (no stray BGSAVE forks), data in /data. */
+const DEFAULTS: RedisConfig = { dir: "/data", save: "" };
+
+/** One directive's value as redis-server arguments: yes/no for booleans, words split like a config line. */
+function words(value: string | number | boolean): string[] {
+  if (typeof value === "boolean") return [value ? "yes" : "no"];
+  const text = String(value).trim();
+  // An empty value is one empty argument (`--save ""` turns snapshots off), never none.
+  return text === "" ? [""] : text.split(/\s+/);
+}
+
+function directiveArgs(name: string, value: DirectiveValue): string[] {
+  const lines = Array.isArray(value) ? value : [value];
+  return lines.flatMap((line) => [`--${name}`, ...words(line)]);
+}
+
 /**
- * redis-server arguments for a scenario's config on a given release. What differs by release lives
- * here: `protected-mode` does not exist before 3.2 (a fatal config error there) and must be `no` from
- * 3.2 on, or clients coming through a published port are refused. Unknown versions (brought images
- * without our labels) are treated as modern.
+ * redis-server arguments for a scenario's directives on a given release. Every directive is passed
+ * as is (Redis judges what it knows); what differs by release lives here: `protected-mode` does not
+ * exist before 3.2 (a fatal config error there) and must be `no` from 3.2 on, or clients coming
+ * through a published port are refused. Unknown versions (brought images) are treated as modern.
  */
 export function redisArgs(version: string | undefined, config: RedisConfig): string[] {
   const args: string[] = ["--port", "6379"];
   if (!version || compareVersions(version, "3.2.0") >= 0) args.push("--protected-mode", "no");
-  args.push(
-    "--appendonly",
-    config.appendonly ? "yes" : "no",
-    "--auto-aof-rewrite-percentage",
-    String(config["auto-aof-rewrite-percentage"]),
-    "--auto-aof-rewrite-min-size",
-    config["auto-aof-rewrite-min-size"],
-    "--maxclients",
-    String(config.maxclients),
-    "--hz",
-    String(config.hz),
-    "--dir",
-    config.dir,
-    "--save",
-    config.save,
-  );
+  for (const [name, value] of Object.entries({ ...DEFAULTS, ...config }))
+    args.push(...directiveArgs(name, value));
   return args;
+}
+
+/** A directive's value as the harness reads it (one value; a list's last line wins, as in redis.conf). */
+export function directive(config: RedisConfig, name: string): string | undefined {
+  const value = { ...DEFAULTS, ...config }[name];
+  if (value === undefined) return undefined;
+  const last = Array.isArray(value) ? value.at(-1) : value;
+  return typeof last === "boolean" ? (last ? "yes" : "no") : last === undefined ? undefined : String(last);
+}
+
+/** A numeric directive, or the server's default where the scenario leaves it. */
+export function numericDirective(config: RedisConfig, name: string, fallback: number): number {
+  const value = Number(directive(config, name));
+  return Number.isFinite(value) && directive(config, name) !== undefined ? value : fallback;
 }
 
 /** Event loop size: fds at or above it get ERANGE (maxclients + CONFIG_FDSET_INCR, 32 + 96). */
 export function eventLoopSize(maxclients: number): number {
   return maxclients + 128;
+}
+
+/**
+ * The directive Redis refused at start, from its "FATAL CONFIG FILE ERROR" block (">>> 'name args'"
+ * then "Bad directive or wrong number of arguments"), or undefined.
+ */
+export function rejectedDirective(log: string[]): { directive: string; why: string } | undefined {
+  const at = log.findIndex((l) => /FATAL CONFIG FILE ERROR/.test(l));
+  if (at < 0) return undefined;
+  const block = log.slice(at, at + 6);
+  const quoted = block.map((l) => /^>>> '(\S+)/.exec(l)?.[1]).find((d) => d !== undefined);
+  const why = block.at(-1) ?? "";
+  const reason = block.find((l, i) => i > 0 && !/^>>>|^Reading the configuration/.test(l)) ?? why;
+  return quoted ? { directive: quoted, why: reason.trim() } : undefined;
 }

@@ -80,7 +80,13 @@ export function strippedPath(file: StructuredPatch): string {
  * Applies patches in order to the release's files in memory, before anything is built or tagged:
  * a patch that does not apply, or whose change the release already has, is a one-line error.
  */
-export function checkPatches(version: string, patches: Patch[], files: Map<string, Buffer>): void {
+export function checkPatches(
+  version: string | undefined,
+  patches: Patch[],
+  files: Map<string, Buffer>,
+  /** How errors name the tree: a release by default, a commit or folder for git:/dir: targets. */
+  name = `redis ${version}`,
+): void {
   const tree = new Map<string, string>();
   for (const patch of patches) {
     for (const filePatch of patch.files) {
@@ -88,7 +94,7 @@ export function checkPatches(version: string, patches: Patch[], files: Map<strin
       const current = tree.get(path) ?? files.get(path)?.toString("utf8");
       if (current === undefined) {
         throw new UserError(
-          `patch ${patch.name} does not apply to redis ${version}: it changes ${path}, which the release does not have`,
+          `patch ${patch.name} does not apply to ${name}: it changes ${path}, which the release does not have`,
         );
       }
       const patched = applyPatch(current, filePatch);
@@ -96,14 +102,18 @@ export function checkPatches(version: string, patches: Patch[], files: Map<strin
         const already = applyPatch(current, reversePatch(filePatch)) !== false;
         throw new UserError(
           already
-            ? `patch ${patch.name} is already in redis ${version} (${path}): target the release without it`
-            : `patch ${patch.name} does not apply to redis ${version} (${path}): pick a release it was written for or update docker/patches/${patch.name}.patch`,
+            ? `patch ${patch.name} is already in ${name} (${path}): target it without the patch`
+            : `patch ${patch.name} does not apply to ${name} (${path}): pick a release it was written for or update docker/patches/${patch.name}.patch`,
         );
       }
       tree.set(path, patched);
     }
     const range = patch.appliesTo;
-    if (range && (compareVersions(version, range.from) < 0 || compareVersions(version, range.to) > 0)) {
+    if (
+      range &&
+      version &&
+      (compareVersions(version, range.from) < 0 || compareVersions(version, range.to) > 0)
+    ) {
       throw new UserError(
         `patch ${patch.name} is written for redis ${range.from}..${range.to}, not ${version}: pick a release in that range`,
       );

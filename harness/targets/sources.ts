@@ -1,11 +1,11 @@
 import { createWriteStream } from "node:fs";
 import { access, copyFile, mkdir, rename, rm } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { basename, delimiter, join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { z } from "zod";
 import { errorText, UserError } from "../errors.js";
-import { sourcesDir } from "../paths.js";
+import { sourceDirs } from "../paths.js";
 import { progress } from "../progress.js";
 import { officialTarballUrl, type Release, requireRelease } from "./releases.js";
 import { fileHash, readTarball, type TarballContents } from "./verify.js";
@@ -50,14 +50,22 @@ export async function verifyTarball(
       return { check: `published-${release.published.algo}`, digest, filesDigest };
     }
   }
-  if (filesDigest === release.files) return { check: "files-digest", digest: filesDigest, filesDigest };
+  if (release.files && filesDigest === release.files)
+    return { check: "files-digest", digest: filesDigest, filesDigest };
+  if (!release.files && release.published) {
+    // No clone had the tag: only the official tarball itself can be trusted.
+    throw new UserError(
+      `${basename(path)} is not the official redis ${release.version} tarball: its ${release.published.algo} differs from the published one (${release.url}), and no files digest is known for this release; delete it and provide the official tarball`,
+    );
+  }
   const published = release.published ? `; ${release.published.algo} differs from the published one too` : "";
   throw new UserError(
     `${basename(path)} is not redis ${release.version}: files digest ${filesDigest} ≠ expected ${release.files}${published}; delete it and provide a genuine tarball`,
   );
 }
 
-async function download(version: string, dir: string): Promise<string> {
+async function download(version: string, dirs: string[]): Promise<string> {
+  const dir = dirs[0] as string;
   const url = officialTarballUrl(version);
   const target = join(dir, `redis-${version}.tar.gz`);
   const partial = `${target}.partial`;
@@ -75,7 +83,7 @@ async function download(version: string, dir: string): Promise<string> {
     const cause =
       error instanceof Error && error.cause instanceof Error ? error.cause.message : errorText(error);
     throw new UserError(
-      `redis-${version}.tar.gz is not in the source cache ${dir} and the download from ${url} failed (${cause}): put the tarball there (set REDIS_REPRO_SOURCES or --sources to another folder) or run \`redis-repro sources add FILE\``,
+      `redis-${version}.tar.gz is not in the source cache ${dirs.join(delimiter)} and the download from ${url} failed (${cause}): put the tarball in one of them (or name a folder holding it with REDIS_REPRO_SOURCES or --sources) or run \`redis-repro sources add FILE\``,
       "environment",
     );
   }
@@ -88,17 +96,17 @@ async function download(version: string, dir: string): Promise<string> {
  */
 export async function resolveSource(
   version: string,
-  dir = sourcesDir(),
+  dirs: string | string[] = sourceDirs(),
   want: (relativePath: string) => boolean = () => false,
 ): Promise<{ source: VerifiedSource; files: TarballContents["files"] }> {
   const release = requireRelease(version);
-  const cached = await cachedSourcePath(version, dir);
+  const cached = await cachedSourcePath(version, dirs);
   if (cached) {
     const read = await readTarball(cached, want);
     const verified = await verifyTarball(cached, release, read);
     return { source: { version, file: cached, origin: "cache", ...verified }, files: read.files };
   }
-  const partial = await download(version, dir);
+  const partial = await download(version, typeof dirs === "string" ? [dirs] : dirs);
   try {
     const read = await readTarball(partial, want);
     const verified = await verifyTarball(partial, release, read);
@@ -112,9 +120,14 @@ export async function resolveSource(
 }
 
 /** Is a tarball of this release in the cache? (Tests use it to skip with a reason, never to fake.) */
-export async function cachedSourcePath(version: string, dir = sourcesDir()): Promise<string | undefined> {
-  for (const name of cacheNames(version)) {
-    if (await exists(join(dir, name))) return join(dir, name);
+export async function cachedSourcePath(
+  version: string,
+  dirs: string | string[] = sourceDirs(),
+): Promise<string | undefined> {
+  for (const dir of typeof dirs === "string" ? [dirs] : dirs) {
+    for (const name of cacheNames(version)) {
+      if (await exists(join(dir, name))) return join(dir, name);
+    }
   }
   return undefined;
 }
@@ -123,7 +136,7 @@ export async function cachedSourcePath(version: string, dir = sourcesDir()): Pro
 export async function addSource(
   file: string,
   version: string | undefined,
-  dir = sourcesDir(),
+  dir = sourceDirs()[0] as string,
 ): Promise<VerifiedSource> {
   if (!(await exists(file))) throw new UserError(`${file} does not exist: give the path of a redis .tar.gz`);
   const read = await readTarball(file);

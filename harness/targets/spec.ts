@@ -2,12 +2,15 @@ import { z } from "zod";
 import { UserError } from "../errors.js";
 
 /**
- * A target names what runs: a Redis release built from verified sources, optionally with patches,
- * or an image the user brings. Grammar:
+ * A target names what runs: a Redis release built from verified sources, a commit of a local clone, a
+ * working tree as it is (each optionally with patches), or an image the user brings. Grammar:
  *   3.2.8 | redis@3.2.8 | 3.2.8+fix-aof-pipe-leak[+other] | image:redis:3.2.8
+ *   git:REF[+patch…] (tag, branch or commit of --git-dir) | dir:PATH[+patch…]
  */
 export const versionPattern = /^\d+\.\d+(?:\.\d+)?(?:-(?:rc|m)\d+)?$/;
 export const patchNamePattern = /^[a-z0-9][a-z0-9-]*$/;
+/** What git accepts as a revision, less a leading "-" (never an option) and "+" (patches follow it). */
+export const gitRefPattern = /^[A-Za-z0-9_./~^@{}][A-Za-z0-9_./~^@{}-]*$/;
 
 export const TargetSpec = z.discriminatedUnion("kind", [
   z.object({
@@ -16,6 +19,16 @@ export const TargetSpec = z.discriminatedUnion("kind", [
     patches: z.array(z.string().regex(patchNamePattern)),
   }),
   z.object({ kind: z.literal("image"), image: z.string().min(1) }),
+  z.object({
+    kind: z.literal("git"),
+    ref: z.string().regex(gitRefPattern),
+    patches: z.array(z.string().regex(patchNamePattern)),
+  }),
+  z.object({
+    kind: z.literal("dir"),
+    path: z.string().min(1),
+    patches: z.array(z.string().regex(patchNamePattern)),
+  }),
 ]);
 export type TargetSpec = z.infer<typeof TargetSpec>;
 
@@ -30,12 +43,31 @@ export function parseTarget(input: string): TargetSpec {
     }
     return { kind: "image", image };
   }
+  for (const kind of ["git", "dir"] as const) {
+    if (!text.startsWith(`${kind}:`)) continue;
+    const [head = "", ...patches] = text.slice(kind.length + 1).split("+");
+    checkPatchNames(input, patches);
+    if (kind === "dir") {
+      if (!head) throw new UserError(`malformed target "${input}": after "dir:" give a path, e.g. dir:.`);
+      return { kind, path: head, patches };
+    }
+    if (!gitRefPattern.test(head) || head.includes(".."))
+      throw new UserError(
+        `malformed target "${input}": after "git:" give one commit, tag or branch (e.g. git:3.2.8 or git:b83f9fe)`,
+      );
+    return { kind, ref: head, patches };
+  }
   const [head = "", ...patches] = text.replace(/^redis@/, "").split("+");
   if (!versionPattern.test(head)) {
     throw new UserError(
-      `malformed target "${input}": expected VERSION[+patch…] (e.g. 3.2.8+fix-aof-pipe-leak) or image:REF`,
+      `malformed target "${input}": expected VERSION[+patch…] (e.g. 3.2.8+fix-aof-pipe-leak), git:REF, dir:PATH or image:REF`,
     );
   }
+  checkPatchNames(input, patches);
+  return { kind: "release", version: head, patches };
+}
+
+function checkPatchNames(input: string, patches: string[]): void {
   for (const patch of patches) {
     if (!patchNamePattern.test(patch)) {
       throw new UserError(
@@ -46,11 +78,19 @@ export function parseTarget(input: string): TargetSpec {
   if (new Set(patches).size !== patches.length) {
     throw new UserError(`malformed target "${input}": a patch is named twice`);
   }
-  return { kind: "release", version: head, patches };
 }
 
 export function formatTarget(spec: TargetSpec): string {
-  return spec.kind === "image" ? `image:${spec.image}` : [spec.version, ...spec.patches].join("+");
+  switch (spec.kind) {
+    case "image":
+      return `image:${spec.image}`;
+    case "release":
+      return [spec.version, ...spec.patches].join("+");
+    case "git":
+      return [`git:${spec.ref}`, ...spec.patches].join("+");
+    case "dir":
+      return [`dir:${spec.path}`, ...spec.patches].join("+");
+  }
 }
 
 /** Orders release versions numerically, pre-releases (rc, m) before the release they lead to. */

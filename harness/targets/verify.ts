@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { basename } from "node:path";
+import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import tarStream from "tar-stream";
@@ -40,6 +41,34 @@ export async function readTarball(
   path: string,
   want: (relativePath: string) => boolean = () => false,
 ): Promise<TarballContents> {
+  try {
+    return await readTar([createReadStream(path), createGunzip()], want);
+  } catch (error) {
+    // A truncated download, an HTML error page saved as .tar.gz: the user's to fix, in one line.
+    throw new UserError(
+      `${basename(path)} is not a readable .tar.gz (${errorText(error)}): delete it and provide a genuine tarball`,
+    );
+  }
+}
+
+/** One line of the files digest; shared by tarballs and working trees (targets/git.ts). */
+export function digestLine(type: "file" | "symlink", contentSha256: string, relative: string): string {
+  return `${type} ${contentSha256} ${relative}`;
+}
+
+/** The files digest of digest lines: byte order, not locale order, so it does not depend on the machine. */
+export function filesDigestOf(entries: { path: string; line: string }[]): string {
+  const sorted = [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return createHash("sha256")
+    .update(sorted.map((e) => `${e.line}\n`).join(""))
+    .digest("hex");
+}
+
+/** readTarball on a tar stream: `input` ends in uncompressed tar (e.g. `git archive`'s output). */
+export async function readTar(
+  input: Readable | [Readable, ...NodeJS.ReadWriteStream[]],
+  want: (relativePath: string) => boolean = () => false,
+): Promise<TarballContents> {
   const entries: { path: string; line: string }[] = [];
   const files = new Map<string, Buffer>();
   let topDir = "";
@@ -53,7 +82,7 @@ export async function readTarball(
       const target = createHash("sha256")
         .update(header.linkname ?? "")
         .digest("hex");
-      entries.push({ path: relative, line: `symlink ${target} ${relative}` });
+      entries.push({ path: relative, line: digestLine("symlink", target, relative) });
     }
     if (!isFile || !relative) {
       stream.on("end", next);
@@ -69,23 +98,11 @@ export async function readTarball(
       if (keep) chunks.push(chunk);
     });
     stream.on("end", () => {
-      entries.push({ path: relative, line: `file ${hash.digest("hex")} ${relative}` });
+      entries.push({ path: relative, line: digestLine("file", hash.digest("hex"), relative) });
       if (keep) files.set(relative, Buffer.concat(chunks));
       next();
     });
   });
-  try {
-    await pipeline(createReadStream(path), createGunzip(), extract);
-  } catch (error) {
-    // A truncated download, an HTML error page saved as .tar.gz: the user's to fix, in one line.
-    throw new UserError(
-      `${basename(path)} is not a readable .tar.gz (${errorText(error)}): delete it and provide a genuine tarball`,
-    );
-  }
-  // Byte order, not locale order: the digest must not depend on the machine.
-  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const filesDigest = createHash("sha256")
-    .update(entries.map((e) => `${e.line}\n`).join(""))
-    .digest("hex");
-  return { filesDigest, files, topDir };
+  await pipeline([...(Array.isArray(input) ? input : [input]), extract as unknown as NodeJS.WritableStream]);
+  return { filesDigest: filesDigestOf(entries), files, topDir };
 }

@@ -1,6 +1,5 @@
 import type { Redis } from "ioredis";
 import { infoSection } from "../probes/info.js";
-import type { RedisConfig } from "../scenario.js";
 
 /** Redis's own units for sizes in config: kb/mb/gb are powers of 1024. */
 export function redisBytes(size: string): number {
@@ -12,7 +11,7 @@ export function redisBytes(size: string): number {
   );
 }
 
-export interface WorkloadResult {
+export interface Grown {
   writes: number;
   aofBytes: number;
 }
@@ -23,11 +22,11 @@ export interface WorkloadResult {
  */
 export async function growAofPastRewriteThreshold(
   client: Redis,
-  config: RedisConfig,
+  minSize: string,
   valueBytes: number,
   signal: AbortSignal,
-): Promise<WorkloadResult> {
-  const target = redisBytes(config["auto-aof-rewrite-min-size"]) * 1.25;
+): Promise<Grown> {
+  const target = redisBytes(minSize) * 1.25;
   const value = "x".repeat(valueBytes);
   let writes = 0;
   // Bounded: a server whose AOF does not grow must not keep us writing forever (4× what should do).

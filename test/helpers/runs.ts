@@ -3,6 +3,8 @@ import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import type { AofDirInput } from "../../harness/checkers/aof-dir.js";
 import type { FdLeakInput } from "../../harness/checkers/fd-leak.js";
+import { type Attempt, HistoryRecorder, type Point, seriesOf } from "../../harness/history.js";
+import type { LogEvent } from "../../harness/probes/log.js";
 import { RunResult, type TargetResult } from "../../harness/result.js";
 
 /**
@@ -31,12 +33,22 @@ export function recordedResult(file: string, target: string): TargetResult {
   return result;
 }
 
-/** The checker's input as the run built it: first sample as baseline, the recorded ceiling, budget 30. */
-export function checkerInput(result: TargetResult, change: Partial<AofDirInput> = {}): AofDirInput {
+/**
+ * The attempts the default scenario counts (each failed fork), for events a test made up: the log
+ * lines go through the history recorder, as a run's do, so the tests never restate what it counts.
+ */
+export function attemptsOf(events: LogEvent[]): Attempt[] {
+  const recorder = new HistoryRecorder({ event: "fork-failed" });
+  for (const e of events) recorder.logLine(e.line, e.t);
+  return recorder.history.attempts;
+}
+
+/** The fd checker's input as the run built it: first sample as baseline, the recorded ceiling, budget 30. */
+export function checkerInput(result: TargetResult, change: Partial<FdLeakInput> = {}): FdLeakInput {
   return {
     samples: result.samples,
-    aofSamples: result.aofSamples,
     events: result.events,
+    attempts: result.attempts,
     probes: result.probes,
     baseline: result.samples[0],
     ceiling: result.decision.evidence.ceiling,
@@ -47,15 +59,31 @@ export function checkerInput(result: TargetResult, change: Partial<AofDirInput> 
   };
 }
 
+/** The AOF-directory checker's input: the fd input plus the aof-dir probe's series. */
+export function aofDirInput(result: TargetResult, change: Partial<AofDirInput> = {}): AofDirInput {
+  const history = { ...result };
+  return {
+    ...checkerInput(result),
+    files: seriesOf(history, "aofdir.files"),
+    manifestBytes: seriesOf(history, "aofdir.manifestBytes"),
+    probe: "aofdir",
+    ...change,
+  };
+}
+
 /** Everything recorded strictly before `ms`, as the checker would have seen it then. */
 export function recordedBefore(
   result: TargetResult,
   ms: number,
-): Pick<FdLeakInput, "samples" | "events" | "probes"> & Pick<AofDirInput, "aofSamples"> {
+): Pick<FdLeakInput, "samples" | "events" | "attempts" | "probes"> &
+  Pick<AofDirInput, "files" | "manifestBytes"> {
+  const before = (points: Point[]) => points.filter((p) => p.t < ms);
   return {
     samples: result.samples.filter((s) => s.t < ms),
-    aofSamples: result.aofSamples.filter((s) => s.t < ms),
     events: result.events.filter((e) => e.t < ms),
+    attempts: result.attempts.filter((a) => a.t < ms),
     probes: result.probes.filter((p) => p.t < ms),
+    files: before(seriesOf(result, "aofdir.files")),
+    manifestBytes: before(seriesOf(result, "aofdir.manifestBytes")),
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { runScenario } from "../../harness/run.js";
-import { loadScenario } from "../../harness/scenario.js";
+import { loadScenario } from "../../harness/scenario/index.js";
 import { countContainers, missingSource, skipTitle } from "./support.js";
 
 /** Production settings: about 3 minutes. Excluded from `npm test`; run with `npm run test:slow`. */

@@ -1,10 +1,11 @@
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
-import { startRedisContainer } from "../../harness/container/redis-container.js";
+import { RedisReproContainer } from "../../harness/container/redis-container.js";
 import { removeContainers } from "../../harness/engine/cleanup.js";
 import { prepareReaper } from "../../harness/engine/client.js";
 import { localImage } from "../../harness/engine/images.js";
 import { ensureImage, type TargetImage } from "../../harness/targets/build.js";
+import { redisArgs } from "../../harness/targets/config.js";
 import { parseTarget } from "../../harness/targets/spec.js";
 import { countContainers, missingSource, skipTitle } from "./support.js";
 
@@ -14,19 +15,14 @@ const missing7 = await missingSource("7.0.15");
 
 async function pingImage(image: TargetImage): Promise<{ pong: string; version: string }> {
   await prepareReaper();
-  const container = await startRedisContainer({
-    image: image.image,
-    brought: image.origin === "brought",
-    args: ["--protected-mode", "no"],
-    runId,
-    target: image.target,
-    memoryBytes: 64 * 1024 ** 2,
-    pids: 64,
-    nofile: 1024,
-    securityOpt: [],
-    onLogLine: () => undefined,
-  });
-  const client = new Redis({ host: "127.0.0.1", port: container.getMappedPort(6379), lazyConnect: true });
+  let builder = new RedisReproContainer(image.image)
+    .withRun(runId, image.target)
+    .withLimits({ memory: 64 * 1024 ** 2, pids: 64, nofile: 1024 })
+    .withServerArgs(redisArgs(image.version, {}));
+  if (image.origin === "brought") builder = builder.asBroughtImage();
+  const container = await builder.start();
+  // A client of our own, not the container's: the image must answer any client on its published port.
+  const client = new Redis({ host: container.host, port: container.port, lazyConnect: true });
   try {
     await client.connect();
     const pong = await client.ping();
@@ -34,7 +30,7 @@ async function pingImage(image: TargetImage): Promise<{ pong: string; version: s
     return { pong, version: /redis_version:(\S+)/.exec(info)?.[1] ?? "" };
   } finally {
     client.disconnect();
-    await container.stop({ remove: true, timeout: 1 });
+    await container.discard();
   }
 }
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { catalogueVersions, expectationFor } from "../../harness/catalogue/catalogue.js";
 import { defaultConcurrency, MatrixResult, runMatrix } from "../../harness/matrix.js";
-import { loadScenario } from "../../harness/scenario.js";
+import { loadScenario } from "../../harness/scenario/index.js";
 import { cli, countContainers, missingSource, skipTitle } from "./support.js";
 
 /**
@@ -52,7 +52,7 @@ describe("redis-repro matrix on the real engine", () => {
           expect(cell?.verdict).toBe(expected.verdict);
           expect(cell?.status).toBe("as-expected");
         }
-        expect(cell?.attempts).toBeGreaterThanOrEqual(3);
+        expect(cell?.evidence?.attempts).toBeGreaterThanOrEqual(3);
         expect(cell?.command).toContain(`--target ${version}`);
       },
     );

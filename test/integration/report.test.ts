@@ -9,7 +9,7 @@ import { renderSummary } from "../../harness/report/summary.js";
 import { writeReport } from "../../harness/report/write.js";
 import { RunResult } from "../../harness/result.js";
 import { runScenario } from "../../harness/run.js";
-import { loadScenario } from "../../harness/scenario.js";
+import { loadScenario } from "../../harness/scenario/index.js";
 import { drawnYAt, expectedYAt, hitsInPlot, rasterize, timesAcross } from "../helpers/raster.js";
 import { cli, countContainers, missingSource, skipTitle } from "./support.js";
 

@@ -2,12 +2,15 @@ import { describe, expect, it } from "vitest";
 import { countContainers } from "../../harness/engine/cleanup.js";
 import { RunResult } from "../../harness/result.js";
 import { runScenario } from "../../harness/run.js";
-import { loadScenario } from "../../harness/scenario.js";
+import { loadScenario } from "../../harness/scenario/index.js";
 import { missingSource, skipTitle } from "./support.js";
 
 const missing328 = await missingSource("3.2.8");
 const missing7 = await missingSource("7.0.15");
 const seed = await loadScenario("aof-auto-rewrite-enomem");
+if (!("checker" in seed.checker) || seed.checker.checker !== "fd-leak")
+  throw new Error("the seed scenario's checker is not fd-leak");
+const fdTolerance = seed.checker.tolerance;
 
 describe("the seed scenario on the real engine", () => {
   it.skipIf(missing328)(
@@ -34,7 +37,7 @@ describe("the seed scenario on the real engine", () => {
       expect(fixed?.decision.evidence.attempts).toBeGreaterThanOrEqual(seed.budgets.attempts);
       expect(
         (fixed?.decision.evidence.peak ?? 99) - (fixed?.decision.evidence.baseline ?? 0),
-      ).toBeLessThanOrEqual(seed.checker.tolerance);
+      ).toBeLessThanOrEqual(fdTolerance);
       expect(fixed?.probes.every((p) => p.ok)).toBe(true);
       expect(run.ok).toBe(true);
       expect(await countContainers(run.runId)).toBe(0);

@@ -1,16 +1,28 @@
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { countContainers } from "../../harness/engine/cleanup.js";
-import { projectRoot, sourcesDir } from "../../harness/paths.js";
+import { projectRoot, sourceDirsText } from "../../harness/paths.js";
+import type { ScenarioDataInput } from "../../harness/scenario/index.js";
 import { cachedSourcePath } from "../../harness/targets/sources.js";
+
+/** Releases whose tests must run, never skip (CI lists the ones it provides). */
+export function requiredReleases(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.REDIS_REPRO_REQUIRE_RELEASES ?? "").split(",").filter((v) => v.length > 0);
+}
 
 /**
  * Tests that need a release tarball this machine may not have skip with a reason that names the file
- * and how to provide it; everything a fresh machine can get runs for real.
+ * and how to provide it; everything a fresh machine can get runs for real. A release named in
+ * REDIS_REPRO_REQUIRE_RELEASES is never skipped: its absence fails the test file.
  */
 export async function missingSource(version: string): Promise<string | undefined> {
   if (await cachedSourcePath(version)) return undefined;
-  const reason = `needs redis-${version}.tar.gz in ${sourcesDir()}: set REDIS_REPRO_SOURCES to a folder holding it, or run \`redis-repro sources add FILE\``;
+  const reason = `needs redis-${version}.tar.gz in ${sourceDirsText()}: set REDIS_REPRO_SOURCES to a folder holding it, or run \`redis-repro sources add FILE\``;
+  if (requiredReleases().includes(version)) {
+    throw new Error(`REDIS_REPRO_REQUIRE_RELEASES names ${version}, but this run ${reason}`);
+  }
   console.warn(`[skip] ${reason}`);
   return reason;
 }
@@ -52,3 +64,15 @@ export function stderrLine(child: ReturnType<typeof spawnCli>, pattern: RegExp):
 }
 
 export { countContainers };
+
+const seedFile = new URL("../../scenarios/aof-auto-rewrite-enomem.json", import.meta.url);
+
+/** The seed scenario with a change, written to a new folder; returns its path. */
+export async function scenarioFile(change: (s: ScenarioDataInput) => void): Promise<string> {
+  const scenario: ScenarioDataInput = JSON.parse(await readFile(seedFile, "utf8"));
+  change(scenario);
+  const dir = await mkdtemp(join(tmpdir(), "redis-repro-scenario-"));
+  const file = join(dir, `${scenario.name}.json`);
+  await writeFile(file, JSON.stringify(scenario));
+  return file;
+}

@@ -7,7 +7,7 @@ import { describeOutcome } from "../../harness/commands/bisect.js";
 import { UserError } from "../../harness/errors.js";
 import { MatrixResult } from "../../harness/matrix.js";
 import { projectRoot } from "../../harness/paths.js";
-import type { Verdict } from "../../harness/scenario.js";
+import type { Verdict } from "../../harness/scenario/index.js";
 
 /**
  * Recorded tables: `redis-repro matrix --json` over every cached release on this project's 2-core

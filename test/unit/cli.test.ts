@@ -13,7 +13,7 @@ import { ExitCode, UserError } from "../../harness/errors.js";
 import { FaultName } from "../../harness/faults/index.js";
 import { MAX_CONCURRENCY as matrixMax } from "../../harness/matrix.js";
 import { projectRoot } from "../../harness/paths.js";
-import { DEFAULT_SCENARIO as scenarioDefault } from "../../harness/scenario.js";
+import { DEFAULT_SCENARIO as scenarioDefault } from "../../harness/scenario/index.js";
 import { BaseMode } from "../../harness/targets/bases.js";
 import { userError } from "../helpers/errors.js";
 

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { RedisConfig } from "../../harness/scenario.js";
-import { eventLoopSize, redisArgs } from "../../harness/targets/config.js";
+import { RedisConfig } from "../../harness/scenario/index.js";
+import {
+  directive,
+  eventLoopSize,
+  numericDirective,
+  redisArgs,
+  rejectedDirective,
+} from "../../harness/targets/config.js";
 
 const config = RedisConfig.parse({
   appendonly: true,
@@ -48,17 +54,154 @@ describe("redisArgs", () => {
     expect(option(redisArgs("3.2.8", { ...config, appendonly: false }), "appendonly")).toBe("no");
   });
 
-  it('turns snapshots off with --save "" by default', () => {
-    expect(config.save).toBe("");
+  it('turns snapshots off with --save "" by default: one empty argument, not none', () => {
+    expect(config.save).toBeUndefined();
     const args = redisArgs("3.2.8", config);
-    expect(option(args, "save")).toBe("");
-    // Every option has exactly one value: the empty save must be a separate argument, not dropped.
+    const at = args.indexOf("--save");
+    expect(args.slice(at, at + 2)).toEqual(["--save", ""]);
+    expect(args.filter((a) => a === "--save")).toHaveLength(1);
+    expect(option(args, "dir")).toBe("/data");
+    // Every option here has exactly one value: the empty save must be a separate argument, not dropped.
     expect(args.length % 2).toBe(0);
     for (let i = 0; i < args.length; i += 2) expect(args[i]).toMatch(/^--[a-z-]+$/);
   });
 
-  it("passes an explicit save schedule", () => {
-    expect(option(redisArgs("3.2.8", { ...config, save: "900 1" }), "save")).toBe("900 1");
+  it("an explicit empty save stays one empty argument", () => {
+    const args = redisArgs("3.2.8", { ...config, save: "" });
+    expect(args.slice(args.indexOf("--save"), args.indexOf("--save") + 2)).toEqual(["--save", ""]);
+    expect(args.filter((a) => a === "")).toHaveLength(1);
+  });
+
+  it("splits a value into words, as a redis.conf line is: save 900 1", () => {
+    const args = redisArgs("3.2.8", { ...config, save: "900 1" });
+    const at = args.indexOf("--save");
+    expect(args.slice(at, at + 4)).toEqual(["--save", "900", "1", args[at + 3]]);
+    expect(args[at + 3]).toMatch(/^--/);
+    expect(args.filter((a) => a === "--save")).toHaveLength(1);
+    const spaced = redisArgs("7.0.15", { "client-output-buffer-limit": "  replica 256mb   64mb 60 " });
+    const i = spaced.indexOf("--client-output-buffer-limit");
+    expect(spaced.slice(i, i + 5)).toEqual([
+      "--client-output-buffer-limit",
+      "replica",
+      "256mb",
+      "64mb",
+      "60",
+    ]);
+  });
+
+  it("repeats the directive for each line of a list: several save schedules", () => {
+    const args = redisArgs("3.2.8", { ...config, save: ["900 1", "300 10"] });
+    const saves = args.flatMap((a, i) => (a === "--save" ? [args.slice(i, i + 3)] : []));
+    expect(saves).toEqual([
+      ["--save", "900", "1"],
+      ["--save", "300", "10"],
+    ]);
+  });
+
+  it("booleans are yes/no, numbers their decimal text, any directive passed by its own name", () => {
+    const args = redisArgs("7.0.15", {
+      "aof-use-rdb-preamble": false,
+      "lazyfree-lazy-eviction": true,
+      maxmemory: 1048576,
+      "maxmemory-policy": "allkeys-lru",
+    });
+    expect(option(args, "aof-use-rdb-preamble")).toBe("no");
+    expect(option(args, "lazyfree-lazy-eviction")).toBe("yes");
+    expect(option(args, "maxmemory")).toBe("1048576");
+    expect(option(args, "maxmemory-policy")).toBe("allkeys-lru");
+  });
+
+  it("the scenario's dir and save win over the harness defaults, each passed once", () => {
+    const args = redisArgs("3.2.8", { dir: "/tmp", save: "60 1" });
+    expect(args.filter((a) => a === "--dir")).toHaveLength(1);
+    expect(option(args, "dir")).toBe("/tmp");
+    expect(args.filter((a) => a === "--save")).toHaveLength(1);
+    expect(option(args, "save")).toBe("60");
+  });
+});
+
+describe("RedisConfig (the open directive map)", () => {
+  it("accepts any directive name and the value kinds redis.conf has", () => {
+    const parsed = RedisConfig.parse({
+      "maxmemory-policy": "noeviction",
+      appendonly: true,
+      hz: 10,
+      save: ["900 1"],
+    });
+    expect(parsed).toEqual({ "maxmemory-policy": "noeviction", appendonly: true, hz: 10, save: ["900 1"] });
+  });
+
+  it.each(["port", "protected-mode", "daemonize"])("refuses %s: the harness owns it", (name) => {
+    const result = RedisConfig.safeParse({ [name]: "yes" });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.path).toEqual([name]);
+    expect(result.error?.issues[0]?.message).toBe(`${name} is set by the harness; remove it`);
+  });
+
+  it.each(["Dir", "max memory", "--hz", "", "1hz"])("refuses %j as a directive name", (name) => {
+    expect(RedisConfig.safeParse({ [name]: "x" }).success).toBe(false);
+  });
+
+  it.each([null, { a: 1 }, [1, 2]])("refuses the value %j", (value) => {
+    expect(RedisConfig.safeParse({ hz: value }).success).toBe(false);
+  });
+});
+
+describe("directive and numericDirective", () => {
+  it("read a directive as the server will: booleans yes/no, a list's last line, defaults included", () => {
+    expect(directive(config, "appendonly")).toBe("yes");
+    expect(directive({ appendonly: false }, "appendonly")).toBe("no");
+    expect(directive(config, "maxclients")).toBe("64");
+    expect(directive({ save: ["900 1", "300 10"] }, "save")).toBe("300 10");
+    expect(directive(config, "save")).toBe("");
+    expect(directive(config, "dir")).toBe("/data");
+    expect(directive({}, "dir")).toBe("/data");
+    expect(directive(config, "maxmemory")).toBeUndefined();
+  });
+
+  it("numericDirective gives the number, or the fallback where the scenario leaves it or it is no number", () => {
+    expect(numericDirective(config, "hz", 99)).toBe(10);
+    expect(numericDirective(config, "maxclients", 10_000)).toBe(64);
+    expect(numericDirective({ maxclients: "128" }, "maxclients", 10_000)).toBe(128);
+    expect(numericDirective(config, "maxmemory", 7)).toBe(7);
+    expect(numericDirective({ hz: "fast" }, "hz", 10)).toBe(10);
+  });
+});
+
+describe("rejectedDirective", () => {
+  it("reads the directive and the reason from a 3.2 FATAL CONFIG FILE ERROR block", () => {
+    const log = [
+      "",
+      "*** FATAL CONFIG FILE ERROR ***",
+      "Reading the configuration file, at line 2",
+      `>>> 'foo "bar"'`,
+      "Bad directive or wrong number of arguments",
+    ];
+    expect(rejectedDirective(log)).toEqual({
+      directive: "foo",
+      why: "Bad directive or wrong number of arguments",
+    });
+  });
+
+  it("and from 7.x's, whose first line names the release", () => {
+    const log = [
+      "1:C 27 Nov 2026 16:58:10.001 # oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo",
+      "*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***",
+      "Reading the configuration file, at line 3",
+      `>>> 'appendfsync "sometimes"'`,
+      "argument(s) must be one of the following: always, everysec, no",
+    ];
+    expect(rejectedDirective(log)).toEqual({
+      directive: "appendfsync",
+      why: "argument(s) must be one of the following: always, everysec, no",
+    });
+  });
+
+  it("is undefined for a log without the block", () => {
+    expect(rejectedDirective([])).toBeUndefined();
+    expect(
+      rejectedDirective(["1:M 27 Nov 2026 16:58:10.300 * Ready to accept connections", "Bad directive"]),
+    ).toBeUndefined();
   });
 });
 

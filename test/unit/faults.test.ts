@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { type ArmContext, FaultName, fault } from "../../harness/faults/index.js";
 import { dockerDir } from "../../harness/paths.js";
 import { recordedResult } from "../helpers/runs.js";
+import { type SeccompProfile, verdictFor } from "../helpers/seccomp.js";
 
 /** A stand-in for the running container: arming is pure logic over these two calls. */
 function fakeContext(tasks: number | Error) {
@@ -62,39 +63,6 @@ describe("every fault", () => {
     expect(fault("none").expectedErrno).toBeUndefined();
   });
 });
-
-interface SeccompArg {
-  index: number;
-  value: number;
-  valueTwo: number;
-  op: string;
-}
-interface SeccompRule {
-  names: string[];
-  action: string;
-  errnoRet?: number;
-  args?: SeccompArg[];
-}
-interface SeccompProfile {
-  defaultAction: string;
-  syscalls: SeccompRule[];
-}
-
-/** What the profile does to one call: "ALLOW" or "ERRNO n" (only the comparison the profile uses). */
-function verdictFor(profile: SeccompProfile, name: string, args: number[] = []): string {
-  const matching = profile.syscalls.filter(
-    (rule) =>
-      rule.names.includes(name) &&
-      (rule.args ?? []).every((arg) => {
-        if (arg.op !== "SCMP_CMP_MASKED_EQ") throw new Error(`unexpected op ${arg.op}`);
-        return ((args[arg.index] ?? 0) & arg.value) === arg.valueTwo;
-      }),
-  );
-  expect(matching.length).toBeLessThanOrEqual(1);
-  const rule = matching[0];
-  if (!rule) return profile.defaultAction === "SCMP_ACT_ALLOW" ? "ALLOW" : profile.defaultAction;
-  return rule.action === "SCMP_ACT_ERRNO" ? `ERRNO ${rule.errnoRet}` : rule.action;
-}
 
 const CLONE_THREAD = 0x10000;
 const SIGCHLD = 17;

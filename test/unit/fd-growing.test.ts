@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { Decision, decideFdLeak, type FdLeakInput, failedForks } from "../../harness/checkers/fd-leak.js";
+import { Decision, decideFdLeak, type FdLeakInput } from "../../harness/checkers/fd-leak.js";
 import type { ConnectProbe } from "../../harness/probes/connect.js";
-import { checkerInput, recordedBefore, recordedResult } from "../helpers/runs.js";
+import { attemptsOf, checkerInput, recordedBefore, recordedResult } from "../helpers/runs.js";
 
 /**
  * CONFIG SET appendonly yes every 100 ms under ENOMEM: 3.2.8 leaks 6 pipe fds per failed fork up to
@@ -35,7 +35,9 @@ describe("the recorded data is what these tests assume", () => {
     expect(leaky.probes.every((p) => p.ok)).toBe(true);
     const fullAt = leaky.events.find((e) => e.kind === "pipes-error")?.t ?? Number.POSITIVE_INFINITY;
     expect(leaky.probes.filter((p) => p.t >= fullAt).length).toBeGreaterThanOrEqual(3);
-    expect(failedForks(leaky.events)).toHaveLength(leaky.decision.evidence.attempts);
+    // Attempts are the failed forks (the scenario's default), all of them seen before the decision.
+    expect(attemptsOf(leaky.events)).toEqual(leaky.attempts);
+    expect(leaky.attempts).toHaveLength(leaky.decision.evidence.attempts);
   });
 
   it("the fix stayed at its baseline, every probe connected", () => {

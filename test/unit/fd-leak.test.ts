@@ -3,27 +3,16 @@ import {
   Decision,
   decideFdLeak,
   type FdLeakInput,
-  failedForks,
   persistentGrowth,
   pipesPerAttempt,
 } from "../../harness/checkers/fd-leak.js";
-import type { TargetResult } from "../../harness/result.js";
 import { seedResult } from "../helpers/fixture.js";
-import { checkerInput } from "../helpers/runs.js";
+import { attemptsOf, checkerInput, recordedBefore } from "../helpers/runs.js";
 
 const leaky = seedResult("3.2.8");
 const fixed = seedResult("3.2.8+fix-aof-pipe-leak");
 
 const inputFrom = checkerInput;
-
-/** Everything recorded strictly before `ms`, as the checker would have seen it then. */
-function recordedBefore(result: TargetResult, ms: number): Partial<FdLeakInput> {
-  return {
-    samples: result.samples.filter((s) => s.t < ms),
-    events: result.events.filter((e) => e.t < ms),
-    probes: result.probes.filter((p) => p.t < ms),
-  };
-}
 
 const timeLimit = { reason: "time-limit", detail: "time limit 60 s" } as const;
 
@@ -39,9 +28,9 @@ describe("the recorded data is what these tests assume", () => {
     expect(leaky.decision.evidence.ceiling).toBe(192);
     expect(leaky.samples[0]).toMatchObject({ total: 8, pipe: 2, maxFd: 7 });
     expect(leaky.probes.some((p) => !p.ok)).toBe(true);
-    expect(failedForks(leaky.events).length).toBe(31);
+    expect(leaky.attempts.length).toBe(31);
     expect(fixed.probes.every((p) => p.ok)).toBe(true);
-    expect(failedForks(fixed.events).length).toBeGreaterThanOrEqual(30);
+    expect(fixed.attempts.length).toBeGreaterThanOrEqual(30);
   });
 });
 
@@ -61,7 +50,7 @@ describe("pipesPerAttempt on the recorded run", () => {
 
   it("is null without a baseline or before 3 failed forks", () => {
     expect(pipesPerAttempt(inputFrom(leaky, { baseline: undefined }))).toBeNull();
-    const third = failedForks(leaky.events)[2]?.t ?? 0;
+    const third = leaky.attempts[2]?.t ?? 0;
     expect(pipesPerAttempt(inputFrom(leaky, recordedBefore(leaky, third)))).toBeNull();
   });
 });
@@ -137,17 +126,19 @@ describe("decideFdLeak on cases derived from the recorded run", () => {
     ["fix", fixed],
   ])("%s without any fork-failed event: inconclusive, no fork failure", (_, result) => {
     const events = result.events.filter((e) => e.kind !== "fork-failed");
-    expect(decideFdLeak(inputFrom(result, { events }))).toBeUndefined();
-    const decision = decided(inputFrom(result, { events, ended: timeLimit }));
+    const attempts = attemptsOf(events);
+    expect(attempts).toEqual([]);
+    expect(decideFdLeak(inputFrom(result, { events, attempts }))).toBeUndefined();
+    const decision = decided(inputFrom(result, { events, attempts, ended: timeLimit }));
     expect(decision.verdict).toBe("inconclusive");
     expect(decision.reason).toBe("no fork failure seen before the run ended (time limit 60 s)");
     expect(decision.evidence.attempts).toBe(0);
   });
 
   it("the fix cut after 10 failed forks: inconclusive, too few failed forks", () => {
-    const tenth = failedForks(fixed.events)[9]?.t ?? 0;
+    const tenth = fixed.attempts[9]?.t ?? 0;
     const cut = recordedBefore(fixed, tenth + 1);
-    expect(failedForks(cut.events ?? [])).toHaveLength(10);
+    expect(cut.attempts).toHaveLength(10);
     expect(decideFdLeak(inputFrom(fixed, cut))).toBeUndefined();
     const decision = decided(inputFrom(fixed, { ...cut, ended: timeLimit }));
     expect(decision.verdict).toBe("inconclusive");
@@ -155,9 +146,9 @@ describe("decideFdLeak on cases derived from the recorded run", () => {
   });
 
   it("the fix needs a probe after the 30th failed fork before it is stable", () => {
-    const thirtieth = failedForks(fixed.events)[29]?.t ?? 0;
+    const thirtieth = fixed.attempts[29]?.t ?? 0;
     const cut = recordedBefore(fixed, thirtieth + 1);
-    const probes = (cut.probes ?? []).filter((p) => p.t <= thirtieth);
+    const probes = cut.probes.filter((p) => p.t <= thirtieth);
     expect(decideFdLeak(inputFrom(fixed, { ...cut, probes }))).toBeUndefined();
     const probed = [...probes, { t: thirtieth + 1, ok: true }];
     expect(decideFdLeak(inputFrom(fixed, { ...cut, probes: probed }))?.verdict).toBe("stable");
@@ -175,7 +166,7 @@ describe("decideFdLeak on cases derived from the recorded run", () => {
   });
 
   it("the fix with one refused probe after the first failure: not stable", () => {
-    const first = failedForks(fixed.events)[0]?.t ?? 0;
+    const first = fixed.attempts[0]?.t ?? 0;
     const after = fixed.probes.findIndex((p) => p.t >= first);
     expect(after).toBeGreaterThanOrEqual(0);
     const probes = fixed.probes.map((p, i) =>
@@ -187,7 +178,7 @@ describe("decideFdLeak on cases derived from the recorded run", () => {
   });
 
   it("the fix with a refused probe before the first failure is still stable", () => {
-    const first = failedForks(fixed.events)[0]?.t ?? 0;
+    const first = fixed.attempts[0]?.t ?? 0;
     const probes = [{ t: first - 1, ok: false, error: "starting" }, ...fixed.probes];
     expect(decided(inputFrom(fixed, { probes })).verdict).toBe("stable");
   });
@@ -228,7 +219,7 @@ describe("decideFdLeak on cases derived from the recorded run", () => {
   });
 
   it("an ended run with enough flat failures but no probe after the budget: inconclusive", () => {
-    const first = failedForks(fixed.events)[0]?.t ?? 0;
+    const first = fixed.attempts[0]?.t ?? 0;
     const probes = fixed.probes.filter((p) => p.t < first);
     const decision = decided(inputFrom(fixed, { probes, ended: timeLimit }));
     expect(decision.verdict).toBe("inconclusive");

@@ -1,18 +1,15 @@
 import { describe, expect, it } from "vitest";
-import {
-  Decision,
-  decideFdLeak,
-  failedForks,
-  fdEvidence,
-  pipesPerAttempt,
-} from "../../harness/checkers/fd-leak.js";
-import { loadScenario } from "../../harness/scenario.js";
-import { checkerInput, recordedBefore, recordedResult } from "../helpers/runs.js";
+import { Decision, decideFdLeak, fdEvidence, pipesPerAttempt } from "../../harness/checkers/fd-leak.js";
+import { attemptsUntil } from "../../harness/history.js";
+import { loadScenario } from "../../harness/scenario/index.js";
+import { numericDirective } from "../../harness/targets/config.js";
+import { attemptsOf, checkerInput, recordedBefore, recordedResult } from "../helpers/runs.js";
 
 /** The production-settings run: 850 fd samples, ~1687 failed forks, from baseline 8 fds to 10128. */
 const result = recordedResult("seed-fidelity-3.2.8.json.gz", "3.2.8");
 const { evidence } = result.decision;
-const failures = failedForks(result.events);
+const failures = result.attempts;
+const forkFailed = result.events.filter((e) => e.kind === "fork-failed");
 
 describe("the recorded data is what these tests assume", () => {
   it("850 fd samples, one refused probe at the end, every fork failing with ENOMEM", () => {
@@ -20,35 +17,42 @@ describe("the recorded data is what these tests assume", () => {
     expect(result.samples[0]).toMatchObject({ total: 8, pipe: 2 });
     expect(result.probes.filter((p) => !p.ok)).toHaveLength(1);
     expect(failures.length).toBeGreaterThan(1600);
-    expect(failures.every((e) => e.errno === "Cannot allocate memory" && e.what === "aof-rewrite")).toBe(
+    expect(forkFailed.every((e) => e.errno === "Cannot allocate memory" && e.what === "aof-rewrite")).toBe(
       true,
     );
   });
 });
 
 describe("counting failed forks on the fidelity run", () => {
-  it("failedForks counts exactly the attempts of the recorded evidence", () => {
+  it("the recorded attempts are the failed forks, as many as the recorded evidence counts", () => {
     expect(failures.length).toBe(evidence.attempts);
     expect(failures[0]?.t).toBe(evidence.firstFailureMs);
+    expect(failures.map((a) => [a.t, a.line])).toEqual(forkFailed.map((e) => [e.t, e.line]));
   });
 
-  it("only fork-failed events are counted, none from after the cut-off", () => {
+  it("replaying the log through the recorder counts only fork-failed lines", () => {
     const other = result.events.filter((e) => e.kind !== "fork-failed");
     expect(other.length).toBeGreaterThan(0);
-    expect(failedForks(other)).toEqual([]);
+    expect(attemptsOf(other)).toEqual([]);
+    expect(attemptsOf(result.events)).toEqual(failures);
+  });
+
+  it("attemptsUntil keeps none from after the cut-off", () => {
     const cut = result.samples[400]?.t ?? 0;
-    const until = failedForks(result.events, cut);
-    expect(until.every((e) => e.kind === "fork-failed" && e.t <= cut)).toBe(true);
-    expect(until.length).toBe(failures.filter((e) => e.t <= cut).length);
+    const until = attemptsUntil(failures, cut);
+    expect(until.every((a) => a.t <= cut)).toBe(true);
+    expect(until.length).toBe(forkFailed.filter((e) => e.t <= cut).length);
+    expect(until.length).toBeGreaterThan(0);
+    expect(until.length).toBeLessThan(failures.length);
   });
 
   it("the cut-off is inclusive: nothing before the first failure, one at it", () => {
     const first = evidence.firstFailureMs ?? 0;
-    expect(failedForks(result.events, first - 1)).toHaveLength(0);
-    expect(failedForks(result.events, first).length).toBeGreaterThanOrEqual(1);
+    expect(attemptsUntil(failures, first - 1)).toHaveLength(0);
+    expect(attemptsUntil(failures, first).length).toBeGreaterThanOrEqual(1);
   });
 
-  it("failedForks(events, t) never decreases as t grows, and reaches the total", () => {
+  it("attemptsUntil(attempts, t) never decreases as t grows, and reaches the total", () => {
     const times = [
       0,
       ...result.samples.map((s) => s.t),
@@ -58,12 +62,12 @@ describe("counting failed forks on the fidelity run", () => {
     ].sort((a, b) => a - b);
     let previous = 0;
     for (const t of times) {
-      const count = failedForks(result.events, t).length;
+      const count = attemptsUntil(failures, t).length;
       expect(count).toBeGreaterThanOrEqual(previous);
       previous = count;
     }
     expect(previous).toBe(evidence.attempts);
-    expect(failedForks(result.events)).toEqual(failedForks(result.events, Number.POSITIVE_INFINITY));
+    expect(attemptsUntil(failures)).toEqual(attemptsUntil(failures, Number.POSITIVE_INFINITY));
   });
 
   it("the attempts come at about hz per second, the rate the prediction assumes", async () => {
@@ -71,8 +75,10 @@ describe("counting failed forks on the fidelity run", () => {
     const first = failures[0]?.t ?? 0;
     const last = failures.at(-1)?.t ?? 0;
     const perSecond = (failures.length - 1) / ((last - first) / 1000);
-    expect(perSecond).toBeGreaterThan(scenario.redis.hz * 0.9);
-    expect(perSecond).toBeLessThan(scenario.redis.hz * 1.1);
+    const hz = numericDirective(scenario.redis, "hz", 10);
+    expect(scenario.redis.hz).toBeDefined();
+    expect(perSecond).toBeGreaterThan(hz * 0.9);
+    expect(perSecond).toBeLessThan(hz * 1.1);
   });
 });
 
@@ -89,7 +95,7 @@ describe("the fd checker replayed on the fidelity run", () => {
     if (!base) throw new Error("no baseline");
     const below = result.samples.filter((s) => s.maxFd < evidence.ceiling - 6);
     for (const sample of below.filter((_, i) => i % 50 === 25)) {
-      const attempts = failedForks(result.events, sample.t).length;
+      const attempts = attemptsUntil(failures, sample.t).length;
       expect(attempts).toBeGreaterThanOrEqual(3);
       // A sample may land between an attempt's log line and its pipes (or the other way): ± 1 attempt.
       expect(Math.abs(sample.pipe - base.pipe - 6 * attempts)).toBeLessThanOrEqual(6);

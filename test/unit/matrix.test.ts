@@ -12,7 +12,7 @@ import {
 } from "../../harness/matrix.js";
 import { projectRoot } from "../../harness/paths.js";
 import { RunResult } from "../../harness/result.js";
-import { loadScenario } from "../../harness/scenario.js";
+import { loadScenario } from "../../harness/scenario/index.js";
 import { seedRunData } from "../helpers/fixture.js";
 
 const seed = await loadScenario("aof-auto-rewrite-enomem");
@@ -49,9 +49,7 @@ describe("toCell", () => {
       verdict: "exhaustion",
       expected: "exhaustion",
       status: "as-expected",
-      attempts: 31,
-      baselineFds: 8,
-      peakFds: 194,
+      evidence: { attempts: 31, baseline: 8, peak: 194, fdsPerAttempt: 6 },
       seconds: 4.2,
     });
     expect(cell.command).toContain("redis-repro run");
@@ -60,7 +58,7 @@ describe("toCell", () => {
   it("a different verdict differs; a run that threw is an error cell, not a crash", () => {
     expect(toCell(seed, "3.2.9", { run: runOf("3.2.8", "3.2.9") }, 1).status).toBe("differs");
     const failed = toCell(seed, "3.2.9", { error: "container for 3.2.9 did not become ready: x" }, 1);
-    expect(failed).toMatchObject({ status: "error", verdict: null, attempts: null, expected: "stable" });
+    expect(failed).toMatchObject({ status: "error", verdict: null, evidence: null, expected: "stable" });
   });
 
   it("without a measured expectation the verdict is reported as unmeasured", () => {
@@ -110,9 +108,7 @@ describe("renderMatrix and renderJunit on a recorded matrix", () => {
                 verdict: "inconclusive" as const,
                 reason: "spike",
                 runId: "r0",
-                attempts: 589,
-                peakFds: 14,
-                fdsPerAttempt: 0,
+                evidence: { attempts: 589, fdsPerAttempt: 0, baseline: 14, peak: 14, growth: [] },
               },
             ],
           }

@@ -4,8 +4,8 @@ import {
   Prediction,
   predictExhaustionSeconds,
 } from "../../harness/checkers/prediction.js";
-import { loadScenario } from "../../harness/scenario.js";
-import { eventLoopSize } from "../../harness/targets/config.js";
+import { loadScenario } from "../../harness/scenario/index.js";
+import { eventLoopSize, numericDirective } from "../../harness/targets/config.js";
 import { recordedResult, recordedRun } from "../helpers/runs.js";
 
 const FIDELITY = "seed-fidelity-3.2.8.json.gz";
@@ -74,7 +74,9 @@ describe("the recorded production-settings run (seed-fidelity-enomem, 3.2.8)", (
     expect(scenario.name).toBe("seed-fidelity-enomem");
     expect(scenario.redis.maxclients).toBe(10000);
     expect(scenario.redis.hz).toBe(10);
-    expect(evidence.ceiling).toBe(Math.min(eventLoopSize(scenario.redis.maxclients), scenario.limits.nofile));
+    expect(evidence.ceiling).toBe(
+      Math.min(eventLoopSize(numericDirective(scenario.redis, "maxclients", 10_000)), scenario.limits.nofile),
+    );
     expect(evidence.ceiling).toBe(10128);
     expect(evidence.baseline).toBe(result.samples[0]?.total);
     expect(result.decision.verdict).toBe("exhaustion");
@@ -87,11 +89,14 @@ describe("the recorded production-settings run (seed-fidelity-enomem, 3.2.8)", (
     if (baseline === null || exhaustedMs === null || firstFailureMs === null)
       throw new Error("the fidelity run lacks baseline, exhaustion or first failure");
 
+    const checker = scenario.checker;
+    if (!("checker" in checker) || checker.checker !== "fd-leak")
+      throw new Error("seed-fidelity-enomem's checker is not fd-leak");
     const predicted = predictExhaustionSeconds(
       ceiling,
       baseline,
-      scenario.checker.fdsPerAttempt,
-      scenario.redis.hz,
+      checker.fdsPerAttempt,
+      numericDirective(scenario.redis, "hz", 10),
     );
     expect(predicted).toBeCloseTo(168.67, 2);
     const measured = (exhaustedMs - firstFailureMs) / 1000;

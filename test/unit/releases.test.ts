@@ -3,6 +3,7 @@ import { UserError } from "../../harness/errors.js";
 import {
   findRelease,
   officialTarballUrl,
+  parseReleaseTable,
   Release,
   releases,
   requireRelease,
@@ -69,23 +70,61 @@ describe("releases list", () => {
       ).toBeLessThan(0);
     }
     expect(new Set(versions).size).toBe(versions.length);
-    expect(versions[0]).toBe("2.8.24");
-    expect(versions.at(-1)).toBe("8.0-m01");
+    expect(versions[0]).toBe("2.8.0");
+    expect(versions).toContain("8.0-m01");
+    expect(compareVersions(versions.at(-1) ?? "", "8.0.0")).toBeGreaterThan(0);
   });
 
-  it("every entry is a valid Release with a 64-hex files digest and a target-grammar version", () => {
+  it("every entry is a valid Release with a digest to verify by and a target-grammar version", () => {
     for (const r of releases) {
       expect(() => Release.parse(r)).not.toThrow();
-      expect(r.files, r.version).toMatch(/^[0-9a-f]{64}$/);
+      expect(r.published ?? r.files, r.version).toBeDefined();
       expect(r.version).toMatch(versionPattern);
     }
   });
 
+  it("covers every release of a series, not a chosen subset: 4.0.0 to 4.0.14 and 3.2.0 to 3.2.13", () => {
+    for (let patch = 0; patch <= 14; patch++)
+      expect(findRelease(`4.0.${patch}`), `4.0.${patch}`).toBeDefined();
+    for (let patch = 0; patch <= 13; patch++)
+      expect(findRelease(`3.2.${patch}`), `3.2.${patch}`).toBeDefined();
+  });
+
+  it("every release the catalogue measured keeps a files digest (their cached tarballs may be repacks)", async () => {
+    const { catalogueVersions } = await import("../../harness/catalogue/catalogue.js");
+    for (const v of catalogueVersions()) expect(findRelease(v)?.files, v).toMatch(/^[0-9a-f]{64}$/);
+  });
+
   it("files digests are distinct between releases", () => {
-    expect(new Set(releases.map((r) => r.files)).size).toBe(releases.length);
+    const files = releases.flatMap((r) => (r.files ? [r.files] : []));
+    expect(new Set(files).size).toBe(files.length);
+  });
+
+  it("a table out of order is refused, naming the entry", () => {
+    const entry = (version: string) => ({ version, url: officialTarballUrl(version), files: "a".repeat(64) });
+    expect(() =>
+      parseReleaseTable(
+        { description: "", hashesCommit: "0".repeat(40), releases: [entry("3.2.9"), entry("3.2.8")] },
+        "x.json",
+      ),
+    ).toThrow(/releases\.1\.version: 3\.2\.8 must come after 3\.2\.9/);
   });
 
   it("builds the official download URL", () => {
     expect(officialTarballUrl("3.2.8")).toBe("https://download.redis.io/releases/redis-3.2.8.tar.gz");
+  });
+});
+
+describe("releaseStatus (images releases)", () => {
+  it("says how each release verifies, whether it is cached and what the catalogue measured", async () => {
+    const { releaseStatus } = await import("../../harness/catalogue/catalogue.js");
+    const rows = releaseStatus(releases, new Set(["3.2.8"]));
+    expect(rows).toHaveLength(releases.length);
+    const r328 = rows.find((r) => r.version === "3.2.8");
+    expect(r328).toMatchObject({ verifies: "published sha1 or files digest", cached: true });
+    expect(r328?.measured?.["aof-auto-rewrite-enomem"]).toBe("exhaustion");
+    expect(rows.find((r) => r.version === "4.0.1")).toMatchObject({ cached: false, measured: null });
+    expect(rows.find((r) => r.version === "2.8.24")?.verifies).toBe("files digest");
+    expect(rows.find((r) => r.version === "6.2.15")?.verifies).toBe("published sha256");
   });
 });

@@ -10,7 +10,7 @@ import { hostPathsIn, scrubText } from "../../harness/report/scrub.js";
 import { renderSummary } from "../../harness/report/summary.js";
 import { prepareReportDir, writeReport } from "../../harness/report/write.js";
 import { RunResult } from "../../harness/result.js";
-import { loadScenario } from "../../harness/scenario.js";
+import { loadScenario } from "../../harness/scenario/index.js";
 import { seedRun } from "../helpers/fixture.js";
 
 const scenario = await loadScenario("aof-auto-rewrite-enomem");

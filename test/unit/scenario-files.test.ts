@@ -1,9 +1,10 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { expectation, expectationFor } from "../../harness/catalogue/catalogue.js";
 import { scenariosDir } from "../../harness/paths.js";
-import { listScenarios, loadScenario, parseScenario, type Scenario } from "../../harness/scenario.js";
-import { eventLoopSize } from "../../harness/targets/config.js";
+import { listScenarios, loadScenario, parseScenario, type Scenario } from "../../harness/scenario/index.js";
+import { eventLoopSize, numericDirective } from "../../harness/targets/config.js";
 
 async function rawScenario(name: string): Promise<Record<string, unknown>> {
   return JSON.parse(await readFile(join(scenariosDir, `${name}.json`), "utf8"));
@@ -26,83 +27,139 @@ describe("every file in scenarios/", () => {
     }
   });
 
-  it("names an expected verdict for every target it runs", async () => {
+  it("names an expected verdict for every target it runs (catalogue first, then its own expect)", async () => {
     for (const scenario of await allScenarios()) {
-      for (const target of scenario.targets) expect(Object.keys(scenario.expect)).toContain(target);
+      for (const target of scenario.targets)
+        expect(expectation(scenario, target).expected, `${scenario.name} × ${target}`).not.toBe("unmeasured");
+    }
+  });
+
+  it("states in expect only what the catalogue does not hold (one place per verdict)", async () => {
+    for (const scenario of await allScenarios()) {
+      for (const target of Object.keys(scenario.expect))
+        expect(expectationFor(target, scenario.name), `${scenario.name} × ${target}`).toBe("unmeasured");
     }
   });
 });
 
-describe("triggers", () => {
-  it.each([
-    ["aof-auto-rewrite-enomem", { kind: "auto-growth", valueBytes: 128 }],
-    ["aof-dir-growth-enomem", { kind: "auto-growth", valueBytes: 128 }],
-    ["seed-fidelity-enomem", { kind: "auto-growth", valueBytes: 128 }],
-    ["bgrewriteaof-enomem", { kind: "command", command: "bgrewriteaof", intervalMs: 100, preloadKeys: 500 }],
-    ["bgsave-enomem", { kind: "command", command: "bgsave", intervalMs: 100, preloadKeys: 500 }],
-    [
-      "config-set-appendonly-enomem",
-      { kind: "command", command: "config-set-appendonly", intervalMs: 100, preloadKeys: 500 },
-    ],
-  ])("%s: %j", async (name, trigger) => {
-    expect((await loadScenario(name)).trigger).toMatchObject(trigger);
+describe("workload", () => {
+  const grow = [{ step: "grow-aof", valueBytes: 128, node: "main" }];
+  const repeat = (args: string[]) => [
+    { step: "fill", keys: 500, valueBytes: 64, node: "main" },
+    { step: "command", args, everyMs: 100, node: "main" },
+  ];
+  it.each<[string, object[]]>([
+    ["aof-auto-rewrite-enomem", grow],
+    ["aof-dir-growth-enomem", grow],
+    ["seed-fidelity-enomem", grow],
+    ["bgrewriteaof-enomem", repeat(["BGREWRITEAOF"])],
+    ["bgsave-enomem", repeat(["BGSAVE"])],
+    ["config-set-appendonly-enomem", repeat(["CONFIG", "SET", "appendonly", "yes"])],
+  ])("%s: %j", async (name, workload) => {
+    expect((await loadScenario(name)).workload).toEqual(workload);
   });
 
-  it("every scenario's trigger is one of the two kinds", async () => {
-    for (const scenario of await allScenarios())
-      expect(["auto-growth", "command"]).toContain(scenario.trigger.kind);
-  });
-
-  it("command triggers with no automatic rewrite in the way; auto-growth with one", async () => {
+  it("repeated commands with no automatic rewrite in the way; AOF growth with one", async () => {
     for (const scenario of await allScenarios()) {
       const auto = scenario.redis["auto-aof-rewrite-percentage"];
-      if (scenario.trigger.kind === "auto-growth") expect(auto).toBeGreaterThan(0);
-      else expect(auto).toBe(0);
+      const grows = scenario.workload.some((s) => typeof s !== "function" && s.step === "grow-aof");
+      if (grows) expect(auto, scenario.name).toBeGreaterThan(0);
+      else expect(auto, scenario.name).toBe(0);
     }
   });
 
-  it("command trigger defaults: 100 ms apart, 500 keys preloaded; auto-growth 128-byte values", async () => {
-    const command = await rawScenario("bgrewriteaof-enomem");
-    command.trigger = { kind: "command", command: "bgsave" };
-    expect(parseScenario(command, "x.json").trigger).toMatchObject({
-      kind: "command",
-      command: "bgsave",
-      intervalMs: 100,
-      preloadKeys: 500,
-    });
-    const auto = await rawScenario("aof-auto-rewrite-enomem");
-    auto.trigger = { kind: "auto-growth" };
-    expect(parseScenario(auto, "x.json").trigger).toEqual({ kind: "auto-growth", valueBytes: 128 });
+  it("step defaults: 128-byte values to grow the AOF, 64-byte ones to fill, the main node, once", async () => {
+    const data = await rawScenario("bgrewriteaof-enomem");
+    const parsed = parseScenario(
+      {
+        ...data,
+        workload: [
+          { step: "grow-aof" },
+          { step: "fill", bytes: "1m" },
+          { step: "command", args: ["PING"] },
+          { step: "wait", ms: 10 },
+        ],
+      },
+      "x.json",
+    );
+    expect(parsed.workload).toEqual([
+      { step: "grow-aof", valueBytes: 128, node: "main" },
+      { step: "fill", bytes: 1024 ** 2, valueBytes: 64, node: "main" },
+      { step: "command", args: ["PING"], node: "main" },
+      { step: "wait", ms: 10 },
+    ]);
   });
 
-  it("refuses an unknown trigger kind or command, naming the trigger", async () => {
+  it("refuses an unknown step, a fill with both keys and bytes, an empty command, naming the step", async () => {
     const data = await rawScenario("bgrewriteaof-enomem");
-    expect(() => parseScenario({ ...data, trigger: { kind: "debug-sleep" } }, "x.json")).toThrow(/trigger/);
-    expect(() =>
-      parseScenario({ ...data, trigger: { kind: "command", command: "flushall" } }, "x.json"),
-    ).toThrow(/trigger\.command/);
+    const bad = (step: unknown) => () => parseScenario({ ...data, workload: [step] }, "x.json");
+    expect(bad({ step: "debug-sleep" })).toThrow(/workload\.0\.step/);
+    expect(bad({ step: "fill", keys: 1, bytes: 10 })).toThrow(/workload\.0: give keys or bytes, not both/);
+    expect(bad({ step: "fill" })).toThrow(/workload\.0/);
+    expect(bad({ step: "command", args: [] })).toThrow(/workload\.0\.args/);
+    expect(bad({ step: "command", args: ["PING"], node: "replica" })).toThrow(
+      /workload\.0\.node: no node "replica"/,
+    );
+    expect(() => parseScenario({ ...data, workload: [] }, "x.json")).toThrow(/workload/);
   });
 });
 
-describe("resource", () => {
-  it('defaults to "fds": only aof-dir-growth-enomem watches the AOF directory', async () => {
+describe("probes and checkers", () => {
+  it("only aof-dir-growth-enomem watches the AOF directory (and judges by it); the others judge fds", async () => {
     for (const name of await listScenarios()) {
       const raw = await rawScenario(name);
       const scenario = await loadScenario(name);
       if (name === "aof-dir-growth-enomem") {
-        expect(scenario.resource).toBe("aof-dir");
+        expect(scenario.probes).toEqual([
+          { probe: "aof-dir", name: "aofdir", path: "/data/appendonlydir", node: "main" },
+        ]);
+        expect(scenario.checker).toEqual({ checker: "aof-dir", probe: "aofdir" });
       } else {
-        expect(raw.resource).toBeUndefined();
-        expect(scenario.resource).toBe("fds");
+        expect(raw.probes).toBeUndefined();
+        expect(scenario.probes).toEqual([]);
+        expect(scenario.checker).toMatchObject({ checker: "fd-leak" });
       }
+      // Every project scenario counts failed forks (the default).
+      expect(scenario.attempt).toEqual({ event: "fork-failed" });
     }
   });
 
-  it("leaving resource out of the AOF-directory scenario makes it an fds scenario", async () => {
+  it("refuses an unknown checker or probe kind, a probe name used twice, a bad pattern", async () => {
     const data = await rawScenario("aof-dir-growth-enomem");
-    delete data.resource;
-    expect(parseScenario(data, "x.json").resource).toBe("fds");
-    expect(() => parseScenario({ ...data, resource: "memory" }, "x.json")).toThrow(/resource/);
+    expect(() => parseScenario({ ...data, checker: { checker: "memory" } }, "x.json")).toThrow(
+      /checker\.checker/,
+    );
+    expect(() => parseScenario({ ...data, probes: [{ probe: "memory", name: "m" }] }, "x.json")).toThrow(
+      /probes\.0\.probe/,
+    );
+    expect(() => parseScenario({ ...data, probes: [{ probe: "fds", name: "fds" }] }, "x.json")).toThrow(
+      /probe name "fds" is used twice/,
+    );
+    expect(() =>
+      parseScenario(
+        { ...data, probes: [...(data.probes as object[]), { probe: "log", name: "l", pattern: "(" }] },
+        "x.json",
+      ),
+    ).toThrow(/not a regular expression: \(/);
+    expect(() => parseScenario({ ...data, attempt: { pattern: "[" } }, "x.json")).toThrow(
+      /not a regular expression: \[/,
+    );
+  });
+
+  it("refuses a checker or attempt that names a probe the scenario does not have", async () => {
+    const data = await rawScenario("aof-dir-growth-enomem");
+    expect(() => parseScenario({ ...data, probes: [] }, "x.json")).toThrow(
+      /checker\.probe: no probe "aofdir"/,
+    );
+    expect(() =>
+      parseScenario({ ...data, checker: { checker: "growth", series: "disk.files" } }, "x.json"),
+    ).toThrow(/checker\.series: no probe "disk"/);
+    expect(() => parseScenario({ ...data, attempt: { series: "nodots" } }, "x.json")).toThrow(
+      /attempt\.series: no probe "nodots"/,
+    );
+    expect(parseScenario({ ...data, attempt: { series: "fds.pipe" } }, "x.json").attempt).toEqual({
+      series: "fds.pipe",
+    });
   });
 
   it("growing is expected only where something other than a full fd table grows", async () => {
@@ -123,7 +180,8 @@ describe("predict", () => {
 
   it("seed-fidelity-enomem runs at production settings: ceiling 10128 within nofile", async () => {
     const scenario = await loadScenario("seed-fidelity-enomem");
-    expect(eventLoopSize(scenario.redis.maxclients)).toBe(10128);
+    expect(eventLoopSize(numericDirective(scenario.redis, "maxclients", 10_000))).toBe(10128);
+    expect(scenario.redis.maxclients).toBe(10000);
     expect(scenario.limits.nofile).toBeGreaterThanOrEqual(10128);
     expect(scenario.redis.hz).toBe(10);
     // (10128 − 8) / 60 ≈ 169 s must fit in the time limit.

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserError } from "../../harness/errors.js";
+import { sourceDirs } from "../../harness/paths.js";
 import { type Release, requireRelease } from "../../harness/targets/releases.js";
 import {
   addSource,
@@ -51,6 +52,9 @@ describe("cacheNames", () => {
   });
 });
 
+/** Any URL: verification never looks at it. */
+const url = "https://download.redis.io/releases/redis-test.tar.gz";
+
 describe("verifyTarball", () => {
   it("trusts a tarball whose sha256 is the published one (published-sha256)", async () => {
     const path = await writeTarGz(await fresh("redis-9.0.0.tar.gz"), entries("redis-9.0.0"));
@@ -58,6 +62,7 @@ describe("verifyTarball", () => {
     const { filesDigest } = await readTarball(path);
     const release: Release = {
       version: "9.0.0",
+      url,
       published: { algo: "sha256", digest },
       // Deliberately not the tarball's files digest: the published hash alone must be enough.
       files: "0".repeat(64),
@@ -68,7 +73,12 @@ describe("verifyTarball", () => {
   it("trusts a tarball whose sha1 is the published one (published-sha1)", async () => {
     const path = await writeTarGz(await fresh("redis-3.0.0.tar.gz"), entries("redis-3.0.0"));
     const digest = await fileHash(path, "sha1");
-    const release: Release = { version: "3.0.0", published: { algo: "sha1", digest }, files: "1".repeat(64) };
+    const release: Release = {
+      version: "3.0.0",
+      url,
+      published: { algo: "sha1", digest },
+      files: "1".repeat(64),
+    };
     const result = await verifyTarball(path, release);
     expect(result.check).toBe("published-sha1");
     expect(result.digest).toBe(digest);
@@ -84,6 +94,7 @@ describe("verifyTarball", () => {
     const { filesDigest } = await readTarball(official);
     const release: Release = {
       version: "9.0.0",
+      url,
       published: { algo: "sha256", digest: await fileHash(official, "sha256") },
       files: filesDigest,
     };
@@ -97,7 +108,9 @@ describe("verifyTarball", () => {
   it("uses the files digest for a release without a published hash", async () => {
     const path = await writeTarGz(await fresh("redis-5.0.14.tar.gz"), entries("redis-5.0.14"));
     const { filesDigest } = await readTarball(path);
-    expect((await verifyTarball(path, { version: "5.0.14", files: filesDigest })).check).toBe("files-digest");
+    expect((await verifyTarball(path, { version: "5.0.14", url, files: filesDigest })).check).toBe(
+      "files-digest",
+    );
   });
 
   it("refuses a mismatch with a UserError naming the file and both digests", async () => {
@@ -111,6 +124,7 @@ describe("verifyTarball", () => {
     expect(actual).not.toBe(expected);
     const release: Release = {
       version: "9.0.0",
+      url,
       published: { algo: "sha256", digest: await fileHash(good, "sha256") },
       files: expected,
     };
@@ -124,7 +138,7 @@ describe("verifyTarball", () => {
 
   it("does not mention a published hash the release does not have", async () => {
     const bad = await writeTarGz(await fresh("redis-5.0.14.tar.gz"), entries("redis-5.0.14"));
-    const error = await rejection(verifyTarball(bad, { version: "5.0.14", files: "a".repeat(64) }));
+    const error = await rejection(verifyTarball(bad, { version: "5.0.14", url, files: "a".repeat(64) }));
     expect(error.message).not.toContain("published");
     expect(error.message).toContain("a".repeat(64));
   });
@@ -164,7 +178,25 @@ describe("resolveSource (cache only; every case has a file in the cache, so noth
   });
 });
 
+describe("sourceDirs", () => {
+  it("is REDIS_REPRO_SOURCES split like PATH, else the cache's sources folder", () => {
+    expect(sourceDirs({ REDIS_REPRO_SOURCES: "/w/cache:/shared/ro" })).toEqual(["/w/cache", "/shared/ro"]);
+    expect(sourceDirs({ REDIS_REPRO_SOURCES: "", REDIS_REPRO_CACHE: "/c" })).toEqual(["/c/sources"]);
+  });
+});
+
 describe("cachedSourcePath", () => {
+  it("searches the folders in order and finds a tarball in a later one", async () => {
+    const first = join(dir, "lookup-first");
+    const second = join(dir, "lookup-second");
+    await mkdir(first);
+    await mkdir(second);
+    await writeFile(join(second, "redis-3.2.9.tar.gz"), "");
+    expect(await cachedSourcePath("3.2.9", [first, second])).toBe(join(second, "redis-3.2.9.tar.gz"));
+    await writeFile(join(first, "redis-3.2.9.tar.gz"), "");
+    expect(await cachedSourcePath("3.2.9", [first, second])).toBe(join(first, "redis-3.2.9.tar.gz"));
+  });
+
   it("finds upstream's or Debian's name, or nothing", async () => {
     const cache = join(dir, "cache-lookup");
     await mkdir(cache);
@@ -215,6 +247,7 @@ describe("a fake release built from a test tarball round-trips through verifyTar
       .digest("hex");
     const result = await verifyTarball(path, {
       version: "1.0.0",
+      url,
       published: { algo: "sha256", digest: independent },
       files: "f".repeat(64),
     });

@@ -1,0 +1,4 @@
+import { matchers } from "redis-repro/vitest";
+import { expect } from "vitest";
+
+expect.extend(matchers);

@@ -1,0 +1,27 @@
+import { dockerode } from "./client.js";
+import { LABEL_MANAGED, LABEL_RUN } from "./labels.js";
+import { ownerLabels } from "./owner.js";
+
+/**
+ * A private network for a run's nodes, labelled like its containers so that cleanup finds it
+ * (testcontainers' Network takes no labels of ours).
+ */
+export async function createRunNetwork(
+  runId: string,
+  target: string,
+): Promise<{ name: string; remove(): Promise<void> }> {
+  const docker = await dockerode();
+  const name = `redis-repro-${runId}-${target.replace(/[^a-zA-Z0-9_.-]+/g, "_")}`.slice(0, 120);
+  const network = await docker.createNetwork({
+    Name: name,
+    Driver: "bridge",
+    Labels: { [LABEL_MANAGED]: "true", [LABEL_RUN]: runId, ...ownerLabels() },
+  });
+  return {
+    name,
+    remove: () =>
+      network.remove().catch((error: { statusCode?: number }) => {
+        if (error.statusCode !== 404) throw error;
+      }),
+  };
+}

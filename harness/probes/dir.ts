@@ -1,0 +1,47 @@
+import { readdir, stat } from "node:fs/promises";
+
+/** A regular file in a watched directory. */
+export interface DirEntry {
+  name: string;
+  size: number;
+}
+
+/**
+ * Parses `ls -ln DIR`: "-rw-r--r-- 1 999 999 158913 Nov 26 14:10 appendonly.aof.1.incr.aof".
+ * Regular files only (the total line, directories and links are skipped).
+ */
+export function parseDirListing(text: string): DirEntry[] {
+  const entries: DirEntry[] = [];
+  for (const line of text.split("\n")) {
+    const match = /^-\S*\s+\d+\s+\S+\s+\S+\s+(\d+)\s+.*\s(\S+)$/.exec(line);
+    if (match) entries.push({ name: match[2] ?? "", size: Number(match[1]) });
+  }
+  return entries;
+}
+
+/** The same listing through the engine host's /proc/PID/root, for when no exec can start. */
+export async function listDirFromHost(hostPid: number, dir: string): Promise<DirEntry[] | undefined> {
+  const root = `/proc/${hostPid}/root${dir}`;
+  try {
+    const names = await readdir(root);
+    const entries = await Promise.all(
+      names.map(async (name) => {
+        const info = await stat(`${root}/${name}`).catch(() => undefined);
+        return info?.isFile() ? [{ name, size: info.size }] : [];
+      }),
+    );
+    return entries.flat();
+  } catch {
+    return undefined;
+  }
+}
+
+/** A generic directory probe's reading: files whose names match, their bytes, the empty ones. */
+export function summariseDir(entries: DirEntry[], pattern?: RegExp): Record<string, number> {
+  const matching = pattern ? entries.filter((e) => pattern.test(e.name)) : entries;
+  return {
+    files: matching.length,
+    bytes: matching.reduce((sum, e) => sum + e.size, 0),
+    emptyFiles: matching.filter((e) => e.size === 0).length,
+  };
+}
