@@ -1,6 +1,6 @@
 import { bisectRunExit, scenarioTrials } from "../bisect.js";
 import { isUserError } from "../errors.js";
-import { DEFAULT_SCENARIO, loadScenario } from "../scenario/index.js";
+import { loadScenario } from "../scenario/index.js";
 import { baseMode, type Input, printJson } from "./command.js";
 
 /** git bisect run stops on an exit code of 128 or more; 2 would mark the commit bad. */

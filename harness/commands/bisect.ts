@@ -9,7 +9,7 @@ import {
 } from "../bisect.js";
 import { catalogueVersions } from "../catalogue/catalogue.js";
 import { UserError } from "../errors.js";
-import { DEFAULT_SCENARIO, loadScenario } from "../scenario/index.js";
+import { loadScenario } from "../scenario/index.js";
 import { gitDirSetting, resolveGitDir } from "../targets/git.js";
 import { releases } from "../targets/releases.js";
 import { cachedSourcePath } from "../targets/sources.js";
