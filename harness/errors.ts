@@ -9,7 +9,7 @@ export const ExitCode = {
   notAsExpected: 1,
   /** The command line or an input file is wrong: fix what you typed. */
   usage: 2,
-  /** The machine cannot do the run: no engine, a base image or download missing, a container that died. */
+  /** The machine cannot do the run: no engine, a base image or download missing, a container removed from outside. */
   environment: 3,
   /** A bug in the harness: the message carries a stack. */
   internal: 4,
@@ -17,7 +17,7 @@ export const ExitCode = {
 
 /** The codes every command shares; each command's help says what its 0 and 1 mean before these. */
 export const sharedExitCodes =
-  "2 usage error (fix the command or input), 3 environment failure (engine, base images, downloads, builds, a container that died), 4 internal error (a bug: please report it), 130/143 interrupted";
+  "2 usage error (fix the command or input), 3 environment failure (engine, base images, downloads, builds, a container removed from outside), 4 internal error (a bug: please report it), 130/143 interrupted";
 export const exitCodesHelp = `Exit codes: 0 as expected, 1 not as expected, ${sharedExitCodes}.`;
 
 /** Whose fix it is: the user's input (usage) or the machine the run needs (environment). */
