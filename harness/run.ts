@@ -108,7 +108,10 @@ async function startNode(
         `image ${image.image} has no user "redis": bring an image built like the official ones (user redis, uid 999)`,
       );
     }
-    throw new UserError(`container for ${image.target} did not become ready: ${text.split("\n")[0]}`);
+    throw new UserError(
+      `container for ${image.target} did not become ready: ${text.split("\n")[0]}`,
+      "environment",
+    );
   });
 }
 
@@ -135,7 +138,10 @@ export async function runTarget(
   const others = Object.keys(scenario.nodes);
   const network = others.length
     ? await createRunNetwork(runId, image.target).catch((error: unknown) => {
-        throw new UserError(`could not make a network for the run's nodes: ${errorText(error)}`);
+        throw new UserError(
+          `could not make a network for the run's nodes: ${errorText(error)}`,
+          "environment",
+        );
       })
     : undefined;
   const nodes = new Map<string, StartedRedisReproContainer>();

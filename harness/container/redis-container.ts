@@ -185,6 +185,7 @@ export class StartedRedisReproContainer extends AbstractStartedContainer {
       if (!(await hostProcReadable(pid))) {
         throw new UserError(
           `fault ${this.fault.name} leaves no room for a probe process in the container, so fds are read from the engine host's /proc, which this process cannot read: run as root on the engine's host, or use --fault seccomp-enomem`,
+          "environment",
         );
       }
       this.hostPid = pid;
