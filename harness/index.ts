@@ -5,8 +5,15 @@
  */
 
 export { expectation, expectedVerdict } from "./catalogue/catalogue.js";
-export { decideAofDir } from "./checkers/aof-dir.js";
-export { Decision, decideFdLeak, Evidence, EvidenceSummary, SeriesGrowth } from "./checkers/fd-leak.js";
+export { aofView, decideAofDir } from "./checkers/aof-dir.js";
+export {
+  Decision,
+  decideFdLeak,
+  Evidence,
+  EvidenceSummary,
+  LimiterEvidence,
+  SeriesGrowth,
+} from "./checkers/fd-leak.js";
 export { decideGrowth, seriesGrowth } from "./checkers/growth.js";
 export {
   aofDirChecker,

@@ -202,16 +202,18 @@ export async function runTarget(
     attemptsNeeded: scenario.budgets.attempts,
   });
   const samplers: Sampler[] = [];
-  const sample = async () => {
-    const fds = await main.fds(clock.now()).catch(() => undefined);
-    if (fds) recorder.fds(fds);
-    await Promise.all(
+  const sampleProbes = () =>
+    Promise.all(
       samplers.map(async (sampler) => {
         const t = clock.now();
         const values = await sampler.sample(t).catch(() => undefined);
         if (values) recorder.reading(sampler.name, t, values);
       }),
     );
+  const sample = async () => {
+    const fds = await main.fds(clock.now()).catch(() => undefined);
+    if (fds) recorder.fds(fds);
+    await sampleProbes();
     if (fds) return undefined;
     const end = await main.endState(history.log);
     return end ? { reason: "container-exited" as const, detail: end } : undefined;
@@ -228,6 +230,9 @@ export async function runTarget(
       const sampler = node && samplerFor(spec, node);
       if (sampler) samplers.push(sampler);
     }
+    // Every probe once before any write: forks can start failing while the workload still loads,
+    // and a series needs its value from before the first attempt.
+    await sampleProbes();
     const stepContext: StepContext = {
       node: (name = "main") => {
         const node = nodes.get(name);

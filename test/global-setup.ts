@@ -17,7 +17,7 @@ export default async function setup(): Promise<void> {
     console.warn("[global-setup] no container engine answers: integration tests will say so");
     return;
   }
-  for (const target of ["7.0.15", "3.2.8", "3.2.8+fix-aof-pipe-leak"]) {
+  for (const target of ["7.0.15", "7.0.15+count-failed-aof-fork", "3.2.8", "3.2.8+fix-aof-pipe-leak"]) {
     const version = target.split("+")[0] ?? target;
     if (!(await cachedSourcePath(version))) continue;
     const image = await ensureImage(parseTarget(target), { bases: "auto" });

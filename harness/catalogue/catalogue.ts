@@ -7,7 +7,13 @@ import { UserError } from "../errors.js";
 import { projectRoot } from "../paths.js";
 import { Verdict } from "../scenario/schema.js";
 import { findRelease, type Release } from "../targets/releases.js";
-import { compareVersions, formatTarget, parseTarget, versionPattern } from "../targets/spec.js";
+import {
+  checkSortedVersions,
+  compareVersions,
+  formatTarget,
+  parseTarget,
+  versionPattern,
+} from "../targets/spec.js";
 
 /**
  * The release catalogue: the releases the harness has run (the full list is targets/releases.json),
@@ -79,14 +85,11 @@ export const Catalogue = z
           path: ["releases", i, "version"],
           message: `${entry.version} is not in targets/releases.ts, so it cannot be verified or built`,
         });
-      const previous = data.releases[i - 1];
-      if (previous && compareVersions(previous.version, entry.version) >= 0)
-        ctx.addIssue({
-          code: "custom",
-          path: ["releases", i, "version"],
-          message: `${entry.version} must come after ${previous.version} (sorted, no duplicates)`,
-        });
     });
+    checkSortedVersions(
+      data.releases.map((r) => r.version),
+      (issue) => ctx.addIssue(issue),
+    );
   });
 export type Catalogue = z.infer<typeof Catalogue>;
 

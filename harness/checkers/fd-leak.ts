@@ -54,10 +54,29 @@ export const SeriesGrowth = z.object({
 export type SeriesGrowth = z.infer<typeof SeriesGrowth>;
 
 /**
- * The one evidence type: fds (always watched on the main node) and the growth of the series the
- * checker looked at. Run, matrix, bisect, catalogue and report all read this.
+ * The 7.x AOF rewrite limiter as the aof-dir checker saw it: its "…repeatedly failed and triggered
+ * the limit…" line (null: it never engaged), when, after how many attempts and at how many files,
+ * and how long the directory then held its file count with no further attempt (a `stable` verdict's
+ * hold; for a run with no attempt, the hold after the last rewrite).
  */
-export const Evidence = FdEvidence.extend({ growth: z.array(SeriesGrowth).default([]) });
+export const LimiterEvidence = z.object({
+  line: z.string().nullable(),
+  atMs: z.number().nullable(),
+  attemptsAtLimit: z.number().nullable(),
+  filesAtLimit: z.number().nullable(),
+  heldMs: z.number().nullable(),
+});
+export type LimiterEvidence = z.infer<typeof LimiterEvidence>;
+
+/**
+ * The one evidence type: fds (always watched on the main node), the growth of the series the
+ * checker looked at, and the rewrite limiter when the checker watched an AOF directory. Run, matrix,
+ * bisect, catalogue and report all read this.
+ */
+export const Evidence = FdEvidence.extend({
+  growth: z.array(SeriesGrowth).default([]),
+  limiter: LimiterEvidence.optional(),
+});
 export type Evidence = z.infer<typeof Evidence>;
 
 /** The part of the evidence a table row or the catalogue keeps: counts, not log lines. */

@@ -282,8 +282,10 @@ export function checkAdvice(table: CommandSpec[], text: string): string[] {
       .split(/\s+/)
       .slice(1);
     const [first, second] = words;
-    // Generic text (`redis-repro <command> --help`, a name filled in at run time) names no command.
-    const generic = (word: string) => word.startsWith(HOLE) || word.startsWith("<") || word === "…";
+    // Generic text (`redis-repro <command> --help`, a name filled in at run time) or the harness's
+    // version (`redis-repro 0.1.0, Node 20…` in an environment line) names no command.
+    const generic = (word: string) =>
+      word.startsWith(HOLE) || word.startsWith("<") || word === "…" || /^\d/.test(word);
     if (first === undefined || generic(first) || ["--help", "--version", "-h"].includes(first)) continue;
     const members = groups(table).get(first);
     if (!members) {

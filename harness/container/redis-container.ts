@@ -14,13 +14,15 @@ import { ownerLabels } from "../engine/owner.js";
 import { UserError } from "../errors.js";
 import { type Fault, fault as makeFault } from "../faults/index.js";
 import { probeClientOptions } from "../probes/connect.js";
-import { type DirEntry, listDirFromHost, parseDirListing } from "../probes/dir.js";
+import { type DirEntry, listDirFromHost, onlyVanished, parseDirListing } from "../probes/dir.js";
 import { type FdSample, hostProcReadable, parseFdListing, sampleFdsFromHost } from "../probes/fds.js";
 import { parseInfo } from "../probes/info.js";
 import type { Limits } from "../scenario/schema.js";
 
 /** The server's user in our images and in the official ones. */
 const SERVER_USER = "redis";
+/** Its uid and gid (999 in our images and the official ones). */
+const SERVER_UID = 999;
 const DEFAULT_LIMITS: Limits = { memory: 64 * 1024 ** 2, pids: 64, nofile: 1024 };
 
 /**
@@ -100,9 +102,14 @@ export class RedisReproContainer extends GenericContainer {
     this.hostConfig.PortBindings = { "6379/tcp": [{ HostIp: "127.0.0.1", HostPort: "0" }] };
     this.hostConfig.CapDrop = ["ALL"];
     this.hostConfig.Privileged = false;
-    // World-writable: the server runs as its own user, whatever uid an image gives it.
+    // Owned by the server's user: on a path the image already has (/data), Docker 20.10 keeps the
+    // directory's mode (0755) and ignores mode=, so a mount owned by root is read-only to the server.
+    // World-writable too, for a path the image lacks and an image whose server runs as another uid.
     this.hostConfig.Tmpfs = Object.fromEntries(
-      Object.entries(limits.tmpfs ?? {}).map(([path, bytes]) => [path, `rw,size=${bytes},mode=1777`]),
+      Object.entries(limits.tmpfs ?? {}).map(([path, bytes]) => [
+        path,
+        `rw,size=${bytes},mode=1777,uid=${SERVER_UID},gid=${SERVER_UID}`,
+      ]),
     );
   }
 
@@ -207,7 +214,9 @@ export class StartedRedisReproContainer extends AbstractStartedContainer {
   async listDir(path: string): Promise<DirEntry[] | undefined> {
     if (this.hostPid !== undefined) return listDirFromHost(this.hostPid, path);
     const result = await this.exec(["ls", "-ln", path], { user: SERVER_USER });
-    return result.exitCode === 0 ? parseDirListing(result.stdout) : undefined;
+    return result.exitCode === 0 || onlyVanished(result.stderr, path)
+      ? parseDirListing(result.stdout)
+      : undefined;
   }
 
   /**

@@ -13,7 +13,8 @@ export function summariseAofDir(entries: DirEntry[]): Record<string, number> {
     else if (/\.incr\.aof$/.test(name)) {
       reading.incr++;
       if (size === 0) reading.emptyIncr++;
-    } else if (/\.manifest$/.test(name)) reading.manifestBytes += size;
+      // The temp manifest Redis writes before renaming it over is not the manifest.
+    } else if (/\.manifest$/.test(name) && !name.startsWith("temp-")) reading.manifestBytes += size;
   }
   return reading;
 }

@@ -19,6 +19,25 @@ export function parseDirListing(text: string): DirEntry[] {
   return entries;
 }
 
+/**
+ * ls lists the directory, then stats each name: a file renamed away in between (Redis writes the
+ * AOF manifest as temp-….manifest and renames it over, ten times a second while rewrites keep
+ * failing) makes ls fail with "cannot access …: No such file or directory" while the rest of its
+ * listing is good. The listing stands; a missing directory or any other error does not.
+ */
+export function onlyVanished(stderr: string, dir: string): boolean {
+  const lines = stderr.split("\n").filter((l) => l.trim());
+  const prefix = `cannot access '${dir.replace(/\/$/, "")}/`;
+  return (
+    lines.length > 0 &&
+    lines.every((l) => {
+      const at = l.indexOf(prefix);
+      const rest = at < 0 ? "" : l.slice(at + prefix.length);
+      return /^[^'/]+': No such file or directory$/.test(rest.trim());
+    })
+  );
+}
+
 /** The same listing through the engine host's /proc/PID/root, for when no exec can start. */
 export async function listDirFromHost(hostPid: number, dir: string): Promise<DirEntry[] | undefined> {
   const root = `/proc/${hostPid}/root${dir}`;

@@ -1,9 +1,13 @@
+import { aofView } from "../checkers/aof-dir.js";
+import { seriesOf } from "../history.js";
 import type { RunResult, TargetResult } from "../result.js";
 
 /**
- * The fd chart as SVG, drawn here rather than by a charting library: it is one kind of chart, it must
- * render the same in a browser, a Markdown viewer and a rasteriser, and its geometry is exported so a
- * test can check the pixels where the data says they are.
+ * The report's charts as SVG, drawn here rather than by a charting library: one kind of chart (a value
+ * per target over time, failed forks as rings, crosses for one kind of event, an optional dashed
+ * ceiling), it must render the same in a browser, a Markdown viewer and a rasteriser, and its geometry
+ * is exported so a test can check the pixels where the data says they are. What is plotted is a
+ * metric: the open fds (the seed's resource) or the files in the 7.x AOF directory.
  */
 
 /** Okabe–Ito: tells lines apart for colour-blind readers too; the first (vermillion) reads as "bad". */
@@ -19,7 +23,24 @@ const LEGEND_ROW = 18;
 
 export interface Point {
   t: number;
+  /** The plotted value: open fds, or files in the AOF directory (the name is the first metric's). */
   fds: number;
+}
+
+/** What a chart plots and how its parts are named. */
+export interface ChartMetric {
+  title: string;
+  axis: string;
+  points(r: TargetResult): Point[];
+  label(r: TargetResult): string;
+  /** Times of the events drawn as crosses, with the words for them ("": no crosses). */
+  crosses(r: TargetResult): number[];
+  crossKey: string;
+  crossLabel: string;
+  /** The dashed line: the event loop's size for fds, none for files. */
+  ceilings(r: TargetResult): number[];
+  ceilingKey: string | null;
+  empty: string;
 }
 
 export interface Series {
@@ -86,23 +107,79 @@ function seriesLabel(r: TargetResult): string {
   return parts.join(" · ");
 }
 
-export function chartGeometry(run: RunResult): ChartGeometry {
+export const FD_METRIC: ChartMetric = {
+  title: "Open fds of redis-server over time",
+  axis: "open fds",
+  points: (r) => r.samples.map((s) => ({ t: s.t, fds: s.total })),
+  label: seriesLabel,
+  crosses: (r) => r.probes.filter((p) => !p.ok).map((p) => p.t),
+  crossKey: "fresh client refused",
+  crossLabel: "fresh client refused",
+  ceilings: (r) => [r.decision.evidence.ceiling],
+  ceilingKey: "event loop ceiling",
+  empty: "no fd samples were taken",
+};
+
+/** Any probe series over time (NAME.FIELD, see history.ts): no crosses, no ceiling. */
+export function seriesMetric(series: string, title = `${series} over time`): ChartMetric {
+  return {
+    title,
+    axis: series,
+    points: (r) => seriesOf(r, series).map((p) => ({ t: p.t, fds: p.v })),
+    label: (r) => `${r.target} — ${r.decision.verdict} · ${r.decision.evidence.attempts} attempts`,
+    crosses: () => [],
+    crossKey: "",
+    crossLabel: "",
+    ceilings: () => [],
+    ceilingKey: null,
+    empty: `no samples of ${series} were taken`,
+  };
+}
+
+function aofLabel(r: TargetResult): string {
+  const a = aofView(r.decision.evidence);
+  const parts = [`${r.target} — ${r.decision.verdict}`, `${r.decision.evidence.attempts} failed forks`];
+  if (a?.files?.before != null && a.files.after != null)
+    parts.push(`${a.files.before} → ${a.files.after} files`);
+  parts.push(a?.limiter.line ? "limiter engaged" : "no limiter line");
+  return parts.join(" · ");
+}
+
+/**
+ * The aof-dir probe's file count (base, incr, manifest in appendonlydir/); crosses: the limiter's
+ * "triggered the limit" line.
+ */
+export function aofFilesMetric(series = "aofdir.files"): ChartMetric {
+  return {
+    ...seriesMetric(series, "Files in the AOF directory over time"),
+    axis: "files in appendonlydir/",
+    label: aofLabel,
+    crosses: (r) => r.events.filter((e) => e.kind === "rewrite-limited").map((e) => e.t),
+    crossKey: "rewrite limiter engaged",
+    crossLabel: "limiter engaged",
+    empty: "no AOF directory samples were taken",
+  };
+}
+
+export const AOF_FILES_METRIC: ChartMetric = aofFilesMetric();
+
+export function chartGeometry(run: RunResult, metric: ChartMetric = FD_METRIC): ChartGeometry {
   const series: Omit<Series, "forkMarks">[] = run.results.map((r, i) => {
-    const points = r.samples.map((s) => ({ t: s.t, fds: s.total }));
+    const points = metric.points(r);
     const at = (t: number) => ({ t, fds: fdsAt(points, t) });
     // The log runs on while the container is torn down: forks after the last sample or probe were
     // not watched, and drawn at the line's last value they would claim a flat tail nobody measured.
-    const watchedUntil = Math.max(0, ...r.samples.map((s) => s.t), ...r.probes.map((p) => p.t));
+    const watchedUntil = Math.max(0, ...points.map((p) => p.t), ...r.probes.map((p) => p.t));
     return {
       target: r.target,
       colour: SERIES_COLOURS[i % SERIES_COLOURS.length] ?? "#000000",
-      label: seriesLabel(r),
+      label: metric.label(r),
       points,
       forks: r.events.filter((e) => e.kind === "fork-failed" && e.t <= watchedUntil).map((e) => at(e.t)),
-      refused: r.probes.filter((p) => !p.ok).map((p) => at(p.t)),
+      refused: metric.crosses(r).map(at),
     };
   });
-  const ceilings = [...new Set(run.results.map((r) => r.decision.evidence.ceiling).filter((c) => c > 0))];
+  const ceilings = [...new Set(run.results.flatMap(metric.ceilings).filter((c) => c > 0))];
   const times = series.flatMap((s) => [...s.points, ...s.forks, ...s.refused].map((p) => p.t));
   const maxT = Math.max(1_000, ...times);
   const xStep = niceStep(maxT, 8);
@@ -165,23 +242,18 @@ function forkMarker(cx: number, cy: number, colour: string): string {
   return `<circle cx="${n(cx)}" cy="${n(cy)}" r="${FORK_MARKER_RADIUS}" fill="${MARKER_FILL}" stroke="${colour}" stroke-width="1.6"/>`;
 }
 
-/** fd count of redis-server over time: one line per target, the ceiling dashed, failed forks as rings. */
-export function renderChart(run: RunResult): string {
-  const g = chartGeometry(run);
+/** A metric over time: one line per target, the ceiling dashed, failed forks as rings. */
+export function renderChart(run: RunResult, metric: ChartMetric = FD_METRIC): string {
+  const g = chartGeometry(run, metric);
   const { plot } = g;
   const faults = [...new Set(run.results.map((r) => r.fault))].join(", ");
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${g.width}" height="${g.height}" viewBox="0 0 ${g.width} ${g.height}" font-family="${FONT}" font-size="12" role="img">`,
-    `<title>${escapeXml(`fds of redis-server over time: ${g.series.map((s) => s.label).join("; ")}`)}</title>`,
+    `<title>${escapeXml(`${metric.title}: ${g.series.map((s) => s.label).join("; ")}`)}</title>`,
     // Opaque: a transparent chart loses its black text on a dark-mode Markdown viewer.
     `<rect width="${g.width}" height="${g.height}" fill="#FFFFFF"/>`,
-    text(
-      plot.left,
-      24,
-      "Open fds of redis-server over time",
-      `font-size="16" font-weight="bold" fill="#222222"`,
-    ),
+    text(plot.left, 24, metric.title, `font-size="16" font-weight="bold" fill="#222222"`),
     text(plot.left, 42, `scenario ${run.scenario} · fault ${faults} · run ${run.runId}`, `fill="#555555"`),
   );
 
@@ -197,11 +269,17 @@ export function renderChart(run: RunResult): string {
   out.push(
     forkMarker(plot.left + 13, ky - 4, "#555555"),
     text(plot.left + 34, ky, "failed fork", `fill="#222222"`),
-    cross(plot.left + 133, ky - 4, 4, REFUSED_COLOUR),
-    text(plot.left + 144, ky, "fresh client refused", `fill="#222222"`),
-    `<line x1="${plot.left + 290}" y1="${ky - 4}" x2="${plot.left + 316}" y2="${ky - 4}" stroke="${CEILING_COLOUR}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
-    text(plot.left + 324, ky, "event loop ceiling", `fill="#222222"`),
   );
+  if (metric.crossKey)
+    out.push(
+      cross(plot.left + 133, ky - 4, 4, REFUSED_COLOUR),
+      text(plot.left + 144, ky, metric.crossKey, `fill="#222222"`),
+    );
+  if (metric.ceilingKey)
+    out.push(
+      `<line x1="${plot.left + 290}" y1="${ky - 4}" x2="${plot.left + 316}" y2="${ky - 4}" stroke="${CEILING_COLOUR}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
+      text(plot.left + 324, ky, metric.ceilingKey, `fill="#222222"`),
+    );
 
   // Grid and axes.
   for (const v of g.yTicks) {
@@ -228,7 +306,7 @@ export function renderChart(run: RunResult): string {
     text(
       0,
       0,
-      "open fds",
+      metric.axis,
       `text-anchor="middle" fill="#333333" transform="translate(18 ${n((plot.top + plot.bottom) / 2)}) rotate(-90)"`,
     ),
   );
@@ -264,7 +342,7 @@ export function renderChart(run: RunResult): string {
       text(
         g.x(first.t) + (left ? -10 : 10),
         g.y(first.fds) - 12,
-        `${s.target}: fresh client refused`,
+        `${s.target}: ${metric.crossLabel}`,
         `text-anchor="${left ? "end" : "start"}" fill="#000000"`,
       ),
     );
@@ -274,7 +352,7 @@ export function renderChart(run: RunResult): string {
       text(
         (plot.left + plot.right) / 2,
         (plot.top + plot.bottom) / 2,
-        "no fd samples were taken",
+        metric.empty,
         `text-anchor="middle" fill="#555555"`,
       ),
     );

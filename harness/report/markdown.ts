@@ -66,6 +66,106 @@ function summaryTable(report: Report): string {
   );
 }
 
+const bytes = (before: number | null, after: number | null) => `${orDash(before)} → ${orDash(after)}`;
+
+/** The AOF directory's table and chart (resource aof-dir): what a failed fork leaves on disk. */
+function aofSection(report: Report): string[] {
+  if (report.aof.length === 0) return [];
+  const rows = report.aof.map((a) => [
+    code(cell(a.target)),
+    `**${a.verdict}**`,
+    String(a.attempts),
+    bytes(a.filesBefore, a.filesAfter),
+    orDash(a.filesPerAttempt),
+    bytes(a.manifestBytesBefore, a.manifestBytesAfter),
+    orDash(a.manifestBytesPerAttempt),
+    a.limiterLine ? `after ${orDash(a.attemptsAtLimit)} failed forks` : "never",
+    orDash(a.consecutiveFailures === null ? null : Number(a.consecutiveFailures)),
+  ]);
+  const out = [
+    "### The AOF directory",
+    "",
+    table(
+      [
+        "target",
+        "verdict",
+        "failed forks",
+        "files before → after",
+        "files per failed fork",
+        "manifest bytes before → after",
+        "manifest bytes per failed fork",
+        "limiter line",
+        "INFO aof_rewrites_consecutive_failures",
+      ],
+      rows,
+      ["l", "l", "r", "l", "r", "l", "r", "l", "r"],
+    ),
+    "",
+  ];
+  const lines = [...new Set(report.aof.flatMap((a) => (a.limiterLine ? [a.limiterLine] : [])))];
+  if (lines.length) out.push("The limiter's line, as logged:", "", fence(lines, "text"), "");
+  if (report.files.aofChart)
+    out.push(
+      `![Files in the AOF directory over time, one line per target](${report.files.aofChart})`,
+      "",
+      `*${report.files.aofChart}*: files in ${code("appendonlydir/")} (base, incr and manifest) over time; rings: failed forks; ✕: the rewrite limiter's "triggered the limit" line.`,
+      "",
+    );
+  return out;
+}
+
+/**
+ * Neighbouring releases with one verdict share a row (2.8.24 … 6.2.16: 21 releases); a patched build
+ * always has its own, so it sits next to its release.
+ */
+export function releaseRows(releases: Report["releases"]): string[][] {
+  const groups: Report["releases"][] = [];
+  for (const r of releases) {
+    const group = groups.at(-1);
+    const prev = group?.at(-1);
+    const plain = (t: string) => !t.includes("+");
+    if (group && prev && plain(prev.target) && plain(r.target) && prev.verdict === r.verdict) group.push(r);
+    else groups.push([r]);
+  }
+  return groups.map((g) => {
+    const [first, last] = [g[0], g.at(-1)];
+    if (!first || !last) return [];
+    const runs = g.reduce((n, r) => n + r.runs, 0);
+    const dates = [...new Set(g.map((r) => r.date))].sort();
+    const name =
+      g.length === 1
+        ? code(first.target)
+        : `${code(first.target)} … ${code(last.target)} (${g.length} releases)`;
+    return [name, first.verdict, String(runs), dates.at(-1) ?? ""];
+  });
+}
+
+/** The scenario's recorded verdicts across releases: which releases are affected, as measured. */
+function releasesSection(report: Report): string[] {
+  if (report.releases.length === 0) return [];
+  return [
+    "### Across releases (measured)",
+    "",
+    `The verdict real runs of ${code(report.run.scenario)} gave on each release, as recorded in the harness's catalogue by ${code("redis-repro matrix --record")}:`,
+    "",
+    table(["release", "verdict", "runs", "last run"], releaseRows(report.releases), ["l", "l", "r", "l"]),
+    "",
+  ];
+}
+
+function patchesSection(report: Report): string[] {
+  if (report.patches.length === 0) return [];
+  const out = ["### Patches", ""];
+  for (const p of report.patches)
+    out.push(
+      `${code(`${p.name}.patch`)}, as the patched target was built with it:`,
+      "",
+      fence(p.text.trimEnd().split("\n"), "diff"),
+      "",
+    );
+  return out;
+}
+
 function evidence(report: Report): string[] {
   const out: string[] = [];
   for (const t of report.targets) {
@@ -147,10 +247,11 @@ function filesSection(report: Report): string[] {
   const lines = [
     `- ${code(f.json)}: this report as data; ${code("redis-repro report show DIR")} prints the run's summary from it`,
     `- ${code(f.chart)}: the chart above`,
+    ...(f.aofChart ? [`- ${code(f.aofChart)}: files in the AOF directory over time`] : []),
     `- ${code(f.scenario)}: the scenario as run`,
     ...f.raw.map(
       (r) =>
-        `- ${code(r.target)}: ${code(r.log)} (the container's log), ${code(r.samples)} (fd samples), ${code(r.events)} (parsed log events), ${code(r.probes)} (fresh-client probes)`,
+        `- ${code(r.target)}: ${code(r.log)} (the container's log), ${code(r.samples)} (fd samples), ${code(r.events)} (parsed log events), ${code(r.probes)} (fresh-client probes)${r.series ? `, ${code(r.series)} (probe series)` : ""}`,
     ),
   ];
   return ["### Files", "", ...lines, ""];
@@ -171,9 +272,12 @@ export function renderMarkdown(report: Report): string {
     "",
     `*${report.files.chart}* (attach it when pasting this into an issue): open fds of each target's redis-server over time; dashed: the event loop ceiling; rings: failed forks; ✕: a fresh client refused.`,
     "",
+    ...aofSection(report),
     "### What happened",
     "",
     ...evidence(report),
+    ...releasesSection(report),
+    ...patchesSection(report),
     "### Rerun",
     "",
     fence([report.rerun.command], "sh"),

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { aofView } from "../checkers/aof-dir.js";
 import { Environment } from "../environment.js";
 import { RunResult, type TargetResult } from "../result.js";
 import { type Scenario, scenarioData } from "../scenario/index.js";
@@ -16,6 +17,8 @@ export const ReportFiles = z.object({
   markdown: z.string(),
   json: z.string(),
   chart: z.string(),
+  /** Files in the AOF directory over time, when a target watched it (resource aof-dir). */
+  aofChart: z.string().nullable().default(null),
   scenario: z.string(),
   raw: z.array(
     z.object({
@@ -24,6 +27,8 @@ export const ReportFiles = z.object({
       samples: z.string(),
       events: z.string(),
       probes: z.string(),
+      /** Every probe series the run recorded (NAME.FIELD), one row per point: t_ms, series, value. */
+      series: z.string().nullable().default(null),
     }),
   ),
 });
@@ -53,6 +58,37 @@ export const ReportTarget = z.object({
 });
 export type ReportTarget = z.infer<typeof ReportTarget>;
 
+/** The AOF directory's side of a target (resource aof-dir): files, manifest, the limiter. */
+export const ReportAof = z.object({
+  target: z.string(),
+  verdict: z.string(),
+  attempts: z.number(),
+  filesBefore: z.number().nullable(),
+  filesAfter: z.number().nullable(),
+  filesPerAttempt: z.number().nullable(),
+  manifestBytesBefore: z.number().nullable(),
+  manifestBytesAfter: z.number().nullable(),
+  manifestBytesPerAttempt: z.number().nullable(),
+  limiterLine: z.string().nullable(),
+  attemptsAtLimit: z.number().nullable(),
+  /** INFO persistence aof_rewrites_consecutive_failures at the end of the run (7.0+). */
+  consecutiveFailures: z.string().nullable(),
+});
+export type ReportAof = z.infer<typeof ReportAof>;
+
+/** The scenario's verdict on each release as the catalogue records it (measured runs only). */
+export const ReportRelease = z.object({
+  target: z.string(),
+  verdict: z.string(),
+  runs: z.number(),
+  date: z.string(),
+});
+export type ReportRelease = z.infer<typeof ReportRelease>;
+
+/** A patch a target was built with, verbatim: what a maintainer reviews. */
+export const ReportPatch = z.object({ name: z.string(), text: z.string() });
+export type ReportPatch = z.infer<typeof ReportPatch>;
+
 export const Report = z.object({
   format: z.literal(REPORT_FORMAT),
   generatedAt: z.string(),
@@ -64,6 +100,9 @@ export const Report = z.object({
     note: z.string().nullable(),
   }),
   targets: z.array(ReportTarget),
+  aof: z.array(ReportAof).default([]),
+  releases: z.array(ReportRelease).default([]),
+  patches: z.array(ReportPatch).default([]),
   /**
    * The scenario as run. Loose on purpose: a report must stay readable after the scenario schema
    * gains fields, and it is shown, never run, from here (scenario.json beside it is the runnable copy).
@@ -99,18 +138,24 @@ export function rawBaseNames(targets: string[]): string[] {
   });
 }
 
-export function reportFiles(targets: string[]): ReportFiles {
+export function reportFiles(
+  targets: string[],
+  options: { aofChart?: boolean; series?: boolean } = {},
+): ReportFiles {
   return {
     markdown: "report.md",
     json: "report.json",
     chart: "fds.svg",
+    aofChart: options.aofChart ? "aof-files.svg" : null,
     scenario: "scenario.json",
     raw: rawBaseNames(targets).map((base, i) => ({
       target: targets[i] ?? base,
-      log: `raw/${base}.log`,
+      // .txt: a folder committed or attached keeps its logs (*.log is commonly git-ignored).
+      log: `raw/${base}.log.txt`,
       samples: `raw/${base}.samples.csv`,
       events: `raw/${base}.events.csv`,
       probes: `raw/${base}.probes.csv`,
+      series: options.series ? `raw/${base}.series.csv` : null,
     })),
   };
 }
@@ -157,6 +202,24 @@ function targetRow(r: TargetResult): ReportTarget {
   };
 }
 
+function aofRow(r: TargetResult): ReportAof {
+  const a = aofView(r.decision.evidence);
+  return {
+    target: r.target,
+    verdict: r.decision.verdict,
+    attempts: r.decision.evidence.attempts,
+    filesBefore: a?.files?.before ?? null,
+    filesAfter: a?.files?.after ?? null,
+    filesPerAttempt: a?.files?.perAttempt ?? null,
+    manifestBytesBefore: a?.manifest?.before ?? null,
+    manifestBytesAfter: a?.manifest?.after ?? null,
+    manifestBytesPerAttempt: a?.manifest?.perAttempt ?? null,
+    limiterLine: a?.limiter.line ?? null,
+    attemptsAtLimit: a?.limiter.attemptsAtLimit ?? null,
+    consecutiveFailures: r.info.aof_rewrites_consecutive_failures ?? null,
+  };
+}
+
 export function outcomeText(run: RunResult): string {
   if (run.ok) return "Every stated expectation was met.";
   const missed = run.results
@@ -169,14 +232,26 @@ export function outcomeText(run: RunResult): string {
  * Pure: a run and its scenario in, the report's data out, with every string scrubbed of host paths
  * and secrets (see scrub.ts) before anything is rendered from it.
  */
-export function buildReport(
-  run: RunResult,
-  scenario: Scenario,
-  options: { now?: Date; dirs?: HostDir[] } = {},
-): Report {
+export interface ReportOptions {
+  now?: Date;
+  dirs?: HostDir[];
+  /** The scenario's recorded verdicts across releases (the catalogue), for "affected releases". */
+  releases?: ReportRelease[];
+  /** The patches the targets were built with. */
+  patches?: ReportPatch[];
+}
+
+export function buildReport(run: RunResult, scenario: Scenario, options: ReportOptions = {}): Report {
   const dirs = options.dirs ?? hostDirs();
   const clean = scrubDeep(run, dirs);
-  const files = reportFiles(clean.results.map((r) => r.target));
+  const aofResults = clean.results.filter((r) => aofView(r.decision.evidence));
+  const files = reportFiles(
+    clean.results.map((r) => r.target),
+    {
+      aofChart: aofResults.length > 0,
+      series: clean.results.some((r) => Object.keys(r.series).length > 0),
+    },
+  );
   const verdicts = clean.results.map((r) => `${r.target} ${r.decision.verdict}`).join(", ");
   return Report.parse({
     format: REPORT_FORMAT,
@@ -185,6 +260,9 @@ export function buildReport(
     outcome: outcomeText(clean),
     rerun: readerCommand(clean.command, files.scenario),
     targets: clean.results.map(targetRow),
+    aof: aofResults.map(aofRow),
+    releases: options.releases ?? [],
+    patches: scrubDeep(options.patches ?? [], dirs),
     scenario: scrubDeep(scenarioData(scenario), dirs),
     environment: clean.environment,
     files,

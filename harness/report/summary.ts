@@ -1,3 +1,4 @@
+import { aofView } from "../checkers/aof-dir.js";
 import type { RunResult, TargetResult } from "../result.js";
 import { alignColumns } from "./table.js";
 
@@ -26,6 +27,24 @@ export function timeToExhaustion(r: TargetResult): number | null {
   return exhaustedMs === null || firstFailureMs === null ? null : exhaustedMs - firstFailureMs;
 }
 
+/** The AOF directory's rows, when a target's checker watched it (aof-dir). */
+function aofRows(results: TargetResult[]): [string, ...string[]][] {
+  const a = (r: TargetResult) => aofView(r.decision.evidence);
+  if (!results.some(a)) return [];
+  const span = (x: number | null | undefined, y: number | null | undefined) => `${x ?? "—"} → ${y ?? "—"}`;
+  return [
+    ["AOF files before → after", ...results.map((r) => span(a(r)?.files?.before, a(r)?.files?.after))],
+    ["manifest bytes", ...results.map((r) => span(a(r)?.manifest?.before, a(r)?.manifest?.after))],
+    [
+      "rewrite limiter",
+      ...results.map((r) =>
+        a(r)?.limiter.line ? `engaged after ${a(r)?.limiter.attemptsAtLimit} failed forks` : "never engaged",
+      ),
+    ],
+    ["consecutive failures", ...results.map((r) => r.info.aof_rewrites_consecutive_failures ?? "—")],
+  ];
+}
+
 /** Rows of the side-by-side table: one column per target. */
 export function summaryRows(results: TargetResult[]): [string, ...string[]][] {
   const e = (r: TargetResult) => r.decision.evidence;
@@ -42,6 +61,7 @@ export function summaryRows(results: TargetResult[]): [string, ...string[]][] {
     ["time to exhaustion", ...results.map((r) => seconds(timeToExhaustion(r)))],
     ["fresh client", ...results.map(freshClient)],
     ["fork error", ...results.map((r) => e(r).errno ?? "—")],
+    ...aofRows(results),
     [
       "wall: start/load/verdict",
       ...results.map(
@@ -71,6 +91,8 @@ export function renderSummary(run: RunResult): string {
   for (const r of run.results) {
     out.push(`${r.target}: ${r.decision.verdict}: ${r.decision.reason}`);
     for (const line of r.decision.evidence.logLines) out.push(`    ${line}`);
+    const limiter = r.decision.evidence.limiter?.line;
+    if (limiter) out.push(`    ${limiter}`);
   }
   out.push("", run.ok ? "every stated expectation met" : "an expectation was NOT met");
   return `${out.join("\n")}\n`;

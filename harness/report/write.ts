@@ -1,11 +1,21 @@
 import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import { catalogueVersions, expectationFor } from "../catalogue/catalogue.js";
+import { aofView } from "../checkers/aof-dir.js";
 import { errorText, UserError } from "../errors.js";
 import type { RunResult, TargetResult } from "../result.js";
 import type { Scenario } from "../scenario/index.js";
-import { renderChart } from "./chart.js";
+import { loadPatches } from "../targets/patches.js";
+import { parseTarget } from "../targets/spec.js";
+import { aofFilesMetric, renderChart } from "./chart.js";
 import { renderMarkdown } from "./markdown.js";
-import { buildReport, type Report } from "./model.js";
+import {
+  buildReport,
+  type Report,
+  type ReportOptions,
+  type ReportPatch,
+  type ReportRelease,
+} from "./model.js";
 import type { HostDir } from "./scrub.js";
 
 export interface WrittenReport {
@@ -60,8 +70,15 @@ function csv(head: string[], rows: (string | number | boolean | undefined)[][]):
   return `${[head, ...rows].map((row) => row.map(csvField).join(",")).join("\n")}\n`;
 }
 
-function rawFiles(r: TargetResult): { log: string; samples: string; events: string; probes: string } {
+function rawFiles(r: TargetResult) {
   return {
+    series: csv(
+      ["t_ms", "series", "value"],
+      Object.entries(r.series)
+        .flatMap(([name, points]) => points.map((p) => [p.t, name, p.v] as const))
+        .sort((a, b) => a[0] - b[0])
+        .map((row) => [...row]),
+    ),
     log: r.log.length ? `${r.log.join("\n")}\n` : "",
     samples: csv(
       ["t_ms", "total", "max_fd", "pipe", "socket", "file", "eventpoll", "other"],
@@ -79,6 +96,41 @@ function rawFiles(r: TargetResult): { log: string; samples: string; events: stri
 }
 
 /**
+ * What a report adds from outside the run: the scenario's recorded verdicts across releases (the
+ * catalogue) and the text of the patches its targets were built with.
+ */
+export async function reportContext(
+  run: RunResult,
+): Promise<{ releases: ReportRelease[]; patches: ReportPatch[] }> {
+  // Each release, then its builds with the patches this run used, as the catalogue recorded them.
+  const patchSets = [
+    ...new Set(
+      run.results.flatMap((r) => {
+        const spec = parseTarget(r.target);
+        return spec.kind === "release" && spec.patches.length ? [spec.patches.join("+")] : [];
+      }),
+    ),
+  ];
+  const releases = catalogueVersions().flatMap((version) =>
+    [version, ...patchSets.map((p) => `${version}+${p}`)].flatMap((target) => {
+      const e = expectationFor(target, run.scenario);
+      return e === "unmeasured" ? [] : [{ target, verdict: e.verdict, runs: e.runs, date: e.date }];
+    }),
+  );
+  const names = [
+    ...new Set(
+      run.results.flatMap((r) => {
+        const spec = parseTarget(r.target);
+        return spec.kind === "release" ? spec.patches : [];
+      }),
+    ),
+  ];
+  // The run built with these patches moments ago; a patch removed since is left out, not an error.
+  const patches = names.length ? await loadPatches(names).catch(() => []) : [];
+  return { releases, patches: patches.map((p) => ({ name: p.name, text: p.text })) };
+}
+
+/**
  * Writes a report folder for a finished run: report.md, report.json, fds.svg, scenario.json and
  * raw/<target>.{log,samples.csv,events.csv,probes.csv}. `run --report` calls it; so can any command
  * that produces a RunResult (a matrix writes one folder per scenario run).
@@ -90,7 +142,8 @@ export async function writeReport(
   options: { now?: Date; dirs?: HostDir[] } = {},
 ): Promise<WrittenReport> {
   const abs = await prepareReportDir(dir);
-  const report = buildReport(run, scenario, options);
+  const context: ReportOptions = { ...(await reportContext(run)), ...options };
+  const report = buildReport(run, scenario, context);
   const chart = renderChart(report.run);
   const contents: [string, string][] = [];
   report.run.results.forEach((r, i) => {
@@ -99,7 +152,16 @@ export async function writeReport(
     const raw = rawFiles(r);
     contents.push([names.log, raw.log], [names.samples, raw.samples], [names.events, raw.events]);
     contents.push([names.probes, raw.probes]);
+    if (names.series) contents.push([names.series, raw.series]);
   });
+  if (report.files.aofChart) {
+    const aofOnly = {
+      ...report.run,
+      results: report.run.results.filter((r) => aofView(r.decision.evidence)),
+    };
+    const files = aofOnly.results.map((r) => aofView(r.decision.evidence)?.files?.series).find(Boolean);
+    contents.push([report.files.aofChart, renderChart(aofOnly, aofFilesMetric(files))]);
+  }
   contents.push(
     [report.files.scenario, `${JSON.stringify(report.scenario, null, 2)}\n`],
     [report.files.chart, chart],

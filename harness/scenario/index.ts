@@ -101,13 +101,11 @@ async function importScript(file: string): Promise<unknown> {
         ? await (await import("tsx/esm/api")).tsImport(url, import.meta.url)
         : await import(url)
     ) as { default?: unknown; scenario?: unknown };
-    // Outside an ESM package tsx compiles the script as CommonJS and hands its exports back whole,
-    // as `default`: the scenario is then one level down.
     const exported = module.default ?? module.scenario;
-    const nested = exported as { default?: unknown; scenario?: unknown; name?: unknown } | undefined;
-    if (nested && typeof nested === "object" && nested.name === undefined)
-      return nested.default ?? nested.scenario;
-    return exported;
+    // A .ts file outside a "type": "module" package is compiled as CommonJS: its exports object
+    // arrives as the default export, marked __esModule, with the script's own default inside.
+    const cjs = exported as { __esModule?: boolean; default?: unknown; scenario?: unknown } | undefined;
+    return cjs?.__esModule ? (cjs.default ?? cjs.scenario) : exported;
   } catch (error) {
     throw new UserError(
       `scenario script ${file} failed to load: ${errorText(error).split("\n")[0]}; fix the script`,

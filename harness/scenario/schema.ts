@@ -178,7 +178,10 @@ export const CheckerSpec = z.discriminatedUnion("checker", [
       fdsPerAttempt: z.number().positive().default(6),
     })
     .strict(),
-  /** The 7.x AOF directory: a file per attempt is `growing`, a steady file count `stable`. */
+  /**
+   * The 7.x AOF directory: a file per attempt is `growing`; a steady file count, a directory held for
+   * 5 s after the rewrite limiter's line, or (no attempt at all) after a rewrite is `stable`.
+   */
   z
     .object({
       checker: z.literal("aof-dir"),

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { UserError } from "../errors.js";
 import { projectRoot } from "../paths.js";
-import { compareVersions, versionPattern } from "./spec.js";
+import { checkSortedVersions, versionPattern } from "./spec.js";
 
 /**
  * The releases the harness can build and how each tarball is trusted, read from releases.json (data,
@@ -39,17 +39,12 @@ export const ReleaseTable = z
     releases: z.array(Release).min(1),
   })
   .strict()
-  .superRefine((data, ctx) => {
-    data.releases.forEach((r, i) => {
-      const previous = data.releases[i - 1];
-      if (previous && compareVersions(previous.version, r.version) >= 0)
-        ctx.addIssue({
-          code: "custom",
-          path: ["releases", i, "version"],
-          message: `${r.version} must come after ${previous.version} (sorted, no duplicates)`,
-        });
-    });
-  });
+  .superRefine((data, ctx) =>
+    checkSortedVersions(
+      data.releases.map((r) => r.version),
+      (issue) => ctx.addIssue(issue),
+    ),
+  );
 export type ReleaseTable = z.infer<typeof ReleaseTable>;
 
 export const releasesFile = join(projectRoot, "harness", "targets", "releases.json");

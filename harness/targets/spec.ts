@@ -112,3 +112,19 @@ export function compareVersions(a: string, b: string): number {
   if (y.pre === undefined) return -1;
   return x.pre.localeCompare(y.pre, "en", { numeric: true });
 }
+
+/** A zod refinement's check that versions are sorted and unique (release table, catalogue). */
+export function checkSortedVersions(
+  versions: string[],
+  addIssue: (issue: { code: "custom"; path: (string | number)[]; message: string }) => void,
+): void {
+  versions.forEach((version, i) => {
+    const previous = versions[i - 1];
+    if (previous !== undefined && compareVersions(previous, version) >= 0)
+      addIssue({
+        code: "custom",
+        path: ["releases", i, "version"],
+        message: `${version} must come after ${previous} (sorted, no duplicates)`,
+      });
+  });
+}

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import type { AofDirInput } from "../../harness/checkers/aof-dir.js";
-import type { FdLeakInput } from "../../harness/checkers/fd-leak.js";
+import { type FdLeakInput, fdEvidence } from "../../harness/checkers/fd-leak.js";
 import { type Attempt, HistoryRecorder, type Point, seriesOf } from "../../harness/history.js";
 import type { LogEvent } from "../../harness/probes/log.js";
 import { RunResult, type TargetResult } from "../../harness/result.js";
@@ -86,4 +86,18 @@ export function recordedBefore(
     files: before(seriesOf(result, "aofdir.files")),
     manifestBytes: before(seriesOf(result, "aofdir.manifestBytes")),
   };
+}
+
+/** The evidence of a run that saw nothing yet (192-fd ceiling, budget 30): synthetic decisions carry it. */
+export function emptyEvidence() {
+  return fdEvidence({
+    samples: [],
+    events: [],
+    attempts: [],
+    probes: [],
+    ceiling: 192,
+    attemptsNeeded: 30,
+    tolerance: 3,
+    fdsPerAttempt: 6,
+  });
 }

@@ -55,7 +55,7 @@ describe("bug reports from real runs", () => {
 
       const [result] = run.results;
       if (!result) throw new Error("no result");
-      const log = await readFile(join(dir, "raw/7.0.15.log"), "utf8");
+      const log = await readFile(join(dir, "raw/7.0.15.log.txt"), "utf8");
       expect(log).toContain("Can't rewrite append only file in background: fork: Cannot allocate memory");
       const samples = (await readFile(join(dir, "raw/7.0.15.samples.csv"), "utf8")).trim().split("\n");
       expect(samples).toHaveLength(result.samples.length + 1);
@@ -149,7 +149,7 @@ describe("bug reports from real runs", () => {
       expect(`${shown.stdout}\n`).toBe(renderSummary(run));
       const md = await readFile(join(dir, "report.md"), "utf8");
       for (const line of report.targets[0]?.evidence ?? []) expect(md).toContain(line);
-      expect((await stat(join(dir, "raw/3.2.8+fix-aof-pipe-leak.log"))).size).toBeGreaterThan(0);
+      expect((await stat(join(dir, "raw/3.2.8+fix-aof-pipe-leak.log.txt"))).size).toBeGreaterThan(0);
       await expectNoHostPaths(dir);
     },
     180_000,

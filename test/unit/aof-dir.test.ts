@@ -3,7 +3,7 @@ import { type AofDirInput, decideAofDir } from "../../harness/checkers/aof-dir.j
 import { Decision } from "../../harness/checkers/fd-leak.js";
 import { attemptsUntil, type Point, seriesOf } from "../../harness/history.js";
 import { summariseAofDir } from "../../harness/probes/aof-dir.js";
-import { parseDirListing, summariseDir } from "../../harness/probes/dir.js";
+import { onlyVanished, parseDirListing, summariseDir } from "../../harness/probes/dir.js";
 import type { LogEvent } from "../../harness/probes/log.js";
 import { aofDirInput, attemptsOf, recordedBefore, recordedResult } from "../helpers/runs.js";
 
@@ -104,6 +104,14 @@ describe("summariseAofDir", () => {
     });
   });
 
+  it("the temp manifest written before the rename is a file but not manifest bytes", () => {
+    const text = [
+      "-rw-r--r-- 1 999 999  88 Nov 27 17:10 appendonly.aof.manifest",
+      "-rw-r--r-- 1 999 999 132 Nov 27 17:10 temp-appendonly.aof.manifest",
+    ].join("\n");
+    expect(aofDir(text)).toMatchObject({ files: 2, manifestBytes: 88, totalBytes: 220 });
+  });
+
   it("an empty listing is all zeros", () => {
     const zero = { files: 0, base: 0, incr: 0, emptyIncr: 0, manifestBytes: 0, totalBytes: 0 };
     expect(aofDir("")).toEqual(zero);
@@ -151,7 +159,14 @@ describe("decideAofDir on the recorded 7.0.15 run", () => {
     const seen = result.decision.evidence.attempts;
     expect(result.attempts.length).toBeGreaterThan(seen);
     const decidedAt = result.attempts[seen - 1]?.t ?? 0;
-    expect(decided(aofDirInput(result, recordedBefore(result, decidedAt + 1)))).toEqual(result.decision);
+    const replayed = decided(aofDirInput(result, recordedBefore(result, decidedAt + 1)));
+    // Recorded before the limiter evidence existed: that part is compared on the newer fixture.
+    const { limiter, ...evidence } = replayed.evidence;
+    expect(evidence).toEqual(result.decision.evidence);
+    expect(limiter?.line).toBeNull();
+    expect(replayed.verdict).toBe(result.decision.verdict);
+    expect(replayed.reason.startsWith(result.decision.reason)).toBe(true);
+    expect(replayed.reason).toContain("no limiter line in the log");
   });
 
   it("stays growing once the run has ended by the time limit", () => {
@@ -274,5 +289,170 @@ describe("decideAofDir on a flat directory derived from the recorded run", () =>
     expect(run.attempts.length).toBeGreaterThanOrEqual(30);
     // The directory was last read after 10 failed forks: it says nothing of the 20 after them.
     expect(decideAofDir(aofDirInput(result, { ...run, ...early }))).toBeUndefined();
+  });
+});
+
+describe("onlyVanished: an ls that lost a file between listing and stat still listed the directory", () => {
+  const dir = "/data/appendonlydir";
+  it("the temp manifest renamed away: the listing stands", () => {
+    const err =
+      "ls: cannot access '/data/appendonlydir/temp-appendonly.aof.manifest': No such file or directory\n";
+    expect(onlyVanished(err, dir)).toBe(true);
+    expect(onlyVanished(err, `${dir}/`)).toBe(true);
+  });
+
+  it("the directory itself missing, another error, or no error text: not a listing", () => {
+    expect(onlyVanished("ls: cannot access '/data/appendonlydir': No such file or directory", dir)).toBe(
+      false,
+    );
+    expect(onlyVanished("ls: cannot open directory '/data/appendonlydir': Permission denied", dir)).toBe(
+      false,
+    );
+    expect(
+      onlyVanished(
+        "ls: cannot access '/data/appendonlydir/a': No such file or directory\nls: cannot access '/data/appendonlydir/b': Permission denied",
+        dir,
+      ),
+    ).toBe(false);
+    expect(onlyVanished("", dir)).toBe(false);
+  });
+});
+
+/**
+ * Recorded side by side: 7.0.15 (the limiter never engages) and 7.0.15+count-failed-aof-fork (it
+ * engages after 3 failed forks). Each starts with a directory sample taken before the workload.
+ */
+const pair = "aof-dir-7.0.15-vs-count-failed-aof-fork.json";
+const plain = recordedResult(pair, "7.0.15");
+const patched = recordedResult(pair, "7.0.15+count-failed-aof-fork");
+const limitedAt = patched.events.find((e) => e.kind === "rewrite-limited")?.t ?? 0;
+const patchedFiles = seriesOf(patched, "aofdir.files");
+
+describe("decideAofDir on 7.0.15 vs 7.0.15+count-failed-aof-fork", () => {
+  it("both replay to their recorded decisions on what the run had seen at its last directory sample", () => {
+    for (const r of [plain, patched]) {
+      const last = seriesOf(r, "aofdir.files").at(-1)?.t ?? 0;
+      const replayed = decided(aofDirInput(r, recordedBefore(r, last + 1)));
+      expect(replayed.verdict).toBe(r.decision.verdict);
+      expect(replayed.reason).toBe(r.decision.reason);
+      expect(replayed.evidence.growth).toEqual(r.decision.evidence.growth);
+      expect(replayed.evidence.limiter).toEqual(r.decision.evidence.limiter);
+    }
+  });
+
+  it("7.0.15 grows: one file and about 44 manifest bytes per failed fork, no limiter line", () => {
+    const d = decided(aofDirInput(plain));
+    expect(d.verdict).toBe("growing");
+    const [judged, manifest] = d.evidence.growth;
+    expect(judged?.perAttempt ?? 0).toBeGreaterThanOrEqual(0.8);
+    expect(manifest?.perAttempt).toBeGreaterThan(40);
+    expect(manifest?.perAttempt).toBeLessThan(50);
+    expect(d.evidence.limiter).toEqual({
+      line: null,
+      atMs: null,
+      attemptsAtLimit: null,
+      filesAtLimit: null,
+      heldMs: null,
+    });
+    expect(d.reason).toContain("no limiter line in the log");
+  });
+
+  it("the patched build is stable: the limiter engaged after 3 failed forks and the directory held", () => {
+    const d = decided(aofDirInput(patched));
+    expect(d.verdict).toBe("stable");
+    expect(d.evidence.attempts).toBe(3);
+    expect(d.evidence.limiter).toMatchObject({ attemptsAtLimit: 3, filesAtLimit: patchedFiles.at(-1)?.v });
+    expect(d.evidence.limiter?.line).toContain("triggered the limit, will retry in 1 minutes");
+    expect(d.evidence.limiter?.heldMs).toBeGreaterThanOrEqual(5_000);
+    expect(d.reason).toMatch(
+      new RegExp(
+        `^growth stopped: the rewrite limiter engaged after 3 attempts \\(files ${patchedFiles[0]?.v} → `,
+      ),
+    );
+    // The INFO probe's series: the limiter counted 3 consecutive failures.
+    expect(seriesOf(patched, "info.aof_rewrites_consecutive_failures").at(-1)?.v).toBe(3);
+  });
+
+  it("before the hold is over: undecided while running, inconclusive once ended", () => {
+    const cut = recordedBefore(patched, limitedAt + 2_000);
+    expect(decideAofDir(aofDirInput(patched, cut))).toBeUndefined();
+    const ended = decided(aofDirInput(patched, { ...cut, ended: timeLimit }));
+    expect(ended.verdict).toBe("inconclusive");
+    expect(ended.reason).toContain("the limiter engaged after 3 attempts but the directory was not seen");
+    // A shorter hold decides on the same history.
+    expect(decided(aofDirInput(patched, { ...cut, holdMs: 1_000 })).verdict).toBe("stable");
+  });
+
+  it("a failed fork after the limiter's line, or two more files, is no hold", () => {
+    const fork = patched.events.find((e) => e.kind === "fork-failed");
+    if (!fork) throw new Error("no failed fork recorded");
+    const events = [...patched.events, { ...fork, t: limitedAt + 3_000 }].sort((a, b) => a.t - b.t);
+    expect(decideAofDir(aofDirInput(patched, { events, attempts: attemptsOf(events) }))).toBeUndefined();
+    const bump = (n: number) => patchedFiles.map((p) => (p.t > limitedAt + 3_000 ? { ...p, v: p.v + n } : p));
+    expect(decideAofDir(aofDirInput(patched, { files: bump(2) }))).toBeUndefined();
+    // One more file (a rewrite's temp file) still holds.
+    expect(decided(aofDirInput(patched, { files: bump(1) })).verdict).toBe("stable");
+  });
+
+  it("the limiter's line alone is not enough: growing wins when files kept coming per failed fork", () => {
+    const limiter = patched.events.find((e) => e.kind === "rewrite-limited");
+    if (!limiter) throw new Error("no limiter line recorded");
+    const events = [...plain.events, { ...limiter, t: 500 }].sort((a, b) => a.t - b.t);
+    const d = decided(aofDirInput(plain, { events }));
+    expect(d.verdict).toBe("growing");
+    expect(d.reason).toContain("the limiter's line appeared");
+  });
+});
+
+describe("decideAofDir with no fault (the control)", () => {
+  // The patched run's directory, with its failures and limiter line taken out and a rewrite that forked.
+  const noFault = (withRewrite: boolean): Partial<AofDirInput> => {
+    const started = patched.events.find((e) => e.kind === "auto-rewrite");
+    if (!started) throw new Error("no auto-rewrite recorded");
+    const events: LogEvent[] = patched.events.filter(
+      (e) => e.kind !== "fork-failed" && e.kind !== "rewrite-limited",
+    );
+    if (withRewrite)
+      events.push({
+        ...started,
+        kind: "rewrite-started",
+        line: "Background append only file rewriting started by pid 9",
+      });
+    events.sort((a, b) => a.t - b.t);
+    return { events, attempts: attemptsOf(events), files: patchedFiles.map((p) => ({ ...p, v: 3 })) };
+  };
+
+  it("a rewrite forked and the directory held its files: stable", () => {
+    const d = decided(aofDirInput(patched, noFault(true)));
+    expect(d.verdict).toBe("stable");
+    expect(d.reason).toMatch(/^no attempt; 1 rewrite\(s\) started and the directory held 3 files/);
+    expect(d.evidence.attempts).toBe(0);
+    expect(d.evidence.limiter?.line).toBeNull();
+  });
+
+  it("no rewrite at all: undecided, then inconclusive", () => {
+    expect(decideAofDir(aofDirInput(patched, noFault(false)))).toBeUndefined();
+    expect(decided(aofDirInput(patched, { ...noFault(false), ended: timeLimit })).reason).toContain(
+      "no attempt seen",
+    );
+  });
+
+  it("the rewrite's own temp and incr files for a moment: the hold counts from when they were gone", () => {
+    const input = noFault(true);
+    const points = input.files ?? [];
+    const spikeAt = points[2]?.t ?? 0;
+    const files = points.map((p, i) => (i === 2 ? { ...p, v: 5 } : p));
+    const d = decided(aofDirInput(patched, { ...input, files }));
+    expect(d.verdict).toBe("stable");
+    expect(d.evidence.limiter?.heldMs).toBe((points.at(-1)?.t ?? 0) - spikeAt);
+    // Cut 4 s after the spike: not yet held for 5 s.
+    const cut = files.filter((p) => p.t <= spikeAt + 4_000);
+    expect(decideAofDir(aofDirInput(patched, { ...input, files: cut }))).toBeUndefined();
+  });
+
+  it("a directory that grew after the rewrite is no hold", () => {
+    const input = noFault(true);
+    const files = (input.files ?? []).map((p, i) => ({ ...p, v: 3 + i }));
+    expect(decideAofDir(aofDirInput(patched, { ...input, files }))).toBeUndefined();
   });
 });

@@ -103,6 +103,22 @@ describe("the release catalogue (harness/catalogue/catalogue.json)", () => {
     }
   });
 
+  it("holds the count-failed-aof-fork builds of the 7.x releases: stable where the release grows", () => {
+    for (const version of ["7.0.15", "7.2.6", "7.4.1", "8.0-m01"]) {
+      const target = `${version}+count-failed-aof-fork`;
+      expect(expectationFor(version, "aof-dir-growth-enomem"), version).toMatchObject({ verdict: "growing" });
+      expect(expectationFor(target, "aof-dir-growth-enomem"), target).toMatchObject({
+        verdict: "stable",
+        evidence: { attempts: 3 },
+      });
+      for (const t of [version, target])
+        expect(expectationFor(t, "aof-dir-fork-ok-control"), t).toMatchObject({
+          verdict: "stable",
+          evidence: { attempts: 0 },
+        });
+    }
+  });
+
   it("patched builds, unknown releases and unlisted scenarios are unmeasured, never guessed", () => {
     expect(expectationFor("3.2.8+fix-aof-pipe-leak", "aof-auto-rewrite-enomem")).toBe("unmeasured");
     expect(expectationFor("9.9.9", "aof-auto-rewrite-enomem")).toBe("unmeasured");

@@ -31,9 +31,33 @@ describe("checkerFor", () => {
       ceiling: result.decision.evidence.ceiling,
       attemptsNeeded: 30,
     };
-    expect(checker.decide(historyAt(result, result.decision.evidence.attempts), context)).toEqual(
-      result.decision,
-    );
+    // Recorded before the limiter evidence existed: the rest is as recorded, and the line is absent.
+    const decided = checker.decide(historyAt(result, result.decision.evidence.attempts), context);
+    const { limiter, ...evidence } = decided?.evidence ?? { limiter: undefined };
+    expect(evidence).toEqual(result.decision.evidence);
+    expect(decided?.verdict).toBe(result.decision.verdict);
+    expect(decided?.reason.startsWith(result.decision.reason)).toBe(true);
+    expect(limiter?.line).toBeNull();
+    // The newer recording (7.0.15 vs count-failed-aof-fork) was made by this checker: all of it.
+    const pair = "aof-dir-7.0.15-vs-count-failed-aof-fork.json";
+    for (const target of ["7.0.15", "7.0.15+count-failed-aof-fork"]) {
+      const r = recordedResult(pair, target);
+      const files = r.series["aofdir.files"] ?? [];
+      const last = files.at(-1)?.t ?? 0;
+      const seen = (t: number) => t <= last;
+      const history = {
+        ...r,
+        samples: r.samples.filter((x) => seen(x.t)),
+        series: Object.fromEntries(Object.entries(r.series).map(([k, v]) => [k, v.filter((x) => seen(x.t))])),
+        events: r.events.filter((x) => seen(x.t)),
+        attempts: r.attempts.filter((x) => seen(x.t)),
+        probes: r.probes.filter((x) => seen(x.t)),
+      };
+      const d = checker.decide(history, { ...context, baseline: r.samples[0] });
+      expect(d?.verdict, target).toBe(r.decision.verdict);
+      expect(d?.reason, target).toBe(r.decision.reason);
+      expect(d?.evidence.limiter, target).toEqual(r.decision.evidence.limiter);
+    }
     // A probe of another name has no series in this history: nothing to judge, so nothing decided.
     expect(checkerFor({ checker: "aof-dir", probe: "other" }).decide(result, context)).toBeUndefined();
   });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { fdEvidence } from "../../harness/checkers/fd-leak.js";
 import { decideGrowth, type GrowthInput, seriesGrowth } from "../../harness/checkers/growth.js";
 import { checkerFor } from "../../harness/checkers/index.js";
 import { type Attempt, HistoryRecorder, type Point } from "../../harness/history.js";
+import { emptyEvidence } from "../helpers/runs.js";
 
 /** Synthetic runs: an attempt every 100 ms from t = 100, the series sampled every 100 ms from t = 50. */
 const attemptsAt = (n: number, lag = 0): Attempt[] =>
@@ -14,16 +14,7 @@ const sampled = (untilMs: number, value: (effects: number) => number, offset = 5
   return points;
 };
 
-const evidence = fdEvidence({
-  samples: [],
-  events: [],
-  attempts: [],
-  probes: [],
-  ceiling: 192,
-  attemptsNeeded: 30,
-  tolerance: 3,
-  fdsPerAttempt: 6,
-});
+const evidence = emptyEvidence();
 
 const input = (points: Point[], attempts: Attempt[], change: Partial<GrowthInput> = {}): GrowthInput => ({
   series: "dir.files",

@@ -39,6 +39,14 @@ describe("cellExpectation", () => {
     });
     expect(cellExpectation(seed, "3.2.0+fix-aof-pipe-leak")).toEqual({ expected: "unmeasured", from: null });
   });
+
+  it("a patched build the catalogue measured takes the catalogue's verdict", async () => {
+    const aof = await loadScenario("aof-dir-growth-enomem");
+    expect(cellExpectation(aof, "7.0.15+count-failed-aof-fork")).toEqual({
+      expected: "stable",
+      from: "catalogue",
+    });
+  });
 });
 
 describe("toCell", () => {

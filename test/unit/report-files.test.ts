@@ -49,7 +49,7 @@ describe("a report folder written from the recorded seed run", async () => {
         "report.json",
         "fds.svg",
         "scenario.json",
-        "raw/3.2.8.log",
+        "raw/3.2.8.log.txt",
         "raw/3.2.8.samples.csv",
         "raw/3.2.8+fix-aof-pipe-leak.events.csv",
         "raw/3.2.8+fix-aof-pipe-leak.probes.csv",
@@ -69,7 +69,7 @@ describe("a report folder written from the recorded seed run", async () => {
   it("the raw files hold every log line and sample", async () => {
     const leaky = run.results[0];
     if (!leaky) throw new Error("no result");
-    const log = await readFile(join(dir, "raw/3.2.8.log"), "utf8");
+    const log = await readFile(join(dir, "raw/3.2.8.log.txt"), "utf8");
     expect(log).toBe(`${leaky.log.join("\n")}\n`);
     const csv = (await readFile(join(dir, "raw/3.2.8.samples.csv"), "utf8")).trim().split("\n");
     expect(csv[0]).toBe("t_ms,total,max_fd,pipe,socket,file,eventpoll,other");

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { fdEvidence } from "../../harness/checkers/fd-leak.js";
 import type { CheckContext, Checker, Decision, Ended } from "../../harness/checkers/index.js";
 import { type History, HistoryRecorder } from "../../harness/history.js";
 import { type Clock, type WatchOptions, watch } from "../../harness/watch.js";
+import { emptyEvidence } from "../helpers/runs.js";
 
 /** A clock that only moves when the loop sleeps; `during` runs what "happens" while it sleeps. */
 function fakeClock(during: (from: number, to: number) => void = () => undefined) {
@@ -19,16 +19,7 @@ function fakeClock(during: (from: number, to: number) => void = () => undefined)
   return { clock, sleeps };
 }
 
-const evidence = fdEvidence({
-  samples: [],
-  events: [],
-  attempts: [],
-  probes: [],
-  ceiling: 192,
-  attemptsNeeded: 30,
-  tolerance: 3,
-  fdsPerAttempt: 6,
-});
+const evidence = emptyEvidence();
 const decision = (verdict: Decision["verdict"], reason: string): Decision => ({ verdict, reason, evidence });
 
 /** A sampler that records one reading per tick (value = tick number) and what the loop asked of it. */
