@@ -2,7 +2,6 @@
 import module, { createRequire } from "node:module";
 import { commands } from "./commands/index.js";
 import { optionString, parseCommandLine } from "./commands/spec.js";
-import { engineGoneError } from "./engine/failure.js";
 import { ExitCode, isUserError } from "./errors.js";
 import { installInterruptHandlers } from "./interrupt.js";
 import { setLogger } from "./progress.js";
@@ -74,8 +73,10 @@ main(process.argv.slice(2))
     (code) => {
       process.exitCode = code;
     },
-    (raw: unknown) => {
+    async (raw: unknown) => {
       // An engine that went away mid-run surfaces from whatever call came next: say so in one line.
+      // Loaded here: engine/failure.js reaches the engine client, which --help must not load.
+      const { engineGoneError } = await import("./engine/failure.js");
       const error = engineGoneError(raw) ?? raw;
       if (isUserError(error)) {
         process.stderr.write(`redis-repro: ${error.message}\n`);
