@@ -136,14 +136,14 @@ export async function runDoctor(): Promise<Check[]> {
         status: "warn",
         name: `base ${role}`,
         detail: `${def.official} not present`,
-        fix: `pulled on first build, or made offline with debootstrap (about 30 s): redis-repro images bases`,
+        fix: "pulled on first build, or made offline with debootstrap (about a minute): `redis-repro images bases`",
       });
     else
       checks.push({
         status: "warn",
         name: `base ${role}`,
         detail: `${def.official} not present and no debootstrap/root`,
-        fix: `docker pull ${def.official}, or install debootstrap and run as root`,
+        fix: `docker pull ${def.official}, or make the offline bases once as root: \`sudo bash scripts/ensure-engine.sh\``,
       });
   }
   return checks;

@@ -28,6 +28,7 @@ import {
   rejectedDirective,
 } from "./targets/config.js";
 import { parseTarget } from "./targets/spec.js";
+import { mark } from "./trace.js";
 import { harnessVersion } from "./version.js";
 import { type Clock, watch } from "./watch.js";
 import { startWorkload, type WorkloadResult } from "./workload/index.js";
@@ -107,7 +108,10 @@ async function startNode(
         `image ${image.image} has no user "redis": bring an image built like the official ones (user redis, uid 999)`,
       );
     }
-    throw new UserError(`container for ${image.target} did not become ready: ${text.split("\n")[0]}`);
+    throw new UserError(
+      `container for ${image.target} did not become ready: ${text.split("\n")[0]}`,
+      "environment",
+    );
   });
 }
 
@@ -134,7 +138,10 @@ export async function runTarget(
   const others = Object.keys(scenario.nodes);
   const network = others.length
     ? await createRunNetwork(runId, image.target).catch((error: unknown) => {
-        throw new UserError(`could not make a network for the run's nodes: ${errorText(error)}`);
+        throw new UserError(
+          `could not make a network for the run's nodes: ${errorText(error)}`,
+          "environment",
+        );
       })
     : undefined;
   const nodes = new Map<string, StartedRedisReproContainer>();
@@ -352,9 +359,14 @@ export async function runScenario(
   const specs = targets.map(parseTarget);
   const runId = options.runId ?? process.env.REDIS_REPRO_RUN_ID ?? newRunId();
   const startedAt = new Date().toISOString();
+  mark("start");
+  // Speed: the engine's facts are read beside the image checks (builds stay one at a time).
+  const environmentRead = describeEnvironment().finally(() => mark("engine"));
+  environmentRead.catch(() => undefined);
   const images: TargetImage[] = [];
   for (const spec of specs) images.push(await ensureImage(spec, options));
-  const environment = await describeEnvironment();
+  mark("images");
+  const environment = await environmentRead;
   await sweepDeadRuns();
   // Twice, a moment apart: a container still being created when the signal came shows up late.
   const cleanup = async () => {
@@ -368,6 +380,7 @@ export async function runScenario(
   });
   try {
     const results = await Promise.all(images.map((image) => runTarget(scenario, image, runId, options)));
+    mark("targets");
     return {
       harness: { name: "redis-repro", version: harnessVersion },
       runId,
@@ -385,5 +398,6 @@ export async function runScenario(
   } finally {
     forget();
     await cleanup();
+    mark("done");
   }
 }

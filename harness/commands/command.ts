@@ -1,41 +1,24 @@
-import type { ParseArgsConfig } from "node:util";
 import { UserError } from "../errors.js";
-import { BaseMode } from "../targets/bases.js";
+import type { BaseMode } from "../targets/bases.js";
+import { optionString, type Values } from "./spec.js";
 
-export type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+export type { Input, Values } from "./spec.js";
+export { optionString, stringList } from "./spec.js";
 
-export interface Command {
-  name: string;
-  summary: string;
-  help: string;
-  options: NonNullable<ParseArgsConfig["options"]>;
-  run(values: Values, positionals: string[]): Promise<number>;
-}
-
-export const commonOptions = {
-  help: { type: "boolean", short: "h" },
-  json: { type: "boolean" },
-  sources: { type: "string" },
-  "git-dir": { type: "string" },
-} as const;
-
-export const baseOptions = {
-  bases: { type: "string", default: "auto" },
-  rebuild: { type: "boolean" },
-} as const;
-
+/** The parser has checked --bases against its choices (harness/commands/index.ts). */
 export function baseMode(values: Values): BaseMode {
-  const parsed = BaseMode.safeParse(values.bases ?? "auto");
-  if (!parsed.success)
-    throw new UserError(`--bases must be auto, online or offline, not "${String(values.bases)}"`);
-  return parsed.data;
+  return (optionString(values, "bases") ?? "auto") as BaseMode;
 }
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-export function stringList(value: Values[string]): string[] {
-  if (value === undefined) return [];
-  return (Array.isArray(value) ? value : [value]).map(String);
+/** A whole-number option within bounds (--concurrency, --retries), or the fallback when absent. */
+export function parseCount(value: unknown, name: string, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (typeof value !== "string" || !/^\d+$/.test(value) || n < min || n > max)
+    throw new UserError(`${name} must be a whole number from ${min} to ${max}, not "${String(value)}"`);
+  return n;
 }

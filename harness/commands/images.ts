@@ -1,37 +1,17 @@
 import { releaseStatus } from "../catalogue/catalogue.js";
 import { listManagedImages } from "../engine/images.js";
 import { LABEL_KIND, LABEL_PATCHES, LABEL_SOURCE_CHECK, LABEL_VERSION } from "../engine/labels.js";
-import { UserError } from "../errors.js";
 import { progress } from "../progress.js";
 import { alignColumns } from "../report/table.js";
 import { resolveBases } from "../targets/bases.js";
 import { ensureImage, type TargetImage } from "../targets/build.js";
-import { releases } from "../targets/releases.js";
+import { releases as knownReleases } from "../targets/releases.js";
 import { cachedSourcePath } from "../targets/sources.js";
 import { parseTarget } from "../targets/spec.js";
-import { baseMode, baseOptions, type Command, commonOptions, printJson } from "./command.js";
+import { baseMode, type Input, printJson } from "./command.js";
 
-const help = `redis-repro images <build|ls|releases|bases> …
-
-  images build TARGET…   build (or find cached) images: 3.2.8, 3.2.8+fix-aof-pipe-leak, image:redis:3.2.8,
-                         git:REF (with --git-dir DIR or REDIS_REPRO_GIT), dir:PATH (a tree as it is)
-  images ls              list the images the harness made
-  images releases        every release (2.8.0 on): how it verifies, whether its tarball is cached, and
-                         whether the catalogue has measured verdicts for it
-  images bases           make sure the base images exist (pull, or make offline equivalents)
-
-Options:
-  --bases auto|online|offline   official bases, falling back to offline equivalents (auto, default)
-  --rebuild                     build even when the content tag exists
-  --git-dir DIR                 the clone git:REF targets come from (a bare clone works)
-  --sources DIR                 source cache (default: $REDIS_REPRO_SOURCES or ~/.cache/redis-repro/sources)
-  --json                        JSON only on stdout
-`;
-
-async function build(targets: string[], values: Parameters<Command["run"]>[0]): Promise<number> {
-  if (targets.length === 0)
-    throw new UserError("images build needs at least one target, e.g. 3.2.8+fix-aof-pipe-leak");
-  const specs = targets.map(parseTarget);
+export async function build({ values, args }: Input): Promise<number> {
+  const specs = args.map(parseTarget);
   const results: TargetImage[] = [];
   // One build at a time: on 2 cores a build already uses both, and bases must exist first.
   for (const spec of specs) {
@@ -48,9 +28,9 @@ async function build(targets: string[], values: Parameters<Command["run"]>[0]): 
   return 0;
 }
 
-async function ls(json: boolean): Promise<number> {
+export async function ls({ values }: Input): Promise<number> {
   const images = (await listManagedImages()).sort((a, b) => b.created - a.created);
-  if (json) {
+  if (values.json) {
     printJson(images);
     return 0;
   }
@@ -66,11 +46,11 @@ async function ls(json: boolean): Promise<number> {
   return 0;
 }
 
-async function listReleases(json: boolean): Promise<number> {
+export async function releases({ values }: Input): Promise<number> {
   const cached = new Set<string>();
-  for (const r of releases) if (await cachedSourcePath(r.version)) cached.add(r.version);
-  const rows = releaseStatus(releases, cached);
-  if (json) {
+  for (const r of knownReleases) if (await cachedSourcePath(r.version)) cached.add(r.version);
+  const rows = releaseStatus(knownReleases, cached);
+  if (values.json) {
     printJson(rows);
     return 0;
   }
@@ -91,30 +71,9 @@ async function listReleases(json: boolean): Promise<number> {
   return 0;
 }
 
-export const imagesCommand: Command = {
-  name: "images",
-  summary: "build, list and inspect the Redis images behind targets",
-  help,
-  options: { ...commonOptions, ...baseOptions },
-  async run(values, positionals) {
-    const [sub, ...rest] = positionals;
-    switch (sub) {
-      case "build":
-        return build(rest, values);
-      case "ls":
-        return ls(values.json === true);
-      case "releases":
-        return listReleases(values.json === true);
-      case "bases": {
-        const bases = await resolveBases(baseMode(values));
-        if (values.json) printJson(bases);
-        else for (const b of Object.values(bases)) process.stdout.write(`${b.role}\t${b.ref}\t${b.how}\n`);
-        return 0;
-      }
-      default:
-        throw new UserError(
-          `images needs build, ls, releases or bases, not "${sub ?? ""}": run \`redis-repro images --help\``,
-        );
-    }
-  },
-};
+export async function bases({ values }: Input): Promise<number> {
+  const resolved = await resolveBases(baseMode(values));
+  if (values.json) printJson(resolved);
+  else for (const b of Object.values(resolved)) process.stdout.write(`${b.role}\t${b.ref}\t${b.how}\n`);
+  return 0;
+}

@@ -1,34 +1,294 @@
-import { bisectCommand } from "./bisect.js";
-import { bisectRunCommand } from "./bisect-run.js";
-import { cleanupCommand } from "./cleanup.js";
-import type { Command } from "./command.js";
-import { doctorCommand } from "./doctor.js";
-import { imagesCommand } from "./images.js";
-import { matrixCommand } from "./matrix.js";
-import { reportCommand } from "./report.js";
-import { runCommand } from "./run.js";
-import { sourcesCommand } from "./sources.js";
-import { sweepCommand } from "./sweep.js";
+/**
+ * Every command, one entry each: what it takes (from which the parser and the help are made) and a
+ * dynamic import of the code that runs it. Adding a command is adding an entry here and a module that
+ * exports `run(input)`. Keep this file free of imports that load anything heavy (see spec.ts).
+ */
+import type { CommandSpec, OptionSpec } from "./spec.js";
 
-export const commands: Command[] = [
-  runCommand,
-  matrixCommand,
-  sweepCommand,
-  bisectCommand,
-  bisectRunCommand,
-  imagesCommand,
-  sourcesCommand,
-  cleanupCommand,
-  doctorCommand,
-  reportCommand,
+/** Values also defined in the code that uses them; test/unit/cli.test.ts keeps the two equal. */
+export const DEFAULT_SCENARIO = "aof-auto-rewrite-enomem";
+export const FAULTS = ["seccomp-enomem", "pids-limit", "none"] as const;
+export const BASE_MODES = ["auto", "online", "offline"] as const;
+export const MAX_CONCURRENCY = 8;
+
+const json: OptionSpec = { type: "boolean", help: "print only JSON on stdout (progress stays on stderr)" };
+const sources: OptionSpec = {
+  type: "string",
+  arg: "DIR",
+  help: "source cache of release tarballs (else $REDIS_REPRO_SOURCES or ~/.cache/redis-repro/sources)",
+};
+const bases: OptionSpec = {
+  type: "string",
+  choices: BASE_MODES,
+  default: "auto",
+  help: "base images for builds: online pulls the official ones, offline makes equivalents here with debootstrap (root), auto tries online then offline",
+};
+const rebuild: OptionSpec = {
+  type: "boolean",
+  help: "build images again even when their content tag exists",
+};
+const gitDir: OptionSpec = {
+  type: "string",
+  arg: "DIR",
+  help: "the clone git:REF targets come from (else $REDIS_REPRO_GIT; a bare clone works)",
+};
+const build = { bases, rebuild, sources, "git-dir": gitDir };
+const target: OptionSpec = {
+  type: "string",
+  multiple: true,
+  arg: "TARGET",
+  help: "the same as a TARGET argument",
+};
+const scenario = (multiple: boolean): OptionSpec => ({
+  type: "string",
+  arg: "NAME|FILE",
+  multiple,
+  help: `a scenario under scenarios/ by name, or a path to a scenario JSON${multiple ? "; `all` for every one" : ""} (default ${DEFAULT_SCENARIO})`,
+});
+const targetsHelp =
+  "3.2.8, 3.2.8+fix-aof-pipe-leak (a release with patches), image:redis:3.2.8 (an image as is), git:REF[+patch] (a commit of --git-dir), dir:PATH[+patch] (a tree as it is)";
+
+export const commands: CommandSpec[] = [
+  {
+    name: "run",
+    summary: "run a scenario on targets side by side and give verdicts with evidence",
+    about: `With no target: the scenario's own targets (for the seed, ${DEFAULT_SCENARIO}: 3.2.8 and 3.2.8+fix-aof-pipe-leak). Missing images are built first, one at a time.`,
+    args: [{ name: "TARGET", variadic: true, help: targetsHelp }],
+    argsAlias: "target",
+    options: {
+      scenario: scenario(false),
+      target,
+      fault: { type: "string", choices: FAULTS, help: "override the scenario's fork-failure injector" },
+      report: {
+        type: "string",
+        arg: "DIR",
+        help: "also write a bug report there: report.md, report.json, fds.svg, raw/ logs and samples (DIR must be new, empty, or an earlier report, which is replaced)",
+      },
+      json,
+      ...build,
+    },
+    exit: "0 every stated expectation met, 1 one was not",
+    load: () => import("./run.js").then((m) => m.run),
+  },
+  {
+    name: "matrix",
+    summary: "run scenarios × releases in parallel and compare each verdict with the release catalogue",
+    about:
+      "Missing images are built first, one at a time. Prints release × scenario → verdict, failed forks and fds.",
+    args: [
+      {
+        name: "RELEASES",
+        variadic: true,
+        help: "releases (3.2.8, 3.2.8+fix-aof-pipe-leak), ranges A..B (every catalogue release from A to B), `all`, or `cached` (releases whose tarball is in the source cache; the default); comma- or space-separated",
+      },
+    ],
+    argsAlias: "target",
+    options: {
+      scenario: scenario(true),
+      target,
+      concurrency: {
+        type: "string",
+        arg: "N",
+        help: `containers at once, 1..${MAX_CONCURRENCY} (default two per core)`,
+      },
+      retries: {
+        type: "string",
+        arg: "N",
+        help: "run a cell that differs (or fails to run) again, after the others, up to N times, 0..3 (default 1); earlier verdicts stay in the table, JSON and JUnit",
+      },
+      junit: {
+        type: "string",
+        arg: "FILE",
+        help: "also write JUnit XML (a suite per scenario, a case per release)",
+      },
+      record: {
+        type: "boolean",
+        help: "write the measured verdicts into the catalogue with today's date and the harness version (a maintainer's step)",
+      },
+      catalogue: {
+        type: "boolean",
+        help: "print the catalogue (releases, hash check, config, expected verdicts) and exit",
+      },
+      json,
+      ...build,
+    },
+    exit: "0 every verdict matches the catalogue (unmeasured ones are reported, not failed), 1 one differs or a run failed",
+    load: () => import("./matrix.js").then((m) => m.run),
+  },
+  {
+    name: "sweep",
+    summary: "every fork path of a target under fork failure: what each failed attempt leaks",
+    about:
+      "No expectations: each cell (target × fork path × fault) says what leaks per failed attempt (fds by kind, files in the data and AOF directories, used_memory) and whether a fresh client still connects, or clean, or why it could not decide. Cells run through the matrix's pool. `--list` names the paths and how each is driven.",
+    args: [
+      {
+        name: "TARGET",
+        variadic: true,
+        help: "releases, patched builds, ranges A..B, git:REF, image:REF (default 3.2.8)",
+      },
+    ],
+    argsAlias: "target",
+    options: {
+      target,
+      fault: {
+        type: "string",
+        multiple: true,
+        choices: ["seccomp-enomem", "pids-limit"],
+        help: "repeatable (default both)",
+      },
+      path: {
+        type: "string",
+        multiple: true,
+        arg: "NAME",
+        help: "repeatable: a fork path from --list (default every one)",
+      },
+      list: {
+        type: "boolean",
+        help: "print the fork paths (how each is driven, and those found but not driven) and exit",
+      },
+      concurrency: {
+        type: "string",
+        arg: "N",
+        help: `containers at once, 1..${MAX_CONCURRENCY} (default two per core)`,
+      },
+      retries: {
+        type: "string",
+        arg: "N",
+        help: "run a cell that failed to run or could not decide again, up to N times, 0..3 (default 1)",
+      },
+      junit: {
+        type: "string",
+        arg: "FILE",
+        help: "also write JUnit XML (a leak is a failure, an undecided cell is skipped)",
+      },
+      report: {
+        type: "string",
+        arg: "DIR",
+        help: "also write sweep.md, sweep.json and a chart per leaking cell there",
+      },
+      json,
+      ...build,
+    },
+    exit: "0 every cell clean, 1 something leaks or could not be decided",
+    load: () => import("./sweep.js").then((m) => m.run),
+  },
+  {
+    name: "bisect",
+    summary: "find the release, commit or patch where a scenario's verdict flips, by runs",
+    about:
+      "Binary search from --good to --bad (either may be the older); each step runs the scenario on one target, the ends first, side by side. A verdict equal to --good's is good; inconclusive, or a target that does not build, is skipped (as git bisect skip); any other is bad. Over releases (default): those from A to B that can run here (in the catalogue, or with a cached tarball); a flip across never-run releases is named as a gap. Over commits (--commits, or an end written git:REF): every first-parent commit from A to B of the --git-dir clone. With one release and patches on one side (--bad 3.2.8 --good 3.2.8+fix-aof-pipe-leak) the two builds run to confirm the patch flips it.",
+    options: {
+      good: {
+        type: "string",
+        arg: "TARGET",
+        help: "a release (or with --commits a ref) you call good (e.g. 3.2.9)",
+      },
+      bad: { type: "string", arg: "TARGET", help: "a release (or ref) you call bad (e.g. 3.2.8)" },
+      commits: { type: "boolean", help: "bisect over the commits between the two ends instead of releases" },
+      "full-history": {
+        type: "boolean",
+        help: "with --commits: every commit in between, not only the first-parent line",
+      },
+      scenario: scenario(false),
+      json,
+      ...build,
+    },
+    exit: "0 the flip was found, 1 no single flip (the ends agree, only skipped or never-run targets between, or it flips back)",
+    load: () => import("./bisect.js").then((m) => m.run),
+  },
+  {
+    name: "bisect-run",
+    summary: "for `git bisect run`: build the working tree, run a scenario, exit 0 good, 1 bad, 125 skip",
+    about:
+      "Builds the tree as it is (dir:DIR, uncommitted changes included) and runs the scenario on it. By default a leak (exhaustion or growing) is bad and stable good, to find the commit that brought a leak; to find the one that fixed it, start git bisect with the fixed commit as bad and pass --fix. Example: git bisect start --first-parent 3.2.9 3.2.8; git bisect run npx redis-repro bisect-run --fix.",
+    options: {
+      tree: { type: "string", arg: "DIR", default: ".", help: "the Redis source tree to build" },
+      fix: { type: "boolean", help: "hunting a fix: a leak exits 0, stable exits 1" },
+      scenario: scenario(false),
+      json,
+      ...build,
+    },
+    exit: "0 good, 1 bad, 125 cannot test (it did not build, or the run was inconclusive), 128 any other failure (stops git bisect)",
+    load: () => import("./bisect-run.js").then((m) => m.run),
+  },
+  {
+    name: "report show",
+    summary: "print the summary of a report folder written by `run --report DIR`, from report.json alone",
+    args: [{ name: "DIR", required: true, help: "the folder `redis-repro run --report DIR` wrote" }],
+    options: { json: { type: "boolean", help: "print report.json's run (the RunResult) as JSON" } },
+    exit: "0 the report's expectations were met, 1 one was not",
+    load: () => import("./report.js").then((m) => m.show),
+  },
+  {
+    name: "images build",
+    summary: "build (or find cached) the images behind targets",
+    args: [{ name: "TARGET", variadic: true, required: true, help: targetsHelp }],
+    argsAlias: "target",
+    options: { target, json, ...build },
+    load: () => import("./images.js").then((m) => m.build),
+  },
+  {
+    name: "images ls",
+    summary: "list the images the harness made",
+    options: { json },
+    load: () => import("./images.js").then((m) => m.ls),
+  },
+  {
+    name: "images releases",
+    summary: "list the releases the harness can build and how each tarball is verified",
+    options: { json },
+    load: () => import("./images.js").then((m) => m.releases),
+  },
+  {
+    name: "images bases",
+    summary:
+      "make sure the base images exist: pull them, or make offline equivalents with debootstrap (needs root)",
+    options: { json, bases },
+    load: () => import("./images.js").then((m) => m.bases),
+  },
+  {
+    name: "sources add",
+    summary: "verify a tarball you have and copy it into the source cache",
+    about:
+      "Accepts an official tarball, a mirror's, Debian's .orig.tar.gz or a `git archive` of the tag; each is verified by its published hash or a digest over its files, and copied as redis-VERSION.tar.gz.",
+    args: [{ name: "FILE", required: true, help: "a redis .tar.gz" }],
+    options: {
+      version: {
+        type: "string",
+        arg: "V",
+        help: "the release it holds (default: read from the tarball's top folder)",
+      },
+      json,
+      sources,
+    },
+    load: () => import("./sources.js").then((m) => m.add),
+  },
+  {
+    name: "sources ls",
+    summary: "list the source cache",
+    options: { json, sources },
+    load: () => import("./sources.js").then((m) => m.ls),
+  },
+  {
+    name: "doctor",
+    summary: "check the engine, seccomp, cgroups, pids, source cache and base images; say what to fix",
+    options: { json },
+    exit: "0 nothing failed, 3 a check failed",
+    load: () => import("./doctor.js").then((m) => m.run),
+  },
+  {
+    name: "cleanup",
+    summary: "remove the containers of runs whose process is gone (killed runs); images stay",
+    about:
+      "Removes the harness's containers and run networks whose owning process is gone (a run killed with SIGKILL, a crash): each container's labels name its run, process, host and boot. Containers of live runs, and of owners this host cannot judge, are kept and counted.",
+    options: {
+      run: {
+        type: "string",
+        arg: "ID",
+        help: "remove that run's containers and network, whoever owns them (the id is in a report's runId)",
+      },
+      json,
+    },
+    load: () => import("./cleanup.js").then((m) => m.run),
+  },
 ];
-
-export const usage = `redis-repro: reproduce Redis bugs in real, resource-limited containers
-
-Usage: redis-repro <command> [options]
-
-${commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join("\n")}
-
-Run \`redis-repro <command> --help\` for its options.
-Exit codes: 0 verdicts as expected, 1 a verdict not as expected, 2 usage or environment error.
-`;

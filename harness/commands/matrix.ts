@@ -18,46 +18,11 @@ import { progress } from "../progress.js";
 import { alignColumns } from "../report/table.js";
 import { DEFAULT_SCENARIO, listScenarios, loadScenario } from "../scenario/index.js";
 import { cachedSourcePath } from "../targets/sources.js";
-import { baseMode, baseOptions, type Command, commonOptions, printJson, stringList } from "./command.js";
-
-const help = `redis-repro matrix [RELEASES…] [--scenario NAME|FILE]… [--junit FILE] [--json]
-
-Runs scenarios × releases, ${defaultConcurrency()} containers at once here, after making any missing image
-(one build at a time), and compares each verdict with the release catalogue
-(harness/catalogue/catalogue.json). Prints release × scenario → verdict, failed forks, fds.
-
-  RELEASES              comma- or space-separated: 3.2.8, 3.2.8+fix-aof-pipe-leak, ranges A..B (every
-                        catalogue release from A to B inclusive), \`all\`, or \`cached\` (releases whose
-                        tarball is in the source cache; the default)
-  --scenario NAME|FILE  repeatable, or \`all\` (every scenario under scenarios/); default
-                        ${DEFAULT_SCENARIO}
-  --concurrency N       containers at once, 1..${MAX_CONCURRENCY} (default ${defaultConcurrency()}: two per core)
-  --retries N           run a cell that differs (or fails to run) again, after the others, up to N
-                        times (0..3, default 1); earlier verdicts stay in the table, JSON and JUnit
-  --junit FILE          also write JUnit XML (a suite per scenario, a case per release)
-  --json                print the matrix result as JSON only
-  --record              write the measured verdicts into the catalogue (with today's date and the
-                        harness version); a maintainer's step after runs worth keeping
-  --catalogue           print the catalogue (releases, hash, config, expected verdicts) and exit
-  --bases MODE          auto | online | offline base images for builds (default auto)
-  --rebuild             build every selected image again first
-  --sources DIR         source cache (default $REDIS_REPRO_SOURCES or ~/.cache/redis-repro/sources)
-
-Exit: 0 every verdict matches the catalogue (unmeasured ones are reported, not failed), 1 one differs
-or a run failed, 2 usage or environment error.
-`;
+import { baseMode, type Input, parseCount, printJson, stringList } from "./command.js";
 
 async function cachedVersions(): Promise<string[]> {
   const present = await Promise.all(catalogueVersions().map(async (v) => [v, await cachedSourcePath(v)]));
   return present.filter(([, path]) => path).map(([v]) => v as string);
-}
-
-function parseCount(value: unknown, name: string, min: number, max: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (typeof value !== "string" || !/^\d+$/.test(value) || n < min || n > max)
-    throw new UserError(`${name} must be a whole number from ${min} to ${max}, not "${String(value)}"`);
-  return n;
 }
 
 function printCatalogue(data: Catalogue): void {
@@ -81,91 +46,76 @@ function printCatalogue(data: Catalogue): void {
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
-export const matrixCommand: Command = {
-  name: "matrix",
-  summary: "run scenarios × releases in parallel and compare with the release catalogue",
-  help,
-  options: {
-    ...commonOptions,
-    ...baseOptions,
-    scenario: { type: "string", multiple: true },
-    concurrency: { type: "string" },
-    retries: { type: "string" },
-    junit: { type: "string" },
-    record: { type: "boolean" },
-    catalogue: { type: "boolean" },
-  },
-  async run(values, positionals) {
-    if (values.catalogue) {
-      if (values.json) printJson(catalogueReleases());
-      else printCatalogue(catalogue);
-      return 0;
-    }
-    const concurrency = parseCount(
-      values.concurrency,
-      "--concurrency",
-      1,
-      MAX_CONCURRENCY,
-      defaultConcurrency(),
+export async function run({ values, args }: Input): Promise<number> {
+  if (values.catalogue) {
+    if (values.json) printJson(catalogueReleases());
+    else printCatalogue(catalogue);
+    return 0;
+  }
+  const concurrency = parseCount(
+    values.concurrency,
+    "--concurrency",
+    1,
+    MAX_CONCURRENCY,
+    defaultConcurrency(),
+  );
+  const cached = await cachedVersions();
+  const selection = args.length ? args.join(",") : "cached";
+  const targets = selectReleases(selection, catalogueVersions(), { cached });
+  if (targets.length === 0)
+    throw new UserError(
+      `no release tarball in the source cache ${sourceDirsText()}: name releases (e.g. 7.0.15 or 3.2.0..3.2.13) or add tarballs with \`redis-repro sources add FILE\``,
     );
-    const cached = await cachedVersions();
-    const selection = positionals.length ? positionals.join(",") : "cached";
-    const targets = selectReleases(selection, catalogueVersions(), { cached });
-    if (targets.length === 0)
-      throw new UserError(
-        `no release tarball in the source cache ${sourceDirsText()}: name releases (e.g. 7.0.15 or 3.2.0..3.2.13) or add tarballs with \`redis-repro sources add FILE\``,
-      );
-    const refs = stringList(values.scenario);
-    const names = refs.includes("all") ? await listScenarios() : refs.length ? refs : [DEFAULT_SCENARIO];
-    const scenarios = [];
-    for (const ref of names) scenarios.push({ scenario: await loadScenario(ref), ref });
-    progress(
-      `[matrix] ${targets.length} release(s) × ${scenarios.length} scenario(s): ${targets.join(" ")}${positionals.length ? "" : ` (releases in ${sourceDirsText()})`}`,
-    );
+  const refs = stringList(values.scenario);
+  const names = refs.includes("all") ? await listScenarios() : refs.length ? refs : [DEFAULT_SCENARIO];
+  const scenarios = [];
+  for (const ref of names) scenarios.push({ scenario: await loadScenario(ref), ref });
+  progress(
+    `[matrix] ${targets.length} release(s) × ${scenarios.length} scenario(s): ${targets.join(" ")}${args.length ? "" : ` (releases in ${sourceDirsText()})`}`,
+  );
 
-    const result = await runMatrix(scenarios, targets, {
-      bases: baseMode(values),
-      rebuild: values.rebuild === true,
-      concurrency,
-      retries: parseCount(values.retries, "--retries", 0, 3, 1),
+  const result = await runMatrix(scenarios, targets, {
+    bases: baseMode(values),
+    rebuild: values.rebuild === true,
+    concurrency,
+    retries: parseCount(values.retries, "--retries", 0, 3, 1),
+  });
+  if (typeof values.junit === "string") {
+    const file = resolve(values.junit);
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, renderJunit(result));
+    progress(`[matrix] JUnit XML → ${file}`);
+  }
+  if (values.record) {
+    // Every run counts, the earlier runs of a cell that was run again too: flakiness is recorded.
+    const measured = result.cells.flatMap((c) =>
+      [...c.earlier, c].flatMap((r) =>
+        r.verdict === null || r.runId === null || r.evidence === null
+          ? []
+          : [
+              {
+                target: c.target,
+                scenario: c.scenario,
+                verdict: r.verdict,
+                runId: r.runId,
+                evidence: r.evidence,
+              },
+            ],
+      ),
+    );
+    const {
+      catalogue: updated,
+      recorded,
+      changes,
+    } = recordMeasurements(loadCatalogue(), measured, {
+      date: result.startedAt.slice(0, 10),
+      harness: result.harness.version,
     });
-    if (typeof values.junit === "string") {
-      const file = resolve(values.junit);
-      await mkdir(dirname(file), { recursive: true });
-      await writeFile(file, renderJunit(result));
-      progress(`[matrix] JUnit XML → ${file}`);
-    }
-    if (values.record) {
-      // Every run counts, the earlier runs of a cell that was run again too: flakiness is recorded.
-      const measured = result.cells.flatMap((c) =>
-        [...c.earlier, c].flatMap((r) =>
-          r.verdict === null || r.runId === null || r.evidence === null
-            ? []
-            : [
-                {
-                  target: c.target,
-                  scenario: c.scenario,
-                  verdict: r.verdict,
-                  runId: r.runId,
-                  evidence: r.evidence,
-                },
-              ],
-        ),
-      );
-      const {
-        catalogue: updated,
-        recorded,
-        changes,
-      } = recordMeasurements(loadCatalogue(), measured, {
-        date: result.startedAt.slice(0, 10),
-        harness: result.harness.version,
-      });
-      await writeCatalogue(updated);
-      for (const change of changes) progress(`[catalogue] changed: ${change}`);
-      progress(`[catalogue] recorded ${recorded} verdict(s) into ${catalogueFile}; rebuild to use them`);
-    }
-    if (values.json) printJson(result);
-    else process.stdout.write(renderMatrix(result));
-    return result.ok ? 0 : 1;
-  },
-};
+    await writeCatalogue(updated);
+    for (const change of changes) progress(`[catalogue] changed: ${change}`);
+    progress(`[catalogue] recorded ${recorded} verdict(s) into ${catalogueFile}; rebuild to use them`);
+  }
+  if (values.json) printJson(result);
+  else process.stdout.write(renderMatrix(result));
+  return result.ok ? 0 : 1;
+}

@@ -1,7 +1,13 @@
 import type { Readable } from "node:stream";
 import { Redis, type RedisOptions } from "ioredis";
 import { AbstractStartedContainer, GenericContainer, type StartedTestContainer, Wait } from "testcontainers";
-import { containerCounters, containerState, setPidsLimit } from "../engine/containers.js";
+import {
+  containerCounters,
+  containerState,
+  removeContainer,
+  setPidsLimit,
+  watchCounters,
+} from "../engine/containers.js";
 import { containerEnd } from "../engine/failure.js";
 import { LABEL_MANAGED, LABEL_NODE, LABEL_RUN, LABEL_TARGET } from "../engine/labels.js";
 import { ownerLabels } from "../engine/owner.js";
@@ -123,6 +129,11 @@ export class RedisReproContainer extends GenericContainer {
         });
       });
     if (this.brought) this.withEntrypoint(["redis-server"]).withUser(SERVER_USER).withWorkingDir("/data");
+    // Without Ryuk (the harness removes its own containers by run id) there is nothing to register
+    // with, and registering takes testcontainers' machine-wide file lock, which it retries every
+    // 0.5-3 s: the second of two containers started together waited for the first, and every run
+    // for other processes' runs.
+    this.withAutoCleanup(process.env.TESTCONTAINERS_RYUK_DISABLED !== "true");
     return new StartedRedisReproContainer(await super.start(), this.fault, limits);
   }
 }
@@ -134,6 +145,7 @@ export class StartedRedisReproContainer extends AbstractStartedContainer {
   /** Set once the fault's arming step has run and exec is no longer possible (pids limit). */
   private hostPid: number | undefined;
   private kept: Redis | undefined;
+  private readonly counters: ReturnType<typeof watchCounters>;
 
   constructor(
     started: StartedTestContainer,
@@ -142,6 +154,7 @@ export class StartedRedisReproContainer extends AbstractStartedContainer {
   ) {
     super(started);
     this.port = started.getMappedPort(6379);
+    this.counters = watchCounters(started.getId());
   }
 
   getConnectionUrl(): string {
@@ -179,6 +192,7 @@ export class StartedRedisReproContainer extends AbstractStartedContainer {
       if (!(await hostProcReadable(pid))) {
         throw new UserError(
           `fault ${this.fault.name} leaves no room for a probe process in the container, so fds are read from the engine host's /proc, which this process cannot read: run as root on the engine's host, or use --fault seccomp-enomem`,
+          "environment",
         );
       }
       this.hostPid = pid;
@@ -229,8 +243,14 @@ export class StartedRedisReproContainer extends AbstractStartedContainer {
     return (await containerEnd(this.getId(), this.limits.memory, log))?.detail;
   }
 
-  /** The peak memory the engine saw (null where it does not say). */
+  /**
+   * The peak memory the engine saw (null where it does not say). Read from the engine's stats stream,
+   * watched since the start: one reading afterwards costs 1-2 s (the engine waits for a second sample).
+   * A run shorter than the stream's first sample falls back to one reading.
+   */
   async memoryPeak(): Promise<number | null> {
+    const watched = this.counters.peakBytes();
+    if (watched !== null) return watched;
     return containerCounters(this.getId()).then(
       (c) => c.memoryPeakBytes,
       () => null,
@@ -241,8 +261,13 @@ export class StartedRedisReproContainer extends AbstractStartedContainer {
     this.kept?.disconnect();
   }
 
-  /** Stops and removes it, quickly, whatever state it is in (a run's every ending calls this). */
+  /**
+   * Kills and removes it at once, whatever state it is in (a run's every ending calls this): the
+   * evidence is read by then, and a graceful stop (Redis fsyncs or rewrites its AOF) checks nothing.
+   */
   async discard(): Promise<void> {
-    await this.stop({ remove: true, timeout: 1 }).catch(() => undefined);
+    this.counters.stop();
+    this.kept?.disconnect();
+    await removeContainer(this.getId()).catch(() => undefined);
   }
 }

@@ -30,6 +30,7 @@ export function engine(): Promise<ContainerRuntimeClient> {
       client = undefined;
       throw new UserError(
         `no container engine answers at ${engineAddress()} (${errorText(error)}): start one (scripts/ensure-engine.sh on Debian/Ubuntu as root) or point DOCKER_HOST at it`,
+        "environment",
       );
     });
   }

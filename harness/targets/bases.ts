@@ -1,6 +1,5 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { execa } from "execa";
 import { z } from "zod";
 import { importImage, localImageId, tryPull } from "../engine/images.js";
 import { LABEL_KIND } from "../engine/labels.js";
@@ -56,12 +55,17 @@ async function isRoot(): Promise<boolean> {
 
 async function makeOffline(role: BaseRole, definition: BaseDefinition): Promise<string> {
   const mirror = process.env.REDIS_REPRO_DEBIAN_MIRROR ?? "http://deb.debian.org/debian";
+  // Loaded here, not at the top: only this rare step runs programs, and every run imports this module.
+  const { execa } = await import("execa");
   const hasDebootstrap = await execa("debootstrap", ["--version"], { reject: false }).then(
     (r) => r.exitCode === 0,
   );
   if (!(await isRoot()) || !hasDebootstrap) {
+    // The one step that needs root: scripts/ensure-engine.sh installs debootstrap and makes both bases.
+    const missing = (await isRoot()) ? "debootstrap (not installed)" : "root (debootstrap)";
     throw new UserError(
-      `base image ${definition.official} is missing and cannot be pulled, and making the offline ${definition.offline} needs root with debootstrap (apt-get install debootstrap): pull the image, or run \`redis-repro images bases --offline\` as root`,
+      `base image ${definition.official} is missing and cannot be pulled, and making the offline ${definition.offline} needs ${missing}: run \`sudo bash scripts/ensure-engine.sh\` once (as root: \`bash scripts/ensure-engine.sh\`), or pull ${definition.official}`,
+      "environment",
     );
   }
   await mkdir(join(cacheRoot(), "tmp"), { recursive: true });
@@ -75,7 +79,8 @@ async function makeOffline(role: BaseRole, definition: BaseDefinition): Promise<
       (error: { all?: string }) => {
         const tail = (error.all ?? "").trim().split("\n").slice(-1)[0];
         throw new UserError(
-          `debootstrap of ${definition.offline} failed (${tail}): check that ${mirror} is reachable`,
+          `debootstrap of ${definition.offline} failed (${tail}): check that ${mirror} is reachable (or set REDIS_REPRO_DEBIAN_MIRROR)`,
+          "environment",
         );
       },
     );
@@ -118,6 +123,7 @@ export async function resolveBase(role: BaseRole, mode: BaseMode): Promise<Resol
     if (mode === "online") {
       throw new UserError(
         `base image ${definition.official} cannot be pulled (${pulled.ok ? "no image after pull" : pulled.reason}): check the registry, or use --bases offline`,
+        "environment",
       );
     }
     progress(
@@ -130,7 +136,7 @@ export async function resolveBase(role: BaseRole, mode: BaseMode): Promise<Resol
     return { role, ref: definition.offline, id: await makeOffline(role, definition), how: "made-offline" };
   } catch (error) {
     if (error instanceof UserError) throw error;
-    throw new UserError(`making ${definition.offline} failed: ${errorText(error)}`);
+    throw new UserError(`making ${definition.offline} failed: ${errorText(error)}`, "environment");
   }
 }
 

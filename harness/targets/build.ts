@@ -362,6 +362,7 @@ async function runBuild(
     process.stderr.write(`[build ${target}] failed; last lines of ${logFile}:\n${tail}\n`);
     throw new UserError(
       `image build for ${target} failed (${errorText(error).split("\n")[0]}): full log in ${logFile}`,
+      "environment",
     );
   }
   if (useCcache) await keepCcache(source, patches, dockerfile, request, cacheTag);
@@ -398,6 +399,7 @@ async function ensureBroughtImage(image: string, target: string): Promise<Target
     if (!found) {
       throw new UserError(
         `image ${image} is not here and cannot be pulled (${pulled.ok ? "no image after pull" : pulled.reason}): pull or build it first`,
+        "environment",
       );
     }
   }

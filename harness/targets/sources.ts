@@ -84,6 +84,7 @@ async function download(version: string, dirs: string[]): Promise<string> {
       error instanceof Error && error.cause instanceof Error ? error.cause.message : errorText(error);
     throw new UserError(
       `redis-${version}.tar.gz is not in the source cache ${dirs.join(delimiter)} and the download from ${url} failed (${cause}): put the tarball in one of them (or name a folder holding it with REDIS_REPRO_SOURCES or --sources) or run \`redis-repro sources add FILE\``,
+      "environment",
     );
   }
   return partial;

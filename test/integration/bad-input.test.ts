@@ -3,14 +3,23 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { listManagedImages } from "../../harness/engine/images.js";
+import { ExitCode } from "../../harness/errors.js";
 import { cli, countContainers, missingSource, skipTitle } from "./support.js";
 
-/** Every user error: one line on stderr naming the problem and the fix, exit 2, nothing tagged or left running. */
-async function expectUserError(args: string[], pattern: RegExp, env: Record<string, string> = {}) {
+/**
+ * Every user error: one line on stderr naming the problem and the fix, exit 2 (usage) or 3 (environment),
+ * nothing tagged or left running.
+ */
+async function expectUserError(
+  args: string[],
+  pattern: RegExp,
+  env: Record<string, string> = {},
+  exitCode: number = ExitCode.usage,
+) {
   const imagesBefore = (await listManagedImages()).map((i) => i.tag).sort();
   const containersBefore = await countContainers();
   const result = await cli(args, env);
-  expect(result.exitCode).toBe(2);
+  expect(result.exitCode).toBe(exitCode);
   const lines = result.stderr
     .trim()
     .split("\n")
@@ -62,6 +71,7 @@ describe("bad input", () => {
       ["images", "build", "3.2.8"],
       /redis-3\.2\.8\.tar\.gz is not in the source cache .* REDIS_REPRO_SOURCES/,
       { REDIS_REPRO_SOURCES: emptySources },
+      ExitCode.environment,
     );
   });
 
@@ -85,7 +95,7 @@ describe("bad input", () => {
   it("an engine that does not answer, within 5 s, naming DOCKER_HOST", async () => {
     const started = Date.now();
     const result = await cli(["images", "ls"], { DOCKER_HOST: "tcp://127.0.0.1:1" });
-    expect(result.exitCode).toBe(2);
+    expect(result.exitCode).toBe(ExitCode.environment);
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
     expect(result.stderr).toMatch(/no container engine answers at DOCKER_HOST=tcp:\/\/127\.0\.0\.1:1/);
     expect(Date.now() - started).toBeLessThan(15_000);
@@ -110,5 +120,9 @@ describe("bad input", () => {
       ["run", "--fault", "cosmic-ray"],
       /--fault must be one of seccomp-enomem, pids-limit, none/,
     );
+    // A word given where the command takes none, or one too many, is refused, not ignored.
+    await expectUserError(["images", "ls", "7.0.15"], /images ls takes no arguments, not "7\.0\.15"/);
+    await expectUserError(["report", "show", "a", "b"], /report show takes DIR only, not also "b"/);
+    await expectUserError(["images"], /images needs a subcommand: build, ls, releases, bases/);
   });
 });

@@ -6,6 +6,7 @@ import tarStream from "tar-stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { dockerode } from "../../harness/engine/client.js";
 import { importImage, listManagedImages, removeImage } from "../../harness/engine/images.js";
+import { ExitCode } from "../../harness/errors.js";
 import { cachedSourcePath } from "../../harness/targets/sources.js";
 import { readTarball } from "../../harness/targets/verify.js";
 import {
@@ -20,7 +21,7 @@ import {
 
 /**
  * A harness that studies a leak must not leak: every ending leaves no labelled container behind,
- * and every environment failure is one line with exit 2.
+ * and every failure is one line with exit 2 (usage, the scenario's limits) or 3 (environment).
  */
 const missing7 = await missingSource("7.0.15");
 /**
@@ -179,7 +180,7 @@ describe.skipIf(missing7)(skipTitle("every ending leaves nothing running", missi
     );
     const { env } = runEnv();
     const result = await cli(["images", "build", `7.0.15+${name}`], { ...env, REDIS_REPRO_PATCHES: dir });
-    expect(result.exitCode).toBe(2);
+    expect(result.exitCode).toBe(ExitCode.environment);
     const lines = oneLine(result.stderr);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/image build for 7\.0\.15\+broken-\w+ failed \(.*\): full log in .*build-logs/);
@@ -190,7 +191,7 @@ describe.skipIf(missing7)(skipTitle("every ending leaves nothing running", missi
     expect((await listManagedImages()).some((i) => i.tag.includes(name))).toBe(false);
   }, 120_000);
 
-  it("a container that dies: OOM kill named, with the limit, exit 2", async () => {
+  it("a container that dies: OOM kill named, with the limit, exit 2 (the scenario's limits)", async () => {
     const file = await scenarioFile((s) => {
       s.name = "oom";
       s.limits.memory = "16m";
@@ -201,7 +202,7 @@ describe.skipIf(missing7)(skipTitle("every ending leaves nothing running", missi
     });
     const { env, id } = runEnv();
     const result = await cli(["run", "--scenario", file, "--target", "7.0.15"], env);
-    expect(result.exitCode).toBe(2);
+    expect(result.exitCode).toBe(ExitCode.usage);
     const lines = oneLine(result.stderr);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/the container for 7\.0\.15 died: OOM-killed at the memory limit of 16 MiB/);

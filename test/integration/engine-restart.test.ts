@@ -55,7 +55,7 @@ describe.skipIf(missing)(skipTitle("the engine restarted mid-run", missing), () 
       .filter((l) => l.startsWith("redis-repro:"));
     expect(lines, String(result.stderr).slice(-800)).toHaveLength(1);
     expect(lines[0]).toMatch(/container engine stopped answering|engine shutting down or restarting/);
-    expect(result.exitCode).toBe(2);
+    expect(result.exitCode).toBe(3); // environment
     console.log(`[engine-restart] engine down for ${downMs} ms; the run ended with: ${lines[0]}`);
 
     const cleanup = await cli(["cleanup"], {

