@@ -33,6 +33,11 @@ const gitDir: OptionSpec = {
   help: "the clone git:REF targets come from (else $REDIS_REPRO_GIT; a bare clone works)",
 };
 const build = { bases, rebuild, sources, "git-dir": gitDir };
+const concurrency: OptionSpec = {
+  type: "string",
+  arg: "N",
+  help: `containers at once, 1..${MAX_CONCURRENCY} (default two per core)`,
+};
 const target: OptionSpec = {
   type: "string",
   multiple: true,
@@ -86,11 +91,7 @@ export const commands: CommandSpec[] = [
     options: {
       scenario: scenario(true),
       target,
-      concurrency: {
-        type: "string",
-        arg: "N",
-        help: `containers at once, 1..${MAX_CONCURRENCY} (default two per core)`,
-      },
+      concurrency,
       retries: {
         type: "string",
         arg: "N",
@@ -134,23 +135,19 @@ export const commands: CommandSpec[] = [
         type: "string",
         multiple: true,
         choices: ["seccomp-enomem", "pids-limit"],
-        help: "repeatable (default both)",
+        help: "default both",
       },
       path: {
         type: "string",
         multiple: true,
         arg: "NAME",
-        help: "repeatable: a fork path from --list (default every one)",
+        help: "a fork path from --list (default every one)",
       },
       list: {
         type: "boolean",
         help: "print the fork paths (how each is driven, and those found but not driven) and exit",
       },
-      concurrency: {
-        type: "string",
-        arg: "N",
-        help: `containers at once, 1..${MAX_CONCURRENCY} (default two per core)`,
-      },
+      concurrency,
       retries: {
         type: "string",
         arg: "N",

@@ -154,7 +154,7 @@ export function mainHelp(table: CommandSpec[], version: string): string {
     "",
     ...rows.map(([name, summary]) => wrap(summary, width + 2, `  ${name}`)),
     "",
-    "Targets are named the same way everywhere: 3.2.8, 3.2.8+fix-aof-pipe-leak, image:redis:3.2.8.",
+    "Targets are named the same way everywhere: 3.2.8, 3.2.8+fix-aof-pipe-leak, git:REF, dir:PATH, image:redis:3.2.8.",
     "Run `redis-repro <command> --help` for its arguments and options; `redis-repro --version`.",
     paragraph(exitCodesHelp),
     "",
