@@ -119,8 +119,11 @@ describe("the release catalogue (harness/catalogue/catalogue.json)", () => {
     }
   });
 
-  it("patched builds, unknown releases and unlisted scenarios are unmeasured, never guessed", () => {
-    expect(expectationFor("3.2.8+fix-aof-pipe-leak", "aof-auto-rewrite-enomem")).toBe("unmeasured");
+  it("patches nobody ran, unknown releases and unlisted scenarios are unmeasured, never guessed", () => {
+    expect(expectationFor("3.2.8+fix-aof-pipe-leak", "aof-auto-rewrite-enomem")).toMatchObject({
+      verdict: "stable",
+    });
+    expect(expectationFor("3.2.0+fix-aof-pipe-leak", "aof-auto-rewrite-enomem")).toBe("unmeasured");
     expect(expectationFor("9.9.9", "aof-auto-rewrite-enomem")).toBe("unmeasured");
     expect(expectationFor("3.2.8", "no-such-scenario")).toBe("unmeasured");
   });

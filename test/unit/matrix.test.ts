@@ -31,9 +31,18 @@ function runOf(target: string, as?: string): RunResult {
 }
 
 describe("cellExpectation", () => {
-  it("releases take the catalogue's verdict; patched builds what their scenario states", () => {
+  it("releases and the patched builds it measured take the catalogue's verdict; a scenario's own expect the rest", () => {
     expect(cellExpectation(seed, "3.2.8")).toEqual({ expected: "exhaustion", from: "catalogue" });
     expect(cellExpectation(seed, "3.2.8+fix-aof-pipe-leak")).toEqual({
+      expected: "stable",
+      from: "catalogue",
+    });
+    expect(
+      cellExpectation(
+        { ...seed, expect: { "3.2.0+fix-aof-pipe-leak": "stable" } },
+        "3.2.0+fix-aof-pipe-leak",
+      ),
+    ).toEqual({
       expected: "stable",
       from: "scenario",
     });
