@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Redis } from "ioredis";
 import { expectedVerdict } from "./catalogue/catalogue.js";
 import { type Checker, checkerFor, type Decision } from "./checkers/index.js";
 import { comparePrediction, type Prediction, predictExhaustionSeconds } from "./checkers/prediction.js";
@@ -176,15 +175,12 @@ export async function runTarget(
 
   const checker: Checker = checkerFor(scenario.checker);
   const abort = new AbortController();
-  const clients = new Map<string, Redis>();
-  const clientOf = async (name: string) => {
+  const nodeOf = (name: string) => {
     const node = nodes.get(name);
     if (!node) throw new UserError(`the scenario has no node "${name}"`);
-    const client = node.connection();
-    if (client.status === "wait") await client.connect();
-    clients.set(name, client);
-    return client;
+    return node;
   };
+  const clientOf = (name: string) => nodeOf(name).connection();
   let workload: WorkloadResult | null = null;
   let decision: Decision | undefined;
   let workloadMs = 0;
@@ -239,11 +235,7 @@ export async function runTarget(
     // and a series needs its value from before the first attempt.
     await sampleProbes();
     const stepContext: StepContext = {
-      node: (name = "main") => {
-        const node = nodes.get(name);
-        if (!node) throw new UserError(`the scenario has no node "${name}"`);
-        return node;
-      },
+      node: (name = "main") => nodeOf(name),
       t: clock.now,
       signal: abort.signal,
       log: (message) => progress(`${tag} ${message}`),

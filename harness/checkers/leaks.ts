@@ -1,5 +1,6 @@
 import { type Attempt, attemptsUntil, type History, type Point, seriesOf } from "../history.js";
 import type { ConnectProbe } from "../probes/connect.js";
+import { logLineMs } from "../probes/log.js";
 import type { Verdict } from "../scenario/schema.js";
 import type { Decision, Evidence, SeriesGrowth } from "./fd-leak.js";
 import { seriesGrowth } from "./growth.js";
@@ -92,11 +93,6 @@ export function judgeSeries(
 const FD_KINDS = ["fds.pipe", "fds.socket", "fds.file", "fds.other"];
 
 const DAY_MS = 86_400_000;
-/** The server's own time of a log line, ms into its day ("… 17:29:44.719 # …"), or null. */
-export function logLineMs(line: string | null): number | null {
-  const m = /(\d{2}):(\d{2}):(\d{2})\.(\d{3}) [#*.-] /.exec(line ?? "");
-  return m ? ((Number(m[1]) * 60 + Number(m[2])) * 60 + Number(m[3])) * 1000 + Number(m[4]) : null;
-}
 
 /**
  * Attempts on the server's clock: each at its log line's own time, shifted onto the run's clock by

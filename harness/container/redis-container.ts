@@ -145,6 +145,7 @@ export class StartedRedisReproContainer extends AbstractStartedContainer {
   /** Set once the fault's arming step has run and exec is no longer possible (pids limit). */
   private hostPid: number | undefined;
   private kept: Redis | undefined;
+  private connecting: Promise<Redis> | undefined;
   private readonly counters: ReturnType<typeof watchCounters>;
 
   constructor(
@@ -223,15 +224,19 @@ export class StartedRedisReproContainer extends AbstractStartedContainer {
    * The connection that stays open for the whole run: the workload's and INFO's. Once the event loop
    * is full it is the only way in, so nothing else should close it before the end.
    */
-  connection(): Redis {
-    this.kept ??= this.client({ commandTimeout: 5_000 });
-    return this.kept;
+  connection(): Promise<Redis> {
+    // One connect, however many callers ask at once (commands are not queued while it connects).
+    this.connecting ??= (async () => {
+      this.kept = this.client({ commandTimeout: 5_000 });
+      await this.kept.connect();
+      return this.kept;
+    })();
+    return this.connecting;
   }
 
   /** INFO (one section, or all) through the kept connection, as a flat map. */
   async info(section?: string): Promise<Record<string, string>> {
-    const client = this.connection();
-    if (client.status === "wait") await client.connect();
+    const client = await this.connection();
     return parseInfo(section ? await client.info(section) : await client.info());
   }
 

@@ -17,6 +17,21 @@ async function removeIds(ids: string[]): Promise<void> {
   );
 }
 
+/** Removes networks by id; one already gone is the outcome we want. Their containers must be gone first. */
+export async function removeNetworkIds(ids: string[]): Promise<void> {
+  const docker = await dockerode();
+  await Promise.all(
+    ids.map((id) =>
+      docker
+        .getNetwork(id)
+        .remove()
+        .catch((error: { statusCode?: number }) => {
+          if (error.statusCode !== 404) throw error;
+        }),
+    ),
+  );
+}
+
 /** Removes the containers of one run (the caller's own, or one the user names) and says how many. */
 export async function removeContainers(runId: string): Promise<number> {
   const docker = await dockerode();
@@ -54,55 +69,31 @@ export async function removeDeadRuns(): Promise<Sweep> {
     all: true,
     filters: { label: [`${LABEL_MANAGED}=true`, LABEL_RUN] },
   });
-  const sweep: Sweep = { removed: 0, networks: 0, runs: [], kept: { alive: 0, unknown: 0 } };
+  const kept = { alive: 0, unknown: 0 };
+  const runs = new Set<string>();
   const dead: string[] = [];
   for (const c of containers) {
     const liveness = ownerLiveness(c.Labels ?? {});
     if (liveness !== "dead") {
-      sweep.kept[liveness]++;
+      kept[liveness]++;
       continue;
     }
     dead.push(c.Id);
-    const run = c.Labels?.[LABEL_RUN] ?? "?";
-    if (!sweep.runs.includes(run)) sweep.runs.push(run);
+    runs.add(c.Labels?.[LABEL_RUN] ?? "?");
   }
   await removeIds(dead);
-  sweep.removed = dead.length;
   // Networks after their containers (a network in use cannot be removed), judged by their own labels.
   const networks = await docker.listNetworks({ filters: { label: [`${LABEL_MANAGED}=true`, LABEL_RUN] } });
   const deadNetworks = networks.filter((n) => ownerLiveness(n.Labels ?? {}) === "dead");
-  await Promise.all(
-    deadNetworks.map((n) =>
-      docker
-        .getNetwork(n.Id)
-        .remove()
-        .catch((error: { statusCode?: number }) => {
-          if (error.statusCode !== 404) throw error;
-        }),
-    ),
-  );
-  sweep.networks = deadNetworks.length;
-  for (const n of deadNetworks) {
-    const run = n.Labels?.[LABEL_RUN] ?? "?";
-    if (!sweep.runs.includes(run)) sweep.runs.push(run);
-  }
-  return sweep;
+  await removeNetworkIds(deadNetworks.map((n) => n.Id));
+  for (const n of deadNetworks) runs.add(n.Labels?.[LABEL_RUN] ?? "?");
+  return { removed: dead.length, networks: deadNetworks.length, runs: [...runs], kept };
 }
 
-/** Removes the harness's networks (of one run, or all of them); their containers must be gone first. */
-export async function removeNetworks(runId?: string): Promise<number> {
+/** Removes the networks of one run (like removeContainers, never another run's); containers first. */
+export async function removeNetworks(runId: string): Promise<number> {
   const docker = await dockerode();
-  const label = runId ? `${LABEL_RUN}=${runId}` : `${LABEL_MANAGED}=true`;
-  const networks = await docker.listNetworks({ filters: { label: [label] } });
-  await Promise.all(
-    networks.map((n) =>
-      docker
-        .getNetwork(n.Id)
-        .remove()
-        .catch((error: { statusCode?: number }) => {
-          if (error.statusCode !== 404) throw error;
-        }),
-    ),
-  );
+  const networks = await docker.listNetworks({ filters: { label: [`${LABEL_RUN}=${runId}`] } });
+  await removeNetworkIds(networks.map((n) => n.Id));
   return networks.length;
 }

@@ -1,3 +1,4 @@
+import { removeNetworkIds } from "./cleanup.js";
 import { dockerode } from "./client.js";
 import { LABEL_MANAGED, LABEL_RUN } from "./labels.js";
 import { ownerLabels } from "./owner.js";
@@ -17,11 +18,5 @@ export async function createRunNetwork(
     Driver: "bridge",
     Labels: { [LABEL_MANAGED]: "true", [LABEL_RUN]: runId, ...ownerLabels() },
   });
-  return {
-    name,
-    remove: () =>
-      network.remove().catch((error: { statusCode?: number }) => {
-        if (error.statusCode !== 404) throw error;
-      }),
-  };
+  return { name, remove: () => removeNetworkIds([network.id]) };
 }

@@ -67,3 +67,12 @@ export function parseLogLine(line: string, t: number): LogEvent | undefined {
   }
   return undefined;
 }
+
+/**
+ * The server's own time of a log line, ms into its day ("… 17:29:44.719 # …"), or null. Every
+ * release's prefix ends with the time and the level mark, with or without a year before it.
+ */
+export function logLineMs(line: string | null): number | null {
+  const m = /(\d{2}):(\d{2}):(\d{2})\.(\d{3}) [#*.-] /.exec(line ?? "");
+  return m ? ((Number(m[1]) * 60 + Number(m[2])) * 60 + Number(m[3])) * 1000 + Number(m[4]) : null;
+}

@@ -6,11 +6,11 @@ import {
   decideLeaks,
   type LeaksInput,
   leakText,
-  logLineMs,
   onServerClock,
 } from "../../harness/checkers/leaks.js";
 import { emptyHistory, type History } from "../../harness/history.js";
 import type { FdSample } from "../../harness/probes/fds.js";
+import { logLineMs } from "../../harness/probes/log.js";
 import { recordedResult } from "../helpers/runs.js";
 
 /**
