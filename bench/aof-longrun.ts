@@ -14,25 +14,25 @@ import { writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
+import { onInterrupt } from "../harness/core/interrupt.js";
+import { removeContainers } from "../harness/engine/cleanup.js";
+import { prepareReaper } from "../harness/engine/client.js";
 import {
   RedisReproContainer,
   type StartedRedisReproContainer,
-} from "../harness/container/redis-container.js";
-import { removeContainers } from "../harness/engine/cleanup.js";
-import { prepareReaper } from "../harness/engine/client.js";
-import { fault } from "../harness/faults/index.js";
-import { onInterrupt } from "../harness/interrupt.js";
-import { summariseAofDir } from "../harness/probes/aof-dir.js";
-import { probeClientOptions } from "../harness/probes/connect.js";
-import { infoSection } from "../harness/probes/info.js";
-import { parseLogLine } from "../harness/probes/log.js";
+} from "../harness/parts/container/redis-container.js";
+import { fault } from "../harness/parts/faults/index.js";
+import { summariseAofDir } from "../harness/parts/probes/aof-dir.js";
+import { probeClientOptions } from "../harness/parts/probes/connect.js";
+import { infoSection } from "../harness/parts/probes/info.js";
+import { parseLogLine } from "../harness/parts/probes/log.js";
+import { growAofPastRewriteThreshold } from "../harness/parts/workload/auto-growth.js";
 import { alignColumns } from "../harness/report/table.js";
-import { newRunId } from "../harness/run.js";
+import { newRunId } from "../harness/run/run.js";
 import type { RedisConfig } from "../harness/scenario/index.js";
 import { ensureImage } from "../harness/targets/build.js";
 import { redisArgs } from "../harness/targets/config.js";
 import { parseTarget } from "../harness/targets/spec.js";
-import { growAofPastRewriteThreshold } from "../harness/workload/auto-growth.js";
 
 const { values } = parseArgs({
   options: {

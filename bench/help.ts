@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { execa } from "execa";
-import { projectRoot } from "../harness/paths.js";
+import { projectRoot } from "../harness/core/paths.js";
 
 const n = Number(process.argv[2] ?? 20);
 const cli = join(projectRoot, "dist", "harness", "cli.js");

@@ -1,4 +1,4 @@
-import { type MatrixCell, type MatrixResult, statusMark } from "../harness/matrix.js";
+import { type MatrixCell, type MatrixResult, statusMark } from "../harness/campaigns/matrix.js";
 
 /** One cell of two matrices that did not give the same outcome, with what each run said and why. */
 export interface CellDifference {

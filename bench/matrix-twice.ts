@@ -9,8 +9,8 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
-import { MatrixResult } from "../harness/matrix.js";
-import { projectRoot } from "../harness/paths.js";
+import { MatrixResult } from "../harness/campaigns/matrix.js";
+import { projectRoot } from "../harness/core/paths.js";
 import { renderComparison } from "./matrix-compare.js";
 
 const args = process.argv.slice(2);

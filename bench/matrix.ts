@@ -9,8 +9,8 @@
  *                  build's seconds (a plain rebuild would reuse the engine's cached layers)
  */
 import { parseArgs } from "node:util";
+import { defaultConcurrency, runMatrix } from "../harness/campaigns/matrix.js";
 import { catalogueVersions, selectReleases } from "../harness/catalogue/catalogue.js";
-import { defaultConcurrency, runMatrix } from "../harness/matrix.js";
 import { loadScenario } from "../harness/scenario/index.js";
 import { ensureImage } from "../harness/targets/build.js";
 import { parseTarget } from "../harness/targets/spec.js";

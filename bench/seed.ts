@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { execa } from "execa";
-import { projectRoot } from "../harness/paths.js";
+import { projectRoot } from "../harness/core/paths.js";
 import { alignColumns } from "../harness/report/table.js";
-import type { RunResult } from "../harness/result.js";
+import type { RunResult } from "../harness/run/result.js";
 import { ensureImage } from "../harness/targets/build.js";
 import { parseTarget } from "../harness/targets/spec.js";
 

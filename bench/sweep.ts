@@ -8,10 +8,10 @@
  *   (the hz check wants a target that does not leak fds: 3.2.8's table is full after 31 attempts)
  */
 import { parseArgs } from "node:util";
-import { defaultConcurrency } from "../harness/matrix.js";
-import type { TargetResult } from "../harness/result.js";
-import { runScenario } from "../harness/run.js";
-import { DEFAULT_FAULTS, runSweep, SWEEP_PATHS, sweepScenario } from "../harness/sweep.js";
+import { defaultConcurrency } from "../harness/campaigns/matrix.js";
+import { DEFAULT_FAULTS, runSweep, SWEEP_PATHS, sweepScenario } from "../harness/campaigns/sweep.js";
+import type { TargetResult } from "../harness/run/result.js";
+import { runScenario } from "../harness/run/run.js";
 import { ensureImage } from "../harness/targets/build.js";
 import { parseTarget } from "../harness/targets/spec.js";
 

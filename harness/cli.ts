@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 import module, { createRequire } from "node:module";
-import { commands } from "./commands/index.js";
-import { optionString, parseCommandLine } from "./commands/spec.js";
-import { ExitCode, isUserError } from "./errors.js";
-import { installInterruptHandlers } from "./interrupt.js";
-import { setLogger } from "./progress.js";
-import { mark } from "./trace.js";
-import { harnessVersion } from "./version.js";
+import { commands } from "./cli/index.js";
+import { optionString, parseCommandLine } from "./cli/spec.js";
+import { ExitCode, isUserError } from "./core/errors.js";
+import { installInterruptHandlers } from "./core/interrupt.js";
+import { setLogger } from "./core/progress.js";
+import { mark } from "./core/trace.js";
+import { harnessVersion } from "./core/version.js";
 
 /**
  * Most of a command's start-up is compiling its dependencies (testcontainers, dockerode, ioredis: about

@@ -4,8 +4,22 @@
  * `setLogger` once), calls process.exit or writes process.env.
  */
 
+export { type MatrixOptions, MatrixResult, runMatrix } from "./campaigns/matrix.js";
+export {
+  renderSweep,
+  renderSweepJunit,
+  runSweep,
+  SWEEP_PATHS,
+  type SweepOptions,
+  SweepResult,
+  sweepScenario,
+} from "./campaigns/sweep.js";
 export { expectation, expectedVerdict } from "./catalogue/catalogue.js";
-export { aofView, decideAofDir } from "./checkers/aof-dir.js";
+export { UserError } from "./core/errors.js";
+export { type Attempt, History, HistoryRecorder, type Point, seriesNames, seriesOf } from "./core/history.js";
+export { type Logger, setLogger, withLogger } from "./core/progress.js";
+export { removeContainers, removeNetworks } from "./engine/cleanup.js";
+export { aofView, decideAofDir } from "./parts/checkers/aof-dir.js";
 export {
   Decision,
   decideFdLeak,
@@ -13,8 +27,8 @@ export {
   EvidenceSummary,
   LimiterEvidence,
   SeriesGrowth,
-} from "./checkers/fd-leak.js";
-export { decideGrowth, seriesGrowth } from "./checkers/growth.js";
+} from "./parts/checkers/fd-leak.js";
+export { decideGrowth, seriesGrowth } from "./parts/checkers/growth.js";
 export {
   aofDirChecker,
   type CheckContext,
@@ -24,19 +38,15 @@ export {
   fdLeakChecker,
   growthChecker,
   leaksChecker,
-} from "./checkers/index.js";
-export { DEFAULT_LEAK_SERIES, decideLeaks, type LeakSeries, leakText } from "./checkers/leaks.js";
-export { RedisReproContainer, StartedRedisReproContainer } from "./container/redis-container.js";
-export { removeContainers, removeNetworks } from "./engine/cleanup.js";
-export { UserError } from "./errors.js";
-export { type Fault, FaultName, fault } from "./faults/index.js";
-export { type Attempt, History, HistoryRecorder, type Point, seriesNames, seriesOf } from "./history.js";
-export { type MatrixOptions, MatrixResult, runMatrix } from "./matrix.js";
-export { type Logger, setLogger, withLogger } from "./progress.js";
+} from "./parts/checkers/index.js";
+export { DEFAULT_LEAK_SERIES, decideLeaks, type LeakSeries, leakText } from "./parts/checkers/leaks.js";
+export { RedisReproContainer, StartedRedisReproContainer } from "./parts/container/redis-container.js";
+export { type Fault, FaultName, fault } from "./parts/faults/index.js";
 export { writeSweepReport } from "./report/sweep.js";
 export { writeReport } from "./report/write.js";
-export { RunResult, TargetResult } from "./result.js";
-export { newRunId, type RunOptions, runScenario, runTarget } from "./run.js";
+export { RunResult, TargetResult } from "./run/result.js";
+export { newRunId, type RunOptions, runScenario, runTarget } from "./run/run.js";
+export { type Clock, watch } from "./run/watch.js";
 export {
   defineScenario,
   loadScenario,
@@ -48,16 +58,6 @@ export {
   type StepContext,
   Verdict,
 } from "./scenario/index.js";
-export {
-  renderSweep,
-  renderSweepJunit,
-  runSweep,
-  SWEEP_PATHS,
-  type SweepOptions,
-  SweepResult,
-  sweepScenario,
-} from "./sweep.js";
 export { ensureImage, type TargetImage } from "./targets/build.js";
 export { redisArgs } from "./targets/config.js";
 export { parseTarget } from "./targets/spec.js";
-export { type Clock, watch } from "./watch.js";

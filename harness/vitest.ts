@@ -1,7 +1,7 @@
 import type {} from "vitest";
 import type { TestProject } from "vitest/node";
-import { withLogger } from "./progress.js";
-import type { RunResult, TargetResult } from "./result.js";
+import { withLogger } from "./core/progress.js";
+import type { RunResult, TargetResult } from "./run/result.js";
 import type { Verdict } from "./scenario/schema.js";
 import { type EnsureOptions, ensureImage, type TargetImage } from "./targets/build.js";
 import { parseTarget } from "./targets/spec.js";

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
-// In a project of your own: import { growthChecker, seriesOf } from "redis-repro" (and the types).
-import { growthChecker } from "../harness/checkers/index.js";
-import { seriesOf } from "../harness/history.js";
+import { seriesOf } from "../harness/core/history.js";
 import type { Checker, History, Point, ScenarioDefinition, StepContext } from "../harness/index.js";
+// In a project of your own: import { growthChecker, seriesOf } from "redis-repro" (and the types).
+import { growthChecker } from "../harness/parts/checkers/index.js";
 
 /**
  * A disk that fills instead of a fork that fails. /data is a 6 MiB tmpfs; a spacer file takes 2.5 MiB

@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { projectRoot } from "../harness/paths.js";
+import { projectRoot } from "../harness/core/paths.js";
 import { scenarioJsonSchema } from "../harness/scenario/json-schema.js";
 
 /** Writes schema/scenario.schema.json from the zod schema (`npm run schema`); a unit test keeps it current. */

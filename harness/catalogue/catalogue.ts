@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { EvidenceSummary } from "../checkers/fd-leak.js";
-import { UserError } from "../errors.js";
-import { projectRoot } from "../paths.js";
+import { UserError } from "../core/errors.js";
+import { projectRoot } from "../core/paths.js";
+import { EvidenceSummary } from "../parts/checkers/fd-leak.js";
 import { Verdict } from "../scenario/schema.js";
 import { findRelease, type Release } from "../targets/releases.js";
 import {

@@ -1,7 +1,7 @@
 import type Dockerode from "dockerode";
 import { type ContainerRuntimeClient, getContainerRuntimeClient, ImageName } from "testcontainers";
-import { errorText, UserError } from "../errors.js";
-import { progress } from "../progress.js";
+import { errorText, UserError } from "../core/errors.js";
+import { progress } from "../core/progress.js";
 
 /** Ryuk's image, as testcontainers names it (it reads the same variable). */
 const ryukImage = process.env.RYUK_CONTAINER_IMAGE ?? "testcontainers/ryuk:0.14.0";

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { EnvironmentError, errorText, UserError } from "../errors.js";
+import { EnvironmentError, errorText, UserError } from "../core/errors.js";
 import { containerState } from "./containers.js";
 
 /**

@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import { ImageName } from "testcontainers";
-import { errorText } from "../errors.js";
+import { errorText } from "../core/errors.js";
 import { dockerode, engine } from "./client.js";
 import { LABEL_MANAGED } from "./labels.js";
 

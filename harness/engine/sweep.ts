@@ -1,4 +1,4 @@
-import { progress } from "../progress.js";
+import { progress } from "../core/progress.js";
 import { removeDeadRuns } from "./cleanup.js";
 
 /**

@@ -1,6 +1,6 @@
-import { aofView } from "../checkers/aof-dir.js";
-import { seriesOf } from "../history.js";
-import type { RunResult, TargetResult } from "../result.js";
+import { seriesOf } from "../core/history.js";
+import { aofView } from "../parts/checkers/aof-dir.js";
+import type { RunResult, TargetResult } from "../run/result.js";
 
 /**
  * The report's charts as SVG, drawn here rather than by a charting library: one kind of chart (a value

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { aofView } from "../checkers/aof-dir.js";
-import { Environment } from "../environment.js";
-import { RunResult, type TargetResult } from "../result.js";
+import { Environment } from "../engine/environment.js";
+import { aofView } from "../parts/checkers/aof-dir.js";
+import { RunResult, type TargetResult } from "../run/result.js";
 import { type Scenario, scenarioData } from "../scenario/index.js";
 import { type HostDir, hostDirs, scrubDeep } from "./scrub.js";
 import { freshClient, timeToExhaustion } from "./summary.js";

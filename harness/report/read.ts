@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { errorText, UserError } from "../errors.js";
-import { harnessVersion } from "../version.js";
+import { errorText, UserError } from "../core/errors.js";
+import { harnessVersion } from "../core/version.js";
 import { REPORT_FORMAT, Report } from "./model.js";
 
 /** Reads DIR/report.json back; anything a user can get wrong is a one-line UserError. */

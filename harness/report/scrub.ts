@@ -1,5 +1,5 @@
 import { homedir, tmpdir } from "node:os";
-import { projectRoot } from "../paths.js";
+import { projectRoot } from "../core/paths.js";
 
 /**
  * A report is pasted into public issues: it must not carry secrets or say where things live on the

@@ -1,5 +1,5 @@
-import { aofView } from "../checkers/aof-dir.js";
-import type { RunResult, TargetResult } from "../result.js";
+import { aofView } from "../parts/checkers/aof-dir.js";
+import type { RunResult, TargetResult } from "../run/result.js";
 import { alignColumns } from "./table.js";
 
 const seconds = (ms: number | null | undefined) =>

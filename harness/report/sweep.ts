@@ -1,9 +1,9 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { leakText } from "../checkers/leaks.js";
-import { errorText, UserError } from "../errors.js";
-import type { RunResult } from "../result.js";
-import { renderSweep, type SweepCell, type SweepResult } from "../sweep.js";
+import { renderSweep, type SweepCell, type SweepResult } from "../campaigns/sweep.js";
+import { errorText, UserError } from "../core/errors.js";
+import { leakText } from "../parts/checkers/leaks.js";
+import type { RunResult } from "../run/result.js";
 import { renderChart, seriesMetric } from "./chart.js";
 import { prepareReportDir } from "./write.js";
 

@@ -1,9 +1,9 @@
 import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { catalogueVersions, expectationFor } from "../catalogue/catalogue.js";
-import { aofView } from "../checkers/aof-dir.js";
-import { errorText, UserError } from "../errors.js";
-import type { RunResult, TargetResult } from "../result.js";
+import { errorText, UserError } from "../core/errors.js";
+import { aofView } from "../parts/checkers/aof-dir.js";
+import type { RunResult, TargetResult } from "../run/result.js";
 import type { Scenario } from "../scenario/index.js";
 import { loadPatches } from "../targets/patches.js";
 import { parseTarget } from "../targets/spec.js";

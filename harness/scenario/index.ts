@@ -3,10 +3,10 @@ import { basename, extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Redis } from "ioredis";
 import type { z } from "zod";
-import type { Checker } from "../checkers/index.js";
-import type { StartedRedisReproContainer } from "../container/redis-container.js";
-import { errorText, UserError } from "../errors.js";
-import { scenariosDir } from "../paths.js";
+import { errorText, UserError } from "../core/errors.js";
+import { scenariosDir } from "../core/paths.js";
+import type { Checker } from "../parts/checkers/index.js";
+import type { StartedRedisReproContainer } from "../parts/container/redis-container.js";
 import { type CheckerSpec, ScenarioData, type Step } from "./schema.js";
 
 export * from "./schema.js";

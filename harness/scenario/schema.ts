@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { FaultName } from "../faults/index.js";
+import { FaultName } from "../parts/faults/index.js";
 
 /**
  * A scenario is data that composes parts (Jepsen's test map): the server's config, the limits and

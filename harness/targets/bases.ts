@@ -1,11 +1,11 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { errorText, UserError } from "../core/errors.js";
+import { cacheRoot } from "../core/paths.js";
+import { progress } from "../core/progress.js";
 import { importImage, localImageId, tryPull } from "../engine/images.js";
 import { LABEL_KIND } from "../engine/labels.js";
-import { errorText, UserError } from "../errors.js";
-import { cacheRoot } from "../paths.js";
-import { progress } from "../progress.js";
 
 /**
  * Images the Dockerfile builds FROM. By default the official ones a user would pull; where they are

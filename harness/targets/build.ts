@@ -5,6 +5,9 @@ import { join } from "node:path";
 import type { Readable } from "node:stream";
 import tarStream from "tar-stream";
 import { z } from "zod";
+import { errorText, UserError } from "../core/errors.js";
+import { buildLogsDir, dockerDir } from "../core/paths.js";
+import { progress } from "../core/progress.js";
 import { buildImage, localImage, localImageId, tryPull } from "../engine/images.js";
 import {
   LABEL_COMMIT,
@@ -15,9 +18,6 @@ import {
   LABEL_TARGET,
   LABEL_VERSION,
 } from "../engine/labels.js";
-import { errorText, UserError } from "../errors.js";
-import { buildLogsDir, dockerDir } from "../paths.js";
-import { progress } from "../progress.js";
 import { type BaseMode, type ResolvedBase, resolveBases } from "./bases.js";
 import {
   archiveCommit,

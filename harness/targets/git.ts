@@ -4,7 +4,7 @@ import { join, relative, resolve, sep } from "node:path";
 import { gzipSync } from "node:zlib";
 import { execa } from "execa";
 import tarStream from "tar-stream";
-import { errorText, UserError } from "../errors.js";
+import { errorText, UserError } from "../core/errors.js";
 import { digestLine, filesDigestOf } from "./verify.js";
 
 /**

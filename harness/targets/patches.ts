@@ -1,8 +1,8 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { applyPatch, parsePatch, reversePatch, type StructuredPatch } from "diff";
-import { UserError } from "../errors.js";
-import { dockerDir } from "../paths.js";
+import { UserError } from "../core/errors.js";
+import { dockerDir } from "../core/paths.js";
 import { compareVersions } from "./spec.js";
 
 export const patchesDir = join(dockerDir, "patches");

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { UserError } from "../errors.js";
-import { projectRoot } from "../paths.js";
+import { UserError } from "../core/errors.js";
+import { projectRoot } from "../core/paths.js";
 import { checkSortedVersions, versionPattern } from "./spec.js";
 
 /**

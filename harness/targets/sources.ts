@@ -4,9 +4,9 @@ import { basename, delimiter, join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { z } from "zod";
-import { errorText, UserError } from "../errors.js";
-import { sourceDirs } from "../paths.js";
-import { progress } from "../progress.js";
+import { errorText, UserError } from "../core/errors.js";
+import { sourceDirs } from "../core/paths.js";
+import { progress } from "../core/progress.js";
 import { officialTarballUrl, type Release, requireRelease } from "./releases.js";
 import { fileHash, readTarball, type TarballContents } from "./verify.js";
 

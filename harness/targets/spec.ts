@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { UserError } from "../errors.js";
+import { UserError } from "../core/errors.js";
 
 /**
  * A target names what runs: a Redis release built from verified sources, a commit of a local clone, a

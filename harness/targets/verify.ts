@@ -5,7 +5,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import tarStream from "tar-stream";
-import { errorText, UserError } from "../errors.js";
+import { errorText, UserError } from "../core/errors.js";
 
 /**
  * Two ways to trust a tarball. Official tarballs verify by their published hash (sha1 up to 3.2.8,

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { type MatrixCell, MatrixResult } from "../../harness/matrix.js";
+import { type MatrixCell, MatrixResult } from "../../harness/campaigns/matrix.js";
 
 export interface ShardFile {
   file: string;

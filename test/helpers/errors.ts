@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import { UserError } from "../../harness/errors.js";
+import { UserError } from "../../harness/core/errors.js";
 
 /** Runs `fn`, expects it to throw a UserError, and returns it for assertions on its one line. */
 export function userError(fn: () => unknown): UserError {

@@ -1,4 +1,4 @@
-import { RunResult, type TargetResult } from "../../harness/result.js";
+import { RunResult, type TargetResult } from "../../harness/run/result.js";
 import { seedRunData } from "./seed-data.js";
 
 export { seedRunData };

@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
-import type { AofDirInput } from "../../harness/checkers/aof-dir.js";
-import { type FdLeakInput, fdEvidence } from "../../harness/checkers/fd-leak.js";
-import { type Attempt, HistoryRecorder, type Point, seriesOf } from "../../harness/history.js";
-import type { LogEvent } from "../../harness/probes/log.js";
-import { RunResult, type TargetResult } from "../../harness/result.js";
+import { type Attempt, HistoryRecorder, type Point, seriesOf } from "../../harness/core/history.js";
+import type { AofDirInput } from "../../harness/parts/checkers/aof-dir.js";
+import { type FdLeakInput, fdEvidence } from "../../harness/parts/checkers/fd-leak.js";
+import type { LogEvent } from "../../harness/parts/probes/log.js";
+import { RunResult, type TargetResult } from "../../harness/run/result.js";
 
 /**
  * Recorded runs in test/fixtures/runs/ (plain or gzipped JSON), validated against the RunResult schema,

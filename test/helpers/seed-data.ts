@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { FdSample } from "../../harness/probes/fds.js";
-import { LogEvent } from "../../harness/probes/log.js";
+import { FdSample } from "../../harness/parts/probes/fds.js";
+import { LogEvent } from "../../harness/parts/probes/log.js";
 
 /**
  * The recorded seed run (test/fixtures/runs/seed-3.2.8-vs-fix.json) as raw JSON, and a light view of

@@ -2,8 +2,8 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { ExitCode } from "../../harness/core/errors.js";
 import { listManagedImages } from "../../harness/engine/images.js";
-import { ExitCode } from "../../harness/errors.js";
 import { cli, countContainers, missingSource, skipTitle } from "./support.js";
 
 /**

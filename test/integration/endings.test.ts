@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { createPatch } from "diff";
 import tarStream from "tar-stream";
 import { afterAll, describe, expect, it } from "vitest";
+import { ExitCode } from "../../harness/core/errors.js";
 import { dockerode } from "../../harness/engine/client.js";
 import { importImage, listManagedImages, removeImage } from "../../harness/engine/images.js";
-import { ExitCode } from "../../harness/errors.js";
 import { cachedSourcePath } from "../../harness/targets/sources.js";
 import { readTarball } from "../../harness/targets/verify.js";
 import {

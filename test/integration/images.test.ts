@@ -1,9 +1,9 @@
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
-import { RedisReproContainer } from "../../harness/container/redis-container.js";
 import { removeContainers } from "../../harness/engine/cleanup.js";
 import { prepareReaper } from "../../harness/engine/client.js";
 import { localImage } from "../../harness/engine/images.js";
+import { RedisReproContainer } from "../../harness/parts/container/redis-container.js";
 import { ensureImage, type TargetImage } from "../../harness/targets/build.js";
 import { redisArgs } from "../../harness/targets/config.js";
 import { parseTarget } from "../../harness/targets/spec.js";

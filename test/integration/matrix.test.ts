@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defaultConcurrency, MatrixResult, runMatrix } from "../../harness/campaigns/matrix.js";
 import { catalogueVersions, expectationFor } from "../../harness/catalogue/catalogue.js";
-import { defaultConcurrency, MatrixResult, runMatrix } from "../../harness/matrix.js";
 import { loadScenario } from "../../harness/scenario/index.js";
 import { cli, countContainers, missingSource, skipTitle } from "./support.js";
 

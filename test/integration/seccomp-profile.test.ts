@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { removeContainers } from "../../harness/engine/cleanup.js";
+import { dockerode, prepareReaper } from "../../harness/engine/client.js";
 import {
   RedisReproContainer,
   type StartedRedisReproContainer,
-} from "../../harness/container/redis-container.js";
-import { removeContainers } from "../../harness/engine/cleanup.js";
-import { dockerode, prepareReaper } from "../../harness/engine/client.js";
-import { type Fault, fault } from "../../harness/faults/index.js";
+} from "../../harness/parts/container/redis-container.js";
+import { type Fault, fault } from "../../harness/parts/faults/index.js";
 import { ensureImage } from "../../harness/targets/build.js";
 import { parseTarget } from "../../harness/targets/spec.js";
 import { countContainers, missingSource, skipTitle } from "./support.js";

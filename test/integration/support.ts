@@ -2,8 +2,8 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
+import { projectRoot, sourceDirsText } from "../../harness/core/paths.js";
 import { countContainers } from "../../harness/engine/cleanup.js";
-import { projectRoot, sourceDirsText } from "../../harness/paths.js";
 import type { ScenarioDataInput } from "../../harness/scenario/index.js";
 import { cachedSourcePath } from "../../harness/targets/sources.js";
 

@@ -2,11 +2,17 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { leakText } from "../../harness/checkers/leaks.js";
-import { MAX_CONCURRENCY } from "../../harness/matrix.js";
+import { MAX_CONCURRENCY } from "../../harness/campaigns/matrix.js";
+import {
+  DEFAULT_FAULTS,
+  runSweep,
+  SWEEP_PATHS,
+  type SweepCell,
+  SweepResult,
+} from "../../harness/campaigns/sweep.js";
+import { leakText } from "../../harness/parts/checkers/leaks.js";
 import { cellFile, writeSweepReport } from "../../harness/report/sweep.js";
-import type { RunResult } from "../../harness/result.js";
-import { DEFAULT_FAULTS, runSweep, SWEEP_PATHS, type SweepCell, SweepResult } from "../../harness/sweep.js";
+import type { RunResult } from "../../harness/run/result.js";
 import { countContainers, missingSource, skipTitle } from "./support.js";
 
 /**

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { type AofDirInput, decideAofDir } from "../../harness/checkers/aof-dir.js";
-import { Decision } from "../../harness/checkers/fd-leak.js";
-import { attemptsUntil, type Point, seriesOf } from "../../harness/history.js";
-import { summariseAofDir } from "../../harness/probes/aof-dir.js";
-import { onlyVanished, parseDirListing, summariseDir } from "../../harness/probes/dir.js";
-import type { LogEvent } from "../../harness/probes/log.js";
+import { attemptsUntil, type Point, seriesOf } from "../../harness/core/history.js";
+import { type AofDirInput, decideAofDir } from "../../harness/parts/checkers/aof-dir.js";
+import { Decision } from "../../harness/parts/checkers/fd-leak.js";
+import { summariseAofDir } from "../../harness/parts/probes/aof-dir.js";
+import { onlyVanished, parseDirListing, summariseDir } from "../../harness/parts/probes/dir.js";
+import type { LogEvent } from "../../harness/parts/probes/log.js";
 import { aofDirInput, attemptsOf, recordedBefore, recordedResult } from "../helpers/runs.js";
 
 const result = recordedResult("aof-dir-7.0.15.json", "7.0.15");

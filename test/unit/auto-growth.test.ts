@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { redisBytes } from "../../harness/workload/auto-growth.js";
+import { redisBytes } from "../../harness/parts/workload/auto-growth.js";
 import { seedSeries } from "../helpers/seed-data.js";
 
 describe("redisBytes", () => {

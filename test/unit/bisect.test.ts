@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { bisectCandidates, bisectSide, bisectStep, bisectTable } from "../../harness/bisect.js";
+import { bisectCandidates, bisectSide, bisectStep, bisectTable } from "../../harness/campaigns/bisect.js";
+import { MatrixResult } from "../../harness/campaigns/matrix.js";
 import { catalogueVersions } from "../../harness/catalogue/catalogue.js";
-import { describeOutcome } from "../../harness/commands/bisect.js";
-import { UserError } from "../../harness/errors.js";
-import { MatrixResult } from "../../harness/matrix.js";
-import { projectRoot } from "../../harness/paths.js";
+import { describeOutcome } from "../../harness/cli/bisect.js";
+import { UserError } from "../../harness/core/errors.js";
+import { projectRoot } from "../../harness/core/paths.js";
 import type { Verdict } from "../../harness/scenario/index.js";
 
 /**

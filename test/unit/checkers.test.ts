@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { type Checker, checkerFor, fdLeakChecker } from "../../harness/checkers/index.js";
-import type { StartedRedisReproContainer } from "../../harness/container/redis-container.js";
-import { emptyHistory, type History } from "../../harness/history.js";
-import { infoNumber, samplerFor } from "../../harness/probes/index.js";
+import { emptyHistory, type History } from "../../harness/core/history.js";
+import { type Checker, checkerFor, fdLeakChecker } from "../../harness/parts/checkers/index.js";
+import type { StartedRedisReproContainer } from "../../harness/parts/container/redis-container.js";
+import { infoNumber, samplerFor } from "../../harness/parts/probes/index.js";
 import { ProbeSpec } from "../../harness/scenario/index.js";
 import { seedResult } from "../helpers/fixture.js";
 import { recordedResult } from "../helpers/runs.js";

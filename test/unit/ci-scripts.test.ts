@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
+import { MatrixResult } from "../../harness/campaigns/matrix.js";
 import { catalogueVersions } from "../../harness/catalogue/catalogue.js";
-import { MatrixResult } from "../../harness/matrix.js";
-import { projectRoot } from "../../harness/paths.js";
+import { projectRoot } from "../../harness/core/paths.js";
 import { shardReleases } from "../../scripts/ci/matrix.js";
 import { readShards, renderSummary } from "../../scripts/ci/summary.js";
 

@@ -1,18 +1,12 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  BASE_MODES,
-  commands,
-  DEFAULT_SCENARIO,
-  FAULTS,
-  MAX_CONCURRENCY,
-} from "../../harness/commands/index.js";
-import { checkAdvice, commandHelp, mainHelp, parseCommandLine } from "../../harness/commands/spec.js";
-import { ExitCode, UserError } from "../../harness/errors.js";
-import { FaultName } from "../../harness/faults/index.js";
-import { MAX_CONCURRENCY as matrixMax } from "../../harness/matrix.js";
-import { projectRoot } from "../../harness/paths.js";
+import { MAX_CONCURRENCY as matrixMax } from "../../harness/campaigns/matrix.js";
+import { BASE_MODES, commands, DEFAULT_SCENARIO, FAULTS, MAX_CONCURRENCY } from "../../harness/cli/index.js";
+import { checkAdvice, commandHelp, mainHelp, parseCommandLine } from "../../harness/cli/spec.js";
+import { ExitCode, UserError } from "../../harness/core/errors.js";
+import { projectRoot } from "../../harness/core/paths.js";
+import { FaultName } from "../../harness/parts/faults/index.js";
 import { DEFAULT_SCENARIO as scenarioDefault } from "../../harness/scenario/index.js";
 import { BaseMode } from "../../harness/targets/bases.js";
 import { userError } from "../helpers/errors.js";

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type ArmContext, FaultName, fault } from "../../harness/faults/index.js";
-import { dockerDir } from "../../harness/paths.js";
+import { dockerDir } from "../../harness/core/paths.js";
+import { type ArmContext, FaultName, fault } from "../../harness/parts/faults/index.js";
 import { recordedResult } from "../helpers/runs.js";
 import { type SeccompProfile, verdictFor } from "../helpers/seccomp.js";
 

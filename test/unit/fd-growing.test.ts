@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Decision, decideFdLeak, type FdLeakInput } from "../../harness/checkers/fd-leak.js";
-import type { ConnectProbe } from "../../harness/probes/connect.js";
+import { Decision, decideFdLeak, type FdLeakInput } from "../../harness/parts/checkers/fd-leak.js";
+import type { ConnectProbe } from "../../harness/parts/probes/connect.js";
 import { attemptsOf, checkerInput, recordedBefore, recordedResult } from "../helpers/runs.js";
 
 /**

@@ -5,7 +5,7 @@ import {
   type FdLeakInput,
   persistentGrowth,
   pipesPerAttempt,
-} from "../../harness/checkers/fd-leak.js";
+} from "../../harness/parts/checkers/fd-leak.js";
 import { seedResult } from "../helpers/fixture.js";
 import { attemptsOf, checkerInput, recordedBefore } from "../helpers/runs.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FdSample, parseFdListing } from "../../harness/probes/fds.js";
+import { FdSample, parseFdListing } from "../../harness/parts/probes/fds.js";
 import { seedSeries } from "../helpers/seed-data.js";
 
 /** `ls -l /proc/1/fd` of a Redis 3.2.8 with AOF on, one client, and one leaked rewrite attempt. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Decision, decideFdLeak, fdEvidence, pipesPerAttempt } from "../../harness/checkers/fd-leak.js";
-import { attemptsUntil } from "../../harness/history.js";
+import { attemptsUntil } from "../../harness/core/history.js";
+import { Decision, decideFdLeak, fdEvidence, pipesPerAttempt } from "../../harness/parts/checkers/fd-leak.js";
 import { loadScenario } from "../../harness/scenario/index.js";
 import { numericDirective } from "../../harness/targets/config.js";
 import { attemptsOf, checkerInput, recordedBefore, recordedResult } from "../helpers/runs.js";

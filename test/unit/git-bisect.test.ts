@@ -9,8 +9,8 @@ import {
   runBisect,
   type Trial,
   withUntestedGap,
-} from "../../harness/bisect.js";
-import { UserError } from "../../harness/errors.js";
+} from "../../harness/campaigns/bisect.js";
+import { UserError } from "../../harness/core/errors.js";
 import type { Verdict } from "../../harness/scenario/index.js";
 import { readWorkTree, resolveCommit, resolveGitDir, versionFromHeader } from "../../harness/targets/git.js";
 import { formatTarget, parseTarget } from "../../harness/targets/spec.js";

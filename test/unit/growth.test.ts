@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { decideGrowth, type GrowthInput, seriesGrowth } from "../../harness/checkers/growth.js";
-import { checkerFor } from "../../harness/checkers/index.js";
-import { type Attempt, HistoryRecorder, type Point } from "../../harness/history.js";
+import { type Attempt, HistoryRecorder, type Point } from "../../harness/core/history.js";
+import { decideGrowth, type GrowthInput, seriesGrowth } from "../../harness/parts/checkers/growth.js";
+import { checkerFor } from "../../harness/parts/checkers/index.js";
 import { emptyEvidence } from "../helpers/runs.js";
 
 /** Synthetic runs: an attempt every 100 ms from t = 100, the series sampled every 100 ms from t = 50. */

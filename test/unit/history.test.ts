@@ -5,8 +5,8 @@ import {
   HistoryRecorder,
   seriesNames,
   seriesOf,
-} from "../../harness/history.js";
-import type { FdSample } from "../../harness/probes/fds.js";
+} from "../../harness/core/history.js";
+import type { FdSample } from "../../harness/parts/probes/fds.js";
 
 /** Log lines as 3.2 and 7.0 print them (the prefix differs, the message is what counts). */
 const forkFailed =

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseInfo } from "../../harness/probes/info.js";
+import { parseInfo } from "../../harness/parts/probes/info.js";
 import { seedSeries } from "../helpers/seed-data.js";
 
 describe("parseInfo", () => {

@@ -1,16 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { fdEvidence } from "../../harness/checkers/fd-leak.js";
-import { checkerFor } from "../../harness/checkers/index.js";
+import { emptyHistory, type History } from "../../harness/core/history.js";
+import { fdEvidence } from "../../harness/parts/checkers/fd-leak.js";
+import { checkerFor } from "../../harness/parts/checkers/index.js";
 import {
   DEFAULT_LEAK_SERIES,
   decideLeaks,
   type LeaksInput,
   leakText,
   onServerClock,
-} from "../../harness/checkers/leaks.js";
-import { emptyHistory, type History } from "../../harness/history.js";
-import type { FdSample } from "../../harness/probes/fds.js";
-import { logLineMs } from "../../harness/probes/log.js";
+} from "../../harness/parts/checkers/leaks.js";
+import type { FdSample } from "../../harness/parts/probes/fds.js";
+import { logLineMs } from "../../harness/parts/probes/log.js";
 import { recordedResult } from "../helpers/runs.js";
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LogEvent, parseLogLine } from "../../harness/probes/log.js";
+import { LogEvent, parseLogLine } from "../../harness/parts/probes/log.js";
 import { seedSeries } from "../helpers/seed-data.js";
 
 const FORK_FAILED = "Can't rewrite append only file in background: fork: Cannot allocate memory";

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { compareMatrices, renderComparison } from "../../bench/matrix-compare.js";
-import { MatrixResult } from "../../harness/matrix.js";
+import { MatrixResult } from "../../harness/campaigns/matrix.js";
 
 const load = (n: number) =>
   MatrixResult.parse(

@@ -9,9 +9,9 @@ import {
   renderJunit,
   renderMatrix,
   toCell,
-} from "../../harness/matrix.js";
-import { projectRoot } from "../../harness/paths.js";
-import { RunResult } from "../../harness/result.js";
+} from "../../harness/campaigns/matrix.js";
+import { projectRoot } from "../../harness/core/paths.js";
+import { RunResult } from "../../harness/run/result.js";
 import { loadScenario } from "../../harness/scenario/index.js";
 import { seedRunData } from "../helpers/fixture.js";
 

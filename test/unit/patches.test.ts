@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UserError } from "../../harness/errors.js";
+import { UserError } from "../../harness/core/errors.js";
 import {
   availablePatches,
   checkPatches,

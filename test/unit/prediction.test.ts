@@ -3,7 +3,7 @@ import {
   comparePrediction,
   Prediction,
   predictExhaustionSeconds,
-} from "../../harness/checkers/prediction.js";
+} from "../../harness/parts/checkers/prediction.js";
 import { loadScenario } from "../../harness/scenario/index.js";
 import { eventLoopSize, numericDirective } from "../../harness/targets/config.js";
 import { recordedResult, recordedRun } from "../helpers/runs.js";

@@ -3,19 +3,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Decision } from "../../harness/checkers/fd-leak.js";
+import { isUserError } from "../../harness/core/errors.js";
+import { type History, HistoryRecorder } from "../../harness/core/history.js";
+import { scenariosDir } from "../../harness/core/paths.js";
+import { Decision } from "../../harness/parts/checkers/fd-leak.js";
 import {
   aofDirChecker,
   type CheckContext,
   type Checker,
   type Ended,
   fdLeakChecker,
-} from "../../harness/checkers/index.js";
-import { isUserError } from "../../harness/errors.js";
-import { type History, HistoryRecorder } from "../../harness/history.js";
-import { scenariosDir } from "../../harness/paths.js";
-import { LogEvent, parseLogLine } from "../../harness/probes/log.js";
-import type { TargetResult } from "../../harness/result.js";
+} from "../../harness/parts/checkers/index.js";
+import { LogEvent, parseLogLine } from "../../harness/parts/probes/log.js";
+import type { TargetResult } from "../../harness/run/result.js";
 import { loadScenario, parseScenario } from "../../harness/scenario/index.js";
 import { compareVersions, formatTarget, parseTarget, type TargetSpec } from "../../harness/targets/spec.js";
 import { attemptsOf, recordedResult } from "../helpers/runs.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { UserError } from "../../harness/errors.js";
+import { UserError } from "../../harness/core/errors.js";
 import {
   findRelease,
   officialTarballUrl,

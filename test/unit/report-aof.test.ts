@@ -2,8 +2,8 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { seriesOf } from "../../harness/history.js";
-import { projectRoot } from "../../harness/paths.js";
+import { seriesOf } from "../../harness/core/history.js";
+import { projectRoot } from "../../harness/core/paths.js";
 import {
   AOF_FILES_METRIC,
   chartGeometry,

@@ -7,7 +7,7 @@ import {
   REFUSED_COLOUR,
   renderChart,
 } from "../../harness/report/chart.js";
-import type { RunResult } from "../../harness/result.js";
+import type { RunResult } from "../../harness/run/result.js";
 import { seedRun } from "../helpers/fixture.js";
 import { drawnYAt, expectedYAt, hitsInPlot, near, rasterize, timesAcross } from "../helpers/raster.js";
 

@@ -2,14 +2,14 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { UserError } from "../../harness/errors.js";
-import { projectRoot } from "../../harness/paths.js";
+import { UserError } from "../../harness/core/errors.js";
+import { projectRoot } from "../../harness/core/paths.js";
 import { REPORT_FORMAT, Report, rawBaseNames } from "../../harness/report/model.js";
 import { readReport } from "../../harness/report/read.js";
 import { hostPathsIn, scrubText } from "../../harness/report/scrub.js";
 import { renderSummary } from "../../harness/report/summary.js";
 import { prepareReportDir, writeReport } from "../../harness/report/write.js";
-import { RunResult } from "../../harness/result.js";
+import { RunResult } from "../../harness/run/result.js";
 import { loadScenario } from "../../harness/scenario/index.js";
 import { seedRun } from "../helpers/fixture.js";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { cell, code, fence, renderMarkdown } from "../../harness/report/markdown.js";
 import { buildReport, readerCommand, sourceMeaning } from "../../harness/report/model.js";
-import type { RunResult } from "../../harness/result.js";
+import type { RunResult } from "../../harness/run/result.js";
 import { loadScenario } from "../../harness/scenario/index.js";
 import { seedRun } from "../helpers/fixture.js";
 

@@ -3,7 +3,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { expectation, expectationFor } from "../../harness/catalogue/catalogue.js";
-import { scenariosDir } from "../../harness/paths.js";
+import { scenariosDir } from "../../harness/core/paths.js";
 import { listScenarios, loadScenario, parseScenario, type Scenario } from "../../harness/scenario/index.js";
 import { eventLoopSize, numericDirective } from "../../harness/targets/config.js";
 

@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectation } from "../../harness/catalogue/catalogue.js";
-import type { Checker } from "../../harness/checkers/index.js";
-import { UserError } from "../../harness/errors.js";
-import { scenariosDir } from "../../harness/paths.js";
+import { UserError } from "../../harness/core/errors.js";
+import { scenariosDir } from "../../harness/core/paths.js";
+import type { Checker } from "../../harness/parts/checkers/index.js";
 import {
   ByteSize,
   DEFAULT_SCENARIO,

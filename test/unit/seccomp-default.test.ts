@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { dockerDir } from "../../harness/paths.js";
+import { dockerDir } from "../../harness/core/paths.js";
 import { type SeccompProfile, verdictFor } from "../helpers/seccomp.js";
 
 /**

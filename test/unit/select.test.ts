@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { catalogueVersions, compareTargets, selectReleases } from "../../harness/catalogue/catalogue.js";
-import { UserError } from "../../harness/errors.js";
+import { UserError } from "../../harness/core/errors.js";
 
 const versions = catalogueVersions();
 const all32 = Array.from({ length: 14 }, (_, i) => `3.2.${i}`);

@@ -3,8 +3,8 @@ import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UserError } from "../../harness/errors.js";
-import { sourceDirs } from "../../harness/paths.js";
+import { UserError } from "../../harness/core/errors.js";
+import { sourceDirs } from "../../harness/core/paths.js";
 import { type Release, requireRelease } from "../../harness/targets/releases.js";
 import {
   addSource,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { renderSummary, summaryRows, timeToExhaustion } from "../../harness/report/summary.js";
-import { RunResult } from "../../harness/result.js";
+import { RunResult } from "../../harness/run/result.js";
 import { seedRun, seedRunData } from "../helpers/fixture.js";
 
 describe("renderSummary on the recorded seed run", () => {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { UserError } from "../../harness/errors.js";
-import type { MatrixCell } from "../../harness/matrix.js";
+import type { MatrixCell } from "../../harness/campaigns/matrix.js";
 import {
   DEFAULT_FAULTS,
   pathApplies,
@@ -11,7 +10,8 @@ import {
   selectPaths,
   sweepScenario,
   toSweepCell,
-} from "../../harness/sweep.js";
+} from "../../harness/campaigns/sweep.js";
+import { UserError } from "../../harness/core/errors.js";
 
 const growth = (series: string, perAttempt: number, leaking: boolean) => ({
   series,

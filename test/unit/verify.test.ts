@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UserError } from "../../harness/errors.js";
+import { UserError } from "../../harness/core/errors.js";
 import { fileHash, readTarball } from "../../harness/targets/verify.js";
 import { type TarEntry, writeTarGz } from "../helpers/tarball.js";
 

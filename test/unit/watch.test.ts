@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { CheckContext, Checker, Decision, Ended } from "../../harness/checkers/index.js";
-import { type History, HistoryRecorder } from "../../harness/history.js";
-import { type Clock, type WatchOptions, watch } from "../../harness/watch.js";
+import { type History, HistoryRecorder } from "../../harness/core/history.js";
+import type { CheckContext, Checker, Decision, Ended } from "../../harness/parts/checkers/index.js";
+import { type Clock, type WatchOptions, watch } from "../../harness/run/watch.js";
 import { emptyEvidence } from "../helpers/runs.js";
 
 /** A clock that only moves when the loop sleeps; `during` runs what "happens" while it sleeps. */

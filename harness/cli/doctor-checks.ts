@@ -1,0 +1,150 @@
+import { readdir } from "node:fs/promises";
+import { execa } from "execa";
+import { z } from "zod";
+import { errorText } from "../core/errors.js";
+import { sourceDirs, sourceDirsText } from "../core/paths.js";
+import { engine, engineFacts, prepareReaper } from "../engine/client.js";
+import { localImageId } from "../engine/images.js";
+import { baseDefinitions } from "../targets/bases.js";
+
+export const Check = z.object({
+  status: z.enum(["ok", "warn", "fail"]),
+  name: z.string(),
+  detail: z.string(),
+  /** What to do about it; empty when nothing needs doing. */
+  fix: z.string(),
+});
+export type Check = z.infer<typeof Check>;
+
+const ok = (name: string, detail: string): Check => ({ status: "ok", name, detail, fix: "" });
+
+/** Everything a run depends on, each with what to do when it is missing. Never changes anything. */
+export async function runDoctor(): Promise<Check[]> {
+  const checks: Check[] = [];
+  try {
+    await engine();
+  } catch (error) {
+    return [
+      {
+        status: "fail",
+        name: "engine",
+        detail: errorText(error),
+        fix: "start Docker: sudo bash scripts/ensure-engine.sh, or set DOCKER_HOST",
+      },
+    ];
+  }
+  const { version, info } = await engineFacts();
+  checks.push(
+    ok(
+      "engine",
+      `${version.Version} (${info.OperatingSystem ?? "?"}), ${info.NCPU} CPUs, ${(info.MemTotal / 1024 ** 3).toFixed(1)} GiB`,
+    ),
+  );
+  const api = Number(version.ApiVersion);
+  checks.push(
+    api >= 1.41
+      ? ok("api version", version.ApiVersion)
+      : {
+          status: "fail",
+          name: "api version",
+          detail: version.ApiVersion,
+          fix: "seccomp errnoRet and live pids updates need engine 20.10 (API 1.41) or later: upgrade the engine",
+        },
+  );
+  const security: string[] = info.SecurityOptions ?? [];
+  checks.push(
+    security.some((o) => o.includes("seccomp"))
+      ? ok("seccomp", "supported: the seccomp-enomem fault can run")
+      : {
+          status: "fail",
+          name: "seccomp",
+          detail: "the engine has no seccomp support",
+          fix: "use --fault pids-limit, or an engine built with seccomp",
+        },
+  );
+  checks.push(ok("cgroup", `v${info.CgroupVersion ?? "?"} (${info.CgroupDriver ?? "?"} driver)`));
+  checks.push(
+    info.PidsLimit
+      ? ok("pids controller", "available: the pids-limit fault can run")
+      : {
+          status: "fail",
+          name: "pids controller",
+          detail: "the engine cannot limit pids",
+          fix: "enable the pids cgroup controller, or use --fault seccomp-enomem",
+        },
+  );
+  checks.push(
+    info.SwapLimit
+      ? ok("memory limits", "memory and swap limits enforced")
+      : {
+          status: "warn",
+          name: "memory limits",
+          detail: "no swap accounting: MemorySwap is ignored",
+          fix: "enable swap accounting (cgroup_enable=memory swapaccount=1) for limits without swap",
+        },
+  );
+  const reaper = await prepareReaper();
+  checks.push(
+    reaper === "ryuk"
+      ? ok("reaper", "Ryuk available: containers of a killed process are removed")
+      : {
+          status: "warn",
+          name: "reaper",
+          detail: "Ryuk cannot be pulled: only the harness removes its containers",
+          fix: "after a kill -9, run `redis-repro cleanup`",
+        },
+  );
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  const localEngine = !process.env.DOCKER_HOST || process.env.DOCKER_HOST.startsWith("unix://");
+  checks.push(
+    isRoot && localEngine
+      ? ok("host /proc", "readable: fds can be read from the host under the pids-limit fault")
+      : {
+          status: "warn",
+          name: "host /proc",
+          detail: "not root on the engine's host",
+          fix: "run as root on the engine's host to use --fault pids-limit",
+        },
+  );
+  const dir = sourceDirsText();
+  const listed = await Promise.all(sourceDirs().map((d) => readdir(d).catch(() => [] as string[])));
+  const tarballs = listed.flat().filter((f) => f.endsWith(".tar.gz"));
+  checks.push(
+    tarballs.length
+      ? ok(
+          "source cache",
+          `${dir}: ${tarballs.length} tarball(s) (${tarballs.slice(0, 6).join(", ")}${tarballs.length > 6 ? ", …" : ""})`,
+        )
+      : {
+          status: "warn",
+          name: "source cache",
+          detail: `${dir} is empty`,
+          fix: "tarballs are downloaded on first use; offline, run `redis-repro sources add FILE` or set REDIS_REPRO_SOURCES",
+        },
+  );
+  const hasDebootstrap = await execa("debootstrap", ["--version"], { reject: false }).then(
+    (r) => r.exitCode === 0,
+    () => false,
+  );
+  for (const [role, def] of Object.entries(baseDefinitions())) {
+    const official = await localImageId(def.official);
+    const offline = await localImageId(def.offline);
+    if (official || offline)
+      checks.push(ok(`base ${role}`, official ? def.official : `${def.offline} (offline equivalent)`));
+    else if (isRoot && hasDebootstrap)
+      checks.push({
+        status: "warn",
+        name: `base ${role}`,
+        detail: `${def.official} not present`,
+        fix: "pulled on first build, or made offline with debootstrap (about a minute): `redis-repro images bases`",
+      });
+    else
+      checks.push({
+        status: "warn",
+        name: `base ${role}`,
+        detail: `${def.official} not present and no debootstrap/root`,
+        fix: `docker pull ${def.official}, or make the offline bases once as root: \`sudo bash scripts/ensure-engine.sh\``,
+      });
+  }
+  return checks;
+}

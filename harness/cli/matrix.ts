@@ -1,0 +1,127 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import {
+  defaultConcurrency,
+  MAX_CONCURRENCY,
+  renderJunit,
+  renderMatrix,
+  runMatrix,
+} from "../campaigns/matrix.js";
+import {
+  type Catalogue,
+  catalogue,
+  catalogueFile,
+  catalogueReleases,
+  catalogueVersions,
+  loadCatalogue,
+  recordMeasurements,
+  selectReleases,
+  writeCatalogue,
+} from "../catalogue/catalogue.js";
+import { UserError } from "../core/errors.js";
+import { sourceDirsText } from "../core/paths.js";
+import { progress } from "../core/progress.js";
+import { alignColumns } from "../report/table.js";
+import { DEFAULT_SCENARIO, listScenarios, loadScenario } from "../scenario/index.js";
+import { cachedSourcePath } from "../targets/sources.js";
+import { baseMode, type Input, parseCount, printJson, stringList } from "./command.js";
+
+async function cachedVersions(): Promise<string[]> {
+  const present = await Promise.all(catalogueVersions().map(async (v) => [v, await cachedSourcePath(v)]));
+  return present.filter(([, path]) => path).map(([v]) => v as string);
+}
+
+function printCatalogue(data: Catalogue): void {
+  const scenarios = [...new Set(data.releases.flatMap((r) => Object.keys(r.expect)))].sort();
+  const rows = [
+    ["release", "hash check", "protected-mode", "aof", ...scenarios],
+    ...catalogueReleases(data).map((r) => [
+      r.reportsVersion ? `${r.version} (reports ${r.reportsVersion})` : r.version,
+      r.release.published ? `published ${r.release.published.algo}` : "files digest",
+      r.config.protectedMode,
+      r.config.aof,
+      ...scenarios.map((s) => {
+        const e = r.expect[s] ?? "unmeasured";
+        if (e === "unmeasured") return e;
+        const others = Object.entries(e.otherVerdicts ?? {}).map(([v, n]) => `, ${v} ×${n}`);
+        return `${e.verdict} ×${e.runs}${others.join("")} (${e.date}, ${e.harness})`;
+      }),
+    ]),
+  ];
+  const lines = alignColumns(rows);
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+export async function run({ values, args }: Input): Promise<number> {
+  if (values.catalogue) {
+    if (values.json) printJson(catalogueReleases());
+    else printCatalogue(catalogue);
+    return 0;
+  }
+  const concurrency = parseCount(
+    values.concurrency,
+    "--concurrency",
+    1,
+    MAX_CONCURRENCY,
+    defaultConcurrency(),
+  );
+  const cached = await cachedVersions();
+  const selection = args.length ? args.join(",") : "cached";
+  const targets = selectReleases(selection, catalogueVersions(), { cached });
+  if (targets.length === 0)
+    throw new UserError(
+      `no release tarball in the source cache ${sourceDirsText()}: name releases (e.g. 7.0.15 or 3.2.0..3.2.13) or add tarballs with \`redis-repro sources add FILE\``,
+    );
+  const refs = stringList(values.scenario);
+  const names = refs.includes("all") ? await listScenarios() : refs.length ? refs : [DEFAULT_SCENARIO];
+  const scenarios = [];
+  for (const ref of names) scenarios.push({ scenario: await loadScenario(ref), ref });
+  progress(
+    `[matrix] ${targets.length} release(s) × ${scenarios.length} scenario(s): ${targets.join(" ")}${args.length ? "" : ` (releases in ${sourceDirsText()})`}`,
+  );
+
+  const result = await runMatrix(scenarios, targets, {
+    bases: baseMode(values),
+    rebuild: values.rebuild === true,
+    concurrency,
+    retries: parseCount(values.retries, "--retries", 0, 3, 1),
+  });
+  if (typeof values.junit === "string") {
+    const file = resolve(values.junit);
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, renderJunit(result));
+    progress(`[matrix] JUnit XML → ${file}`);
+  }
+  if (values.record) {
+    // Every run counts, the earlier runs of a cell that was run again too: flakiness is recorded.
+    const measured = result.cells.flatMap((c) =>
+      [...c.earlier, c].flatMap((r) =>
+        r.verdict === null || r.runId === null || r.evidence === null
+          ? []
+          : [
+              {
+                target: c.target,
+                scenario: c.scenario,
+                verdict: r.verdict,
+                runId: r.runId,
+                evidence: r.evidence,
+              },
+            ],
+      ),
+    );
+    const {
+      catalogue: updated,
+      recorded,
+      changes,
+    } = recordMeasurements(loadCatalogue(), measured, {
+      date: result.startedAt.slice(0, 10),
+      harness: result.harness.version,
+    });
+    await writeCatalogue(updated);
+    for (const change of changes) progress(`[catalogue] changed: ${change}`);
+    progress(`[catalogue] recorded ${recorded} verdict(s) into ${catalogueFile}; rebuild to use them`);
+  }
+  if (values.json) printJson(result);
+  else process.stdout.write(renderMatrix(result));
+  return result.ok ? 0 : 1;
+}

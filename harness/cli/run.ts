@@ -1,0 +1,35 @@
+import { join } from "node:path";
+import { progress } from "../core/progress.js";
+import { containerDiedError } from "../engine/failure.js";
+import type { FaultName } from "../parts/faults/index.js";
+import { renderSummary } from "../report/summary.js";
+import { runScenario } from "../run/run.js";
+import { loadScenario } from "../scenario/index.js";
+import { baseMode, type Input, optionString, printJson } from "./command.js";
+
+export async function run({ values, args }: Input): Promise<number> {
+  const scenario = await loadScenario(typeof values.scenario === "string" ? values.scenario : undefined);
+  // The parser has checked --fault against its choices.
+  const faultOverride = optionString(values, "fault") as FaultName | undefined;
+  const reportDir = optionString(values, "report");
+  // The report writer (schemas, chart, Markdown) loads only when a report is asked for; the folder is
+  // checked before the run, so a bad one costs no run.
+  const reports = reportDir === undefined ? undefined : await import("../report/write.js");
+  if (reports && reportDir !== undefined) await reports.prepareReportDir(reportDir);
+  const result = await runScenario(scenario, args.length ? args : scenario.targets, {
+    bases: baseMode(values),
+    rebuild: values.rebuild === true,
+    faultOverride,
+    scenarioRef: typeof values.scenario === "string" ? values.scenario : undefined,
+  });
+  if (values.json) printJson(result);
+  else process.stdout.write(renderSummary(result));
+  if (reports && reportDir !== undefined) {
+    await reports.writeReport(reportDir, result, scenario);
+    progress(`report: ${join(reportDir, "report.md")}`);
+  }
+  // A dead container is the environment failing the run, not a verdict: say so in one line, exit 3.
+  const died = result.results.find((r) => r.decision.reason.startsWith("container died"));
+  if (died) throw containerDiedError(died.target, died.decision.reason.replace(/^container died: /, ""));
+  return result.ok ? 0 : 1;
+}
