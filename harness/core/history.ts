@@ -1,132 +1,116 @@
 import { z } from "zod";
-import { ConnectProbe } from "../parts/probes/connect.js";
-import { FdSample } from "../parts/probes/fds.js";
-import { LogEvent, parseLogLine } from "../parts/probes/log.js";
-import type { AttemptSpec } from "../scenario/schema.js";
 
 /**
- * Everything a run saw, each with its time (ms since the run's clock started): the main node's fd
- * samples, every other probe's numeric series, the parsed log events, the attempts, the fresh-client
- * probes and the raw log. Checkers, the report, the chart and the catalogue all read this one record.
+ * Everything a run saw, each with its time (ms on the run's clock). Like Jepsen's history, it is the
+ * one record the checkers decide on and the report, the chart and the catalogue are made from:
+ * - series: every probe's readings, by name "PROBE.FIELD" (fds.total, info.aof_last_bgrewrite_status,
+ *   connect.ok, tmp.files…); a point may carry a text (a refused client's error, a matched log line);
+ * - events: what happened, by kind: a log line the parser recognised (fork-failed, pipes-error…), a
+ *   mark a workload step set (`context.mark`), a fault's start and heal, the limits a node ran under;
+ * - attempts: what the scenario counts as one try of the failing operation;
+ * - logs: every node's raw log lines.
  */
-export const Point = z.object({ t: z.number(), v: z.number() });
+export const Point = z.object({ t: z.number(), v: z.number(), text: z.string().optional() });
 export type Point = z.infer<typeof Point>;
 
 export const Attempt = z.object({ t: z.number(), line: z.string().nullable() });
 export type Attempt = z.infer<typeof Attempt>;
 
+export const EventValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+export type EventValue = z.infer<typeof EventValue>;
+
+/** Kinds the run itself writes; log events use the parser's kinds (probes/log.ts). Open: any string. */
+export const MARK = "mark";
+export const FAULT_START = "fault-start";
+export const FAULT_HEAL = "fault-heal";
+export const LIMIT = "limit";
+
+export const Event = z.object({
+  t: z.number(),
+  node: z.string().default("main"),
+  kind: z.string(),
+  /** A mark's, a fault's or a limit's name. */
+  name: z.string().optional(),
+  value: EventValue.optional(),
+  /** The log line a log event came from, or words for a fault event. */
+  line: z.string().optional(),
+  /** Log events: what forked (aof-rewrite, bgsave) and the errno text; the version a server reports. */
+  what: z.string().optional(),
+  errno: z.string().optional(),
+  version: z.string().optional(),
+});
+export type Event = z.infer<typeof Event>;
+export type EventInput = z.input<typeof Event>;
+
 export const History = z.object({
-  /** The main node's fds (series fds.FIELD are read from here). */
-  samples: z.array(FdSample),
-  /** Other probes' series by name, "NAME.FIELD". */
   series: z.record(z.string(), z.array(Point)).default({}),
-  events: z.array(LogEvent),
+  events: z.array(Event).default([]),
   attempts: z.array(Attempt).default([]),
-  probes: z.array(ConnectProbe),
-  log: z.array(z.string()),
+  logs: z.record(z.string(), z.array(z.string())).default({}),
 });
 export type History = z.infer<typeof History>;
 
 export function emptyHistory(): History {
-  return { samples: [], series: {}, events: [], attempts: [], probes: [], log: [] };
+  return { series: {}, events: [], attempts: [], logs: {} };
 }
 
-const FD_FIELDS = ["total", "maxFd", "pipe", "socket", "file", "eventpoll", "other"] as const;
-
-/** A series by name; fds.FIELD comes from the fd samples. */
+/** A series by name, "PROBE.FIELD"; empty when nothing was read. */
 export function seriesOf(history: History, name: string): Point[] {
-  const [probe, field] = [name.slice(0, name.indexOf(".")), name.slice(name.indexOf(".") + 1)];
-  if (probe === "fds" && (FD_FIELDS as readonly string[]).includes(field)) {
-    const key = field as (typeof FD_FIELDS)[number];
-    return history.samples.map((s) => ({ t: s.t, v: s[key] }));
-  }
   return history.series[name] ?? [];
 }
 
-/** Every series name the history holds, fds first. */
 export function seriesNames(history: History): string[] {
-  return [
-    ...(history.samples.length ? FD_FIELDS.map((f) => `fds.${f}`) : []),
-    ...Object.keys(history.series),
-  ];
+  return Object.keys(history.series);
+}
+
+/** The last point at or before t (undefined before the first). */
+export function valueAt(points: readonly Point[], t: number): Point | undefined {
+  let found: Point | undefined;
+  for (const p of points) {
+    if (p.t > t) break;
+    found = p;
+  }
+  return found;
 }
 
 export function attemptsUntil(attempts: Attempt[], until = Number.POSITIVE_INFINITY): Attempt[] {
   return attempts.filter((a) => a.t <= until);
 }
 
-/**
- * Appends to a history as a run goes: log lines become events, and whatever the scenario counts as
- * an attempt (an event, a matching line, an increase of a series) is recorded when it arrives.
- */
-export class HistoryRecorder {
-  readonly history: History = emptyHistory();
-  private readonly pattern: RegExp | undefined;
-  private readonly replyPattern: RegExp | undefined;
-  private readonly logProbes: { name: string; re: RegExp; count: number }[];
+/** Events of a kind, optionally of one node and one name. */
+export function eventsOf(history: History, kind: string, filter: { node?: string; name?: string } = {}): Event[] {
+  return history.events.filter(
+    (e) =>
+      e.kind === kind &&
+      (filter.node === undefined || e.node === filter.node) &&
+      (filter.name === undefined || e.name === filter.name),
+  );
+}
 
-  constructor(
-    private readonly attempt: AttemptSpec,
-    logProbes: { name: string; pattern: string }[] = [],
-  ) {
-    this.pattern = "pattern" in attempt ? new RegExp(attempt.pattern) : undefined;
-    this.replyPattern = "reply" in attempt ? new RegExp(attempt.reply) : undefined;
-    this.logProbes = logProbes.map((p) => ({ name: p.name, re: new RegExp(p.pattern), count: 0 }));
-    // A count starts at 0 before any line: the first matching line is a rise like any other.
-    for (const probe of this.logProbes) this.history.series[`${probe.name}.count`] = [{ t: 0, v: 0 }];
-  }
+/** A node's log (main's by default). */
+export function logOf(history: History, node = "main"): string[] {
+  return history.logs[node] ?? [];
+}
 
-  /** A line of the main node's log. */
-  logLine(line: string, t: number): void {
-    this.history.log.push(line);
-    const event = parseLogLine(line, t);
-    if (event) this.history.events.push(event);
-    if ("event" in this.attempt && event?.kind === this.attempt.event) this.attemptAt(t, line);
-    if (this.pattern?.test(line)) this.attemptAt(t, line);
-    for (const probe of this.logProbes) {
-      if (probe.re.test(line)) this.point(`${probe.name}.count`, { t, v: ++probe.count });
+/** The value of a limit the run recorded for a node (nofile, pids, memory), if it did. */
+export function limitOf(history: History, name: string, node = "main"): number | undefined {
+  const value = eventsOf(history, LIMIT, { node, name }).at(-1)?.value;
+  return typeof value === "number" ? value : undefined;
+}
+
+/** Fault windows on a node (or any): each start with its heal, or null while it lasts. */
+export function faultWindows(
+  history: History,
+  node?: string,
+): { name: string; node: string; start: number; heal: number | null }[] {
+  const windows: { name: string; node: string; start: number; heal: number | null }[] = [];
+  for (const e of history.events) {
+    if (node !== undefined && e.node !== node) continue;
+    if (e.kind === FAULT_START) windows.push({ name: e.name ?? "fault", node: e.node, start: e.t, heal: null });
+    if (e.kind === FAULT_HEAL) {
+      const open = windows.findLast((w) => w.heal === null && w.node === e.node && w.name === (e.name ?? "fault"));
+      if (open) open.heal = e.t;
     }
   }
-
-  /** A reply to one of the workload's commands (the text of an error reply included). */
-  reply(text: string, t: number): void {
-    if (this.replyPattern?.test(text)) this.attemptAt(t, text);
-  }
-
-  fds(sample: FdSample): void {
-    this.history.samples.push(sample);
-    if ("series" in this.attempt) this.seriesAttempts(this.attempt.series, "fds.", sample);
-  }
-
-  /** One reading of a probe: its fields become NAME.FIELD series. */
-  reading(name: string, t: number, values: Record<string, number>): void {
-    for (const [field, v] of Object.entries(values)) this.point(`${name}.${field}`, { t, v });
-  }
-
-  connect(probe: ConnectProbe): void {
-    this.history.probes.push(probe);
-  }
-
-  private point(name: string, point: Point): void {
-    const series = this.history.series[name] ?? [];
-    const before = series.at(-1);
-    series.push(point);
-    this.history.series[name] = series;
-    if ("series" in this.attempt && this.attempt.series === name && before && point.v > before.v) {
-      for (let i = before.v; i < point.v; i++) this.attemptAt(point.t, null);
-    }
-  }
-
-  private seriesAttempts(name: string, prefix: string, sample: FdSample): void {
-    if (!name.startsWith(prefix)) return;
-    const field = name.slice(prefix.length) as keyof FdSample;
-    const previous = this.history.samples.at(-2);
-    if (previous && sample[field] > previous[field]) {
-      for (let i = previous[field]; i < sample[field]; i++) this.attemptAt(sample.t, null);
-    }
-  }
-
-  private attemptAt(t: number, line: string | null): void {
-    this.history.attempts.push({ t, line });
-  }
+  return windows;
 }

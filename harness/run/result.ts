@@ -1,27 +1,32 @@
 import { z } from "zod";
 import { History } from "../core/history.js";
+import { Decision, Expected } from "../core/outcome.js";
 import { Environment } from "../engine/environment.js";
-import { Decision } from "../parts/checkers/fd-leak.js";
-import { Prediction } from "../parts/checkers/prediction.js";
-import { WorkloadResult } from "../parts/workload/index.js";
-import { Verdict } from "../scenario/schema.js";
 
-/** What one target's run produced: the verdict, its evidence, and the history behind it. */
+/** What the workload did: writes, and commands sent by repeating steps with their distinct replies. */
+export const Tally = z.object({
+  writes: z.number(),
+  aofBytes: z.number(),
+  commands: z.number().default(0),
+  replies: z.record(z.string(), z.number()).default({}),
+});
+
+/** What one target's run produced: the checker's decision, and the history behind it. */
 export const TargetResult = z.object({
   target: z.string(),
   image: z.string(),
   imageOrigin: z.enum(["built", "cached", "brought"]),
+  /** What the server says it is (8.0-m01 says 7.9.224), from its start line. */
   version: z.string().nullable(),
   sourceCheck: z.string().nullable(),
-  fault: z.string(),
-  /** What arming the fault did (e.g. the pids limit it set), when it has an arming step. */
-  faultDetail: z.string().nullable().default(null),
-  /** The checker that decided (fd-leak, aof-dir, growth, or a script's own). */
+  /** The faults the run used, by name (the schedule and what each did are events in the history). */
+  faults: z.array(z.string()).default([]),
+  /** The checker that decided (a composition names itself). */
   checker: z.string(),
-  expected: Verdict.nullable(),
+  /** What the catalogue or the scenario expected: an outcome, or a label. */
+  expected: Expected.nullable(),
   matches: z.boolean().nullable(),
   decision: Decision,
-  prediction: Prediction.nullable().default(null),
   phases: z.object({
     containerStartMs: z.number(),
     workloadMs: z.number(),
@@ -29,11 +34,8 @@ export const TargetResult = z.object({
     totalMs: z.number(),
   }),
   memory: z.object({ limitBytes: z.number(), peakBytes: z.number().nullable() }),
-  workload: WorkloadResult.nullable(),
-  info: z.record(z.string(), z.string()),
-  /** Logs of the nodes other than main, by name (main's is the history's). */
-  nodeLogs: z.record(z.string(), z.array(z.string())).default({}),
-  ...History.shape,
+  workload: Tally.nullable(),
+  history: History,
 });
 export type TargetResult = z.infer<typeof TargetResult>;
 

@@ -1,4 +1,17 @@
-import type { DirEntry } from "./dir.js";
+import { z } from "zod";
+import type { DirEntry } from "../../core/node.js";
+import type { Probe } from "../../core/probe.js";
+import { NodeName, ProbeName } from "./spec.js";
+
+/** NAME.files, .base, .incr, .emptyIncr, .manifestBytes, .totalBytes of the 7.x multi-part AOF directory. */
+export const AofDirProbeSpec = z
+  .object({
+    probe: z.literal("aof-dir"),
+    name: ProbeName.default("aofdir"),
+    path: z.string().startsWith("/").default("/data/appendonlydir"),
+    node: NodeName,
+  })
+  .strict();
 
 /**
  * The 7.x multi-part AOF directory (appenddirname under dir): base and incr files and a manifest.
@@ -17,4 +30,16 @@ export function summariseAofDir(entries: DirEntry[]): Record<string, number> {
     } else if (/\.manifest$/.test(name) && !name.startsWith("temp-")) reading.manifestBytes += size;
   }
   return reading;
+}
+
+export function aofDirProbe(spec: { name?: string; node?: string; path?: string } = {}): Probe {
+  const path = spec.path ?? "/data/appendonlydir";
+  return {
+    name: spec.name ?? "aofdir",
+    node: spec.node ?? "main",
+    read: async (node) => {
+      const entries = await node.listDir(path);
+      return entries && summariseAofDir(entries);
+    },
+  };
 }

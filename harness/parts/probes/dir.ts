@@ -1,10 +1,19 @@
 import { readdir, stat } from "node:fs/promises";
+import { z } from "zod";
+import type { DirEntry } from "../../core/node.js";
+import type { Probe } from "../../core/probe.js";
+import { NodeName, ProbeName } from "./spec.js";
 
-/** A regular file in a watched directory. */
-export interface DirEntry {
-  name: string;
-  size: number;
-}
+/** NAME.files, NAME.bytes, NAME.emptyFiles of the files in `path` whose names match `pattern`. */
+export const DirProbeSpec = z
+  .object({
+    probe: z.literal("dir"),
+    name: ProbeName.default("dir"),
+    path: z.string().startsWith("/"),
+    pattern: z.string().optional(),
+    node: NodeName,
+  })
+  .strict();
 
 /**
  * Parses `ls -ln DIR`: "-rw-r--r-- 1 999 999 158913 Nov 26 14:10 appendonly.aof.1.incr.aof".
@@ -62,5 +71,17 @@ export function summariseDir(entries: DirEntry[], pattern?: RegExp): Record<stri
     files: matching.length,
     bytes: matching.reduce((sum, e) => sum + e.size, 0),
     emptyFiles: matching.filter((e) => e.size === 0).length,
+  };
+}
+
+export function dirProbe(spec: { name?: string; node?: string; path: string; pattern?: string }): Probe {
+  const pattern = spec.pattern === undefined ? undefined : new RegExp(spec.pattern);
+  return {
+    name: spec.name ?? "dir",
+    node: spec.node ?? "main",
+    read: async (node) => {
+      const entries = await node.listDir(spec.path);
+      return entries && summariseDir(entries, pattern);
+    },
   };
 }

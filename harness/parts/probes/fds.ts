@@ -1,37 +1,39 @@
 import { readdir, readlink } from "node:fs/promises";
-import type { StartedTestContainer } from "testcontainers";
 import { z } from "zod";
+import { type History, seriesOf } from "../../core/history.js";
+import type { FdEntry } from "../../core/node.js";
+import type { Probe } from "../../core/probe.js";
+import { NodeName, ProbeName } from "./spec.js";
 
-export const FdKinds = z.object({
+/** NAME.total, .maxFd, .pipe, .socket, .file, .eventpoll, .other: the server's open fds by kind. */
+export const FdsProbeSpec = z
+  .object({ probe: z.literal("fds"), name: ProbeName.default("fds"), node: NodeName })
+  .strict();
+
+export const FdSample = z.object({
+  /** ms on the run's clock. */
+  t: z.number(),
+  total: z.number(),
+  /** Highest fd number: what the event loop's size is compared with. */
+  maxFd: z.number(),
   pipe: z.number(),
   socket: z.number(),
   file: z.number(),
   eventpoll: z.number(),
   other: z.number(),
 });
-
-export const FdSample = FdKinds.extend({
-  /** ms since the run's clock started. */
-  t: z.number(),
-  total: z.number(),
-  /** Highest fd number: what the event loop's size is compared with. */
-  maxFd: z.number(),
-});
 export type FdSample = z.infer<typeof FdSample>;
 
-export interface FdEntry {
-  fd: number;
-  target: string;
-}
+export const FD_FIELDS = ["total", "maxFd", "pipe", "socket", "file", "eventpoll", "other"] as const;
 
 /** Parses `ls -l /proc/PID/fd`: "lrwx------ 1 redis redis 64 Nov 26 14:00 7 -> pipe:[12345]". */
-export function parseFdListing(text: string, t: number): FdSample {
+export function parseFdListing(text: string): FdEntry[] {
   const entries: FdEntry[] = [];
   for (const line of text.split("\n")) {
     const match = / (\d+) -> (.*)$/.exec(line);
     if (match) entries.push({ fd: Number(match[1]), target: match[2] ?? "" });
   }
-  return classifyFds(entries, t);
+  return entries;
 }
 
 /** Counts fds by what they point at (the readlink text of /proc/PID/fd/N). */
@@ -50,37 +52,17 @@ export function classifyFds(entries: FdEntry[], t: number): FdSample {
 }
 
 /**
- * One exec of one program (no shell: where fork fails no shell can run), as the server's own user,
- * because reading another user's /proc/PID/fd needs CAP_SYS_PTRACE, which the container does not get.
- */
-export async function sampleFds(
-  container: StartedTestContainer,
-  user: string,
-  t: () => number,
-): Promise<FdSample | undefined> {
-  const result = await container.exec(["ls", "-l", "/proc/1/fd"], { user });
-  if (result.exitCode !== 0) return undefined;
-  return parseFdListing(result.stdout, t());
-}
-
-/**
- * The same reading from the engine host's /proc, for faults under which no process can start in the
+ * The same listing from the engine host's /proc, for faults under which no process can start in the
  * container (a pids limit). Needs the engine on this host and the right to read the server's fds (root).
  */
-export async function sampleFdsFromHost(hostPid: number, t: () => number): Promise<FdSample | undefined> {
+export async function fdsFromHost(hostPid: number): Promise<FdEntry[] | undefined> {
   const dir = `/proc/${hostPid}/fd`;
   try {
     const names = await readdir(dir);
     const entries = await Promise.all(
-      names.map(async (name) => ({
-        fd: Number(name),
-        target: await readlink(`${dir}/${name}`).catch(() => ""),
-      })),
+      names.map(async (name) => ({ fd: Number(name), target: await readlink(`${dir}/${name}`).catch(() => "") })),
     );
-    return classifyFds(
-      entries.filter((e) => e.target !== ""),
-      t(),
-    );
+    return entries.filter((e) => e.target !== "");
   } catch {
     return undefined;
   }
@@ -91,4 +73,35 @@ export async function hostProcReadable(hostPid: number): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/**
+ * The fd probe. A reading is stamped when it returns: an exec spends most of its time being set up,
+ * and the listing it returns is of the moment just before it exits. Stamped at the start, a busy
+ * engine's slow execs put each reading several attempts early (a 6-fd leak read 7.14 per attempt).
+ */
+export function fdsProbe(spec: { name?: string; node?: string } = {}): Probe {
+  return {
+    name: spec.name ?? "fds",
+    node: spec.node ?? "main",
+    async read(node, now) {
+      const entries = await node.fds();
+      if (!entries) return undefined;
+      const { t: _, ...counts } = classifyFds(entries, now());
+      return counts;
+    },
+  };
+}
+
+/** The fd probe's readings as samples again (every field read at once shares its time). */
+export function fdSamples(history: History, name = "fds"): FdSample[] {
+  const columns = FD_FIELDS.map((f) => seriesOf(history, `${name}.${f}`));
+  const [total = []] = columns;
+  return total.map((p, i) => {
+    const sample = { t: p.t } as FdSample;
+    FD_FIELDS.forEach((f, k) => {
+      sample[f] = columns[k]?.[i]?.v ?? 0;
+    });
+    return sample;
+  });
 }

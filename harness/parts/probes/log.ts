@@ -1,4 +1,7 @@
 import { z } from "zod";
+import { type Event, seriesOf } from "../../core/history.js";
+import type { Probe } from "../../core/probe.js";
+import { NodeName, ProbeName } from "./spec.js";
 
 /**
  * Log lines become events by their message, never by their prefix: the prefix changes across
@@ -18,18 +21,10 @@ export const LogEventKind = z.enum([
 ]);
 export type LogEventKind = z.infer<typeof LogEventKind>;
 
-export const LogEvent = z.object({
-  t: z.number(),
-  kind: LogEventKind,
-  line: z.string(),
-  /** fork-failed: what forked (aof-rewrite | bgsave) and the errno text. */
-  what: z.string().optional(),
-  errno: z.string().optional(),
-  version: z.string().optional(),
-});
-export type LogEvent = z.infer<typeof LogEvent>;
+/** A log event: an event of the history with a parser's kind and its line. */
+export type LogEvent = Event & { kind: LogEventKind; line: string };
 
-const rules: { kind: LogEventKind; re: RegExp; pick?: (m: RegExpExecArray) => Partial<LogEvent> }[] = [
+const rules: { kind: LogEventKind; re: RegExp; pick?: (m: RegExpExecArray) => Partial<Event> }[] = [
   {
     kind: "fork-failed",
     re: /Can't rewrite append only file in background: fork: (.+)$/,
@@ -60,12 +55,31 @@ const rules: { kind: LogEventKind; re: RegExp; pick?: (m: RegExpExecArray) => Pa
   { kind: "ready", re: /ready to accept connections/i },
 ];
 
-export function parseLogLine(line: string, t: number): LogEvent | undefined {
+export function parseLogLine(line: string, t: number, node = "main"): LogEvent | undefined {
   for (const rule of rules) {
     const match = rule.re.exec(line);
-    if (match) return { t, kind: rule.kind, line, ...(rule.pick?.(match) ?? {}) };
+    if (match) return { t, node, kind: rule.kind, line, ...(rule.pick?.(match) ?? {}) };
   }
   return undefined;
+}
+
+/** NAME.count: lines of its node's log matching `pattern` so far (each point carries its line). */
+export const LogProbeSpec = z
+  .object({ probe: z.literal("log"), name: ProbeName, pattern: z.string(), node: NodeName })
+  .strict();
+
+export function logProbe(spec: { name: string; pattern: string; node?: string }): Probe {
+  const re = new RegExp(spec.pattern);
+  const series = `${spec.name}.count`;
+  return {
+    name: spec.name,
+    node: spec.node ?? "main",
+    // Before any line the count is 0: the first matching line is a rise like any other.
+    once: true,
+    read: async () => ({ count: 0 }),
+    onLog: (line, history) =>
+      re.test(line) ? { count: { v: (seriesOf(history, series).at(-1)?.v ?? 0) + 1, text: line } } : undefined,
+  };
 }
 
 /**

@@ -1,0 +1,29 @@
+import type { FaultNode } from "./node.js";
+
+/** Container options a fault needs from the node's creation. */
+export interface FaultContainerOptions {
+  /** Engine security options, e.g. `seccomp=<profile JSON>`. */
+  securityOpt?: string[];
+  env?: Record<string, string>;
+  /** A program put before redis-server and its arguments (a preload wrapper such as `fiu-run -x`). */
+  wrap?: string[];
+}
+
+/**
+ * A fault injector (Jepsen's nemesis): what makes a call of the server fail, and, where it can, how
+ * to stop. `start` and `heal` are recorded in the history as events, so a checker can ask what
+ * happened during a fault and after it. A fault knows nothing of Redis versions or of what the
+ * failure should do to a server: the scenario says that.
+ */
+export interface Fault {
+  readonly name: string;
+  readonly description: string;
+  /** The errno text a failing call logs under it ("Cannot allocate memory"); absent: nothing fails. */
+  readonly expectedErrno?: string;
+  /** Options from the node's creation (a seccomp profile, a preload); such a fault is on from the start. */
+  readonly container?: FaultContainerOptions;
+  /** Starts failing on a running node; says what it did. Absent: on from creation, it cannot start later. */
+  start?(node: FaultNode): Promise<string>;
+  /** Stops failing; says what it did. Absent: it cannot heal while the server runs. */
+  heal?(node: FaultNode): Promise<string>;
+}
