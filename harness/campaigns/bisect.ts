@@ -2,7 +2,7 @@ import { z } from "zod";
 import { compareTargets, selectReleases } from "../catalogue/catalogue.js";
 import { errorText, isUserError, UserError } from "../core/errors.js";
 import { EvidenceSummary, summariseEvidence } from "../parts/checkers/fd-leak.js";
-import { type RunOptions, runScenario } from "../run/run.js";
+import { type RunOptions, runScenario } from "../run/scenario.js";
 import type { Scenario, Verdict as VerdictType } from "../scenario/index.js";
 import { Verdict } from "../scenario/index.js";
 import { ensureImage, type TargetImage } from "../targets/build.js";

@@ -9,7 +9,7 @@ import { EvidenceSummary, summariseEvidence } from "../parts/checkers/fd-leak.js
 import type { FaultName } from "../parts/faults/index.js";
 import { alignColumns } from "../report/table.js";
 import type { RunResult } from "../run/result.js";
-import { type RunOptions, runScenario } from "../run/run.js";
+import { type RunOptions, runScenario } from "../run/scenario.js";
 import { type Scenario, Verdict } from "../scenario/index.js";
 import { ensureImage } from "../targets/build.js";
 import { parseTarget } from "../targets/spec.js";

@@ -2,10 +2,15 @@ import type { History } from "./history.js";
 import type { Decision } from "./outcome.js";
 import type { Probe } from "./probe.js";
 
+/** Why a node's container stopped answering: out of memory, exited, stopped or removed from outside, engine gone. */
+export type EndCause = "oom" | "exited" | "stopped-outside" | "removed" | "engine-gone";
+
 /** Why a run ended before the checker decided; the checker then answers `unknown` (or what it can). */
 export interface Ended {
   reason: "time-limit" | "container-exited" | "error";
   detail: string;
+  /** For container-exited: why it stopped. */
+  cause?: EndCause;
 }
 
 /** What a checker knows besides the history: the time, the scenario's budget, and how the run ended. */

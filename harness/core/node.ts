@@ -1,4 +1,5 @@
 import type { Redis, RedisOptions } from "ioredis";
+import type { EndCause } from "./checker.js";
 
 /** An open fd of the server: its number and what /proc/PID/fd/N points at ("pipe:[123]", "/data/x"). */
 export interface FdEntry {
@@ -19,6 +20,13 @@ export interface ExecResult {
   stderr: string;
 }
 
+/** The limits a node's container runs under. */
+export interface NodeLimits {
+  memory: number;
+  pids: number;
+  nofile: number;
+}
+
 /**
  * A running Redis node, as probes, steps and faults see it. The container class implements it; a
  * test may implement it with anything that answers the same way. How to look inside the node (an
@@ -29,6 +37,7 @@ export interface Node {
   /** Where clients reach it (the engine's host and the published port). */
   readonly host: string;
   readonly port: number;
+  readonly limits: NodeLimits;
   /** The connection that stays open for the whole run (the workload's and INFO's). */
   connection(): Promise<Redis>;
   /** A fresh client that reports failure at once instead of retrying; the caller disconnects it. */
@@ -42,7 +51,7 @@ export interface Node {
   /** INFO (one section, or all) as a flat map, through the kept connection. */
   info(section?: string): Promise<Record<string, string>>;
   /** Why the node stopped answering (an OOM kill, removed from outside…), or undefined while it runs. */
-  endState(): Promise<string | undefined>;
+  endState(): Promise<{ cause: EndCause; detail: string } | undefined>;
 }
 
 /** What a fault may do to a running node, beyond what any part may (the engine's handles). */
