@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import { Redis, type RedisOptions } from "ioredis";
 import { AbstractStartedContainer, GenericContainer, type StartedTestContainer, Wait } from "testcontainers";
-import { UserError } from "../../core/errors.js";
+import { errorText, UserError } from "../../core/errors.js";
 import type { Fault } from "../../core/fault.js";
 import type { DirEntry, FaultNode, FdEntry, NodeLimits } from "../../core/node.js";
 import {
@@ -151,7 +151,19 @@ export class RedisReproContainer extends GenericContainer {
     this.withAutoCleanup((await prepareReaper()) === "ryuk");
     const log: string[] = [];
     this.lineHandlers.push((line) => log.push(line));
-    return new StartedRedisReproContainer(await super.start(), {
+    const started = await super.start().catch((error: unknown) => {
+      // The engine's words for a wrapper the image lacks would read as a missing redis-server.
+      const program = wrap[0];
+      if (program && new RegExp(`"${program}": executable file not found`).test(errorText(error))) {
+        const faults = this.faults.filter((f) => f.container?.wrap?.length).map((f) => f.name);
+        throw new UserError(
+          `image ${this.imageName.string} lacks ${program}, which the ${faults.join(", ")} fault starts the server with: use an image that has it (the images the harness builds do: their runtime base carries libfiu0 and fiu-utils) or another fault`,
+          "environment",
+        );
+      }
+      throw error;
+    });
+    return new StartedRedisReproContainer(started, {
       name: this.nodeName,
       limits,
       network: this.network,

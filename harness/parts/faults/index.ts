@@ -1,32 +1,47 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { z } from "zod";
+import { errorText, UserError } from "../../core/errors.js";
 import type { Fault } from "../../core/fault.js";
-import { dockerDir } from "../../core/paths.js";
+import { LibfiuSpec, libfiu } from "./libfiu.js";
+import { NetworkCutSpec, networkCut } from "./network.js";
+import { SeccompSpec, seccomp, seccompEnomem } from "./seccomp.js";
+
+export { type Errno, errnoOf, findErrno } from "./errno.js";
+export { LIBFIU_POINTS, LIBFIU_PRELOAD, LibfiuSpec, libfiu, libfiuPoint } from "./libfiu.js";
+export { NetworkCutSpec, networkCut } from "./network.js";
+export { baseProfile, profileWith, SeccompSpec, seccomp, seccompEnomem } from "./seccomp.js";
 
 /**
- * The built-in fork-failure injectors. Each is a set of container options or an action on the
- * running node, plus words for the report; none knows Redis versions or what the failure should do
- * to a server (the scenario says that).
+ * The built-in injectors. Each is a set of container options or an action on the running node (or
+ * both), plus words for the report; none knows Redis versions or what the failure should do to a
+ * server (the scenario says that). docs/faults.md describes each, with measured latencies.
  */
-export const FaultName = z.enum(["seccomp-enomem", "pids-limit", "none"]);
+
+/** The injectors a name alone stands for (the shorthand of the data form). */
+export const FaultName = z.enum(["seccomp-enomem", "pids-limit", "network-cut", "none"]);
 export type FaultName = z.infer<typeof FaultName>;
 
-function seccompOpt(file: string): string {
-  // The engine API takes the profile's content, not a path (the docker CLI reads the file for you).
-  const profile = JSON.parse(readFileSync(join(dockerDir, "seccomp", file), "utf8"));
-  return `seccomp=${JSON.stringify(profile)}`;
-}
-
-/** seccomp: clone() without CLONE_THREAD, fork and vfork fail with ENOMEM from the node's start. */
-export function seccompEnomem(): Fault {
-  return {
-    name: "seccomp-enomem",
-    description: "seccomp: clone() without CLONE_THREAD, fork and vfork fail with ENOMEM; clone3 ENOSYS",
-    expectedErrno: "Cannot allocate memory",
-    container: { securityOpt: [seccompOpt("fork-enomem.json")] },
-  };
-}
+/**
+ * A fault in a scenario's data: a name, or an object whose `fault` names the injector, with its
+ * parameters: {"fault": "libfiu", "call": "write", "errno": "EIO", "probability": 0.5},
+ * {"fault": "seccomp", "calls": ["pipe2", "pipe"], "errno": "EMFILE"}, {"fault": "network-cut"}.
+ */
+export const FaultSpec = z.union(
+  [
+    FaultName,
+    z.discriminatedUnion("fault", [
+      LibfiuSpec,
+      SeccompSpec,
+      NetworkCutSpec,
+      z.object({ fault: z.literal("seccomp-enomem") }).strict(),
+      z.object({ fault: z.literal("pids-limit") }).strict(),
+      z.object({ fault: z.literal("none") }).strict(),
+    ]),
+  ],
+  {
+    error: `name a fault (${FaultName.options.join(", ")}) or give one as an object: {"fault": "libfiu", "call", "errno", "probability"?}, {"fault": "seccomp", "calls", "errno"}, {"fault": "network-cut"}`,
+  },
+);
+export type FaultSpec = z.input<typeof FaultSpec>;
 
 /**
  * The pids cgroup limit set to the server's own task count: fork fails with EAGAIN. Threads count
@@ -39,7 +54,12 @@ export function pidsLimit(): Fault {
     description: "pids cgroup limit set to the server's own task count once it runs: fork fails with EAGAIN",
     expectedErrno: "Resource temporarily unavailable",
     async start(node) {
-      const tasks = await node.taskCount();
+      const tasks = await node.taskCount().catch((error: unknown) => {
+        throw new UserError(
+          `the pids-limit fault needs the engine's pids cgroup controller, which gives no task count for node ${node.name} (${errorText(error)}): enable the pids controller, or make fork fail another way ({"fault": "libfiu", "call": "fork", "errno": "EAGAIN"} or seccomp-enomem)`,
+          "environment",
+        );
+      });
       await node.execBlocked(true);
       await node.setPidsLimit(tasks);
       return `pids limit set to ${tasks} (the server's tasks at start)`;
@@ -53,17 +73,31 @@ export function pidsLimit(): Fault {
 }
 
 export function noFault(): Fault {
-  return { name: "none", description: "no fault: fork() works (control)" };
+  return { name: "none", description: "no fault: every call works (control)" };
 }
 
-/** The fault a name stands for. */
-export function faultFrom(name: FaultName): Fault {
-  switch (name) {
+/** The fault a name or a data form stands for; a usage error naming the field where the data is wrong. */
+export function faultFrom(spec: FaultSpec): Fault {
+  const parsed = FaultSpec.safeParse(spec);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue?.path.length ? `${issue.path.map(String).join(".")}: ` : "";
+    throw new UserError(`invalid fault ${JSON.stringify(spec)}: ${path}${issue?.message ?? "invalid"}`);
+  }
+  const data = parsed.data;
+  const kind = typeof data === "string" ? data : data.fault;
+  switch (kind) {
     case "seccomp-enomem":
       return seccompEnomem();
     case "pids-limit":
       return pidsLimit();
+    case "network-cut":
+      return networkCut();
     case "none":
       return noFault();
+    case "libfiu":
+      return libfiu(data as LibfiuSpec);
+    case "seccomp":
+      return seccomp(data as SeccompSpec);
   }
 }
