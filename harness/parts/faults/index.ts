@@ -16,8 +16,8 @@ export { baseProfile, profileWith, SeccompSpec, seccomp, seccompEnomem } from ".
  * server (the scenario says that). docs/faults.md describes each, with measured latencies.
  */
 
-/** The injectors a name alone stands for (the shorthand of the data form). */
-export const FaultName = z.enum(["seccomp-enomem", "pids-limit", "network-cut", "none"]);
+/** The injectors a name alone stands for (the shorthand of the data form, and `--fault`'s choices). */
+export const FaultName = z.enum(["seccomp-enomem", "pids-limit", "none"]);
 export type FaultName = z.infer<typeof FaultName>;
 
 /**
@@ -85,19 +85,26 @@ export function faultFrom(spec: FaultSpec): Fault {
     throw new UserError(`invalid fault ${JSON.stringify(spec)}: ${path}${issue?.message ?? "invalid"}`);
   }
   const data = parsed.data;
-  const kind = typeof data === "string" ? data : data.fault;
-  switch (kind) {
+  if (typeof data === "string") return named(data);
+  switch (data.fault) {
+    case "libfiu":
+      return libfiu(data);
+    case "seccomp":
+      return seccomp(data);
+    case "network-cut":
+      return networkCut();
+    default:
+      return named(data.fault);
+  }
+}
+
+function named(name: FaultName): Fault {
+  switch (name) {
     case "seccomp-enomem":
       return seccompEnomem();
     case "pids-limit":
       return pidsLimit();
-    case "network-cut":
-      return networkCut();
     case "none":
       return noFault();
-    case "libfiu":
-      return libfiu(data as LibfiuSpec);
-    case "seccomp":
-      return seccomp(data as SeccompSpec);
   }
 }
