@@ -65,9 +65,7 @@ describe("seccomp from data: any calls, one errno", () => {
   });
 
   it("a listed call the base refuses on some arguments fails for every argument, AF_ALG still refused", () => {
-    const profile = profileOf(
-      seccomp({ fault: "seccomp", calls: ["socket"], errno: "ENFILE" }).container?.securityOpt?.[0],
-    );
+    const profile = profileOf(seccomp({ calls: ["socket"], errno: "ENFILE" }).container?.securityOpt?.[0]);
     expect(verdictFor(profile, "socket", [AF_INET])).toBe("ERRNO 23");
     expect(verdictFor(profile, "socket", [AF_ALG])).toBe("ERRNO 23");
   });
@@ -79,7 +77,7 @@ describe("seccomp from data: any calls, one errno", () => {
         fc.uniqueArray(fc.constantFrom(...names), { minLength: 1, maxLength: 12 }),
         fc.integer({ min: 1, max: 133 }).filter((n) => n !== 41 && n !== 58),
         (calls, errno) => {
-          const profile = profileOf(seccomp({ fault: "seccomp", calls, errno }).container?.securityOpt?.[0]);
+          const profile = profileOf(seccomp({ calls, errno }).container?.securityOpt?.[0]);
           for (const call of calls) expect(verdictFor(profile, call, [AF_ALG])).toBe(`ERRNO ${errno}`);
           for (const call of REFUSED_BY_DOCKER_DEFAULT)
             expect(verdictFor(profile, call)).toMatch(calls.includes(call) ? `ERRNO ${errno}` : "ERRNO 1");

@@ -122,8 +122,8 @@ async function checkLibfiu(node: FaultNode): Promise<void> {
  * server's process is preloaded (and the children it forks), so probes exec in the container as
  * usual even when fork fails.
  */
-export function libfiu(spec: z.input<typeof LibfiuSpec>): Fault {
-  const { call, errno, probability } = LibfiuSpec.parse(spec);
+export function libfiu(spec: Omit<z.input<typeof LibfiuSpec>, "fault">): Fault {
+  const { call, errno, probability } = LibfiuSpec.parse({ ...spec, fault: "libfiu" });
   const point = libfiuPoint(call) as string;
   const e = errnoOf(errno);
   const short = point.slice(point.lastIndexOf("/") + 1);

@@ -75,8 +75,8 @@ export type SeccompSpec = z.infer<typeof SeccompSpec>;
  * seccomp: the listed calls fail with the errno in every process of the container (the server, its
  * children, and the probes exec'd there), from creation to the end: a filter cannot be lifted.
  */
-export function seccomp(spec: z.input<typeof SeccompSpec>): Fault {
-  const { calls, errno } = SeccompSpec.parse(spec);
+export function seccomp(spec: Omit<z.input<typeof SeccompSpec>, "fault">): Fault {
+  const { calls, errno } = SeccompSpec.parse({ ...spec, fault: "seccomp" });
   const e = errnoOf(errno);
   const list = [...new Set(calls)];
   const profile = profileWith(
