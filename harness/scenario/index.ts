@@ -11,7 +11,7 @@ import { scenariosDir } from "../core/paths.js";
 import type { Probe } from "../core/probe.js";
 import type { ScriptStep, Step } from "../core/step.js";
 import { checkerFrom } from "../parts/checkers/index.js";
-import { faultFrom } from "../parts/faults/index.js";
+import { type FaultSpec, faultFrom } from "../parts/faults/index.js";
 import { probeFrom } from "../parts/probes/index.js";
 import { scriptStep, stepFrom } from "../parts/workload/index.js";
 import {
@@ -92,8 +92,9 @@ export function parseScenario(input: unknown, source: string | ScenarioSource): 
       `invalid scenario ${from.file ?? from.ref}: ${firstIssue(parsed.error)}; fix that field`,
     );
   const s = parsed.data;
+  // The data form (a name, or an object naming its kind) or a script's own fault object (it has a name).
   const fault = (f: z.infer<typeof ScenarioDefinitionSchema>["fault"]) =>
-    typeof f === "string" ? faultFrom(f) : f;
+    typeof f === "string" || !("name" in f) ? faultFrom(f as FaultSpec) : (f as Fault);
   const raw = input as Record<string, unknown>;
   return {
     name: s.name,

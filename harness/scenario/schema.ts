@@ -6,7 +6,7 @@ import type { Probe } from "../core/probe.js";
 import type { ScriptStep, Step } from "../core/step.js";
 import { CheckerSpec } from "../parts/checkers/index.js";
 import { Limits } from "../parts/container/limits.js";
-import { FaultName } from "../parts/faults/index.js";
+import { FAULT_HELP, FaultSpec } from "../parts/faults/index.js";
 import { ProbeSpec } from "../parts/probes/index.js";
 import { NodeName } from "../parts/probes/spec.js";
 import { StepSpec } from "../parts/workload/index.js";
@@ -28,7 +28,7 @@ export const NodeSpec = z
     /** Makes it a replica of that node (`slaveof NODE 6379`, which every release accepts). */
     replicaOf: z.string().optional(),
     /** Defaults to none: a scenario aims its fault at the main node unless it says otherwise. */
-    fault: FaultName.default("none"),
+    fault: FaultSpec.default("none"),
     redis: RedisConfig.default({}),
   })
   .strict();
@@ -63,8 +63,8 @@ const fields = {
   /** The main node's redis.conf directives. */
   redis: RedisConfig,
   limits: Limits,
-  /** The fault on the main node (other nodes say their own). */
-  fault: FaultName,
+  /** The fault on the main node (other nodes say their own): a name, or an object naming its kind. */
+  fault: FaultSpec,
   /** More nodes of the same target, by name ("main" is the scenario's own). */
   nodes: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/), NodeSpec).default({}),
   workload: z.array(StepSpec).min(1),
@@ -175,7 +175,9 @@ export const FaultObject = z.custom<Fault>(
 export const ScenarioDefinitionSchema = z
   .object({
     ...fields,
-    fault: z.union([FaultName, FaultObject]),
+    fault: z.union([FaultSpec, FaultObject], {
+      error: () => `${FAULT_HELP}, or a fault object { name, description, container?, start?, heal? }`,
+    }),
     workload: z.array(z.union([StepSpec, ScriptStepFunction, StepObject])).min(1),
     probes: z.array(z.union([ProbeSpec, ProbeObject])).default([]),
     checker: z.union([CheckerObject, CheckerSpec]),

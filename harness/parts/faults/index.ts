@@ -20,6 +20,9 @@ export { baseProfile, profileWith, SeccompSpec, seccomp, seccompEnomem } from ".
 export const FaultName = z.enum(["seccomp-enomem", "pids-limit", "none"]);
 export type FaultName = z.infer<typeof FaultName>;
 
+/** What a fault's data form may be, for messages. */
+export const FAULT_HELP = `name a fault (${FaultName.options.join(", ")}) or give one as an object: {"fault": "libfiu", "call", "errno", "probability"?}, {"fault": "seccomp", "calls", "errno"}, {"fault": "network-cut"}`;
+
 /**
  * A fault in a scenario's data: a name, or an object whose `fault` names the injector, with its
  * parameters: {"fault": "libfiu", "call": "write", "errno": "EIO", "probability": 0.5},
@@ -37,9 +40,7 @@ export const FaultSpec = z.union(
       z.object({ fault: z.literal("none") }).strict(),
     ]),
   ],
-  {
-    error: `name a fault (${FaultName.options.join(", ")}) or give one as an object: {"fault": "libfiu", "call", "errno", "probability"?}, {"fault": "seccomp", "calls", "errno"}, {"fault": "network-cut"}`,
-  },
+  { error: () => FAULT_HELP },
 );
 export type FaultSpec = z.input<typeof FaultSpec>;
 
