@@ -16,6 +16,7 @@ import {
   type StartedRedisReproContainer,
 } from "../harness/parts/container/redis-container.js";
 import { type FaultSpec, faultFrom } from "../harness/parts/faults/index.js";
+import { logLineMs } from "../harness/parts/probes/log.js";
 import { ensureImage } from "../harness/targets/build.js";
 import { parseTarget } from "../harness/targets/spec.js";
 
@@ -24,9 +25,23 @@ const BASE_ARGS = ["--protected-mode", "no", "--save", "", "--appendonly", "no"]
 const TICK_MS = 100;
 
 export interface Line {
-  /** ms since the episode's clock started (when the node was ready). */
+  /**
+   * ms since the episode's clock started: the server's own time of the line where it has one (a
+   * flood of lines reaches the harness late), else when the harness received it.
+   */
   t: number;
   line: string;
+}
+
+const DAY_MS = 86_400_000;
+
+/** A line's time on the episode's clock (the container's clock is the host's; its zone is UTC). */
+function lineTime(line: string, t0: number, received: number): number {
+  const ms = logLineMs(line);
+  if (ms === null) return received;
+  const t = ms - (t0 % DAY_MS);
+  // Within a second or so of receipt, modulo a midnight in between.
+  return Math.abs(t - received) < DAY_MS / 2 ? t : t + Math.sign(received - t) * DAY_MS;
 }
 
 /** What the server is made to do every tick, and how its failure shows. */
@@ -72,6 +87,12 @@ export interface EpisodeResult {
   log: Line[];
 }
 
+/** ms since the episode began, with its origin (for the lines' own times). */
+function clock(): (() => number) & { t0: number } {
+  const t0 = Date.now();
+  return Object.assign(() => Date.now() - t0, { t0 });
+}
+
 let counter = 0;
 /** A run id for an episode's containers (removed at its end, whatever happens). */
 function episodeRunId(): string {
@@ -91,7 +112,7 @@ async function startNode(
   fault: Fault,
   args: string[],
   lines: Line[],
-  now: () => number,
+  now: (() => number) & { t0: number },
   network?: { name: string; alias: string },
 ): Promise<StartedRedisReproContainer> {
   let container = new RedisReproContainer(image)
@@ -99,7 +120,7 @@ async function startNode(
     .withFault(fault)
     .withLimits(LIMITS)
     .withServerArgs([...BASE_ARGS, ...args])
-    .withLogLines((line) => lines.push({ t: now(), line }));
+    .withLogLines((line) => lines.push({ t: lineTime(line, now.t0, now()), line }));
   if (network) container = container.withNetworkAlias(network.name, network.alias);
   return container.start();
 }
@@ -111,8 +132,7 @@ export async function runEpisode(version: string, c: EpisodeCase): Promise<Episo
   const runId = episodeRunId();
   const fault = faultFrom(c.fault);
   const lines: Line[] = [];
-  const t0 = Date.now();
-  const now = () => Date.now() - t0;
+  const now = clock();
   const result: EpisodeResult = {
     version,
     call: c.call,
@@ -129,7 +149,13 @@ export async function runEpisode(version: string, c: EpisodeCase): Promise<Episo
   let node: StartedRedisReproContainer | undefined;
   let stop = false;
   try {
-    node = await startNode(image, runId, version, fault, c.args ?? [], lines, now);
+    node = await startNode(image, runId, version, fault, c.args ?? [], lines, now).catch((error: unknown) => {
+      // A fault on from creation may keep the server from starting at all: its last words say why.
+      const last = lines.filter((l) => / [#*.-] /.test(l.line)).at(-1)?.line;
+      throw new Error(
+        `${error instanceof Error ? error.message : String(error)}; the server's last line: ${last}`,
+      );
+    });
     const client = await node.connection();
     await c.setup?.(node, client);
     const ticking = (async () => {
@@ -279,8 +305,7 @@ export async function runCloseEpisode(version: string): Promise<EpisodeResult> {
   const runId = episodeRunId();
   const fault = faultFrom({ fault: "libfiu", call: "close", errno: "EIO" });
   const lines: Line[] = [];
-  const t0 = Date.now();
-  const now = () => Date.now() - t0;
+  const now = clock();
   const result: EpisodeResult = {
     version,
     call: "close",
@@ -310,7 +335,8 @@ export async function runCloseEpisode(version: string): Promise<EpisodeResult> {
         await sleep(50);
       }
     })();
-    await sleep(1_500);
+    // A few readings first (an exec takes 0.1-1 s on a busy machine): the count before the fault.
+    for (let waited = 0; waited < 20_000 && counts.length < 3; waited += 100) await sleep(100);
     const startAt = now();
     const before = Math.max(...counts.map((c) => c.fds));
     result.started = await fault.start?.(node);
@@ -383,8 +409,7 @@ export async function runCutEpisode(
   const runId = episodeRunId();
   const network = await createRunNetwork(runId, version);
   const lines: Line[] = [];
-  const t0 = Date.now();
-  const now = () => Date.now() - t0;
+  const now = clock();
   const cut = faultFrom({ fault: "network-cut" });
   const nodes: StartedRedisReproContainer[] = [];
   let stop = false;

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Fault } from "../../harness/core/fault.js";
 import { removeContainers } from "../../harness/engine/cleanup.js";
 import { dockerode, prepareReaper } from "../../harness/engine/client.js";
 import {
   RedisReproContainer,
   type StartedRedisReproContainer,
 } from "../../harness/parts/container/redis-container.js";
-import { type Fault, fault } from "../../harness/parts/faults/index.js";
+import { faultFrom } from "../../harness/parts/faults/index.js";
 import { ensureImage } from "../../harness/targets/build.js";
 import { parseTarget } from "../../harness/targets/spec.js";
 import { countContainers, missingSource, skipTitle } from "./support.js";
@@ -55,7 +56,10 @@ async function waitForLine(lines: string[], pattern: RegExp, ms: number): Promis
 
 describe.skipIf(missing)(skipTitle("the seccomp fault in a real container", missing), () => {
   it("control: without any profile this kernel lets an unprivileged process set up io_uring", async () => {
-    const container = await start({ ...fault("none"), securityOpt: ["seccomp=unconfined"] });
+    const container = await start({
+      ...faultFrom("none"),
+      container: { securityOpt: ["seccomp=unconfined"] },
+    });
     try {
       const result = await probe(container);
       expect(result.output).toBe("io_uring_setup: allowed");
@@ -67,7 +71,7 @@ describe.skipIf(missing)(skipTitle("the seccomp fault in a real container", miss
 
   it("under the fault: io_uring_setup gets EPERM, Redis answers, a fork fails with ENOMEM", async () => {
     const lines: string[] = [];
-    const container = await start(fault("seccomp-enomem"), lines);
+    const container = await start(faultFrom("seccomp-enomem"), lines);
     const client = container.client();
     try {
       const result = await probe(container);
@@ -91,7 +95,7 @@ describe.skipIf(missing)(skipTitle("the seccomp fault in a real container", miss
   }, 60_000);
 
   it("the pids-limit fault keeps the engine's default profile (a filter, no seccomp option of ours)", async () => {
-    const f = fault("pids-limit");
+    const f = faultFrom("pids-limit");
     const container = await start(f);
     try {
       const inspected = await (await dockerode()).getContainer(container.getId()).inspect();

@@ -65,22 +65,35 @@ async function thrown(promise: Promise<unknown>): Promise<UserError> {
 }
 
 describe("fault pids-limit", () => {
-  it.each([1, 7, 33])(
-    "with %i tasks: start sets the limit to that, heal sets the node's own back",
-    async (tasks) => {
-      const { node, calls } = fakeNode({ tasks });
+  const threads = (n: number) => (c: string[]) =>
+    c.join(" ") === "ls /proc/1/task"
+      ? { output: Array.from({ length: n }, (_, i) => String(i + 1)).join("\n") }
+      : {};
+
+  it.each([1, 4, 33])(
+    "with %i server threads: start sets the limit to that, heal sets the node's own back",
+    async (n) => {
+      // The cgroup holds one more task (a BGSAVE child, a probe): the limit is the server's own threads.
+      const { node, calls } = fakeNode({ tasks: n + 1, exec: threads(n) });
       const f = faultFrom("pids-limit");
-      expect(await f.start?.(node)).toContain(`pids limit set to ${tasks}`);
+      expect(await f.start?.(node)).toContain(`pids limit set to ${n}`);
       expect(await f.heal?.(node)).toBe("pids limit set back to 64");
       expect(calls).toEqual([
         "taskCount",
+        "exec ls /proc/1/task",
         "execBlocked true",
-        `setPidsLimit ${tasks}`,
+        `setPidsLimit ${n}`,
         "setPidsLimit 64",
         "execBlocked false",
       ]);
     },
   );
+
+  it("where /proc/1/task cannot be listed, the cgroup's count is the limit", async () => {
+    const { node, calls } = fakeNode({ tasks: 5, exec: () => ({ exitCode: 1 }) });
+    await faultFrom("pids-limit").start?.(node);
+    expect(calls).toContain("setPidsLimit 5");
+  });
 
   it("without a pids controller: an environment error naming the fix, and no limit set", async () => {
     const { node, calls } = fakeNode({ tasks: new Error("the engine reports no pids count") });

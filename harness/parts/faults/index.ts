@@ -45,9 +45,11 @@ export const FaultSpec = z.union(
 export type FaultSpec = z.input<typeof FaultSpec>;
 
 /**
- * The pids cgroup limit set to the server's own task count: fork fails with EAGAIN. Threads count
- * against the limit too, so the limit is read, not assumed. Healed by setting the node's own limit
- * back. While it holds, no process can start in the container (the node reads another way).
+ * The pids cgroup limit set to the server's own task count (its threads: they count against the
+ * limit too, so they are read, not assumed): fork fails with EAGAIN. Read from /proc/1/task, not
+ * the cgroup's count, which also holds whatever else runs at that moment (a BGSAVE child, a probe)
+ * and would leave room for one fork once that ends. Healed by setting the node's own limit back.
+ * While it holds, no process can start in the container (the node reads another way).
  */
 export function pidsLimit(): Fault {
   return {
@@ -55,12 +57,16 @@ export function pidsLimit(): Fault {
     description: "pids cgroup limit set to the server's own task count once it runs: fork fails with EAGAIN",
     expectedErrno: "Resource temporarily unavailable",
     async start(node) {
-      const tasks = await node.taskCount().catch((error: unknown) => {
+      // The engine's count doubles as the check that a pids controller is there at all.
+      const inCgroup = await node.taskCount().catch((error: unknown) => {
         throw new UserError(
           `the pids-limit fault needs the engine's pids cgroup controller, which gives no task count for node ${node.name} (${errorText(error)}): enable the pids controller, or make fork fail another way ({"fault": "libfiu", "call": "fork", "errno": "EAGAIN"} or seccomp-enomem)`,
           "environment",
         );
       });
+      const threads = await node.exec(["ls", "/proc/1/task"]);
+      const own = threads.exitCode === 0 ? threads.stdout.split(/\s+/).filter(Boolean).length : 0;
+      const tasks = own > 0 ? own : inCgroup;
       await node.execBlocked(true);
       await node.setPidsLimit(tasks);
       return `pids limit set to ${tasks} (the server's tasks at start)`;
