@@ -46,9 +46,17 @@ for (const version of versions) {
   }
   if (groups.includes("pids"))
     await measure(`${version} pids-limit`, () => runEpisode(version, PIDS_CASE), episodes);
-  if (groups.includes("seccomp"))
-    for (const c of SECCOMP_CASES)
-      await measure(`${version} seccomp ${c.call}`, () => runEpisode(version, c), episodes);
+  if (groups.includes("seccomp")) {
+    // 7.x makes its module pipe with pipe2 at start: under this fault it never starts
+    // (test/integration/faults.test.ts shows it), so there is no episode to time.
+    if (version.startsWith("3."))
+      for (const c of SECCOMP_CASES)
+        await measure(`${version} seccomp ${c.call}`, () => runEpisode(version, c), episodes);
+    else
+      process.stderr.write(
+        `[faults] ${version} seccomp pipe: not timed (the server cannot start under it)\n`,
+      );
+  }
   if (groups.includes("cut")) {
     await measure(`${version} network-cut, defaults`, () => runCutEpisode(version), cuts);
     const tuned = { master: ["--repl-ping-slave-period", "1"], replica: ["--repl-timeout", "5"] };

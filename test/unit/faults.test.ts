@@ -212,8 +212,6 @@ describe("fault libfiu", () => {
     await f.start?.(node);
     await f.heal?.(node);
     expect(calls).toEqual([
-      `exec test -e ${LIBFIU_PRELOAD}`,
-      "exec test -p /tmp/fiu-ctrl-1.in",
       "exec fiu-ctrl -c enable name=posix/io/rw/write,failnum=1,failinfo=5 1",
       "exec fiu-ctrl -c disable name=posix/io/rw/write 1",
     ]);
@@ -230,25 +228,46 @@ describe("fault libfiu", () => {
     expect(faultFrom({ fault: "libfiu", call: "fork", errno: 12 }).name).toBe("libfiu:fork:ENOMEM");
   });
 
-  it("an image without the preload: an environment error at start, before any fiu-ctrl", async () => {
-    const { node, calls } = fakeNode({ exec: (c) => (c[0] === "test" ? { exitCode: 1 } : {}) });
+  it("an image without the preload: fiu-ctrl fails, and the error says the library is missing", async () => {
+    const said = "Error: unknown pid or named pipe 1";
+    const { node, calls } = fakeNode({
+      exec: (c) => (c[0] === "test" ? { exitCode: 1 } : c[0] === "fiu-ctrl" ? { output: said } : {}),
+    });
     const error = await thrown(
       faultFrom({ fault: "libfiu", call: "fork", errno: "ENOMEM" }).start?.(node) as Promise<string>,
     );
     expect(error.exitCode).toBe(3);
     expect(error.message).toMatch(/has no libfiu \(\/usr\/lib\/fiu\/fiu_posix_preload.so is missing\)/);
     expect(error.message).toMatch(/libfiu0 and fiu-utils/);
-    expect(calls).toEqual([`exec test -e ${LIBFIU_PRELOAD}`]);
+    expect(calls).toEqual([
+      "exec fiu-ctrl -c enable name=posix/proc/fork,failnum=1,failinfo=12 1",
+      `exec test -e ${LIBFIU_PRELOAD}`,
+    ]);
   });
 
-  it("fiu-ctrl exits 0 when it fails: anything it prints is an error", async () => {
-    const said = "Error: unknown pid or named pipe 1\nNote that options must come before the PID";
-    const { node } = fakeNode({ exec: (c) => (c[0] === "fiu-ctrl" ? { output: said } : {}) });
+  it("a server not started under fiu-run: the error names the missing control FIFO", async () => {
+    const { node } = fakeNode({
+      exec: (c) =>
+        c.join(" ") === "test -p /tmp/fiu-ctrl-1.in"
+          ? { exitCode: 1 }
+          : c[0] === "fiu-ctrl"
+            ? { output: "Error: unknown pid or named pipe 1" }
+            : {},
+    });
     const error = await thrown(
       faultFrom({ fault: "libfiu", call: "fork", errno: "ENOMEM" }).start?.(node) as Promise<string>,
     );
+    expect(error.message).toMatch(/has no libfiu control FIFO \(\/tmp\/fiu-ctrl-1.in\)/);
+  });
+
+  it("fiu-ctrl exits 0 when it fails: anything it prints is an error, on start and on heal", async () => {
+    const said = "/tmp/fiu-ctrl-1: Command 'disable name=posix/proc/fork' returned error (-1)";
+    const { node } = fakeNode({ exec: (c) => (c[0] === "fiu-ctrl" ? { output: said } : {}) });
+    const error = await thrown(
+      faultFrom({ fault: "libfiu", call: "fork", errno: "ENOMEM" }).heal?.(node) as Promise<string>,
+    );
     expect(error.message).toMatch(
-      /fiu-ctrl could not tell the server .*Error: unknown pid or named pipe 1\)/,
+      /fiu-ctrl could not tell node main's server to "disable name=posix\/proc\/fork" \(\/tmp\/fiu-ctrl-1: Command/,
     );
   });
 

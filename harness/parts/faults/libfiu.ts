@@ -85,35 +85,32 @@ export const LibfiuSpec = z
   .strict();
 export type LibfiuSpec = z.infer<typeof LibfiuSpec>;
 
-/** Runs fiu-ctrl in the node as the server's user (the container's own user owns the FIFOs). */
-async function fiuCtrl(node: FaultNode, command: string): Promise<void> {
+/** Whether fiu-ctrl reached the server: it exits 0 even when it fails, and only prints why. */
+async function fiuCtrl(node: FaultNode, command: string): Promise<string | undefined> {
+  // As the container's own user, the server's: the FIFOs are 0600.
   const result = await node.exec(["fiu-ctrl", "-c", command, SERVER_PID]);
-  // fiu-ctrl exits 0 even when it fails: an unknown pid or a refused command is only printed.
   const said = result.output.trim();
-  if (result.exitCode !== 0 || said) {
-    throw new UserError(
-      `fiu-ctrl could not tell the server to "${command}" (${said.split("\n")[0] || `exit ${result.exitCode}`}): the server must run under fiu-run -x (the libfiu fault's own wrapper) with ${CONTROL_FIFO} writable`,
-      "environment",
-    );
-  }
+  return result.exitCode !== 0 || said ? said.split("\n")[0] || `exit ${result.exitCode}` : undefined;
 }
 
-/** Whether the node's image has libfiu's preload and the server's control FIFO exists (exec, no shell). */
-async function checkLibfiu(node: FaultNode): Promise<void> {
-  const preload = await node.exec(["test", "-e", LIBFIU_PRELOAD]);
-  if (preload.exitCode !== 0) {
-    throw new UserError(
+/** Why fiu-ctrl failed, in words a user can act on: no preload in the image, or no control FIFO. */
+async function whyNot(node: FaultNode, command: string, said: string): Promise<UserError> {
+  if ((await node.exec(["test", "-e", LIBFIU_PRELOAD])).exitCode !== 0) {
+    return new UserError(
       `node ${node.name}'s image has no libfiu (${LIBFIU_PRELOAD} is missing), so the libfiu fault cannot work there: use an image the harness built (its bases carry libfiu0 and fiu-utils), install those packages in yours, or use the seccomp fault`,
       "environment",
     );
   }
-  const fifo = await node.exec(["test", "-p", CONTROL_FIFO]);
-  if (fifo.exitCode !== 0) {
-    throw new UserError(
+  if ((await node.exec(["test", "-p", CONTROL_FIFO])).exitCode !== 0) {
+    return new UserError(
       `node ${node.name}'s server has no libfiu control FIFO (${CONTROL_FIFO}): it did not start under fiu-run -x, or /tmp is not writable to it; give the node the libfiu fault from its creation`,
       "environment",
     );
   }
+  return new UserError(
+    `fiu-ctrl could not tell node ${node.name}'s server to "${command}" (${said}): check that the image's fiu-ctrl is libfiu's (Debian's fiu-utils)`,
+    "environment",
+  );
 }
 
 /**
@@ -136,14 +133,17 @@ export function libfiu(spec: Omit<z.input<typeof LibfiuSpec>, "fault">): Fault {
     description: `libfiu: ${short}() fails with ${e.name} (${e.text})${probability < 1 ? ` in ${probability * 100}% of calls` : ""}, in the server's process only`,
     expectedErrno: e.text,
     container: { wrap: ["fiu-run", "-x"] },
+    // One exec each (the checks run only to say why fiu-ctrl failed): start and heal cost one round trip.
     async start(node) {
-      await checkLibfiu(node);
-      await fiuCtrl(node, enable);
+      const failed = await fiuCtrl(node, enable);
+      if (failed !== undefined) throw await whyNot(node, enable, failed);
       return `fiu-ctrl ${enable}`;
     },
     async heal(node) {
-      await fiuCtrl(node, `disable name=${point}`);
-      return `fiu-ctrl disable name=${point}`;
+      const disable = `disable name=${point}`;
+      const failed = await fiuCtrl(node, disable);
+      if (failed !== undefined) throw await whyNot(node, disable, failed);
+      return `fiu-ctrl ${disable}`;
     },
   };
 }
