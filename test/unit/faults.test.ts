@@ -21,7 +21,11 @@ import { type SeccompProfile, verdictFor } from "../helpers/seccomp.js";
  * (test/integration/faults.test.ts).
  */
 function fakeNode(
-  answers: { tasks?: number | Error; exec?: (command: string[]) => Partial<ExecResult> } = {},
+  answers: {
+    tasks?: number | Error;
+    exec?: (command: string[]) => Partial<ExecResult>;
+    ended?: { cause: string; detail: string };
+  } = {},
 ) {
   const calls: string[] = [];
   const node = {
@@ -43,6 +47,10 @@ function fakeNode(
     },
     async reconnect() {
       calls.push("reconnect");
+    },
+    async endState() {
+      calls.push("endState");
+      return answers.ended;
     },
     async exec(command: string[]): Promise<ExecResult> {
       calls.push(`exec ${command.join(" ")}`);
@@ -241,8 +249,21 @@ describe("fault libfiu", () => {
     expect(error.message).toMatch(/libfiu0 and fiu-utils/);
     expect(calls).toEqual([
       "exec fiu-ctrl -c enable name=posix/proc/fork,failnum=1,failinfo=12 1",
+      "endState",
       `exec test -e ${LIBFIU_PRELOAD}`,
     ]);
+  });
+
+  it("a server that stops as the point takes effect (malloc aborts it): start says so, the run sees the end", async () => {
+    const { node, calls } = fakeNode({
+      exec: (c) => (c[0] === "fiu-ctrl" ? { exitCode: 1, output: "" } : {}),
+      ended: { cause: "exited", detail: "exited with code 134" },
+    });
+    const said = await faultFrom({ fault: "libfiu", call: "malloc", errno: "ENOMEM" }).start?.(node);
+    expect(said).toBe(
+      "fiu-ctrl enable name=libc/mm/malloc,failnum=1,failinfo=12 (the server stopped: exited with code 134)",
+    );
+    expect(calls.some((c) => c.startsWith("exec test"))).toBe(false);
   });
 
   it("a server not started under fiu-run: the error names the missing control FIFO", async () => {

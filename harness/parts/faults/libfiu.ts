@@ -93,6 +93,18 @@ async function fiuCtrl(node: FaultNode, command: string): Promise<string | undef
   return result.exitCode !== 0 || said ? said.split("\n")[0] || `exit ${result.exitCode}` : undefined;
 }
 
+/**
+ * Sends one command; says what it did. A server that stopped as the command took effect (a failed
+ * malloc aborts it) is the fault's effect, not the fault's failure: the run sees the end itself.
+ */
+async function control(node: FaultNode, command: string): Promise<string> {
+  const failed = await fiuCtrl(node, command);
+  if (failed === undefined) return `fiu-ctrl ${command}`;
+  const end = await node.endState().catch(() => undefined);
+  if (end) return `fiu-ctrl ${command} (the server stopped: ${end.detail})`;
+  throw await whyNot(node, command, failed);
+}
+
 /** Why fiu-ctrl failed, in words a user can act on: no preload in the image, or no control FIFO. */
 async function whyNot(node: FaultNode, command: string, said: string): Promise<UserError> {
   if ((await node.exec(["test", "-e", LIBFIU_PRELOAD])).exitCode !== 0) {
@@ -135,15 +147,10 @@ export function libfiu(spec: Omit<z.input<typeof LibfiuSpec>, "fault">): Fault {
     container: { wrap: ["fiu-run", "-x"] },
     // One exec each (the checks run only to say why fiu-ctrl failed): start and heal cost one round trip.
     async start(node) {
-      const failed = await fiuCtrl(node, enable);
-      if (failed !== undefined) throw await whyNot(node, enable, failed);
-      return `fiu-ctrl ${enable}`;
+      return control(node, enable);
     },
     async heal(node) {
-      const disable = `disable name=${point}`;
-      const failed = await fiuCtrl(node, disable);
-      if (failed !== undefined) throw await whyNot(node, disable, failed);
-      return `fiu-ctrl ${disable}`;
+      return control(node, `disable name=${point}`);
     },
   };
 }
