@@ -9,7 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import type { Fault } from "../harness/core/fault.js";
 import { removeContainers } from "../harness/engine/cleanup.js";
-import { prepareReaper } from "../harness/engine/client.js";
+import { dockerode, prepareReaper } from "../harness/engine/client.js";
 import { createRunNetwork } from "../harness/engine/networks.js";
 import {
   RedisReproContainer,
@@ -389,7 +389,15 @@ export interface CutResult {
   healCallMs: number;
   /** The harness's own connection to the replica answered INFO during the whole cut. */
   keptAnswered: boolean;
+  /** The replica's published port is the same after the reconnect (the engine's view). */
+  portKept: boolean;
   log: Line[];
+}
+
+/** The host port the engine publishes the node's 6379 on now. */
+async function publishedPort(id: string): Promise<string | undefined> {
+  const inspected = await (await dockerode()).getContainer(id).inspect();
+  return inspected.NetworkSettings.Ports["6379/tcp"]?.[0]?.HostPort;
 }
 
 /**
@@ -452,6 +460,7 @@ export async function runCutEpisode(
       }
     })();
     await sleep(1_000);
+    const portBefore = await publishedPort(replica.getId());
     const startAt = now();
     await cut.start?.(replica);
     const startCallMs = now() - startAt;
@@ -464,6 +473,7 @@ export async function runCutEpisode(
     const healAt = now();
     await cut.heal?.(replica);
     const healCallMs = now() - healAt;
+    const portAfter = await publishedPort(replica.getId());
     for (let waited = 0; waited < 60_000; waited += 100) {
       if (link.some((l) => l.t > healAt && l.up === true)) break;
       await sleep(100);
@@ -489,6 +499,7 @@ export async function runCutEpisode(
       startCallMs,
       healCallMs,
       keptAnswered,
+      portKept: portBefore !== undefined && portBefore === portAfter && portBefore === String(replica.port),
       log: lines,
     };
   } finally {

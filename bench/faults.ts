@@ -101,6 +101,7 @@ if (values.json) {
       "reconnect→link up",
       "reconnect→sync line",
       "kept conn. answered",
+      "port kept",
     ],
     ...cuts.map((c) => [
       c.version,
@@ -111,6 +112,7 @@ if (values.json) {
       ms(c.upMs),
       ms(c.syncLineMs),
       String(c.keptAnswered),
+      String(c.portKept),
     ]),
   ];
   if (cuts.length) process.stdout.write(`${alignColumns(cutRows).join("\n")}\n`);

@@ -174,6 +174,7 @@ describe.each([
       );
       // The harness's own connection to the replica is not on the cut network.
       expect(r.keptAnswered).toBe(true);
+      expect(r.portKept).toBe(true);
     },
     180_000,
   );
