@@ -142,7 +142,8 @@ async function withPackages(base: ResolvedBase, packages: string[]): Promise<Res
   const pack = tarStream.pack();
   const dockerfile = [
     `FROM ${base.id}`,
-    `RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${packages.join(" ")} && rm -rf /var/lib/apt/lists/*`,
+    // Lists and caches are not part of an image (the official slim image drops them too).
+    `RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${packages.join(" ")} && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin`,
     "",
   ].join("\n");
   pack.entry({ name: "Dockerfile" }, dockerfile, () => pack.finalize());
@@ -170,8 +171,12 @@ async function withPackages(base: ResolvedBase, packages: string[]): Promise<Res
   return { ...base, ref: tag, id };
 }
 
-export async function resolveBase(role: BaseRole, mode: BaseMode): Promise<ResolvedBase> {
-  const definition = baseDefinitions()[role];
+export async function resolveBase(
+  role: BaseRole,
+  mode: BaseMode,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ResolvedBase> {
+  const definition = baseDefinitions(env)[role];
   const official = await resolveOfficial(role, mode, definition);
   if (official) return withPackages(official, definition.packages);
   const existing = await localImageId(definition.offline);

@@ -16,10 +16,12 @@ import {
 } from "../../bench/fault-episodes.js";
 import { ExitCode } from "../../harness/core/errors.js";
 import { removeContainers } from "../../harness/engine/cleanup.js";
-import { prepareReaper } from "../../harness/engine/client.js";
-import { buildImage, removeImage } from "../../harness/engine/images.js";
+import { dockerode, prepareReaper } from "../../harness/engine/client.js";
+import { buildImage, localImageId, removeImage } from "../../harness/engine/images.js";
+import { LABEL_MANAGED, LABEL_RUN } from "../../harness/engine/labels.js";
 import { RedisReproContainer } from "../../harness/parts/container/redis-container.js";
 import { faultFrom, LIBFIU_POINTS, LIBFIU_PRELOAD } from "../../harness/parts/faults/index.js";
+import { derivedTag, RUNTIME_PACKAGES, resolveBase } from "../../harness/targets/bases.js";
 import { cli, countContainers, missingSource, skipTitle } from "./support.js";
 
 /**
@@ -178,6 +180,38 @@ describe.each([
     },
     180_000,
   );
+});
+
+describe("the online path: an official runtime base gets libfiu in a derived base", () => {
+  it("a local Debian base without libfiu (the builder base stands in) gets libfiu0 and fiu-utils, once", async () => {
+    const official = await resolveBase("builder", "auto");
+    const env = { ...process.env, REDIS_REPRO_RUNTIME_IMAGE: official.ref };
+    const tag = derivedTag("runtime", official.id, RUNTIME_PACKAGES);
+    const existed = await localImageId(tag);
+    try {
+      const derived = await resolveBase("runtime", "online", env);
+      expect(derived.ref).toBe(tag);
+      expect(derived.id).toBe(await localImageId(tag));
+      // Made once: the second resolve finds it.
+      expect((await resolveBase("runtime", "online", env)).id).toBe(derived.id);
+      const docker = await dockerode();
+      for (const path of [LIBFIU_PRELOAD, "/usr/bin/fiu-run", "/usr/bin/fiu-ctrl"]) {
+        const container = await docker.createContainer({
+          Image: tag,
+          Entrypoint: ["test", "-e", path],
+          Labels: { [LABEL_MANAGED]: "true", [LABEL_RUN]: runId },
+        });
+        try {
+          await container.start();
+          expect((await container.wait()).StatusCode, path).toBe(0);
+        } finally {
+          await container.remove({ force: true });
+        }
+      }
+    } finally {
+      if (!existed) await removeImage(tag);
+    }
+  }, 600_000);
 });
 
 /** An image like the harness's, with libfiu taken out (all of it, or only the preload). */
