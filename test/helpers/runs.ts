@@ -49,7 +49,10 @@ export function endOf(history: History): number {
  * The context a run gives its checker: now just after the history's last record (or as given), the
  * scenarios' budget of 30 attempts, and how the run ended if it did.
  */
-export function contextFor(history: History, change: { now?: number; attemptsNeeded?: number; ended?: Ended } = {}): CheckContext {
+export function contextFor(
+  history: History,
+  change: { now?: number; attemptsNeeded?: number; ended?: Ended } = {},
+): CheckContext {
   return {
     now: change.now ?? endOf(history) + 1,
     attemptsNeeded: change.attemptsNeeded ?? 30,
@@ -140,7 +143,9 @@ export function historyFrom(parts: {
   const lines = [...(parts.lines ?? [])].sort((a, b) => a.t - b.t);
   const parsed = lines.flatMap((l) => logEvent(l.t, l.line, l.node) ?? []);
   const limits: Event[] =
-    parts.nofile === undefined ? [] : [{ t: 0, node: "main", kind: LIMIT, name: "nofile", value: parts.nofile }];
+    parts.nofile === undefined
+      ? []
+      : [{ t: 0, node: "main", kind: LIMIT, name: "nofile", value: parts.nofile }];
   const events = [...limits, ...parsed, ...(parts.events ?? [])].sort((a, b) => a.t - b.t);
   const series: Record<string, Point[]> = {
     ...(parts.maxclients === undefined ? {} : { "config.maxclients": [{ t: 0, v: parts.maxclients }] }),
@@ -149,12 +154,18 @@ export function historyFrom(parts: {
     ...(parts.series ?? {}),
   };
   const logs: Record<string, string[]> = {};
-  for (const l of lines) (logs[l.node ?? "main"] ??= []).push(l.line);
+  for (const l of lines) {
+    const node = l.node ?? "main";
+    logs[node] = [...(logs[node] ?? []), l.line];
+  }
   return { series, events, attempts: parts.attempts ?? attemptsOf(events), logs };
 }
 
 /** A sample with the kinds given and the rest as an idle 3.2 server has them (total and maxFd follow). */
-export function fdSample(t: number, kinds: Partial<Omit<FdSample, "t" | "total" | "maxFd">> & { maxFd?: number } = {}): FdSample {
+export function fdSample(
+  t: number,
+  kinds: Partial<Omit<FdSample, "t" | "total" | "maxFd">> & { maxFd?: number } = {},
+): FdSample {
   const pipe = kinds.pipe ?? 2;
   const socket = kinds.socket ?? 3;
   const file = kinds.file ?? 1;

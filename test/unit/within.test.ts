@@ -38,7 +38,11 @@ const linkUp = {
   happens: { series: "rinfo.master_link_status", condition: { equals: "up" } },
 } as const satisfies WithinSpecInput;
 
-function decide(spec: Omit<WithinSpecInput, "checker"> & { checker?: "within" }, history: History, context: Partial<CheckContext> = {}) {
+function decide(
+  spec: Omit<WithinSpecInput, "checker"> & { checker?: "within" },
+  history: History,
+  context: Partial<CheckContext> = {},
+) {
   const decision = withinChecker(spec).decide(history, { ...contextFor(history), ...context });
   if (decision) {
     expect(() => Decision.parse(decision)).not.toThrow();
@@ -92,7 +96,14 @@ describe("within: a series reaches a condition within T of a moment", () => {
   });
 
   it("a status that already held at the moment counts at its first reading after it", () => {
-    const d = decide({ ...linkUp, from: { mark: "load done" }, happens: { series: "rinfo.master_link_status", condition: { equals: "down" } } }, linkHistory(1_000));
+    const d = decide(
+      {
+        ...linkUp,
+        from: { mark: "load done" },
+        happens: { series: "rinfo.master_link_status", condition: { equals: "down" } },
+      },
+      linkHistory(1_000),
+    );
     expect(d?.evidence).toMatchObject({ happened: { t: 600 }, tookMs: 100 });
   });
 
@@ -108,7 +119,10 @@ describe("within: when it cannot tell", () => {
     const h = linkHistory(1_000);
     const never = { ...linkUp, from: { fault: "heal", name: "other" } } as const;
     expect(decide(never, h)).toBeUndefined();
-    expect(decide(never, h, { ended: timeLimit })).toMatchObject({ outcome: "unknown", label: "inconclusive" });
+    expect(decide(never, h, { ended: timeLimit })).toMatchObject({
+      outcome: "unknown",
+      label: "inconclusive",
+    });
     expect(decide(never, h, { ended: timeLimit })?.reason).toBe(
       "the other's heal never came before the run ended (time limit 60 s)",
     );
@@ -125,7 +139,9 @@ describe("within: when it cannot tell", () => {
 
   it("the server died before it happened and before the deadline: unknown; after the deadline the timeout stands", () => {
     const h = linkHistory(null, 4_000);
-    expect(decide(linkUp, h, { now: 4_000, ended: oomKilled })?.reason).toMatch(/^container died: exit code 137 \(OOM killed\)/);
+    expect(decide(linkUp, h, { now: 4_000, ended: oomKilled })?.reason).toMatch(
+      /^container died: exit code 137 \(OOM killed\)/,
+    );
     expect(decide(linkUp, linkHistory(null), { ended: oomKilled })?.label).toBe("timeout");
   });
 });
@@ -139,22 +155,41 @@ describe("within: a command succeeds, a log line appears, an event happens", () 
         { t: 3_000, ok: true },
       ],
     });
-    expect(decide({ from: "start", ms: 5_000, happens: { succeeds: "connect" } }, h)?.evidence.tookMs).toBe(3_000);
+    expect(decide({ from: "start", ms: 5_000, happens: { succeeds: "connect" } }, h)?.evidence.tookMs).toBe(
+      3_000,
+    );
     expect(decide({ from: "start", ms: 2_500, happens: { succeeds: "connect" } }, h)?.label).toBe("timeout");
   });
 
   it("log: the checker brings its own log probe; the first matching line after the moment counts", () => {
-    const spec = { from: { attempts: 2 }, ms: 1_000, happens: { log: "MASTER <-> REPLICA sync: Finished", node: "replica" } } as const;
+    const spec = {
+      from: { attempts: 2 },
+      ms: 1_000,
+      happens: { log: "MASTER <-> REPLICA sync: Finished", node: "replica" },
+    } as const;
     const checker = withinChecker(spec);
     const probe = checker.probes?.[0] as Probe;
-    expect(probe).toMatchObject({ name: withinLogProbeName("replica", spec.happens.log), node: "replica", once: true });
+    expect(probe).toMatchObject({
+      name: withinLogProbeName("replica", spec.happens.log),
+      node: "replica",
+      once: true,
+    });
     // What a run records from this probe: its first reading, then a point per matching line of the replica's log.
-    const h = historyFrom({ attempts: [{ t: 100, line: null }, { t: 400, line: null }] });
+    const h = historyFrom({
+      attempts: [
+        { t: 100, line: null },
+        { t: 400, line: null },
+      ],
+    });
     const series = `${probe.name}.count`;
-    const record = (t: number, reading: Record<string, number | { v: number; text?: string }> | undefined) => {
+    const record = (
+      t: number,
+      reading: Record<string, number | { v: number; text?: string }> | undefined,
+    ) => {
       for (const [field, value] of Object.entries(reading ?? {})) {
         const point = typeof value === "number" ? { t, v: value } : { t, ...value };
-        (h.series[`${probe.name}.${field}`] ??= []).push(point);
+        const name = `${probe.name}.${field}`;
+        h.series[name] = [...(h.series[name] ?? []), point];
       }
     };
     record(0, { count: 0 });
@@ -189,14 +224,20 @@ describe("within: a command succeeds, a log line appears, an event happens", () 
     const d = decide({ from: "start", ms: 2_000, happens: { event: "ready", node: "replica" } }, h);
     expect(d?.evidence).toMatchObject({ happened: { t: 1_700 }, tookMs: 1_700 });
     expect(d?.plot).toBeUndefined();
-    expect(decide({ from: "start", ms: 1_000, happens: { event: "ready", node: "replica" } }, h)?.label).toBe("timeout");
+    expect(decide({ from: "start", ms: 1_000, happens: { event: "ready", node: "replica" } }, h)?.label).toBe(
+      "timeout",
+    );
   });
 });
 
 describe("the data form", () => {
   it("parses with the run's start as the default moment, through checkerFrom too", () => {
-    expect(WithinSpec.parse({ checker: "within", ms: 100, happens: { succeeds: "connect" } }).from).toBe("start");
-    expect(checkerFrom({ checker: "within", name: "synced", ms: 100, happens: { succeeds: "connect" } }).name).toBe("synced");
+    expect(WithinSpec.parse({ checker: "within", ms: 100, happens: { succeeds: "connect" } }).from).toBe(
+      "start",
+    );
+    expect(
+      checkerFrom({ checker: "within", name: "synced", ms: 100, happens: { succeeds: "connect" } }).name,
+    ).toBe("synced");
   });
 
   it("refuses the end as a moment, a pattern that does not compile, a zero T", () => {
