@@ -6,6 +6,7 @@ import { type Attempt, type Event, type History, LIMIT, type Point } from "../..
 import { type ConnectResult, connectResults } from "../../harness/parts/probes/connect.js";
 import { FD_FIELDS, type FdSample, fdSamples } from "../../harness/parts/probes/fds.js";
 import { parseLogLine } from "../../harness/parts/probes/log.js";
+import { HistoryRecorder } from "../../harness/run/recorder.js";
 import { RunResult, type TargetResult } from "../../harness/run/result.js";
 
 /**
@@ -75,14 +76,13 @@ export function recordedBefore(history: History, ms: number): History {
 }
 
 /**
- * The attempts the default scenario counts (each failed fork's log line), for log events a test made
- * up or edited: the fork-failed events the log parser recognised.
+ * The attempts the default scenario counts (each failed fork), for log events a test made up or
+ * edited: their lines go through the run's history recorder, so the tests never restate what it counts.
  */
 export function attemptsOf(events: Event[]): Attempt[] {
-  return events
-    .filter((e) => e.kind === "fork-failed")
-    .sort((a, b) => a.t - b.t)
-    .map((e) => ({ t: e.t, line: e.line ?? null }));
+  const recorder = new HistoryRecorder({ event: "fork-failed", node: "main" });
+  for (const e of [...events].sort((a, b) => a.t - b.t)) if (e.line) recorder.logLine(e.node, e.line, e.t);
+  return recorder.history.attempts;
 }
 
 /** The fds series of a history made from samples (every field read at the sample's time). */

@@ -12,6 +12,7 @@ import {
   withinChecker,
   withinLogProbeName,
 } from "../../harness/parts/checkers/within.js";
+import { HistoryRecorder } from "../../harness/run/recorder.js";
 import { contextFor, historyFrom, oomKilled, timeLimit } from "../helpers/runs.js";
 
 /**
@@ -175,30 +176,18 @@ describe("within: a command succeeds, a log line appears, an event happens", () 
       once: true,
     });
     // What a run records from this probe: its first reading, then a point per matching line of the replica's log.
-    const h = historyFrom({
-      attempts: [
-        { t: 100, line: null },
-        { t: 400, line: null },
-      ],
-    });
-    const series = `${probe.name}.count`;
-    const record = (
-      t: number,
-      reading: Record<string, number | { v: number; text?: string }> | undefined,
-    ) => {
-      for (const [field, value] of Object.entries(reading ?? {})) {
-        const point = typeof value === "number" ? { t, v: value } : { t, ...value };
-        const name = `${probe.name}.${field}`;
-        h.series[name] = [...(h.series[name] ?? []), point];
-      }
-    };
-    record(0, { count: 0 });
+    const recorder = new HistoryRecorder({ event: "fork-failed", node: "main" }, [probe]);
+    recorder.reading(probe.name, 0, { count: 0 });
     const lines: [number, string][] = [
+      [100, "1:M 01 Jan 2026 00:00:00.100 # Can't save in background: fork: Cannot allocate memory"],
       [300, "1:S 01 Jan 2026 00:00:00.300 * MASTER <-> REPLICA sync: Finished with success"],
+      [400, "1:M 01 Jan 2026 00:00:00.400 # Can't save in background: fork: Cannot allocate memory"],
       [900, "1:S 01 Jan 2026 00:00:00.900 * Connecting to MASTER main:6379"],
       [1_300, "1:S 01 Jan 2026 00:00:01.300 * MASTER <-> REPLICA sync: Finished with success"],
     ];
-    for (const [t, line] of lines) record(t, probe.onLog?.(line, h));
+    for (const [t, line] of lines) recorder.logLine(line.startsWith("1:S") ? "replica" : "main", line, t);
+    const h = recorder.history;
+    const series = `${probe.name}.count`;
     expect(h.series[series]?.map((p) => p.v)).toEqual([0, 1, 2]);
     // The line at 300 came before the moment (the 2nd attempt, 400): the one at 1300 is the first after it.
     const d = checker.decide(h, contextFor(h));
