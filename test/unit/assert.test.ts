@@ -111,6 +111,11 @@ describe("assert: the first reading at or after a moment", () => {
     expect(decide({ ...base, at: "start" }, h)?.evidence.reading?.t).toBe(250);
   });
 
+  it("a reading at the moment itself is the one judged (at or after)", () => {
+    expect(decide({ ...base, at: { mark: "flood", afterMs: 250 } }, h)?.evidence.reading?.t).toBe(3_250);
+    expect(decide({ ...base, at: { mark: "flood", afterMs: 251 } }, h)?.evidence.reading?.t).toBe(3_750);
+  });
+
   it("a moment that never comes: nothing while running, unknown once ended, with why", () => {
     for (const at of [
       { mark: "flood", value: "off" },

@@ -160,6 +160,9 @@ describe("within: a command succeeds, a log line appears, an event happens", () 
       3_000,
     );
     expect(decide({ from: "start", ms: 2_500, happens: { succeeds: "connect" } }, h)?.label).toBe("timeout");
+    // At the deadline itself is within it.
+    expect(decide({ from: "start", ms: 3_000, happens: { succeeds: "connect" } }, h)?.label).toBe("happened");
+    expect(decide({ from: "start", ms: 2_999, happens: { succeeds: "connect" } }, h)?.label).toBe("timeout");
   });
 
   it("log: the checker brings its own log probe; the first matching line after the moment counts", () => {
