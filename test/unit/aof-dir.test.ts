@@ -376,6 +376,7 @@ describe("the aof-dir checker on 7.0.15 vs 7.0.15+count-failed-aof-fork", () => 
     expect(d.reason).toContain("no limiter line in the log");
     const fact = (name: string) => d.facts.find((f) => f.name === name)?.value;
     expect(fact("rewrite limiter")).toBe("not engaged");
+    expect(fact("fork error")).toBe("Cannot allocate memory");
     expect(fact("manifest bytes")).toMatch(/^\d+ → \d+$/);
     // The INFO probe read the consecutive failures: the unpatched build never counts a failed fork.
     expect(fact("consecutive failures (INFO)")).toBe("0 → 0");

@@ -310,7 +310,7 @@ describe("checkers on synthetic histories", () => {
           if (["fd-leak", "aof-dir", "growth", "leaks"].includes(first.checker))
             expect(first.outcome).toBe(outcomeOf[first.label]);
         }),
-        { numRuns: 300 },
+        { numRuns: 150 },
       );
     },
   );

@@ -69,6 +69,8 @@ export const AofDirEvidence = z.object({
   limiter: LimiterEvidence,
   rewrites: z.number(),
   holdMs: z.number(),
+  /** The errno text of the first failed fork (ENOMEM under seccomp, EAGAIN under a pids limit). */
+  errno: z.string().nullable(),
   /** INFO's aof_rewrites_consecutive_failures, first and last reading, where a probe read it. */
   consecutiveFailures: z.object({ series: z.string(), first: z.number(), last: z.number() }).nullable(),
 });
@@ -144,6 +146,7 @@ export function decideAofDir(
     limiter,
     rewrites: rewrites.length,
     holdMs: spec.holdMs,
+    errno: events.find((e) => e.kind === "fork-failed")?.errno ?? null,
     consecutiveFailures: consecutiveFailures(history),
   };
   const decided = (label: ResourceLabel, reason: string) =>
@@ -206,6 +209,7 @@ function factsOf(e: AofDirEvidence): Fact[] {
           : "not engaged",
     },
   ];
+  rows.push({ name: "fork error", value: e.errno ?? "—" });
   if (e.consecutiveFailures)
     rows.push({
       name: "consecutive failures (INFO)",
