@@ -63,7 +63,7 @@ describe("assert: the first reading at or after a moment", () => {
     expect(d).toMatchObject({ checker: "assert", outcome: "no-bug", label: ASSERT_LABELS.noBug });
     expect(d?.evidence).toMatchObject({ at: 2_200, reading: { t: 2_250, v: 0, text: "err" }, held: true });
     expect(d?.reason).toBe(
-      'info.aof_last_bgrewrite_status read 0 (err) at 2.3 s (the first reading at or after the 5th attempt): "equals "err"" holds, which is no bug (bug if it does not)',
+      "info.aof_last_bgrewrite_status read 0 (err) at 2.3 s (the first reading at or after the 5th attempt): equals 'err' holds, which is no bug (bug if it does not)",
     );
   });
 
@@ -75,10 +75,10 @@ describe("assert: the first reading at or after a moment", () => {
       { name: "series", value: "info.aof_last_bgrewrite_status" },
       { name: "moment", value: "the 1st attempt at 1.0 s" },
       { name: "reading", value: "1 (ok) at 1.3 s" },
-      { name: "condition", value: 'equals "err": does not hold (bug if it does not)' },
+      { name: "condition", value: "equals 'err': does not hold (bug if it does not)" },
     ]);
     expect(d?.summary).toBe(
-      'info.aof_last_bgrewrite_status = 1 (ok) after the 1st attempt: equals "err" does not hold',
+      "info.aof_last_bgrewrite_status = 1 (ok) after the 1st attempt: equals 'err' does not hold",
     );
     expect(d?.plot).toMatchObject({
       series: "info.aof_last_bgrewrite_status",

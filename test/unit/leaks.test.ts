@@ -7,7 +7,6 @@ import {
   decideLeaks,
   LeaksEvidence,
   type LeaksSpecInput,
-  leaksChecker,
   leakText,
   onServerClock,
 } from "../../harness/parts/checkers/leaks.js";
@@ -182,7 +181,6 @@ describe("decideLeaks on synthetic histories", () => {
     expect(checker.name).toBe("leaks");
     expect(checker.probes?.map((p) => p.name)).toEqual(["fds", "config", "connect"]);
     expect(checker.decide(h, contextFor(h))?.label).toBe("exhaustion");
-    expect(leaksChecker().decide(h, contextFor(h))).toEqual(checker.decide(h, contextFor(h)));
   });
 });
 

@@ -59,10 +59,10 @@ describe("within: a series reaches a condition within T of a moment", () => {
     expect(d).toMatchObject({ checker: "within", outcome: "no-bug", label: WITHIN_LABELS.noBug });
     expect(d?.evidence).toMatchObject({ from: 2_000, happened: { t: 3_100, seen: "1 (up)" }, tookMs: 1_100 });
     expect(d?.reason).toBe(
-      'rinfo.master_link_status equals "up" happened 1.1 s after the link-cut\'s heal (within 5.0 s): 1 (up)',
+      "rinfo.master_link_status equals 'up' happened 1.1 s after the link-cut's heal (within 5.0 s): 1 (up)",
     );
     expect(d?.facts).toEqual([
-      { name: "must happen", value: 'rinfo.master_link_status equals "up"' },
+      { name: "must happen", value: "rinfo.master_link_status equals 'up'" },
       { name: "within", value: "5.0 s of the link-cut's heal (at 2.0 s)" },
       { name: "happened", value: "after 1.1 s: 1 (up)" },
     ]);
@@ -86,7 +86,7 @@ describe("within: a series reaches a condition within T of a moment", () => {
     const d = decide(linkUp, h, { now: 7_000 });
     expect(d).toMatchObject({ outcome: "bug", label: WITHIN_LABELS.bug });
     expect(d?.reason).toBe(
-      'rinfo.master_link_status equals "up" did not happen within 5.0 s of the link-cut\'s heal (at 2.0 s); not by 7.0 s',
+      "rinfo.master_link_status equals 'up' did not happen within 5.0 s of the link-cut's heal (at 2.0 s); not by 7.0 s",
     );
   });
 
@@ -134,7 +134,7 @@ describe("within: when it cannot tell", () => {
     const d = decide(linkUp, h, { now: 4_000, ended: timeLimit });
     expect(d?.outcome).toBe("unknown");
     expect(d?.reason).toBe(
-      'the run ended 2.0 s after the link-cut\'s heal, before 5.0 s had passed, and rinfo.master_link_status equals "up" had not happened (time limit 60 s)',
+      "the run ended 2.0 s after the link-cut's heal, before 5.0 s had passed, and rinfo.master_link_status equals 'up' had not happened (time limit 60 s)",
     );
   });
 

@@ -121,7 +121,7 @@ export function decideAssert(
       name,
       outcome,
       label,
-      `${spec.series} read ${pointText(reading)} at ${seconds(reading.t)} (${which}): "${cond}" ${verdict}, which is ${outcome === "bug" ? "the bug" : "no bug"} (bug ${spec.bug === "if-true" ? "if it holds" : "if it does not"})`,
+      `${spec.series} read ${pointText(reading)} at ${seconds(reading.t)} (${which}): ${cond} ${verdict}, which is ${outcome === "bug" ? "the bug" : "no bug"} (bug ${spec.bug === "if-true" ? "if it holds" : "if it does not"})`,
       {
         summary: `${spec.series} = ${pointText(reading)} ${spec.at === "end" ? "at the end" : `after ${when}`}: ${cond} ${verdict}`,
         facts: [
