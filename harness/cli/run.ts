@@ -29,6 +29,7 @@ export async function run({ values, args }: Input): Promise<number> {
   }
   // A dead container is the environment failing the run, not an outcome: say so in one line, exit 3.
   const died = result.results.find((r) => r.ended?.cause);
-  if (died?.ended?.cause) throw containerDiedError(died.target, { cause: died.ended.cause, detail: died.ended.detail });
+  if (died?.ended?.cause)
+    throw containerDiedError(died.target, { cause: died.ended.cause, detail: died.ended.detail });
   return result.ok ? 0 : 1;
 }
