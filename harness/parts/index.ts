@@ -32,6 +32,7 @@ export const Probes = {
   log: logProbe,
   connect: connectProbe,
   config: configProbe,
+  command: commandProbe,
 } as const;
 
 export const Faults = {
