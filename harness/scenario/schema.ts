@@ -1,10 +1,9 @@
 import { z } from "zod";
-import type { Checker } from "../core/checker.js";
 import type { Fault } from "../core/fault.js";
 import { Expected } from "../core/outcome.js";
 import type { Probe } from "../core/probe.js";
 import type { ScriptStep, Step } from "../core/step.js";
-import { CheckerSpec } from "../parts/checkers/index.js";
+import { CheckerInput, CheckerSpec } from "../parts/checkers/index.js";
 import { Limits } from "../parts/container/limits.js";
 import { FaultName } from "../parts/faults/index.js";
 import { ProbeSpec } from "../parts/probes/index.js";
@@ -162,10 +161,6 @@ export const ProbeObject = z.custom<Probe>(
   (v) => (has(v, "read") || has(v, "onLog")) && typeof (v as Probe).name === "string",
   "a probe object: { name, node, read(node, now) }",
 );
-export const CheckerObject = z.custom<Checker>(
-  (v) => has(v, "decide") && typeof (v as Checker).name === "string",
-  "a checker object: { name, decide(history, context) }",
-);
 export const FaultObject = z.custom<Fault>(
   (v) => typeof v === "object" && v !== null && typeof (v as Fault).name === "string" && !("probe" in v),
   "a fault object: { name, description, container?, start?, heal? }",
@@ -178,7 +173,8 @@ export const ScenarioDefinitionSchema = z
     fault: z.union([FaultName, FaultObject]),
     workload: z.array(z.union([StepSpec, ScriptStepFunction, StepObject])).min(1),
     probes: z.array(z.union([ProbeSpec, ProbeObject])).default([]),
-    checker: z.union([CheckerObject, CheckerSpec]),
+    /** Data, or the script's own Checker object (at any depth of all/any). */
+    checker: CheckerInput,
   })
   .strict()
   .superRefine(crossChecks);

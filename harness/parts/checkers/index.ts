@@ -149,6 +149,7 @@ export {
   compose,
   composeDecisions,
   composeOutcome,
+  unionProbes,
 } from "./compose.js";
 export { decideFdLeak, FdLeakEvidence, FdLeakSpec, fdLeakChecker } from "./fd-leak.js";
 export { ceilingOf } from "./fd-table.js";
