@@ -28,7 +28,7 @@ import { infoSection } from "../harness/parts/probes/info.js";
 import { parseLogLine } from "../harness/parts/probes/log.js";
 import { growAofPastRewriteThreshold } from "../harness/parts/workload/auto-growth.js";
 import { alignColumns } from "../harness/report/table.js";
-import { newRunId } from "../harness/run/run.js";
+import { newRunId } from "../harness/run/scenario.js";
 import type { RedisConfig } from "../harness/scenario/index.js";
 import { ensureImage } from "../harness/targets/build.js";
 import { redisArgs } from "../harness/targets/config.js";

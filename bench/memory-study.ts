@@ -7,7 +7,7 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { runScenario } from "../harness/run/run.js";
+import { runScenario } from "../harness/run/scenario.js";
 import { loadScenario, type Scenario } from "../harness/scenario/index.js";
 
 const { values } = parseArgs({

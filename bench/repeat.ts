@@ -1,5 +1,5 @@
 import type { RunResult } from "../harness/run/result.js";
-import { runScenario } from "../harness/run/run.js";
+import { runScenario } from "../harness/run/scenario.js";
 import { loadScenario, type Scenario } from "../harness/scenario/index.js";
 import { ensureImage } from "../harness/targets/build.js";
 import { parseTarget } from "../harness/targets/spec.js";

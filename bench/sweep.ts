@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { defaultConcurrency } from "../harness/campaigns/matrix.js";
 import { DEFAULT_FAULTS, runSweep, SWEEP_PATHS, sweepScenario } from "../harness/campaigns/sweep.js";
 import type { TargetResult } from "../harness/run/result.js";
-import { runScenario } from "../harness/run/run.js";
+import { runScenario } from "../harness/run/scenario.js";
 import { ensureImage } from "../harness/targets/build.js";
 import { parseTarget } from "../harness/targets/spec.js";
 

@@ -45,7 +45,7 @@ export { type Fault, FaultName, fault } from "./parts/faults/index.js";
 export { writeSweepReport } from "./report/sweep.js";
 export { writeReport } from "./report/write.js";
 export { RunResult, TargetResult } from "./run/result.js";
-export { newRunId, type RunOptions, runScenario, runTarget } from "./run/run.js";
+export { newRunId, type RunOptions, runScenario, runTarget } from "./run/scenario.js";
 export { type Clock, watch } from "./run/watch.js";
 export {
   defineScenario,

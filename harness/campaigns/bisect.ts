@@ -2,7 +2,7 @@ import { z } from "zod";
 import { compareTargets, selectReleases } from "../catalogue/catalogue.js";
 import { errorText, isUserError, UserError } from "../core/errors.js";
 import { Outcome } from "../core/outcome.js";
-import { type RunOptions, runScenario } from "../run/run.js";
+import { type RunOptions, runScenario } from "../run/scenario.js";
 import type { Scenario } from "../scenario/index.js";
 import { ensureImage, type TargetImage } from "../targets/build.js";
 import { type Commit, commitsBetween, git, isAncestor, resolveCommit } from "../targets/git.js";

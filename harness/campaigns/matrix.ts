@@ -8,7 +8,7 @@ import { describeEnvironment, Environment } from "../engine/environment.js";
 import { type Decision, Expected, meets, Outcome } from "../core/outcome.js";
 import type { FaultName } from "../parts/faults/index.js";
 import type { RunResult } from "../run/result.js";
-import { type RunOptions, runScenario } from "../run/run.js";
+import { type RunOptions, runScenario } from "../run/scenario.js";
 import type { Scenario } from "../scenario/index.js";
 import { ensureImage } from "../targets/build.js";
 import { parseTarget } from "../targets/spec.js";

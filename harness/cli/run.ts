@@ -3,7 +3,7 @@ import { progress } from "../core/progress.js";
 import { containerDiedError } from "../engine/failure.js";
 import type { FaultName } from "../parts/faults/index.js";
 import { renderSummary } from "../report/summary.js";
-import { runScenario } from "../run/run.js";
+import { runScenario } from "../run/scenario.js";
 import { loadScenario } from "../scenario/index.js";
 import { baseMode, type Input, optionString, printJson } from "./command.js";
 
@@ -20,7 +20,6 @@ export async function run({ values, args }: Input): Promise<number> {
     bases: baseMode(values),
     rebuild: values.rebuild === true,
     faultOverride,
-    scenarioRef: typeof values.scenario === "string" ? values.scenario : undefined,
   });
   if (values.json) printJson(result);
   else process.stdout.write(renderSummary(result));
@@ -28,8 +27,8 @@ export async function run({ values, args }: Input): Promise<number> {
     await reports.writeReport(reportDir, result, scenario);
     progress(`report: ${join(reportDir, "report.md")}`);
   }
-  // A dead container is the environment failing the run, not a verdict: say so in one line, exit 3.
-  const died = result.results.find((r) => r.decision.reason.startsWith("container died"));
-  if (died) throw containerDiedError(died.target, died.decision.reason.replace(/^container died: /, ""));
+  // A dead container is the environment failing the run, not an outcome: say so in one line, exit 3.
+  const died = result.results.find((r) => r.ended?.cause);
+  if (died?.ended?.cause) throw containerDiedError(died.target, { cause: died.ended.cause, detail: died.ended.detail });
   return result.ok ? 0 : 1;
 }

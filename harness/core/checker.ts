@@ -1,4 +1,5 @@
 import type { History } from "./history.js";
+import type { EndCause } from "./node.js";
 import type { Decision } from "./outcome.js";
 import type { Probe } from "./probe.js";
 
@@ -6,6 +7,8 @@ import type { Probe } from "./probe.js";
 export interface Ended {
   reason: "time-limit" | "container-exited" | "error";
   detail: string;
+  /** For container-exited: why it stopped. */
+  cause?: EndCause;
 }
 
 /** What a checker knows besides the history: the time, the scenario's budget, and how the run ended. */

@@ -57,3 +57,12 @@ export class EnvironmentError extends UserError {
     this.name = "EnvironmentError";
   }
 }
+
+/** zod's first issue as "path: message", for a one-line error naming the field to fix. */
+export function firstIssue(error: {
+  issues: readonly { path: readonly PropertyKey[]; message: string }[];
+}): string {
+  const issue = error.issues[0];
+  const path = issue?.path.length ? issue.path.map(String).join(".") : "(top level)";
+  return `${path}: ${issue?.message ?? "invalid"}`;
+}

@@ -78,7 +78,11 @@ export function attemptsUntil(attempts: Attempt[], until = Number.POSITIVE_INFIN
 }
 
 /** Events of a kind, optionally of one node and one name. */
-export function eventsOf(history: History, kind: string, filter: { node?: string; name?: string } = {}): Event[] {
+export function eventsOf(
+  history: History,
+  kind: string,
+  filter: { node?: string; name?: string } = {},
+): Event[] {
   return history.events.filter(
     (e) =>
       e.kind === kind &&
@@ -106,9 +110,12 @@ export function faultWindows(
   const windows: { name: string; node: string; start: number; heal: number | null }[] = [];
   for (const e of history.events) {
     if (node !== undefined && e.node !== node) continue;
-    if (e.kind === FAULT_START) windows.push({ name: e.name ?? "fault", node: e.node, start: e.t, heal: null });
+    if (e.kind === FAULT_START)
+      windows.push({ name: e.name ?? "fault", node: e.node, start: e.t, heal: null });
     if (e.kind === FAULT_HEAL) {
-      const open = windows.findLast((w) => w.heal === null && w.node === e.node && w.name === (e.name ?? "fault"));
+      const open = windows.findLast(
+        (w) => w.heal === null && w.node === e.node && w.name === (e.name ?? "fault"),
+      );
       if (open) open.heal = e.t;
     }
   }

@@ -1,5 +1,8 @@
 import type { Redis, RedisOptions } from "ioredis";
 
+/** Why a node's container stopped answering: out of memory, exited, stopped or removed from outside, engine gone. */
+export type EndCause = "oom" | "exited" | "stopped-outside" | "removed" | "engine-gone";
+
 /** An open fd of the server: its number and what /proc/PID/fd/N points at ("pipe:[123]", "/data/x"). */
 export interface FdEntry {
   fd: number;
@@ -19,6 +22,13 @@ export interface ExecResult {
   stderr: string;
 }
 
+/** The limits a node's container runs under. */
+export interface NodeLimits {
+  memory: number;
+  pids: number;
+  nofile: number;
+}
+
 /**
  * A running Redis node, as probes, steps and faults see it. The container class implements it; a
  * test may implement it with anything that answers the same way. How to look inside the node (an
@@ -29,6 +39,7 @@ export interface Node {
   /** Where clients reach it (the engine's host and the published port). */
   readonly host: string;
   readonly port: number;
+  readonly limits: NodeLimits;
   /** The connection that stays open for the whole run (the workload's and INFO's). */
   connection(): Promise<Redis>;
   /** A fresh client that reports failure at once instead of retrying; the caller disconnects it. */
@@ -42,7 +53,7 @@ export interface Node {
   /** INFO (one section, or all) as a flat map, through the kept connection. */
   info(section?: string): Promise<Record<string, string>>;
   /** Why the node stopped answering (an OOM kill, removed from outside…), or undefined while it runs. */
-  endState(): Promise<string | undefined>;
+  endState(): Promise<{ cause: EndCause; detail: string } | undefined>;
 }
 
 /** What a fault may do to a running node, beyond what any part may (the engine's handles). */

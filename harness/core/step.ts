@@ -18,6 +18,8 @@ export interface StepContext {
   t(): number;
   /** Aborts when the run has decided (or hit its time limit): steps that go on stop then. */
   signal: AbortSignal;
+  /** Waits on the run's clock; ends early (without error) when the signal aborts. */
+  sleep(ms: number): Promise<void>;
   /** A progress line, shown where the caller gave a logger. */
   log(message: string): void;
   /** Writes a mark into the history (`phase: disk full`): checkers, the chart and the report see it. */

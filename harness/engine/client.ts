@@ -41,28 +41,34 @@ export async function dockerode(): Promise<Dockerode> {
   return (await engine()).container.dockerode;
 }
 
+let reaper: Promise<"ryuk" | "harness"> | undefined;
+
 /**
  * Ryuk removes a dead process's containers, but its image must be pullable. Where it is not (offline
- * machines), testcontainers is told to do without it and the harness's own cleanup is all there is.
- * An explicit TESTCONTAINERS_RYUK_DISABLED from the user always wins.
+ * machines), the harness's own cleanup is all there is, and its containers are started without
+ * registering with a reaper (autoCleanup off). Decided once per process; an explicit
+ * TESTCONTAINERS_RYUK_DISABLED from the user always wins. The environment is read, never written.
  */
-export async function prepareReaper(): Promise<"ryuk" | "harness"> {
-  if (process.env.TESTCONTAINERS_RYUK_DISABLED !== undefined) {
-    return process.env.TESTCONTAINERS_RYUK_DISABLED === "true" ? "harness" : "ryuk";
-  }
-  const runtime = await engine();
-  const image = ImageName.fromString(ryukImage);
-  if (await runtime.image.exists(image)) return "ryuk";
-  try {
-    await runtime.image.pull(image);
-    return "ryuk";
-  } catch (error) {
-    process.env.TESTCONTAINERS_RYUK_DISABLED = "true";
-    progress(
-      `[engine] Ryuk unavailable (${errorText(error).split("\n")[0]}); the harness removes its own containers`,
-    );
-    return "harness";
-  }
+export function prepareReaper(): Promise<"ryuk" | "harness"> {
+  reaper ??= (async () => {
+    if (process.env.TESTCONTAINERS_RYUK_DISABLED !== undefined) {
+      return process.env.TESTCONTAINERS_RYUK_DISABLED === "true" ? "harness" : "ryuk";
+    }
+    const runtime = await engine();
+    const image = ImageName.fromString(ryukImage);
+    if (await runtime.image.exists(image)) return "ryuk";
+    try {
+      await runtime.image.pull(image);
+      return "ryuk";
+    } catch (error) {
+      progress(`[engine] Ryuk unavailable (${errorText(error).split("\n")[0]}); the harness removes its own containers`);
+      return "harness";
+    }
+  })();
+  reaper.catch(() => {
+    reaper = undefined;
+  });
+  return reaper;
 }
 
 /** The engine's version and info, in one place for the report's environment and for doctor. */

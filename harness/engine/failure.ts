@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import type { EndCause } from "../core/node.js";
 import { EnvironmentError, errorText, UserError } from "../core/errors.js";
 import { containerState } from "./containers.js";
 
@@ -6,7 +7,7 @@ import { containerState } from "./containers.js";
  * Why a run's container stopped answering, in words a user can act on. The engine's own answers tell
  * a removal (404) from an engine that does not answer; the server's log tells a stop from outside.
  */
-export type EndCause = "oom" | "exited" | "stopped-outside" | "removed" | "engine-gone";
+export type { EndCause };
 
 export interface ContainerEnd {
   cause: EndCause;
@@ -76,12 +77,12 @@ export async function containerEnd(
  * EnvironmentError (the CLI's environment exit code); an OOM kill or an exit points at the scenario's
  * limits (a UserError, as before).
  */
-export function containerDiedError(target: string, detail: string): UserError {
-  if (/removed from outside/.test(detail))
+export function containerDiedError(target: string, { cause, detail }: ContainerEnd): UserError {
+  if (cause === "removed")
     return new EnvironmentError(
       `the container for ${target} was ${detail} mid-run: nothing to judge; run again, and keep other tools off containers labelled redis-repro.managed=true`,
     );
-  if (/engine stopped answering|engine could not say|from outside the harness/.test(detail))
+  if (cause === "engine-gone" || cause === "stopped-outside")
     return new EnvironmentError(
       `the container for ${target} ended because ${detail} mid-run: run again once \`docker info\` answers`,
     );

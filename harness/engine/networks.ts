@@ -20,3 +20,15 @@ export async function createRunNetwork(
   });
   return { name, remove: () => removeNetworkIds([network.id]) };
 }
+
+/** Cuts a container off a network (the engine's own link cut: its interface there goes away). */
+export async function disconnectFromNetwork(network: string, containerId: string): Promise<void> {
+  await (await dockerode()).getNetwork(network).disconnect({ Container: containerId, Force: true });
+}
+
+/** Joins it again under its alias, so the other nodes find it by name as before. */
+export async function connectToNetwork(network: string, containerId: string, alias: string): Promise<void> {
+  await (await dockerode())
+    .getNetwork(network)
+    .connect({ Container: containerId, EndpointConfig: { Aliases: [alias] } });
+}

@@ -27,6 +27,15 @@ export const TargetResult = z.object({
   expected: Expected.nullable(),
   matches: z.boolean().nullable(),
   decision: Decision,
+  /** How the run ended when the checker did not decide first: the time limit, the server gone, an error. */
+  ended: z
+    .object({
+      reason: z.enum(["time-limit", "container-exited", "error"]),
+      detail: z.string(),
+      cause: z.enum(["oom", "exited", "stopped-outside", "removed", "engine-gone"]).optional(),
+    })
+    .nullable()
+    .default(null),
   phases: z.object({
     containerStartMs: z.number(),
     workloadMs: z.number(),

@@ -1,42 +1,67 @@
+import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { basename, extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { Redis } from "ioredis";
 import type { z } from "zod";
-import { errorText, UserError } from "../core/errors.js";
+import type { Checker } from "../core/checker.js";
+import { errorText, firstIssue, UserError } from "../core/errors.js";
+import type { Fault } from "../core/fault.js";
+import type { Expected } from "../core/outcome.js";
 import { scenariosDir } from "../core/paths.js";
-import type { Checker } from "../parts/checkers/index.js";
-import type { StartedRedisReproContainer } from "../parts/container/redis-container.js";
-import { type CheckerSpec, ScenarioData, type Step } from "./schema.js";
+import type { Probe } from "../core/probe.js";
+import type { ScriptStep, Step } from "../core/step.js";
+import { checkerFrom } from "../parts/checkers/index.js";
+import { faultFrom } from "../parts/faults/index.js";
+import { probeFrom } from "../parts/probes/index.js";
+import { scriptStep, stepFrom } from "../parts/workload/index.js";
+import {
+  type AttemptSpec,
+  type Limits,
+  type RedisConfig,
+  type ScenarioDefinition,
+  ScenarioDefinitionSchema,
+} from "./schema.js";
 
 export * from "./schema.js";
 
-/** What a script step is given besides its client: the run's nodes, clock, logger and stop signal. */
-export interface StepContext {
-  /** A node of the run by name ("main" is the scenario's own). */
-  node(name?: string): StartedRedisReproContainer;
-  /** ms since the run's clock started. */
-  t(): number;
-  /** Aborts when the run has decided (or hit its time limit): repeating steps stop then. */
-  signal: AbortSignal;
-  /** A progress line, shown where the caller gave a logger. */
-  log(message: string): void;
+/** Where a scenario came from: what a rerun command names (a script also by its digest). */
+export interface ScenarioSource {
+  kind: "name" | "file" | "script" | "object";
+  /** The name, or the path as the user gave it. */
+  ref: string;
+  /** The file it was read from, for messages. */
+  file?: string;
+  /** sha256 of a file's bytes. */
+  sha256?: string;
 }
 
-/** A workload step written as code, in a TypeScript scenario script. */
-export type ScriptStep = (client: Redis, context: StepContext) => Promise<unknown>;
+/** A node that is not the main one, with its fault made. */
+export interface ScenarioNode {
+  replicaOf?: string | undefined;
+  fault: Fault;
+  redis: RedisConfig;
+}
 
-/** A scenario ready to run: the data, with code where a script put code. */
-export type Scenario = Omit<ScenarioData, "workload" | "checker"> & {
-  workload: (Step | ScriptStep)[];
-  checker: CheckerSpec | Checker;
-};
-
-/** What a scenario script writes: the data's input form, with functions allowed for steps and checker. */
-export type ScenarioDefinition = Omit<z.input<typeof ScenarioData>, "workload" | "checker"> & {
-  workload: (z.input<typeof ScenarioData>["workload"][number] | ScriptStep)[];
-  checker: z.input<typeof ScenarioData>["checker"] | Checker;
-};
+/** A scenario ready to run: every part an object, built-in or the script's own. */
+export interface Scenario {
+  name: string;
+  description: string;
+  redis: RedisConfig;
+  limits: Limits;
+  /** The main node's fault. */
+  fault: Fault;
+  nodes: Record<string, ScenarioNode>;
+  workload: Step[];
+  probes: Probe[];
+  attempt: AttemptSpec;
+  checker: Checker;
+  budgets: { attempts: number; timeLimitSeconds: number };
+  targets: string[];
+  expect: Record<string, Expected>;
+  /** The scenario as written, for reports and scenario.json: code is named, not serialised. */
+  data: Record<string, unknown>;
+  source: ScenarioSource;
+}
 
 /** Types a scenario script's default export; validation happens when it is loaded or run. */
 export function defineScenario(definition: ScenarioDefinition): ScenarioDefinition {
@@ -45,37 +70,97 @@ export function defineScenario(definition: ScenarioDefinition): ScenarioDefiniti
 
 export const DEFAULT_SCENARIO = "aof-auto-rewrite-enomem";
 
-/**
- * Validates a scenario (data, or a script's definition); errors name the source and the field.
- * Code in a script (step functions, a checker object) is set aside while the data is checked.
- */
-export function parseScenario(input: unknown, source: string): Scenario {
-  const isObject = typeof input === "object" && input !== null && !Array.isArray(input);
-  const data = (isObject ? { ...input } : input) as Record<string, unknown>;
-  const steps = isObject && Array.isArray(data.workload) ? (data.workload as unknown[]) : undefined;
-  const code = new Map<number, ScriptStep>();
-  steps?.forEach((s, i) => {
-    if (typeof s === "function") code.set(i, s as ScriptStep);
-  });
-  const checker = isObject ? data.checker : undefined;
-  const customChecker =
-    typeof checker === "object" && checker !== null && typeof (checker as Checker).decide === "function"
-      ? (checker as Checker)
-      : undefined;
-  if (steps && code.size) data.workload = steps.map((s, i) => (code.has(i) ? { step: "wait", ms: 0 } : s));
-  if (customChecker) data.checker = { checker: "fd-leak" };
-  const parsed = ScenarioData.safeParse(data);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue?.path.length ? issue.path.join(".") : "(top level)";
-    throw new UserError(
-      `invalid scenario ${source}: ${path}: ${issue?.message ?? "invalid"}; fix that field`,
-    );
+/** A part of a script as data: a function or object by its name. */
+function named(part: unknown, kind: string): unknown {
+  if (typeof part === "function") return { [kind]: "script", name: part.name || "anonymous" };
+  if (typeof part === "object" && part !== null && !Array.isArray(part)) {
+    const fn = Object.values(part).some((v) => typeof v === "function");
+    if (fn) return { [kind]: "script", name: (part as { name?: string }).name ?? "anonymous" };
   }
+  return part;
+}
+
+/**
+ * Validates a scenario (data, or a script's definition) and makes its parts; errors name the source
+ * and the field. A script's own objects are checked for the methods their part needs.
+ */
+export function parseScenario(input: unknown, source: string | ScenarioSource): Scenario {
+  const from: ScenarioSource = typeof source === "string" ? { kind: "file", ref: source } : source;
+  const parsed = ScenarioDefinitionSchema.safeParse(input);
+  if (!parsed.success)
+    throw new UserError(
+      `invalid scenario ${from.file ?? from.ref}: ${firstIssue(parsed.error)}; fix that field`,
+    );
+  const s = parsed.data;
+  const fault = (f: z.infer<typeof ScenarioDefinitionSchema>["fault"]) =>
+    typeof f === "string" ? faultFrom(f) : f;
+  const raw = input as Record<string, unknown>;
   return {
-    ...parsed.data,
-    workload: parsed.data.workload.map((s, i) => code.get(i) ?? s),
-    checker: customChecker ?? parsed.data.checker,
+    name: s.name,
+    description: s.description,
+    redis: s.redis,
+    limits: s.limits,
+    fault: fault(s.fault),
+    nodes: Object.fromEntries(
+      Object.entries(s.nodes).map(([name, n]) => [
+        name,
+        { replicaOf: n.replicaOf, fault: faultFrom(n.fault), redis: n.redis },
+      ]),
+    ),
+    workload: s.workload.map((w) =>
+      typeof w === "function" ? scriptStep(w as ScriptStep) : "run" in w ? (w as Step) : stepFrom(w),
+    ),
+    probes: s.probes.map((p) => ("probe" in p ? probeFrom(p) : (p as Probe))),
+    attempt: s.attempt,
+    checker: hasCode(raw.checker)
+      ? guarded(checkerFrom(s.checker as Parameters<typeof checkerFrom>[0]), from)
+      : checkerFrom(s.checker as Parameters<typeof checkerFrom>[0]),
+    budgets: s.budgets,
+    targets: s.targets,
+    expect: s.expect,
+    data: {
+      ...raw,
+      workload: (raw.workload as unknown[]).map((w) => named(w, "step")),
+      probes: ((raw.probes as unknown[] | undefined) ?? []).map((p) => named(p, "probe")),
+      checker: named(raw.checker, "checker"),
+      fault: named(raw.fault, "fault"),
+    },
+    source: from,
+  };
+}
+
+/** Whether a part of a definition holds code (a function anywhere in it): a user's own part. */
+function hasCode(value: unknown, depth = 0): boolean {
+  if (typeof value === "function") return true;
+  if (typeof value !== "object" || value === null || depth > 8) return false;
+  return Object.values(value).some((v) => hasCode(v, depth + 1));
+}
+
+/**
+ * A scenario's checker, with a user's mistake named as theirs: a checker that throws, or gives no
+ * decision once the run has ended, is a usage error naming the checker and the scenario's file, not
+ * the harness's internal error. Checkers made from data alone are the harness's own and pass as they are.
+ */
+function guarded(checker: Checker, from: ScenarioSource): Checker {
+  const where = from.file ?? from.ref;
+  return {
+    ...checker,
+    name: checker.name,
+    decide(history, context) {
+      let decision: ReturnType<Checker["decide"]>;
+      try {
+        decision = checker.decide(history, context);
+      } catch (error) {
+        throw new UserError(
+          `checker "${checker.name}" of ${where} threw: ${scriptErrorText(where, error)}; fix the checker`,
+        );
+      }
+      if (!decision && context.ended)
+        throw new UserError(
+          `checker "${checker.name}" of ${where} gave no decision once the run had ended (${context.ended.detail}): a checker must decide when context.ended is set (an unknown outcome with the reason will do)`,
+        );
+      return decision;
+    },
   };
 }
 
@@ -88,6 +173,25 @@ export async function listScenarios(dir = scenariosDir): Promise<string[]> {
 }
 
 const SCRIPT_EXTENSIONS = new Set([".ts", ".mts", ".js", ".mjs"]);
+
+/**
+ * Where a script's load error is, as esbuild (through tsx) or Node reports it: "file:line:column:
+ * message" when it can be found, so a syntax error names the user's line rather than the loader.
+ */
+export function scriptErrorText(file: string, error: unknown): string {
+  const e = error as {
+    errors?: { text?: string; location?: { file?: string; line?: number; column?: number } }[];
+  };
+  const first = e?.errors?.[0];
+  if (first?.location)
+    return `${first.location.file ?? file}:${first.location.line}:${(first.location.column ?? 0) + 1}: ${first.text}`;
+  const text = errorText(error);
+  const stackLine = (error as Error)?.stack
+    ?.split("\n")
+    .find((l) => l.includes(basename(file)))
+    ?.match(/\(?([^()\s]+:\d+:\d+)\)?$/)?.[1];
+  return `${text.split("\n")[0]}${stackLine ? ` (at ${stackLine.replace(/^file:\/\//, "")})` : ""}`;
+}
 
 /**
  * A TypeScript or JavaScript scenario script: its default export (or `scenario`). TypeScript goes
@@ -108,48 +212,46 @@ async function importScript(file: string): Promise<unknown> {
     return cjs?.__esModule ? (cjs.default ?? cjs.scenario) : exported;
   } catch (error) {
     throw new UserError(
-      `scenario script ${file} failed to load: ${errorText(error).split("\n")[0]}; fix the script`,
+      `scenario script ${file} failed to load: ${scriptErrorText(file, error)}; fix the script`,
     );
   }
 }
 
-/** A scenario by name (scenarios/NAME.json), or by path to a JSON file or a TypeScript/JavaScript script. */
+const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
+
+/** A scenario by name (scenarios/NAME.json or .ts), or by path to a JSON file or a TypeScript/JavaScript script. */
 export async function loadScenario(nameOrPath: string = DEFAULT_SCENARIO): Promise<Scenario> {
   const isPath = nameOrPath.includes("/") || extname(nameOrPath) !== "";
-  const script = join(scenariosDir, `${nameOrPath}.ts`);
-  const byName = (await readdir(scenariosDir)).includes(`${nameOrPath}.ts`) ? script : undefined;
+  const byName = (await readdir(scenariosDir)).includes(`${nameOrPath}.ts`)
+    ? join(scenariosDir, `${nameOrPath}.ts`)
+    : undefined;
   const file = isPath ? nameOrPath : (byName ?? join(scenariosDir, `${nameOrPath}.json`));
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch {
+    const known = (await listScenarios()).join(", ");
+    throw new UserError(`scenario "${nameOrPath}" not found: give a file path or one of ${known}`);
+  }
+  const kind = isPath ? "file" : "name";
   if (SCRIPT_EXTENSIONS.has(extname(file))) {
     const exported = await importScript(file);
     if (exported === undefined)
       throw new UserError(
         `scenario script ${file} exports no scenario: add \`export default defineScenario({…})\``,
       );
-    return parseScenario(exported, file);
-  }
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch {
-    const known = (await listScenarios()).join(", ");
-    throw new UserError(`scenario "${nameOrPath}" not found: give a file path or one of ${known}`);
+    return parseScenario(exported, {
+      kind: isPath ? "script" : "name",
+      ref: nameOrPath,
+      file,
+      sha256: sha256(bytes),
+    });
   }
   let data: unknown;
   try {
-    data = JSON.parse(text);
+    data = JSON.parse(bytes.toString("utf8"));
   } catch (error) {
     throw new UserError(`invalid scenario ${file}: not JSON (${(error as Error).message}); fix the syntax`);
   }
-  return parseScenario(data, file);
-}
-
-/** The scenario as data (for reports and scenario.json): code in a script is named, not serialised. */
-export function scenarioData(scenario: Scenario): Record<string, unknown> {
-  return {
-    ...scenario,
-    workload: scenario.workload.map((s) =>
-      typeof s === "function" ? { step: "script", name: s.name || "anonymous" } : s,
-    ),
-    checker: "decide" in scenario.checker ? { checker: scenario.checker.name } : scenario.checker,
-  };
+  return parseScenario(data, { kind, ref: nameOrPath, file, sha256: sha256(bytes) });
 }

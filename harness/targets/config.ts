@@ -1,5 +1,26 @@
-import type { DirectiveValue, RedisConfig } from "../scenario/schema.js";
+import { z } from "zod";
 import { compareVersions } from "./spec.js";
+
+/** A redis.conf value: booleans become yes/no, a list repeats the directive (e.g. several `save`). */
+export const DirectiveValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
+export type DirectiveValue = z.infer<typeof DirectiveValue>;
+
+/**
+ * Any redis.conf directive by its own name, passed to redis-server as is: Redis is the judge of what
+ * it accepts (the run turns its "Bad directive" into a one-line error naming the directive).
+ */
+export const RedisConfig = z
+  .record(
+    z.string().regex(/^[a-z][a-z0-9-]*$/, "a redis.conf directive name, e.g. appendonly"),
+    DirectiveValue,
+  )
+  .superRefine((config, ctx) => {
+    for (const key of ["port", "protected-mode", "daemonize"]) {
+      if (Object.hasOwn(config, key))
+        ctx.addIssue({ code: "custom", path: [key], message: `${key} is set by the harness; remove it` });
+    }
+  });
+export type RedisConfig = z.infer<typeof RedisConfig>;
 
 /** What the harness sets unless the scenario does: snapshots off (no stray BGSAVE forks), data in /data. */
 const DEFAULTS: RedisConfig = { dir: "/data", save: "" };

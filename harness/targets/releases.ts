@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { UserError } from "../core/errors.js";
+import { firstIssue, UserError } from "../core/errors.js";
 import { projectRoot } from "../core/paths.js";
 import { checkSortedVersions, versionPattern } from "./spec.js";
 
@@ -52,8 +52,7 @@ export const releasesFile = join(projectRoot, "harness", "targets", "releases.js
 export function parseReleaseTable(data: unknown, source: string): ReleaseTable {
   const parsed = ReleaseTable.safeParse(data);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(`invalid release table ${source}: ${issue?.path.join(".")}: ${issue?.message}`);
+    throw new Error(`invalid release table ${source}: ${firstIssue(parsed.error)}`);
   }
   return parsed.data;
 }

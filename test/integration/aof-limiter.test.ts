@@ -8,7 +8,7 @@ import { AOF_FILES_METRIC, chartGeometry } from "../../harness/report/chart.js";
 import { Report } from "../../harness/report/model.js";
 import { hostPathsIn } from "../../harness/report/scrub.js";
 import { writeReport } from "../../harness/report/write.js";
-import { runScenario } from "../../harness/run/run.js";
+import { runScenario } from "../../harness/run/scenario.js";
 import { loadScenario } from "../../harness/scenario/index.js";
 import { drawnYAt, rasterize } from "../helpers/raster.js";
 import { cli, countContainers, missingSource, skipTitle } from "./support.js";

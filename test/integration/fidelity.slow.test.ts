@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runScenario } from "../../harness/run/run.js";
+import { runScenario } from "../../harness/run/scenario.js";
 import { loadScenario } from "../../harness/scenario/index.js";
 import { countContainers, missingSource, skipTitle } from "./support.js";
 

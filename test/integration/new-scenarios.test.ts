@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { expectation } from "../../harness/catalogue/catalogue.js";
 import { projectRoot } from "../../harness/core/paths.js";
-import { runScenario } from "../../harness/run/run.js";
+import { runScenario } from "../../harness/run/scenario.js";
 import { loadScenario } from "../../harness/scenario/index.js";
 import { countContainers, missingSource, skipTitle } from "./support.js";
 

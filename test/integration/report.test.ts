@@ -8,7 +8,7 @@ import { hostPathsIn } from "../../harness/report/scrub.js";
 import { renderSummary } from "../../harness/report/summary.js";
 import { writeReport } from "../../harness/report/write.js";
 import { RunResult } from "../../harness/run/result.js";
-import { runScenario } from "../../harness/run/run.js";
+import { runScenario } from "../../harness/run/scenario.js";
 import { loadScenario } from "../../harness/scenario/index.js";
 import { drawnYAt, expectedYAt, hitsInPlot, rasterize, timesAcross } from "../helpers/raster.js";
 import { cli, countContainers, missingSource, skipTitle } from "./support.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { countContainers } from "../../harness/engine/cleanup.js";
 import { RunResult } from "../../harness/run/result.js";
-import { runScenario } from "../../harness/run/run.js";
+import { runScenario } from "../../harness/run/scenario.js";
 import { loadScenario } from "../../harness/scenario/index.js";
 import { missingSource, skipTitle } from "./support.js";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { expectation } from "../../harness/catalogue/catalogue.js";
 import type { FaultName } from "../../harness/parts/faults/index.js";
-import { runScenario } from "../../harness/run/run.js";
+import { runScenario } from "../../harness/run/scenario.js";
 import { loadScenario } from "../../harness/scenario/index.js";
 import { countContainers, missingSource, skipTitle } from "./support.js";
 

@@ -2,6 +2,8 @@ import type { Readable } from "node:stream";
 import { Redis, type RedisOptions } from "ioredis";
 import { AbstractStartedContainer, GenericContainer, type StartedTestContainer, Wait } from "testcontainers";
 import { UserError } from "../../core/errors.js";
+import type { Fault } from "../../core/fault.js";
+import type { DirEntry, FaultNode, FdEntry, NodeLimits } from "../../core/node.js";
 import {
   containerCounters,
   containerState,
@@ -9,15 +11,16 @@ import {
   setPidsLimit,
   watchCounters,
 } from "../../engine/containers.js";
-import { containerEnd } from "../../engine/failure.js";
+import { prepareReaper } from "../../engine/client.js";
+import { type ContainerEnd, containerEnd } from "../../engine/failure.js";
 import { LABEL_MANAGED, LABEL_NODE, LABEL_RUN, LABEL_TARGET } from "../../engine/labels.js";
+import { connectToNetwork, disconnectFromNetwork } from "../../engine/networks.js";
 import { ownerLabels } from "../../engine/owner.js";
-import type { Limits } from "../../scenario/schema.js";
-import { type Fault, fault as makeFault } from "../faults/index.js";
 import { probeClientOptions } from "../probes/connect.js";
-import { type DirEntry, listDirFromHost, onlyVanished, parseDirListing } from "../probes/dir.js";
-import { type FdSample, hostProcReadable, parseFdListing, sampleFdsFromHost } from "../probes/fds.js";
+import { listDirFromHost, onlyVanished, parseDirListing } from "../probes/dir.js";
+import { fdsFromHost, hostProcReadable, parseFdListing } from "../probes/fds.js";
 import { parseInfo } from "../probes/info.js";
+import type { Limits } from "./limits.js";
 
 /** The server's user in our images and in the official ones. */
 const SERVER_USER = "redis";
@@ -27,15 +30,17 @@ const DEFAULT_LIMITS: Limits = { memory: 64 * 1024 ** 2, pids: 64, nofile: 1024 
 
 /**
  * One Redis in a container, in the style of testcontainers' own modules: a builder with the few
- * settings a reproduction needs (fault, limits, server arguments, labels), and a started form with
- * the methods a run or a test uses. testcontainers has no setters for PidsLimit, MemorySwap or the
- * host IP of a published port, so this subclass sets them on the protected hostConfig.
+ * settings a reproduction needs (faults, limits, server arguments, labels), and a started form that
+ * is a node for probes, steps and faults. testcontainers has no setters for PidsLimit, MemorySwap or
+ * the host IP of a published port, so this subclass sets them on the protected hostConfig.
  */
 export class RedisReproContainer extends GenericContainer {
-  private fault: Fault = makeFault("none");
+  private faults: Fault[] = [];
   private limits: Limits = DEFAULT_LIMITS;
   private args: string[] = [];
   private brought = false;
+  private nodeName = "main";
+  private network: { name: string; alias: string } | undefined;
   private lineHandlers: ((line: string) => void)[] = [];
 
   constructor(image: string) {
@@ -47,8 +52,9 @@ export class RedisReproContainer extends GenericContainer {
       .withStartupTimeout(30_000);
   }
 
+  /** A fault the node may run under: its container options apply from creation (several add up). */
   withFault(fault: Fault): this {
-    this.fault = fault;
+    this.faults.push(fault);
     return this;
   }
 
@@ -65,6 +71,7 @@ export class RedisReproContainer extends GenericContainer {
 
   /** Which run, target and node this is: labels, so any leftover can be found and removed. */
   withRun(runId: string, target: string, node = "main"): this {
+    this.nodeName = node;
     return this.withLabels({
       [LABEL_MANAGED]: "true",
       [LABEL_RUN]: runId,
@@ -89,6 +96,7 @@ export class RedisReproContainer extends GenericContainer {
 
   /** Joins a network by name under an alias (how other nodes reach it: a replica's `slaveof main`). */
   withNetworkAlias(network: string, alias: string): this {
+    this.network = { name: network, alias };
     return this.withNetworkMode(network).withNetworkAliases(alias);
   }
 
@@ -115,9 +123,13 @@ export class RedisReproContainer extends GenericContainer {
 
   override async start(): Promise<StartedRedisReproContainer> {
     const { limits } = this;
+    const options = this.faults.flatMap((f) => (f.container ? [f.container] : []));
+    const wrap = options.flatMap((o) => o.wrap ?? []);
+    const env = Object.assign({}, ...options.map((o) => o.env ?? {})) as Record<string, string>;
     this.withCommand(this.args)
       .withUlimits({ nofile: { soft: limits.nofile, hard: limits.nofile } })
-      .withSecurityOpt("no-new-privileges", ...this.fault.securityOpt)
+      .withSecurityOpt("no-new-privileges", ...options.flatMap((o) => o.securityOpt ?? []))
+      .withEnvironment(env)
       .withLogConsumer((stream: Readable) => {
         let rest = "";
         stream.on("data", (chunk: Buffer | string) => {
@@ -128,32 +140,49 @@ export class RedisReproContainer extends GenericContainer {
           }
         });
       });
-    if (this.brought) this.withEntrypoint(["redis-server"]).withUser(SERVER_USER).withWorkingDir("/data");
+    if (this.brought) this.withUser(SERVER_USER).withWorkingDir("/data");
+    // A wrapper (a preload's launcher) goes before the server; a brought image's own entrypoint may be
+    // a shell script, which cannot run under a fork fault, so the server is named directly there too.
+    if (this.brought || wrap.length) this.withEntrypoint([...wrap, "redis-server"]);
     // Without Ryuk (the harness removes its own containers by run id) there is nothing to register
     // with, and registering takes testcontainers' machine-wide file lock, which it retries every
     // 0.5-3 s: the second of two containers started together waited for the first, and every run
     // for other processes' runs.
-    this.withAutoCleanup(process.env.TESTCONTAINERS_RYUK_DISABLED !== "true");
-    return new StartedRedisReproContainer(await super.start(), this.fault, limits);
+    this.withAutoCleanup((await prepareReaper()) === "ryuk");
+    const log: string[] = [];
+    this.lineHandlers.push((line) => log.push(line));
+    return new StartedRedisReproContainer(await super.start(), {
+      name: this.nodeName,
+      limits,
+      network: this.network,
+      log,
+    });
   }
 }
 
-export class StartedRedisReproContainer extends AbstractStartedContainer {
+export class StartedRedisReproContainer extends AbstractStartedContainer implements FaultNode {
+  readonly name: string;
   /** Published on loopback only (protected mode is off). */
   readonly host = "127.0.0.1";
   readonly port: number;
-  /** Set once the fault's arming step has run and exec is no longer possible (pids limit). */
+  readonly limits: NodeLimits;
+  /** Set while a fault leaves no room for an exec (a pids limit): reads go through the host's /proc. */
   private hostPid: number | undefined;
   private kept: Redis | undefined;
   private connecting: Promise<Redis> | undefined;
   private readonly counters: ReturnType<typeof watchCounters>;
+  private readonly network: { name: string; alias: string } | undefined;
+  private readonly log: readonly string[];
 
   constructor(
     started: StartedTestContainer,
-    readonly fault: Fault,
-    readonly limits: Limits,
+    node: { name: string; limits: Limits; network?: { name: string; alias: string }; log: readonly string[] },
   ) {
     super(started);
+    this.name = node.name;
+    this.limits = { memory: node.limits.memory, pids: node.limits.pids, nofile: node.limits.nofile };
+    this.network = node.network;
+    this.log = node.log;
     this.port = started.getMappedPort(6379);
     this.counters = watchCounters(started.getId());
   }
@@ -169,46 +198,56 @@ export class StartedRedisReproContainer extends AbstractStartedContainer {
     return client;
   }
 
-  /**
-   * Arms the fault (a pids limit is set once the server runs) and says what it did. Under a fault
-   * that leaves no room for a probe process, fds and files are read from the engine host's /proc.
-   */
-  async arm(): Promise<string | null> {
-    const id = this.getId();
-    const detail = this.fault.arm
-      ? await this.fault.arm({
-          taskCount: async () => {
-            const current = (await containerCounters(id)).tasks;
-            if (!current)
-              throw new Error(
-                "the engine reports no pids count for the container (no pids cgroup controller?)",
-              );
-            return current;
-          },
-          setPidsLimit: (limit) => setPidsLimit(id, limit),
-        })
-      : null;
-    if (this.fault.blocksExec) {
-      const pid = (await containerState(id)).Pid;
-      if (!(await hostProcReadable(pid))) {
-        throw new UserError(
-          `fault ${this.fault.name} leaves no room for a probe process in the container, so fds are read from the engine host's /proc, which this process cannot read: run as root on the engine's host, or use --fault seccomp-enomem`,
-          "environment",
-        );
-      }
-      this.hostPid = pid;
-    }
-    return detail;
+  async taskCount(): Promise<number> {
+    const current = (await containerCounters(this.getId())).tasks;
+    if (!current)
+      throw new Error("the engine reports no pids count for the container (no pids cgroup controller?)");
+    return current;
+  }
+
+  setPidsLimit(limit: number): Promise<void> {
+    return setPidsLimit(this.getId(), limit);
   }
 
   /**
-   * The server's open fds by kind: one exec of one program (no shell: where fork fails none can run),
-   * as the server's own user, since reading another user's /proc/PID/fd needs CAP_SYS_PTRACE.
+   * Where no process can start in the container, fds and files are read from the engine host's
+   * /proc: that needs the engine on this host and the right to read the server's process (root).
    */
-  async fds(t: number): Promise<FdSample | undefined> {
-    if (this.hostPid !== undefined) return sampleFdsFromHost(this.hostPid, () => t);
+  async execBlocked(blocked: boolean): Promise<void> {
+    if (!blocked) {
+      this.hostPid = undefined;
+      return;
+    }
+    const pid = (await containerState(this.getId())).Pid;
+    if (!(await hostProcReadable(pid))) {
+      throw new UserError(
+        "a fault leaves no room for a probe process in the container, so fds are read from the engine host's /proc, which this process cannot read: run as root on the engine's host, or use --fault seccomp-enomem",
+        "environment",
+      );
+    }
+    this.hostPid = pid;
+  }
+
+  async disconnect(): Promise<void> {
+    if (!this.network)
+      throw new UserError(`node ${this.name} is on no run network: a link cut needs two nodes`);
+    await disconnectFromNetwork(this.network.name, this.getId());
+  }
+
+  async reconnect(): Promise<void> {
+    if (!this.network)
+      throw new UserError(`node ${this.name} is on no run network: a link cut needs two nodes`);
+    await connectToNetwork(this.network.name, this.getId(), this.network.alias);
+  }
+
+  /**
+   * The server's open fds: one exec of one program (no shell: where fork fails none can run), as the
+   * server's own user, since reading another user's /proc/PID/fd needs CAP_SYS_PTRACE.
+   */
+  async fds(): Promise<FdEntry[] | undefined> {
+    if (this.hostPid !== undefined) return fdsFromHost(this.hostPid);
     const result = await this.exec(["ls", "-l", "/proc/1/fd"], { user: SERVER_USER });
-    return result.exitCode === 0 ? parseFdListing(result.stdout, t) : undefined;
+    return result.exitCode === 0 ? parseFdListing(result.stdout) : undefined;
   }
 
   /** The regular files of a directory in the container (undefined: it does not exist yet). */
@@ -244,8 +283,8 @@ export class StartedRedisReproContainer extends AbstractStartedContainer {
    * Why the container stopped answering, or undefined while it runs: an OOM kill names the limit; a
    * removal, a stop from outside or an engine that went away are told apart (engine/failure.ts).
    */
-  async endState(log: readonly string[] = []): Promise<string | undefined> {
-    return (await containerEnd(this.getId(), this.limits.memory, log))?.detail;
+  endState(): Promise<ContainerEnd | undefined> {
+    return containerEnd(this.getId(), this.limits.memory, this.log);
   }
 
   /**

@@ -60,7 +60,10 @@ export async function fdsFromHost(hostPid: number): Promise<FdEntry[] | undefine
   try {
     const names = await readdir(dir);
     const entries = await Promise.all(
-      names.map(async (name) => ({ fd: Number(name), target: await readlink(`${dir}/${name}`).catch(() => "") })),
+      names.map(async (name) => ({
+        fd: Number(name),
+        target: await readlink(`${dir}/${name}`).catch(() => ""),
+      })),
     );
     return entries.filter((e) => e.target !== "");
   } catch {

@@ -58,7 +58,7 @@ const rules: { kind: LogEventKind; re: RegExp; pick?: (m: RegExpExecArray) => Pa
 export function parseLogLine(line: string, t: number, node = "main"): LogEvent | undefined {
   for (const rule of rules) {
     const match = rule.re.exec(line);
-    if (match) return { t, node, kind: rule.kind, line, ...(rule.pick?.(match) ?? {}) };
+    if (match) return { t, node, line, ...(rule.pick?.(match) ?? {}), kind: rule.kind };
   }
   return undefined;
 }
@@ -78,7 +78,9 @@ export function logProbe(spec: { name: string; pattern: string; node?: string })
     once: true,
     read: async () => ({ count: 0 }),
     onLog: (line, history) =>
-      re.test(line) ? { count: { v: (seriesOf(history, series).at(-1)?.v ?? 0) + 1, text: line } } : undefined,
+      re.test(line)
+        ? { count: { v: (seriesOf(history, series).at(-1)?.v ?? 0) + 1, text: line } }
+        : undefined,
   };
 }
 

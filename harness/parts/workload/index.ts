@@ -1,33 +1,59 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { errorText } from "../../core/errors.js";
-import type { ScriptStep, Step, StepContext } from "../../scenario/index.js";
+import type { ScriptStep, Step, StepContext } from "../../core/step.js";
+import { ByteSize } from "../container/limits.js";
+import { NodeName } from "../probes/spec.js";
 import { growAofPastRewriteThreshold } from "./auto-growth.js";
 
-export const WorkloadResult = z.object({
-  writes: z.number(),
-  aofBytes: z.number(),
-  /** Commands sent by repeating steps, and the distinct replies they got (with counts). */
-  commands: z.number().default(0),
-  replies: z.record(z.string(), z.number()).default({}),
-});
-export type WorkloadResult = z.infer<typeof WorkloadResult>;
-
-export interface RunningWorkload {
-  /** Resolves once every step has run (repeating ones started): the checker's clock starts after it. */
-  loaded: Promise<void>;
-  /** Resolves when repeating steps have stopped (after the signal), with what the workload did. */
-  finish(): Promise<WorkloadResult>;
-}
-
-/** What the steps need of the run: a connected client per node and a node's directive values. */
-export interface WorkloadNodes {
-  client(node: string): Promise<Redis>;
-  directive(node: string, name: string): string | undefined;
-  /** Each reply a command step gets, as it comes (attempts may be counted by reply). */
-  onReply?(node: string, reply: string): void;
-}
+/** Workload steps as data; each runs through its node's kept connection. */
+export const StepSpec = z.discriminatedUnion("step", [
+  z
+    .object({
+      step: z.literal("grow-aof"),
+      /** Writes until the AOF is past auto-aof-rewrite-min-size: from there serverCron rewrites by itself. */
+      valueBytes: z.number().int().positive().default(128),
+      node: NodeName,
+    })
+    .strict(),
+  z
+    .object({
+      step: z.literal("fill"),
+      /** Keys written, or enough keys of valueBytes to reach `bytes` of values. */
+      keys: z.number().int().min(0).optional(),
+      bytes: ByteSize.optional(),
+      valueBytes: z.number().int().positive().default(64),
+      node: NodeName,
+    })
+    .strict()
+    .refine((s) => (s.keys === undefined) !== (s.bytes === undefined), "give keys or bytes, not both"),
+  z
+    .object({
+      step: z.literal("command"),
+      /** The command and its arguments, e.g. ["CONFIG", "SET", "appendonly", "yes"]. */
+      args: z.array(z.string()).min(1),
+      /**
+       * More commands sent right after `args`, in order, each time: a cycle that must not drift apart,
+       * e.g. a replica's SLAVEOF NO ONE then SLAVEOF main 6379 (a fresh full sync every time), or
+       * SCRIPT DEBUG yes then EVAL (a failed debugging fork turns debugging off again).
+       */
+      andThen: z.array(z.array(z.string()).min(1)).optional(),
+      /** Repeat every N ms until the run decides (each one an attempt); absent: once. */
+      everyMs: z.number().int().positive().optional(),
+      node: NodeName,
+    })
+    .strict(),
+  z.object({ step: z.literal("wait"), ms: z.number().int().min(0) }).strict(),
+  /** A mark in the history (a phase's start), as a script's `context.mark` writes one. */
+  z
+    .object({
+      step: z.literal("mark"),
+      name: z.string().min(1),
+      value: z.union([z.string(), z.number(), z.boolean()]).optional(),
+    })
+    .strict(),
+]);
+export type StepSpec = z.infer<typeof StepSpec>;
 
 /** Writes `keys` values in batches, so a large fill does not sit in one reply buffer. */
 async function fill(client: Redis, keys: number, valueBytes: number, signal: AbortSignal): Promise<number> {
@@ -42,85 +68,114 @@ async function fill(client: Redis, keys: number, valueBytes: number, signal: Abo
   return written;
 }
 
-/**
- * Runs the steps in order. A step with `everyMs` keeps sending its command until the signal aborts
- * (the run decided, or its time limit): each one is an attempt, and the next step starts at once.
- */
-export function startWorkload(
-  steps: (Step | ScriptStep)[],
-  nodes: WorkloadNodes,
-  context: StepContext,
-): RunningWorkload {
-  const result: WorkloadResult = { writes: 0, aofBytes: 0, commands: 0, replies: {} };
-  const { signal } = context;
-  const repeating: Promise<void>[] = [];
-  const send = async (client: Redis, args: string[], node: string) => {
-    const [name = "", ...rest] = args;
-    const reply = await client.call(name, ...rest).then(
-      (r) => String(r),
-      (e: unknown) => errorText(e),
-    );
-    nodes.onReply?.(node, reply);
-    result.commands++;
-    result.replies[reply] = (result.replies[reply] ?? 0) + 1;
-  };
-  const loaded = (async () => {
-    for (const step of steps) {
-      if (signal.aborted) return;
-      if (typeof step === "function") {
-        await step(await nodes.client("main"), context);
-        continue;
-      }
-      switch (step.step) {
-        case "grow-aof": {
-          const minSize = nodes.directive(step.node, "auto-aof-rewrite-min-size") ?? "64mb";
-          const grown = await growAofPastRewriteThreshold(
-            await nodes.client(step.node),
-            minSize,
-            step.valueBytes,
-            signal,
-          );
-          result.writes += grown.writes;
-          result.aofBytes = grown.aofBytes;
-          break;
-        }
-        case "fill": {
-          const keys = step.keys ?? Math.ceil((step.bytes ?? 0) / step.valueBytes);
-          result.writes += await fill(await nodes.client(step.node), keys, step.valueBytes, signal);
-          break;
-        }
-        case "command": {
-          const client = await nodes.client(step.node);
-          const sendAll = async () => {
-            for (const args of [step.args, ...(step.andThen ?? [])]) await send(client, args, step.node);
-          };
-          if (step.everyMs === undefined) {
-            await sendAll();
-            break;
-          }
-          const every = step.everyMs;
-          repeating.push(
-            (async () => {
-              while (!signal.aborted) {
-                await sendAll();
-                await sleep(every, undefined, { signal }).catch(() => undefined);
-              }
-            })(),
-          );
-          break;
-        }
-        case "wait":
-          await sleep(step.ms, undefined, { signal }).catch(() => undefined);
-          break;
-      }
-    }
-  })();
+/** Sends one command; its reply (an error's text too) goes to the history and the tally. */
+async function send(client: Redis, args: string[], node: string, context: StepContext): Promise<void> {
+  const [name = "", ...rest] = args;
+  const reply = await client.call(name, ...rest).then(
+    (r) => String(r),
+    (e: unknown) => errorText(e),
+  );
+  context.reply(node, reply);
+  context.tally.commands++;
+  context.tally.replies[reply] = (context.tally.replies[reply] ?? 0) + 1;
+}
+
+export function growAofStep(spec: { valueBytes?: number; node?: string } = {}): Step {
+  const node = spec.node ?? "main";
   return {
-    loaded,
-    finish: async () => {
-      await loaded.catch(() => undefined);
-      await Promise.all(repeating);
-      return result;
+    name: "grow-aof",
+    async run(context) {
+      const client = await context.node(node).connection();
+      const [, minSize = "64mb"] = (await client.config("GET", "auto-aof-rewrite-min-size")) as string[];
+      const grown = await growAofPastRewriteThreshold(
+        client,
+        minSize,
+        spec.valueBytes ?? 128,
+        context.signal,
+      );
+      context.tally.writes += grown.writes;
+      context.tally.aofBytes = grown.aofBytes;
     },
   };
+}
+
+export function fillStep(spec: { keys?: number; bytes?: number; valueBytes?: number; node?: string }): Step {
+  const valueBytes = spec.valueBytes ?? 64;
+  return {
+    name: "fill",
+    async run(context) {
+      const keys = spec.keys ?? Math.ceil((spec.bytes ?? 0) / valueBytes);
+      const client = await context.node(spec.node ?? "main").connection();
+      context.tally.writes += await fill(client, keys, valueBytes, context.signal);
+    },
+  };
+}
+
+/**
+ * A command (and its followers) once, or every `everyMs` until the run decides: then it returns at
+ * once and goes on in the background, and the next step starts.
+ */
+export function commandStep(spec: {
+  args: string[];
+  andThen?: string[][];
+  everyMs?: number;
+  node?: string;
+}): Step {
+  const node = spec.node ?? "main";
+  return {
+    name: `command ${spec.args[0] ?? ""}`,
+    async run(context) {
+      const client = await context.node(node).connection();
+      const sendAll = async () => {
+        for (const args of [spec.args, ...(spec.andThen ?? [])]) await send(client, args, node, context);
+      };
+      const every = spec.everyMs;
+      if (every === undefined) return sendAll();
+      context.background(
+        (async () => {
+          while (!context.signal.aborted) {
+            await sendAll();
+            await context.sleep(every);
+          }
+        })(),
+      );
+    },
+  };
+}
+
+export function waitStep(ms: number): Step {
+  return { name: "wait", run: (context) => context.sleep(ms) };
+}
+
+export function markStep(name: string, value?: string | number | boolean): Step {
+  return {
+    name: `mark ${name}`,
+    run: async (context) => context.mark(name, value ?? null),
+  };
+}
+
+/** A script's step function as a step: it gets the main node's kept connection and the context. */
+export function scriptStep(fn: ScriptStep): Step {
+  return {
+    name: fn.name || "script",
+    run: async (context) => {
+      await fn(await context.node().connection(), context);
+    },
+  };
+}
+
+/** The step a data spec names. */
+export function stepFrom(spec: StepSpec): Step {
+  switch (spec.step) {
+    case "grow-aof":
+      return growAofStep(spec);
+    case "fill":
+      return fillStep(spec);
+    case "command":
+      return commandStep(spec);
+    case "wait":
+      return waitStep(spec.ms);
+    case "mark":
+      return markStep(spec.name, spec.value);
+  }
 }

@@ -1,0 +1,232 @@
+import type { Ended } from "../core/checker.js";
+import { type Clock, runClock } from "../core/clock.js";
+import { errorText, UserError } from "../core/errors.js";
+import type { Fault } from "../core/fault.js";
+import { FAULT_START, MARK } from "../core/history.js";
+import { type Decision, type Expected, meets } from "../core/outcome.js";
+import type { Probe } from "../core/probe.js";
+import { progress } from "../core/progress.js";
+import type { Tally } from "../core/step.js";
+import { expectation } from "../catalogue/catalogue.js";
+import type { Scenario } from "../scenario/index.js";
+import type { TargetImage } from "../targets/build.js";
+import { type RunNodes, startNodes } from "./nodes.js";
+import { HistoryRecorder } from "./recorder.js";
+import type { TargetResult } from "./result.js";
+import { watch } from "./watch.js";
+import { startWorkload } from "./workload.js";
+
+export interface TargetRunOptions {
+  /** The main node's fault instead of the scenario's (`--fault`). */
+  fault?: Fault;
+}
+
+/**
+ * One target through a scenario, as Jepsen's run! nests its scopes: start the nodes (with their
+ * faults' container options), start the faults, read every probe once, load the workload, watch
+ * until the checker decides, collect; one teardown in every ending.
+ */
+export async function runTarget(
+  scenario: Scenario,
+  image: TargetImage,
+  runId: string,
+  options: TargetRunOptions = {},
+): Promise<TargetResult> {
+  const clock = runClock();
+  const tag = `[${image.target}]`;
+  const faults = faultsByNode(scenario, options.fault);
+  const probes = probesOf(scenario);
+  const recorder = new HistoryRecorder(scenario.attempt, probes);
+  const { history } = recorder;
+  const nodes = await startNodes(scenario, image, runId, faults, recorder, clock.now);
+  const containerStartMs = clock.now();
+  const attemptsNeeded = scenario.budgets.attempts;
+  const read = (which: (p: Probe) => boolean) =>
+    readProbes(probes, nodes, recorder, clock, attemptsNeeded, which);
+  const stop = new AbortController();
+  let decision: Decision | undefined;
+  let ended: Ended | undefined;
+  let workload: Promise<Tally> | undefined;
+  let tally: Tally | undefined;
+  let peakBytes: number | null = null;
+  let workloadMs = 0;
+  try {
+    await startFaults(nodes, faults, recorder, clock);
+    await read(() => true);
+    const running = startWorkload(scenario.workload, {
+      node: (name = "main") => nodes.get(name),
+      t: clock.now,
+      signal: stop.signal,
+      sleep: (ms) => clock.sleep(ms, stop.signal),
+      log: (message) => progress(`${tag} ${message}`),
+      mark: (name, value = null) => recorder.event({ t: clock.now(), kind: MARK, name, value }),
+      reply: (node, text) => recorder.reply(node, text, clock.now()),
+    });
+    workload = running.finish();
+    await running.loaded;
+    workloadMs = clock.now() - containerStartMs;
+    progress(`${tag} workload loaded; waiting for attempts`);
+    ({ decision, ended } = await watch(
+      {
+        clock,
+        history,
+        checker: scenario.checker,
+        attemptsNeeded,
+        sample: () => read((p) => !p.once),
+      },
+      {
+        deadlineMs: scenario.budgets.timeLimitSeconds * 1000,
+        timeLimitText: `time limit ${scenario.budgets.timeLimitSeconds} s`,
+      },
+    ));
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    ended = await endedBy(error, nodes);
+    decision = scenario.checker.decide(history, { now: clock.now(), attemptsNeeded, ended });
+  } finally {
+    stop.abort();
+    tally = await workload?.catch(() => undefined);
+    peakBytes = await nodes
+      .get("main")
+      .memoryPeak()
+      .catch(() => null);
+    await nodes.stop();
+  }
+  if (!decision) throw new Error(`checker ${scenario.checker.name} returned no decision for an ended run`);
+  progress(`${tag} ${decision.label} (${decision.outcome}): ${decision.reason}`);
+  return targetResult(scenario, image, decision, recorder, {
+    ended: ended ?? null,
+    phases: {
+      containerStartMs,
+      workloadMs,
+      verdictMs: clock.now() - containerStartMs - workloadMs,
+      totalMs: clock.now(),
+    },
+    memory: { limitBytes: scenario.limits.memory, peakBytes },
+    workload: tally ?? null,
+    faults: [...new Set([...faults.values()].flat().map((f) => f.name))],
+  });
+}
+
+/** The main node's fault (or the run's override) and each other node's own, by node. */
+function faultsByNode(scenario: Scenario, override: Fault | undefined): Map<string, Fault[]> {
+  return new Map([
+    ["main", [override ?? scenario.fault]],
+    ...Object.entries(scenario.nodes).map(([name, n]) => [name, [n.fault]] as [string, Fault[]]),
+  ]);
+}
+
+/** The scenario's probes, then what its checker asks for that the scenario does not already read. */
+function probesOf(scenario: Scenario): Probe[] {
+  const probes = [...scenario.probes];
+  for (const p of scenario.checker.probes ?? []) {
+    if (!probes.some((q) => q.name === p.name && q.node === p.node)) probes.push(p);
+  }
+  return probes;
+}
+
+/**
+ * Starts every fault that has a start step, in the history as its start event; a fault on from its
+ * node's creation (a seccomp profile) is recorded as started then.
+ */
+async function startFaults(
+  nodes: RunNodes,
+  faults: Map<string, Fault[]>,
+  recorder: HistoryRecorder,
+  clock: Clock,
+) {
+  for (const [name, list] of faults) {
+    for (const fault of list) {
+      if (fault.name === "none") continue;
+      const line = fault.start ? await fault.start(nodes.get(name)) : fault.description;
+      recorder.event({ t: clock.now(), node: name, kind: FAULT_START, name: fault.name, line });
+    }
+  }
+}
+
+/**
+ * Reads the probes that pass `which` and are due, all at once, each stamped when it returns (an
+ * exec's listing is of its end). A probe that throws is recorded once as an event, so a broken
+ * probe shows in the report instead of an empty series. A node whose reads all failed is asked
+ * whether it still runs: if not, the run is over.
+ */
+async function readProbes(
+  probes: readonly Probe[],
+  nodes: RunNodes,
+  recorder: HistoryRecorder,
+  clock: Clock,
+  attemptsNeeded: number,
+  which: (probe: Probe) => boolean,
+): Promise<Ended | undefined> {
+  const tried = new Set<string>();
+  const answered = new Set<string>();
+  await Promise.all(
+    probes.map(async (probe) => {
+      if (!probe.read || !which(probe)) return;
+      if (probe.due && !probe.due(recorder.history, { now: clock.now(), attemptsNeeded })) return;
+      tried.add(probe.node);
+      try {
+        const values = await probe.read(nodes.get(probe.node), clock.now);
+        if (values) recorder.reading(probe.name, clock.now(), values);
+        if (values) answered.add(probe.node);
+      } catch (error) {
+        const said = recorder.history.events.some((e) => e.kind === "probe-error" && e.name === probe.name);
+        if (!said)
+          recorder.event({
+            t: clock.now(),
+            node: probe.node,
+            kind: "probe-error",
+            name: probe.name,
+            line: errorText(error),
+          });
+      }
+    }),
+  );
+  for (const name of tried) {
+    if (answered.has(name)) continue;
+    const end = await nodes.get(name).endState();
+    if (end)
+      return {
+        reason: "container-exited",
+        cause: end.cause,
+        detail: name === "main" ? end.detail : `node ${name}: ${end.detail}`,
+      };
+  }
+  return undefined;
+}
+
+/** Why a run that threw is over: its main container ended, or the error itself. */
+async function endedBy(error: unknown, nodes: RunNodes): Promise<Ended> {
+  const end = await nodes
+    .get("main")
+    .endState()
+    .catch(() => undefined);
+  return end ? { reason: "container-exited", ...end } : { reason: "error", detail: errorText(error) };
+}
+
+/** A target's result: what was expected of it (catalogue, else the scenario) and whether it was met. */
+function targetResult(
+  scenario: Scenario,
+  image: TargetImage,
+  decision: Decision,
+  recorder: HistoryRecorder,
+  rest: Pick<TargetResult, "phases" | "memory" | "workload" | "faults" | "ended">,
+): TargetResult {
+  const { expected } = expectation(scenario, image.target);
+  const stated: Expected | null = expected === "unmeasured" ? null : expected;
+  const { history } = recorder;
+  return {
+    target: image.target,
+    image: image.image,
+    imageOrigin: image.origin,
+    version:
+      history.events.find((e) => e.kind === "started" && e.node === "main")?.version ?? image.version ?? null,
+    sourceCheck: image.sourceCheck ?? null,
+    checker: decision.checker,
+    expected: stated,
+    matches: stated === null ? null : meets(decision, stated),
+    decision,
+    history,
+    ...rest,
+  };
+}
