@@ -12,7 +12,8 @@ import {
 } from "../../harness/campaigns/sweep.js";
 import { UserError } from "../../harness/core/errors.js";
 import { renderSweep, sweepJunit } from "../../harness/report/sweep.js";
-import { recordedResult } from "../helpers/runs.js";
+import { leaksChecker } from "../../harness/parts/checkers/leaks.js";
+import { decidedRun } from "../helpers/decided.js";
 
 const growth = (series: string, perAttempt: number, leaking: boolean) => ({
   series,
@@ -49,9 +50,9 @@ describe("the sweep's paths", () => {
     for (const path of SWEEP_PATHS) {
       for (const fault of DEFAULT_FAULTS) {
         const scenario = sweepScenario(path, fault);
-        expect(scenario.fault).toBe(fault);
+        expect(scenario.fault.name).toBe(fault);
         expect(scenario.name).toBe(`sweep-${path.name}-${fault}`);
-        expect(scenario.checker).toMatchObject({ checker: "leaks" });
+        expect(scenario.checker.name).toBe("leaks");
         expect(scenario.probes.map((p) => p.name)).toEqual(["dir", "aofdir", "info"]);
       }
     }
@@ -60,16 +61,13 @@ describe("the sweep's paths", () => {
   it("replication paths put the fault on the master only, and start the replica as a plain server", () => {
     for (const path of SWEEP_PATHS.filter((p) => p.name.startsWith("repl-"))) {
       const scenario = sweepScenario(path, "pids-limit");
-      expect(scenario.nodes.replica?.fault).toBe("none");
+      expect(scenario.nodes.replica?.fault.name).toBe("none");
       // No replicaOf: a sync before a pids limit is armed would succeed and hide the path.
       expect(scenario.nodes.replica?.replicaOf).toBeUndefined();
-      const checker = scenario.checker as { series?: { series: string; perAttempt: number }[] };
+      const checker = scenario.data.checker as { series?: { series: string; perAttempt: number }[] };
       expect(checker.series?.find((s) => s.series === "info.used_memory")?.perAttempt).toBe(65_536);
-      expect(
-        scenario.workload.some(
-          (s) => typeof s !== "function" && s.step === "command" && s.node === "replica",
-        ),
-      ).toBe(true);
+      const workload = scenario.data.workload as { step: string; node?: string }[];
+      expect(workload.some((s) => s.step === "command" && s.node === "replica")).toBe(true);
     }
   });
 
@@ -111,7 +109,16 @@ describe("sweep cells and output", () => {
   });
 
   it("from a recorded run (7.0.15's diskless sync under pids-limit): the decision's growth, attempts, probes, log", () => {
-    const result = recordedResult("repl-diskless-7.0.15.json.gz", "7.0.15");
+    // The scenario's own settings for the leaks checker (scenarios/repl-diskless-pipe-leak-enomem.json).
+    const checker = leaksChecker({
+      series: [
+        { series: "fds.pipe", perAttempt: 0.5 },
+        { series: "fds.total", perAttempt: 0.5 },
+      ],
+      minAttempts: 5,
+    });
+    const result = decidedRun("repl-diskless-7.0.15.json.gz", checker, 6).results[0];
+    if (!result) throw new Error("the fixture has no result");
     const cell = toSweepCell(
       "repl-sync-diskless",
       "pids-limit",
@@ -121,7 +128,7 @@ describe("sweep cells and output", () => {
     expect(cell).toMatchObject({
       outcome: "bug",
       label: "growing",
-      text: "0.9 fd/attempt (pipe)",
+      text: "1 fd/attempt (pipe)",
       attempts: 497,
       errno: "Resource temporarily unavailable",
       command: "npx redis-repro sweep 7.0.15 --path repl-sync-diskless --fault pids-limit",
