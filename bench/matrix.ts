@@ -49,7 +49,9 @@ for (const concurrency of limits) {
     );
     const odd = result.cells.filter((c) => c.status === "differs" || c.status === "error");
     if (odd.length)
-      console.log(`  differ: ${odd.map((c) => `${c.target} ${c.label ?? "error"} (${c.reason})`).join("; ")}`);
+      console.log(
+        `  differ: ${odd.map((c) => `${c.target} ${c.label ?? "error"} (${c.reason})`).join("; ")}`,
+      );
     else console.log(`  ${labels.join(" ")}`);
   }
 }

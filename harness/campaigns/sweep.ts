@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
+import { eventsOf } from "../core/history.js";
+import { Outcome } from "../core/outcome.js";
 import { progress } from "../core/progress.js";
 import { harnessVersion } from "../core/version.js";
 import { Environment } from "../engine/environment.js";
-import { eventsOf } from "../core/history.js";
-import { Outcome } from "../core/outcome.js";
 import type { SeriesGrowth } from "../parts/checkers/growth.js";
 import { SeriesGrowth as SeriesGrowthSchema } from "../parts/checkers/growth.js";
 import { DEFAULT_LEAK_SERIES, LeaksEvidence, leakText } from "../parts/checkers/leaks.js";

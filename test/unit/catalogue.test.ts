@@ -111,7 +111,10 @@ describe("the release catalogue (harness/catalogue/catalogue.json)", () => {
       label: "exhaustion",
       summary: "31 failed forks, 6 fd/attempt, fds 8 → 194",
     });
-    expect(expectationFor("3.2.9", "aof-auto-rewrite-enomem")).toMatchObject({ outcome: "no-bug", label: "stable" });
+    expect(expectationFor("3.2.9", "aof-auto-rewrite-enomem")).toMatchObject({
+      outcome: "no-bug",
+      label: "stable",
+    });
     expect(expectationFor("7.0.15", "aof-dir-growth-enomem")).toMatchObject({
       outcome: "bug",
       label: "growing",
@@ -245,14 +248,20 @@ describe("recordMeasurements", () => {
     });
     // The build's label is its own: it neither replaces the release's nor is taken from it.
     expect(expectationFor("3.2.8+fix-aof-pipe-leak", "s", c)).toMatchObject({ label: "stable", runs: 1 });
-    expect(c.releases[0]?.builds?.["fix-aof-pipe-leak"]?.s).toMatchObject({ outcome: "no-bug", label: "stable" });
+    expect(c.releases[0]?.builds?.["fix-aof-pipe-leak"]?.s).toMatchObject({
+      outcome: "no-bug",
+      label: "stable",
+    });
     expect(expectationFor("3.2.8+other-patch", "s", c)).toBe("unmeasured");
     expect(expectationFor("3.2.9", "s", c)).toBe("unmeasured");
   });
 
   it("tallies runs per label: the majority is expected, the others stay counted, a change is named", () => {
     const once = recordMeasurements(base, [m("3.2.8", "exhaustion", "run-1")], meta).catalogue;
-    const twice = recordMeasurements(once, [m("3.2.8", "exhaustion", "run-2")], { ...meta, date: "2026-11-27" });
+    const twice = recordMeasurements(once, [m("3.2.8", "exhaustion", "run-2")], {
+      ...meta,
+      date: "2026-11-27",
+    });
     expect(expectationFor("3.2.8", "s", twice.catalogue)).toMatchObject({
       runs: 2,
       date: "2026-11-27",

@@ -201,7 +201,9 @@ describe("renderMatrix and matrixJunit on a recorded matrix", () => {
     expect(lines.find((l) => l.startsWith("3.0.7 "))).toBe(
       "3.0.7    exhaustion (unmeasured)    31 failed forks, 6 fd/attempt, fds 8 → 194     6.5 s",
     );
-    expect(lines.find((l) => l.startsWith("3.2.8 "))).toMatch(/exhaustion \(unmeasured\) +31 failed forks, 5\.79 fd/);
+    expect(lines.find((l) => l.startsWith("3.2.8 "))).toMatch(
+      /exhaustion \(unmeasured\) +31 failed forks, 5\.79 fd/,
+    );
     expect(lines.find((l) => l.startsWith("8.0-m01 "))).toMatch(
       /stable \(unmeasured\) +31 failed forks, 0 fd\/attempt, fds 14 → 14 /,
     );

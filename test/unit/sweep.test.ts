@@ -11,8 +11,8 @@ import {
   toSweepCell,
 } from "../../harness/campaigns/sweep.js";
 import { UserError } from "../../harness/core/errors.js";
-import { renderSweep, sweepJunit } from "../../harness/report/sweep.js";
 import { leaksChecker } from "../../harness/parts/checkers/leaks.js";
+import { renderSweep, sweepJunit } from "../../harness/report/sweep.js";
 import { decidedRun } from "../helpers/decided.js";
 
 const growth = (series: string, perAttempt: number, leaking: boolean) => ({
