@@ -34,16 +34,15 @@ type LeafSpecInput =
   | z.input<typeof LeaksSpec>
   | z.input<typeof AssertSpec>
   | z.input<typeof WithinSpec>;
-/** A spec as written (defaults may be left out). */
 export type CheckerSpecInput =
   | LeafSpecInput
-  | { checker: "all" | "any"; of: readonly CheckerSpecInput[]; labels?: ComposeLabels | undefined };
+  | { checker: "all" | "any"; of: CheckerSpecInput[]; labels?: ComposeLabels | undefined };
 
-/** A spec as written, or a Checker object where the data would name one (a script's own), at any depth. */
+/** A spec, or a Checker object where the data would name one (a script's own). */
 export type CheckerInput =
-  | LeafSpecInput
+  | LeafSpec
   | Checker
-  | { checker: "all" | "any"; of: readonly CheckerInput[]; labels?: ComposeLabels | undefined };
+  | { checker: "all" | "any"; of: CheckerInput[]; labels?: ComposeLabels | undefined };
 
 const leaves = [FdLeakSpec, AofDirSpec, GrowthSpec, LeaksSpec, AssertSpec, WithinSpec] as const;
 
@@ -51,8 +50,20 @@ const leaves = [FdLeakSpec, AofDirSpec, GrowthSpec, LeaksSpec, AssertSpec, Withi
 export const CheckerSpec: z.ZodType<CheckerSpec, CheckerSpecInput> = z.lazy(() =>
   z.discriminatedUnion("checker", [
     ...leaves,
-    z.object({ checker: z.literal("all"), of: z.array(CheckerSpec).min(1), labels: ComposeLabels.optional() }).strict(),
-    z.object({ checker: z.literal("any"), of: z.array(CheckerSpec).min(1), labels: ComposeLabels.optional() }).strict(),
+    z
+      .object({
+        checker: z.literal("all"),
+        of: z.array(CheckerSpec).min(1),
+        labels: ComposeLabels.optional(),
+      })
+      .strict(),
+    z
+      .object({
+        checker: z.literal("any"),
+        of: z.array(CheckerSpec).min(1),
+        labels: ComposeLabels.optional(),
+      })
+      .strict(),
   ]),
 );
 
@@ -71,27 +82,41 @@ export const CheckerObject = z.custom<Checker>(isChecker, {
 });
 
 /** What a script may give: a spec, or its own Checker object, at any depth of all/any. */
-export const CheckerInput: z.ZodType<CheckerSpec | Checker | { checker: "all" | "any"; of: unknown[]; labels?: ComposeLabels }, CheckerInput> =
-  z.lazy(() =>
-    z.union([
-      CheckerObject,
-      z.discriminatedUnion("checker", [
-        ...leaves,
-        z.object({ checker: z.literal("all"), of: z.array(CheckerInput).min(1), labels: ComposeLabels.optional() }).strict(),
-        z.object({ checker: z.literal("any"), of: z.array(CheckerInput).min(1), labels: ComposeLabels.optional() }).strict(),
-      ]),
+export const CheckerInput: z.ZodType<
+  CheckerInput,
+  CheckerSpecInput | Checker | { checker: "all" | "any"; of: unknown[]; labels?: ComposeLabels }
+> = z.lazy(() =>
+  z.union([
+    CheckerObject,
+    z.discriminatedUnion("checker", [
+      ...leaves,
+      z
+        .object({
+          checker: z.literal("all"),
+          of: z.array(CheckerInput).min(1),
+          labels: ComposeLabels.optional(),
+        })
+        .strict(),
+      z
+        .object({
+          checker: z.literal("any"),
+          of: z.array(CheckerInput).min(1),
+          labels: ComposeLabels.optional(),
+        })
+        .strict(),
     ]),
-  ) as never;
+  ]),
+) as never;
 
 /**
  * The checker a spec names, or the object given, as it is. Data is parsed here too (defaults filled
  * in), so a constructor's caller may leave out what has a default; a spec that does not parse throws
  * zod's error (the scenario layer parses first and reports a user's mistake with its file and line).
  */
-export function checkerFrom(input: CheckerInput): Checker {
+export function checkerFrom(input: CheckerInput | CheckerSpecInput): Checker {
   if (isChecker(input)) return input;
   if (input.checker === "all" || input.checker === "any") {
-    const { of, labels } = input as { of: readonly CheckerInput[]; labels?: ComposeLabels };
+    const { of, labels } = input as { of: (CheckerInput | CheckerSpecInput)[]; labels?: ComposeLabels };
     return compose(input.checker, of.map(checkerFrom), labels ? ComposeLabels.parse(labels) : {});
   }
   const spec = CheckerSpec.parse(input) as LeafSpec;
@@ -127,7 +152,15 @@ export {
 export { ceilingOf } from "./fd-table.js";
 export { decideFdLeak, FdLeakEvidence, FdLeakSpec, fdLeakChecker } from "./fd-leak.js";
 export { decideGrowth, GrowthEvidence, GrowthSpec, growthChecker, SeriesGrowth } from "./growth.js";
-export { DEFAULT_LEAK_SERIES, decideLeaks, LeakSeries, LeaksEvidence, LeaksSpec, leakText, leaksChecker } from "./leaks.js";
+export {
+  DEFAULT_LEAK_SERIES,
+  decideLeaks,
+  LeakSeries,
+  LeaksEvidence,
+  LeaksSpec,
+  leakText,
+  leaksChecker,
+} from "./leaks.js";
 export { Condition, FromMoment, Moment } from "./moment.js";
 export { Prediction } from "./prediction.js";
 export { decideWithin, Happening, WithinEvidence, WithinSpec, withinChecker } from "./within.js";

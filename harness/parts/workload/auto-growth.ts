@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { parseInfo } from "../probes/info.js";
+import { infoSection } from "../probes/info.js";
 
 /** Redis's own units for sizes in config: kb/mb/gb are powers of 1024. */
 export function redisBytes(size: string): number {
@@ -32,7 +32,7 @@ export async function growAofPastRewriteThreshold(
   // Bounded: a server whose AOF does not grow must not keep us writing forever (4× what should do).
   const maxRounds = Math.ceil((target * 4) / (valueBytes * 200)) + 10;
   for (let round = 0; round < maxRounds && !signal.aborted; round++) {
-    const info = parseInfo(await client.info("persistence"));
+    const info = await infoSection(client, "persistence");
     const aofBytes = Number(info.aof_current_size ?? 0);
     if (aofBytes > target) return { writes, aofBytes };
     const batch = client.pipeline();
