@@ -1,125 +1,112 @@
 import { z } from "zod";
-import { type Attempt, attemptsUntil } from "../../core/history.js";
-import { Verdict } from "../../scenario/schema.js";
-import type { ConnectProbe } from "../probes/connect.js";
-import type { FdSample } from "../probes/fds.js";
-import type { LogEvent } from "../probes/log.js";
+import type { CheckContext, Checker } from "../../core/checker.js";
+import { attemptsUntil, type History, seriesOf } from "../../core/history.js";
+import type { Decision, Fact } from "../../core/outcome.js";
+import { connectResults } from "../probes/connect.js";
+import { type FdSample, fdSamples } from "../probes/fds.js";
+import {
+  containerDied,
+  diedText,
+  nodeEvents,
+  type ResourceLabel,
+  resourceDecision,
+  round,
+  seconds,
+  type SpecArg,
+  UNKNOWN_LABEL,
+} from "./common.js";
+import {
+  ceilingOf,
+  ceilingText,
+  ClientsWhenFull,
+  clientsWhenFull,
+  fdCheckerProbes,
+  holeText,
+  pipesErrorAt,
+} from "./fd-table.js";
+import { comparePrediction, FdPrediction, predictExhaustionSeconds } from "./prediction.js";
 
 /**
- * Pure: samples, log events and probes in, verdict with evidence out. `exhaustion`: pipe fds grow by
- * about fdsPerAttempt per failed fork, reach the ceiling, and a fresh client is refused. `stable`:
- * over at least `attemptsNeeded` failed forks the count stays within `tolerance` of its baseline and
- * fresh clients connect. Anything else is undecided while the run goes on and `inconclusive` once it ends.
+ * The seed's checker: does each failed fork leak `fdsPerAttempt` fds until the event loop is full?
+ * - exhaustion (bug): pipe fds grow by about fdsPerAttempt per failed fork, reach the ceiling, and a
+ *   fresh client is refused after that;
+ * - growing (bug): they grow the same way up to a full table, but fresh clients still get in for a
+ *   second after it (a trigger that frees a slot between attempts);
+ * - stable (no bug): over at least the scenario's attempt budget the count stays within `tolerance`
+ *   of its baseline (in two readings running) and fresh clients connect, one after the budget;
+ * - inconclusive (unknown) once the run has ended without either, with the reason.
+ * With `predict`, a leak that reached the ceiling must do so in (ceiling − baseline) /
+ * (fdsPerAttempt · hz) seconds within the tolerance (a fraction), or the outcome is unknown.
  */
-export interface FdLeakInput {
-  samples: FdSample[];
-  events: LogEvent[];
-  /** What the scenario counts as an attempt (by default, each failed fork's log line). */
-  attempts: Attempt[];
-  probes: ConnectProbe[];
-  baseline?: FdSample;
-  ceiling: number;
-  attemptsNeeded: number;
-  tolerance: number;
-  fdsPerAttempt: number;
-  /** Set once the run is over (time limit, container gone): undecided becomes inconclusive. */
-  ended?: { reason: "time-limit" | "container-exited" | "error"; detail: string };
-}
+export const FdLeakSpec = z
+  .object({
+    checker: z.literal("fd-leak"),
+    /** fds above baseline still counted as flat (transient client sockets, background closes). */
+    tolerance: z.number().int().min(0).default(3),
+    /** Pipe fds a leaking attempt leaves behind (3 pipes). */
+    fdsPerAttempt: z.number().positive().default(6),
+    /** Fidelity: the measured time to exhaustion must agree with the seed's arithmetic within `tolerance`. */
+    predict: z
+      .object({ tolerance: z.number().positive().max(1) })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type FdLeakSpec = z.infer<typeof FdLeakSpec>;
+export type FdLeakSpecInput = z.input<typeof FdLeakSpec>;
 
-export const FdEvidence = z.object({
+export const FdLeakEvidence = z.object({
+  /** Attempts (by default each failed fork's log line): what "per failed fork" divides by. */
   attempts: z.number(),
+  /** Pipe fds added per attempt, measured below the ceiling (null before 3 attempts or without a baseline). */
   fdsPerAttempt: z.number().nullable(),
+  /** What the spec says a leaking attempt leaves. */
+  expectedPerAttempt: z.number(),
   baseline: z.number().nullable(),
   baselinePipes: z.number().nullable(),
   peak: z.number().nullable(),
   peakMaxFd: z.number().nullable(),
-  ceiling: z.number(),
+  ceiling: z.number().nullable(),
+  maxclients: z.number().nullable(),
+  nofile: z.number().nullable(),
   firstFailureMs: z.number().nullable(),
+  /** When the highest fd came within fdsPerAttempt of the ceiling, or an attempt failed for want of a slot. */
   exhaustedMs: z.number().nullable(),
-  refusedProbe: z.string().nullable(),
+  /** The first fresh client refused at or after exhaustedMs. */
+  refused: z.object({ t: z.number(), error: z.string() }).nullable(),
+  clientsWhenFull: ClientsWhenFull.nullable(),
+  /** Fresh-client probes made. */
+  probes: z.number(),
+  /** The errno text of the first failed fork. */
   errno: z.string().nullable(),
+  /** The first failed fork's, pipes-error's and register-error's lines. */
   logLines: z.array(z.string()),
+  prediction: FdPrediction.nullable(),
 });
-export type FdEvidence = z.infer<typeof FdEvidence>;
+export type FdLeakEvidence = z.infer<typeof FdLeakEvidence>;
 
-/** How one series moved over the attempts: what a growth verdict (or a sweep's cell) rests on. */
-export const SeriesGrowth = z.object({
-  series: z.string(),
-  before: z.number().nullable(),
-  after: z.number().nullable(),
-  /** Attempts seen by the last sample of the series. */
-  attempts: z.number(),
-  perAttempt: z.number().nullable(),
-  /** The leaks checker's judgement of this series against its threshold (absent where none judged it). */
-  leaking: z.boolean().optional(),
-});
-export type SeriesGrowth = z.infer<typeof SeriesGrowth>;
+/** How long an exhaustion waits for the refused client's own log line (register-error) to arrive. */
+export const SETTLE_MS = 300;
 
-/**
- * The 7.x AOF rewrite limiter as the aof-dir checker saw it: its "…repeatedly failed and triggered
- * the limit…" line (null: it never engaged), when, after how many attempts and at how many files,
- * and how long the directory then held its file count with no further attempt (a `stable` verdict's
- * hold; for a run with no attempt, the hold after the last rewrite).
- */
-export const LimiterEvidence = z.object({
-  line: z.string().nullable(),
-  atMs: z.number().nullable(),
-  attemptsAtLimit: z.number().nullable(),
-  filesAtLimit: z.number().nullable(),
-  heldMs: z.number().nullable(),
-});
-export type LimiterEvidence = z.infer<typeof LimiterEvidence>;
-
-/**
- * The one evidence type: fds (always watched on the main node), the growth of the series the
- * checker looked at, and the rewrite limiter when the checker watched an AOF directory. Run, matrix,
- * bisect, catalogue and report all read this.
- */
-export const Evidence = FdEvidence.extend({
-  growth: z.array(SeriesGrowth).default([]),
-  limiter: LimiterEvidence.optional(),
-});
-export type Evidence = z.infer<typeof Evidence>;
-
-/** The part of the evidence a table row or the catalogue keeps: counts, not log lines. */
-export const EvidenceSummary = Evidence.pick({
-  attempts: true,
-  fdsPerAttempt: true,
-  baseline: true,
-  peak: true,
-  growth: true,
-});
-export type EvidenceSummary = z.infer<typeof EvidenceSummary>;
-
-export function summariseEvidence(e: Evidence): EvidenceSummary {
-  return {
-    attempts: e.attempts,
-    fdsPerAttempt: e.fdsPerAttempt,
-    baseline: e.baseline,
-    peak: e.peak,
-    growth: e.growth,
-  };
-}
-
-export const Decision = z.object({
-  verdict: Verdict,
-  reason: z.string(),
-  evidence: Evidence,
-});
-export type Decision = z.infer<typeof Decision>;
-
-const round = (n: number) => Math.round(n * 100) / 100;
+/** Redis's hz when the config probe did not read it. */
+const DEFAULT_HZ = 10;
 
 /** Pipe fds added per failed fork, measured before the ceiling bends the line. */
-export function pipesPerAttempt(input: FdLeakInput): number | null {
-  const base = input.baseline;
+export function pipesPerAttempt(
+  samples: FdSample[],
+  attempts: History["attempts"],
+  ceiling: number | null,
+  fdsPerAttempt: number,
+): number | null {
+  const base = samples[0];
   if (!base) return null;
-  const unbent = input.samples.filter((s) => s.maxFd < input.ceiling - input.fdsPerAttempt);
+  const top = ceiling ?? Number.POSITIVE_INFINITY;
+  const unbent = samples.filter((s) => s.maxFd < top - fdsPerAttempt);
   for (let i = unbent.length - 1; i >= 0; i--) {
     const sample = unbent[i];
     if (!sample) continue;
-    const attempts = attemptsUntil(input.attempts, sample.t).length;
-    if (attempts >= 3) return round((sample.pipe - base.pipe) / attempts);
+    const seen = attemptsUntil(attempts, sample.t).length;
+    if (seen >= 3) return round((sample.pipe - base.pipe) / seen);
   }
   return null;
 }
@@ -138,124 +125,206 @@ export function persistentGrowth(samples: FdSample[], baseline: number): number 
   return peak - baseline;
 }
 
-/** The fd evidence of a run so far, whatever the checker. */
-export function fdEvidence(input: FdLeakInput): Evidence {
-  return analyse(input).evidence;
-}
-
-function analyse(input: FdLeakInput) {
-  const { samples, events, probes, baseline, ceiling } = input;
-  const failures = input.attempts;
-  const attempts = failures.length;
-  const perAttempt = pipesPerAttempt(input);
-  const peak = samples.length ? Math.max(...samples.map((s) => s.total)) : null;
-  const peakMaxFd = samples.length ? Math.max(...samples.map((s) => s.maxFd)) : null;
-  const firstFailure = failures[0];
+/** The fd evidence of the history so far. */
+export function fdLeakEvidence(history: History, spec: FdLeakSpec): FdLeakEvidence {
+  const samples = fdSamples(history);
+  const events = nodeEvents(history);
+  const probes = connectResults(history);
+  const limits = ceilingOf(history);
+  const top = limits.ceiling ?? Number.POSITIVE_INFINITY;
+  const baseline = samples[0];
+  const firstFailure = history.attempts[0];
   const firstPipesError = events.find((e) => e.kind === "pipes-error");
   const firstRegisterError = events.find((e) => e.kind === "register-error");
-  const atCeiling = samples.find((s) => s.maxFd >= ceiling - input.fdsPerAttempt);
+  const atCeiling = samples.find((s) => s.maxFd >= top - spec.fdsPerAttempt);
   const exhaustedMs = Math.min(
     atCeiling?.t ?? Number.POSITIVE_INFINITY,
     firstPipesError?.t ?? Number.POSITIVE_INFINITY,
   );
   const refused = Number.isFinite(exhaustedMs) ? probes.find((p) => !p.ok && p.t >= exhaustedMs) : undefined;
-
-  const evidence: Evidence = {
-    attempts,
-    fdsPerAttempt: perAttempt,
+  return {
+    attempts: history.attempts.length,
+    fdsPerAttempt: pipesPerAttempt(samples, history.attempts, limits.ceiling, spec.fdsPerAttempt),
+    expectedPerAttempt: spec.fdsPerAttempt,
     baseline: baseline?.total ?? null,
     baselinePipes: baseline?.pipe ?? null,
-    peak,
-    peakMaxFd,
-    ceiling,
+    peak: samples.length ? Math.max(...samples.map((s) => s.total)) : null,
+    peakMaxFd: samples.length ? Math.max(...samples.map((s) => s.maxFd)) : null,
+    ...limits,
     firstFailureMs: firstFailure?.t ?? null,
     exhaustedMs: Number.isFinite(exhaustedMs) ? exhaustedMs : null,
-    refusedProbe: refused ? (refused.error ?? "refused") : null,
+    refused: refused ? { t: refused.t, error: refused.error ?? "refused" } : null,
+    clientsWhenFull: null,
+    probes: probes.length,
     errno: events.find((e) => e.kind === "fork-failed")?.errno ?? null,
     logLines: [firstFailure, firstPipesError, firstRegisterError].flatMap((e) => (e?.line ? [e.line] : [])),
-    growth: [],
+    prediction: null,
   };
-  return { evidence, failures, attempts, perAttempt, firstFailure, exhaustedMs, refused };
 }
 
-export function decideFdLeak(input: FdLeakInput): Decision | undefined {
-  const { samples, events, probes, baseline, ceiling } = input;
-  const { evidence, failures, attempts, perAttempt, firstFailure, exhaustedMs, refused } = analyse(input);
-  const decided = (verdict: Verdict, reason: string): Decision => ({ verdict, reason, evidence });
+/** The seed's arithmetic against what was measured: null without a baseline or a ceiling to predict from. */
+function predictionOf(history: History, e: FdLeakEvidence, tolerance: number): FdPrediction | null {
+  if (e.baseline === null || e.ceiling === null) return null;
+  const read = seriesOf(history, "config.hz").at(-1)?.v;
+  const hz = read ?? DEFAULT_HZ;
+  const predicted = predictExhaustionSeconds(e.ceiling, e.baseline, e.expectedPerAttempt, hz);
+  const measured =
+    e.exhaustedMs === null || e.firstFailureMs === null ? null : (e.exhaustedMs - e.firstFailureMs) / 1000;
+  return { ...comparePrediction(predicted, measured, tolerance), hz, hzFrom: read === undefined ? "default" : "config" };
+}
 
-  if (input.ended?.reason === "container-exited")
-    return decided("inconclusive", `container died: ${input.ended.detail}`);
+type Judged = { label: ResourceLabel; reason: string } | undefined;
 
-  const leaking = perAttempt !== null && Math.abs(perAttempt - input.fdsPerAttempt) <= 1;
-  if (attempts >= 3 && leaking && Number.isFinite(exhaustedMs) && refused) {
+function judge(history: History, context: CheckContext, spec: FdLeakSpec, e: FdLeakEvidence): Judged {
+  const decided = (label: ResourceLabel, reason: string) => ({ label, reason });
+  const died = containerDied(context);
+  if (died) return decided("inconclusive", diedText(died));
+  const { attempts, fdsPerAttempt: perAttempt, exhaustedMs, refused } = e;
+  const ceiling = e.ceiling ?? "unknown";
+  const leaking = perAttempt !== null && Math.abs(perAttempt - spec.fdsPerAttempt) <= 1;
+  if (attempts >= 3 && leaking && exhaustedMs !== null && refused) {
+    // The refused client's own log line may still be on its way: give it a moment to arrive.
+    const logged = nodeEvents(history).some((ev) => ev.kind === "register-error");
+    if (!logged && !context.ended && context.now < refused.t + SETTLE_MS) return undefined;
     return decided(
       "exhaustion",
       `${perAttempt} fds leaked per failed fork; fds reached the ceiling ${ceiling} after ${attempts} failed forks and a fresh client was refused`,
     );
   }
 
-  // A full table with a hole that fresh clients still find: every fork attempt leaked, but the
-  // trigger frees one slot between attempts (CONFIG SET appendonly closes the AOF it opened).
-  // "Full" is proven by an attempt that failed for want of a slot (pipes-error), not by being near
-  // the ceiling, and clients must keep getting in for a second after that.
-  const fullAt = events.find((e) => e.kind === "pipes-error")?.t;
-  const probesWhenFull = fullAt === undefined ? [] : probes.filter((p) => p.t >= fullAt);
-  const span = probesWhenFull.length ? (probesWhenFull.at(-1)?.t ?? 0) - (probesWhenFull[0]?.t ?? 0) : 0;
-  if (
-    attempts >= 3 &&
-    leaking &&
-    probesWhenFull.length >= 3 &&
-    span >= 1_000 &&
-    probesWhenFull.every((p) => p.ok)
-  ) {
+  const probes = connectResults(history);
+  const hole = clientsWhenFull(probes, pipesErrorAt(history));
+  if (attempts >= 3 && leaking && hole) {
+    e.clientsWhenFull = hole;
     return decided(
       "growing",
-      `${perAttempt} fds leaked per failed fork up to the ceiling ${ceiling} after ${attempts} failed forks, but fresh clients still connect (${probesWhenFull.length} probes over ${(span / 1000).toFixed(1)} s with the table full)`,
+      `${perAttempt} fds leaked per failed fork up to the ceiling ${ceiling} after ${attempts} failed forks, but fresh clients still connect (${holeText(hole)})`,
     );
   }
 
+  const samples = fdSamples(history);
+  const baseline = samples[0];
+  const firstFailure = history.attempts[0];
   if (baseline && firstFailure) {
     const growth = persistentGrowth(
       samples.filter((s) => s.t >= firstFailure.t),
       baseline.total,
     );
     const probesAfter = probes.filter((p) => p.t >= firstFailure.t);
-    const enoughAt = failures[input.attemptsNeeded - 1]?.t;
+    const enoughAt = history.attempts[context.attemptsNeeded - 1]?.t;
     const probedAfterBudget = enoughAt !== undefined && probesAfter.some((p) => p.t >= enoughAt);
-    if (attempts >= input.attemptsNeeded && growth <= input.tolerance) {
-      if (probesAfter.some((p) => !p.ok)) {
-        const bad = probesAfter.find((p) => !p.ok);
-        return decided(
-          "inconclusive",
-          `fds stayed flat but a fresh client was refused (${bad?.error ?? "?"})`,
-        );
-      }
-      if (probedAfterBudget) {
+    if (attempts >= context.attemptsNeeded && growth <= spec.tolerance) {
+      const bad = probesAfter.find((p) => !p.ok);
+      if (bad) return decided("inconclusive", `fds stayed flat but a fresh client was refused (${bad.error ?? "?"})`);
+      if (probedAfterBudget)
         return decided(
           "stable",
           `fds stayed within ${growth} of the baseline ${baseline.total} over ${attempts} failed forks and fresh clients connected`,
         );
-      }
     }
   }
 
-  if (!input.ended) return undefined;
-  if (attempts === 0)
-    return decided("inconclusive", `no fork failure seen before the run ended (${input.ended.detail})`);
-  if (perAttempt !== null && perAttempt >= 1) {
+  const ended = context.ended;
+  if (!ended) return undefined;
+  if (attempts === 0) return decided("inconclusive", `no fork failure seen before the run ended (${ended.detail})`);
+  if (perAttempt !== null && perAttempt >= 1)
     return decided(
       "inconclusive",
-      `fds grew by ${perAttempt} per failed fork over ${attempts} attempts but exhaustion was not shown (${input.ended.detail})`,
+      `fds grew by ${perAttempt} per failed fork over ${attempts} attempts but exhaustion was not shown (${ended.detail})`,
     );
-  }
-  if (attempts < input.attemptsNeeded) {
+  if (attempts < context.attemptsNeeded)
     return decided(
       "inconclusive",
-      `too few failed forks: ${attempts} of ${input.attemptsNeeded} (${input.ended.detail})`,
+      `too few failed forks: ${attempts} of ${context.attemptsNeeded} (${ended.detail})`,
     );
+  return decided("inconclusive", `neither stable nor exhausted after ${attempts} failed forks (${ended.detail})`);
+}
+
+function facts(e: FdLeakEvidence): Fact[] {
+  const rows: Fact[] = [
+    { name: "failed forks", value: String(e.attempts) },
+    {
+      name: "fds per failed fork",
+      value: `${e.fdsPerAttempt ?? "—"} (a leak leaves ${e.expectedPerAttempt})`,
+    },
+    { name: "fds baseline → peak", value: `${e.baseline ?? "—"} → ${e.peak ?? "—"}` },
+    { name: "event loop ceiling", value: ceilingText(e) },
+    {
+      name: "time to exhaustion",
+      value:
+        e.exhaustedMs === null
+          ? "not reached"
+          : e.firstFailureMs === null
+            ? `at ${seconds(e.exhaustedMs)}`
+            : `${seconds(e.exhaustedMs - e.firstFailureMs)} after the first failed fork`,
+    },
+    { name: "fresh client", value: clientText(e) },
+    { name: "fork error", value: e.errno ?? "—" },
+  ];
+  const p = e.prediction;
+  if (p)
+    rows.push({
+      name: "predicted time to exhaustion",
+      value: `${p.predictedSeconds} s at hz ${p.hz}${p.hzFrom === "default" ? " (not read: Redis's default)" : ""}; measured ${p.measuredSeconds === null ? "—" : `${p.measuredSeconds} s`}${p.deviation === null ? "" : `, off by ${Math.round(p.deviation * 1000) / 10} % (tolerance ${Math.round(p.tolerance * 100)} %)`}`,
+    });
+  return rows;
+}
+
+function clientText(e: FdLeakEvidence): string {
+  if (e.refused) return `refused at ${seconds(e.refused.t)}: ${e.refused.error}`;
+  if (e.clientsWhenFull) return `connected with the table full (${holeText(e.clientsWhenFull)})`;
+  return e.probes ? `connected (${e.probes} probes)` : "not probed";
+}
+
+function summaryOf(e: FdLeakEvidence): string {
+  const client = e.refused ? "client refused" : e.clientsWhenFull ? "clients still connect" : "clients connect";
+  return `${e.fdsPerAttempt ?? "—"} fd/failed fork, fds ${e.baseline ?? "—"} → ${e.peak ?? "—"} (ceiling ${e.ceiling ?? "—"}), ${e.attempts} failed forks, ${client}`;
+}
+
+/** Pure: the fd-leak decision on a history, or undefined while it cannot tell yet. */
+export function decideFdLeak(
+  history: History,
+  context: CheckContext,
+  specInput: FdLeakSpecInput = { checker: "fd-leak" },
+): Decision<FdLeakEvidence> | undefined {
+  const spec = FdLeakSpec.parse(specInput);
+  const e = fdLeakEvidence(history, spec);
+  const judged = judge(history, context, spec, e);
+  if (!judged) return undefined;
+  let { label, reason } = judged;
+  if (spec.predict) {
+    e.prediction = predictionOf(history, e, spec.predict.tolerance);
+    const p = e.prediction;
+    // A leak that filled the table is measured against the arithmetic; no other outcome has a time to compare.
+    if (label === "exhaustion" || label === "growing") {
+      if (!p)
+        [label, reason] = [UNKNOWN_LABEL, `${reason}; no prediction could be made (no baseline or ceiling)`];
+      else if (!p.within)
+        [label, reason] = [
+          UNKNOWN_LABEL,
+          `${reason}, but the table filled ${p.measuredSeconds === null ? "at no measured time" : `${p.measuredSeconds} s`} after the first failed fork where ${p.predictedSeconds} s was predicted (off by ${p.deviation === null ? "—" : `${Math.round(p.deviation * 1000) / 10} %`}, more than the tolerance ${Math.round(p.tolerance * 100)} %)`,
+        ];
+    }
   }
-  return decided(
-    "inconclusive",
-    `neither stable nor exhausted after ${attempts} failed forks (${input.ended.detail})`,
-  );
+  const marks = e.refused ? [{ t: e.refused.t, label: "client refused" }] : [];
+  return resourceDecision("fd-leak", label, reason, {
+    summary: summaryOf(e),
+    facts: facts(e),
+    evidence: e,
+    plot: { series: "fds.total", title: "open fds of the main node", axis: "fds", ceiling: e.ceiling, marks },
+  });
+}
+
+/** The fd-leak checker: its decision, and the probes it asks the run for (fds, fresh client, maxclients, hz). */
+export function fdLeakChecker(specInput: SpecArg<FdLeakSpecInput> = {}): Checker<FdLeakEvidence> {
+  const spec = FdLeakSpec.parse({ ...specInput, checker: "fd-leak" });
+  return {
+    name: "fd-leak",
+    // Near the ceiling (3 attempts' worth) no probe until an attempt failed for want of a slot.
+    probes: fdCheckerProbes({
+      margin: 3 * spec.fdsPerAttempt,
+      full: (history) => pipesErrorAt(history) !== undefined,
+    }),
+    decide: (history, context) => decideFdLeak(history, context, spec),
+  };
 }

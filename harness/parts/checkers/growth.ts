@@ -1,8 +1,21 @@
-import { type Attempt, attemptsUntil, type Point } from "../../core/history.js";
-import type { Verdict } from "../../scenario/schema.js";
-import type { Decision, Evidence, SeriesGrowth } from "./fd-leak.js";
+import { z } from "zod";
+import type { CheckContext, Checker, Ended } from "../../core/checker.js";
+import { type Attempt, attemptsUntil, type History, type Point, seriesOf } from "../../core/history.js";
+import type { Decision } from "../../core/outcome.js";
+import { diedText, type ResourceLabel, resourceDecision, round, type SpecArg } from "./common.js";
 
-const round = (n: number) => Math.round(n * 100) / 100;
+/** How one series moved over the attempts: what a growth decision (or a sweep's cell) rests on. */
+export const SeriesGrowth = z.object({
+  series: z.string(),
+  before: z.number().nullable(),
+  after: z.number().nullable(),
+  /** Attempts seen by the last point judged. */
+  attempts: z.number(),
+  perAttempt: z.number().nullable(),
+  /** The leaks checker's judgement of this series against its threshold (absent where none judged it). */
+  leaking: z.boolean().optional(),
+});
+export type SeriesGrowth = z.infer<typeof SeriesGrowth>;
 
 /**
  * Per attempt: the least-squares slope of the series against the number of attempts seen by each
@@ -53,52 +66,109 @@ export interface GrowthInput {
   tolerance: number;
   minAttempts: number;
   attemptsNeeded: number;
-  /** Set once the run is over: undecided becomes inconclusive. */
-  ended?: { reason: string; detail: string };
-  /** The rest of the evidence (fds), carried into the decision. */
-  evidence: Evidence;
-  /** Words for the reason: "the AOF directory's files". */
-  label?: string;
-  /** Other series reported beside the judged one (e.g. the manifest's bytes). */
-  also?: SeriesGrowth[];
+  ended?: Ended;
+  /** Words for the reason: "the AOF directory's file count" (default: the series' name). */
+  words?: string;
 }
 
-/** Pure: does `series` grow with the attempts? Any probe series, any resource. */
-export function decideGrowth(input: GrowthInput): Decision | undefined {
+/**
+ * Pure: does `series` grow with the attempts? growing at or above perAttempt over at least
+ * minAttempts; stable within tolerance over the attempt budget; otherwise undecided while the run
+ * goes on and inconclusive once it has ended. The growth is returned whatever the label.
+ */
+export function judgeGrowth(input: GrowthInput): {
+  growth: SeriesGrowth;
+  judged?: { label: ResourceLabel; reason: string };
+} {
   const growth = seriesGrowth(input.series, input.points, input.attempts);
-  const label = input.label ?? input.series;
-  const decided = (verdict: Verdict, reason: string): Decision => ({
-    verdict,
-    reason,
-    evidence: { ...input.evidence, growth: [growth, ...(input.also ?? [])] },
-  });
+  const words = input.words ?? input.series;
+  const decided = (label: ResourceLabel, reason: string) => ({ growth, judged: { label, reason } });
   const attempts = input.attempts.length;
-  if (input.ended?.reason === "container-exited")
-    return decided("inconclusive", `container died: ${input.ended.detail}`);
+  if (input.ended?.reason === "container-exited") return decided("inconclusive", diedText(input.ended));
   if (input.points.length === 0 && input.ended)
-    return decided("inconclusive", `${label} could not be read (no sample of ${input.series})`);
+    return decided("inconclusive", `${words} could not be read (no sample of ${input.series})`);
   const grown = growth.before !== null && growth.after !== null ? round(growth.after - growth.before) : null;
-  if (
-    growth.perAttempt !== null &&
-    growth.attempts >= input.minAttempts &&
-    growth.perAttempt >= input.perAttempt
-  ) {
+  if (growth.perAttempt !== null && growth.attempts >= input.minAttempts && growth.perAttempt >= input.perAttempt)
     return decided(
       "growing",
-      `${label} grew by ${grown} over ${growth.attempts} attempts (${growth.perAttempt} per attempt): ${growth.before} → ${growth.after}`,
+      `${words} grew by ${grown} over ${growth.attempts} attempts (${growth.perAttempt} per attempt): ${growth.before} → ${growth.after}`,
     );
-  }
-  if (grown !== null && growth.attempts >= input.attemptsNeeded && grown <= input.tolerance) {
-    return decided(
-      "stable",
-      `${label} stayed within ${input.tolerance} of ${growth.before} over ${growth.attempts} attempts`,
-    );
-  }
-  if (!input.ended) return undefined;
-  if (attempts === 0)
-    return decided("inconclusive", `no attempt seen before the run ended (${input.ended.detail})`);
+  if (grown !== null && growth.attempts >= input.attemptsNeeded && grown <= input.tolerance)
+    return decided("stable", `${words} stayed within ${input.tolerance} of ${growth.before} over ${growth.attempts} attempts`);
+  if (!input.ended) return { growth };
+  if (attempts === 0) return decided("inconclusive", `no attempt seen before the run ended (${input.ended.detail})`);
   return decided(
     "inconclusive",
-    `${attempts} attempts, ${label} went from ${growth.before} to ${growth.after} (${input.ended.detail})`,
+    `${attempts} attempts, ${words} went from ${growth.before} to ${growth.after} (${input.ended.detail})`,
   );
+}
+
+/** Growth of any series per attempt: growing at or above `perAttempt`, stable within `tolerance`. */
+export const GrowthSpec = z
+  .object({
+    checker: z.literal("growth"),
+    series: z.string().regex(/^[^.]+\..+$/, "a series PROBE.FIELD, e.g. incr.files"),
+    perAttempt: z.number().positive().default(0.8),
+    tolerance: z.number().min(0).default(1),
+    /** Attempts a growing decision needs (a stable one needs the scenario's budgets.attempts). */
+    minAttempts: z.number().int().positive().default(10),
+  })
+  .strict();
+export type GrowthSpec = z.infer<typeof GrowthSpec>;
+export type GrowthSpecInput = z.input<typeof GrowthSpec>;
+
+export const GrowthEvidence = z.object({
+  /** Every attempt recorded; `growth.attempts` counts those its last judged point had seen. */
+  attempts: z.number(),
+  growth: SeriesGrowth,
+  perAttempt: z.number(),
+  tolerance: z.number(),
+  minAttempts: z.number(),
+});
+export type GrowthEvidence = z.infer<typeof GrowthEvidence>;
+
+/** Pure: the growth checker's decision on a history, or undefined while it cannot tell. */
+export function decideGrowth(
+  history: History,
+  context: CheckContext,
+  spec: GrowthSpec,
+): Decision<GrowthEvidence> | undefined {
+  const { growth, judged } = judgeGrowth({
+    series: spec.series,
+    points: seriesOf(history, spec.series),
+    attempts: history.attempts,
+    perAttempt: spec.perAttempt,
+    tolerance: spec.tolerance,
+    minAttempts: spec.minAttempts,
+    attemptsNeeded: context.attemptsNeeded,
+    ...(context.ended ? { ended: context.ended } : {}),
+  });
+  if (!judged) return undefined;
+  const field = spec.series.slice(spec.series.indexOf(".") + 1);
+  return resourceDecision("growth", judged.label, judged.reason, {
+    summary: `${spec.series} ${growth.before ?? "—"} → ${growth.after ?? "—"}, ${growth.perAttempt ?? "—"}/attempt over ${growth.attempts} attempts`,
+    facts: [
+      { name: "series", value: spec.series },
+      { name: "value before → after", value: `${growth.before ?? "—"} → ${growth.after ?? "—"}` },
+      {
+        name: "growth per attempt",
+        value: `${growth.perAttempt ?? "—"} (growing at ≥ ${spec.perAttempt} over ≥ ${spec.minAttempts} attempts; stable within ${spec.tolerance})`,
+      },
+      { name: "attempts", value: String(history.attempts.length) },
+      { name: "attempts by the last reading judged", value: String(growth.attempts) },
+    ],
+    evidence: {
+      attempts: history.attempts.length,
+      growth,
+      perAttempt: spec.perAttempt,
+      tolerance: spec.tolerance,
+      minAttempts: spec.minAttempts,
+    },
+    plot: { series: spec.series, title: spec.series, axis: field },
+  });
+}
+
+export function growthChecker(specInput: SpecArg<GrowthSpecInput>): Checker<GrowthEvidence> {
+  const spec = GrowthSpec.parse({ ...specInput, checker: "growth" });
+  return { name: "growth", decide: (history, context) => decideGrowth(history, context, spec) };
 }

@@ -1,152 +1,130 @@
-import { type History, seriesOf } from "../../core/history.js";
-import type { CheckerSpec } from "../../scenario/schema.js";
-import type { FdSample } from "../probes/fds.js";
-import { decideAofDir } from "./aof-dir.js";
-import { type Decision, decideFdLeak, type FdLeakInput, fdEvidence } from "./fd-leak.js";
-import { decideGrowth } from "./growth.js";
-import { DEFAULT_LEAK_SERIES, decideLeaks } from "./leaks.js";
-
-/** Why a run ended before the checker decided; the checker then says inconclusive, with this. */
-export interface Ended {
-  reason: "time-limit" | "container-exited" | "error";
-  detail: string;
-}
-
-/** What a checker knows besides the history: facts of the server and the scenario's budget. */
-export interface CheckContext {
-  /** The main node's fds before the workload. */
-  baseline?: FdSample;
-  /** The event loop's size (maxclients + 128), or nofile if lower. */
-  ceiling: number;
-  /** Attempts a `stable` verdict needs. */
-  attemptsNeeded: number;
-  ended?: Ended;
-}
+import { z } from "zod";
+import type { Checker } from "../../core/checker.js";
+import { AofDirSpec, aofDirChecker } from "./aof-dir.js";
+import { AssertSpec, assertChecker } from "./assert.js";
+import { ComposeLabels, compose } from "./compose.js";
+import { FdLeakSpec, fdLeakChecker } from "./fd-leak.js";
+import { GrowthSpec, growthChecker } from "./growth.js";
+import { LeaksSpec, leaksChecker } from "./leaks.js";
+import { WithinSpec, withinChecker } from "./within.js";
 
 /**
- * A checker is pure: history and context in, a decision (verdict, reason, evidence) out, or undefined
- * while it cannot decide yet. The watch loop calls it after every tick; a script may pass its own.
+ * The built-in checkers as data: `{"checker": KIND, …}`, compositions of them (`all`, `any`, nested
+ * to any depth), and `checkerFrom` that makes the Checker a spec names. A script may put its own
+ * Checker object wherever a spec goes, inside `all` and `any` too (CheckerInput).
  */
-export interface Checker {
-  readonly name: string;
-  decide(history: History, context: CheckContext): Decision | undefined;
-  /**
-   * Whether a fresh-client probe may run now (`due`: the probe interval has passed). A checker that
-   * needs probes at a particular moment says so; by default a probe runs whenever it is due.
-   */
-  probeNow?(history: History, context: CheckContext, due: boolean): boolean;
+
+export interface AllSpec {
+  checker: "all";
+  of: CheckerSpec[];
+  labels?: ComposeLabels | undefined;
+}
+export interface AnySpec {
+  checker: "any";
+  of: CheckerSpec[];
+  labels?: ComposeLabels | undefined;
+}
+export type LeafSpec = FdLeakSpec | AofDirSpec | GrowthSpec | LeaksSpec | AssertSpec | WithinSpec;
+export type CheckerSpec = LeafSpec | AllSpec | AnySpec;
+
+type LeafSpecInput =
+  | z.input<typeof FdLeakSpec>
+  | z.input<typeof AofDirSpec>
+  | z.input<typeof GrowthSpec>
+  | z.input<typeof LeaksSpec>
+  | z.input<typeof AssertSpec>
+  | z.input<typeof WithinSpec>;
+export type CheckerSpecInput = LeafSpecInput | { checker: "all" | "any"; of: CheckerSpecInput[]; labels?: ComposeLabels | undefined };
+
+/** A spec, or a Checker object where the data would name one (a script's own). */
+export type CheckerInput =
+  | LeafSpec
+  | Checker
+  | { checker: "all" | "any"; of: CheckerInput[]; labels?: ComposeLabels | undefined };
+
+const leaves = [FdLeakSpec, AofDirSpec, GrowthSpec, LeaksSpec, AssertSpec, WithinSpec] as const;
+
+/** Every checker's data form (what a JSON scenario holds, and what its JSON Schema is made from). */
+export const CheckerSpec: z.ZodType<CheckerSpec, CheckerSpecInput> = z.lazy(() =>
+  z.discriminatedUnion("checker", [
+    ...leaves,
+    z.object({ checker: z.literal("all"), of: z.array(CheckerSpec).min(1), labels: ComposeLabels.optional() }).strict(),
+    z.object({ checker: z.literal("any"), of: z.array(CheckerSpec).min(1), labels: ComposeLabels.optional() }).strict(),
+  ]),
+);
+
+export function isChecker(value: unknown): value is Checker {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { name?: unknown }).name === "string" &&
+    typeof (value as { decide?: unknown }).decide === "function"
+  );
 }
 
-export function fdInput(
-  history: History,
-  context: CheckContext,
-  fdsPerAttempt = 6,
-  tolerance = 3,
-): FdLeakInput {
-  return {
-    samples: history.samples,
-    events: history.events,
-    attempts: history.attempts,
-    probes: history.probes,
-    ...(context.baseline ? { baseline: context.baseline } : {}),
-    ceiling: context.ceiling,
-    attemptsNeeded: context.attemptsNeeded,
-    tolerance,
-    fdsPerAttempt,
-    ...(context.ended ? { ended: context.ended } : {}),
-  };
-}
+/** A script's own checker: any object with a name and a decide function (passed through as it is). */
+export const CheckerObject = z.custom<Checker>(isChecker, {
+  message: "a checker object: { name, decide(history, context) }",
+});
 
-export function fdLeakChecker(fdsPerAttempt = 6, tolerance = 3): Checker {
-  return {
-    name: "fd-leak",
-    decide: (history, context) => decideFdLeak(fdInput(history, context, fdsPerAttempt, tolerance)),
-    // A probe's own connection, open while serverCron's last leaking tick runs, leaves a hole below
-    // the ceiling once it closes, and later clients get in through it. So near the ceiling the probe
-    // waits until an attempt has failed for want of a slot (the table is full), then probes at once.
-    probeNow: (history, context, due) => {
-      const sample = history.samples.at(-1);
-      const near = sample !== undefined && sample.maxFd >= context.ceiling - 3 * fdsPerAttempt;
-      const full = history.events.some((e) => e.kind === "pipes-error");
-      return full || (due && !near);
-    },
-  };
-}
+/** What a script may give: a spec, or its own Checker object, at any depth of all/any. */
+export const CheckerInput: z.ZodType<CheckerInput, CheckerSpecInput | Checker | { checker: "all" | "any"; of: unknown[]; labels?: ComposeLabels }> =
+  z.lazy(() =>
+    z.union([
+      CheckerObject,
+      z.discriminatedUnion("checker", [
+        ...leaves,
+        z.object({ checker: z.literal("all"), of: z.array(CheckerInput).min(1), labels: ComposeLabels.optional() }).strict(),
+        z.object({ checker: z.literal("any"), of: z.array(CheckerInput).min(1), labels: ComposeLabels.optional() }).strict(),
+      ]),
+    ]),
+  ) as never;
 
-export function aofDirChecker(probe = "aofdir"): Checker {
-  return {
-    name: "aof-dir",
-    decide: (history, context) =>
-      decideAofDir({
-        ...fdInput(history, context),
-        files: seriesOf(history, `${probe}.files`),
-        manifestBytes: seriesOf(history, `${probe}.manifestBytes`),
-        probe,
-      }),
-  };
-}
-
-export function growthChecker(spec: Extract<CheckerSpec, { checker: "growth" }>): Checker {
-  return {
-    name: "growth",
-    decide: (history, context) =>
-      decideGrowth({
-        series: spec.series,
-        points: seriesOf(history, spec.series),
-        attempts: history.attempts,
-        perAttempt: spec.perAttempt,
-        tolerance: spec.tolerance,
-        minAttempts: spec.minAttempts,
-        attemptsNeeded: context.attemptsNeeded,
-        ...(context.ended ? { ended: context.ended } : {}),
-        evidence: fdEvidence(fdInput(history, context)),
-      }),
-  };
-}
-
-export function leaksChecker(spec: Extract<CheckerSpec, { checker: "leaks" }>): Checker {
-  return {
-    name: "leaks",
-    decide: (history, context) =>
-      decideLeaks({
-        history,
-        series: spec.series ?? DEFAULT_LEAK_SERIES,
-        minAttempts: spec.minAttempts,
-        minSamples: spec.minSamples,
-        attemptsNeeded: context.attemptsNeeded,
-        ceiling: context.ceiling,
-        evidence: fdEvidence(fdInput(history, context)),
-        ...(context.ended ? { ended: context.ended } : {}),
-      }),
-    // As the fd-leak checker: near the table's end no probe (its closed socket would leave a hole;
-    // 64 fds of margin, as BGREWRITEAOF every 50 ms leaks 120 fds a second between samples),
-    // then once it is full (an attempt failed for want of a slot, or the highest fd reached it) a
-    // probe every tick. Full is also the highest fd at the end: a leak of fds the event loop never
-    // registers (7.0's diskless sync pipe) passes the loop's size without any pipes-error.
-    probeNow: (history, context, due) => {
-      const sample = history.samples.at(-1);
-      const near = sample !== undefined && sample.maxFd >= context.ceiling - 64;
-      const full =
-        history.events.some((e) => e.kind === "pipes-error") ||
-        (sample !== undefined && sample.maxFd >= context.ceiling - 1);
-      return full || (due && !near);
-    },
-  };
-}
-
-/** The checker a scenario names (data), or the one a script passes (a function of the same shape). */
-export function checkerFor(spec: CheckerSpec | Checker): Checker {
-  if ("decide" in spec) return spec;
+/**
+ * The checker a spec names, or the object given, as it is. Data is parsed here too (defaults filled
+ * in), so a constructor's caller may leave out what has a default; a spec that does not parse throws
+ * zod's error (the scenario layer parses first and reports a user's mistake with its file and line).
+ */
+export function checkerFrom(input: CheckerInput | CheckerSpecInput): Checker {
+  if (isChecker(input)) return input;
+  if (input.checker === "all" || input.checker === "any") {
+    const { of, labels } = input as { of: (CheckerInput | CheckerSpecInput)[]; labels?: ComposeLabels };
+    return compose(input.checker, of.map(checkerFrom), labels ? ComposeLabels.parse(labels) : {});
+  }
+  const spec = CheckerSpec.parse(input) as LeafSpec;
   switch (spec.checker) {
     case "fd-leak":
-      return fdLeakChecker(spec.fdsPerAttempt, spec.tolerance);
+      return fdLeakChecker(spec);
     case "aof-dir":
-      return aofDirChecker(spec.probe);
+      return aofDirChecker(spec);
     case "growth":
       return growthChecker(spec);
     case "leaks":
       return leaksChecker(spec);
+    case "assert":
+      return assertChecker(spec);
+    case "within":
+      return withinChecker(spec);
   }
 }
 
-export type { Decision, Evidence, SeriesGrowth } from "./fd-leak.js";
+export { AofDirEvidence, AofDirSpec, aofDirChecker, decideAofDir, LimiterEvidence } from "./aof-dir.js";
+export { AssertEvidence, AssertSpec, assertChecker, decideAssert } from "./assert.js";
+export { RESOURCE_LABELS, type ResourceLabel } from "./common.js";
+export {
+  allOf,
+  anyOf,
+  ComposedEvidence,
+  ComposeLabels,
+  ComposeRule,
+  compose,
+  composeDecisions,
+  composeOutcome,
+} from "./compose.js";
+export { ceilingOf } from "./fd-table.js";
+export { decideFdLeak, FdLeakEvidence, FdLeakSpec, fdLeakChecker } from "./fd-leak.js";
+export { decideGrowth, GrowthEvidence, GrowthSpec, growthChecker, SeriesGrowth } from "./growth.js";
+export { DEFAULT_LEAK_SERIES, decideLeaks, LeakSeries, LeaksEvidence, LeaksSpec, leakText, leaksChecker } from "./leaks.js";
+export { Condition, FromMoment, Moment } from "./moment.js";
+export { Prediction } from "./prediction.js";
+export { decideWithin, Happening, WithinEvidence, WithinSpec, withinChecker } from "./within.js";

@@ -1,28 +1,52 @@
+import { z } from "zod";
+import type { CheckContext, Checker } from "../../core/checker.js";
 import { type Attempt, attemptsUntil, type History, type Point, seriesOf } from "../../core/history.js";
-import type { Verdict } from "../../scenario/schema.js";
-import type { ConnectProbe } from "../probes/connect.js";
+import type { Decision, Fact } from "../../core/outcome.js";
+import { connectResults } from "../probes/connect.js";
+import { fdSamples } from "../probes/fds.js";
 import { logLineMs } from "../probes/log.js";
-import type { Decision, Evidence, SeriesGrowth } from "./fd-leak.js";
-import { seriesGrowth } from "./growth.js";
+import {
+  containerDied,
+  diedText,
+  type ResourceLabel,
+  resourceDecision,
+  round,
+  type SpecArg,
+} from "./common.js";
+import {
+  ceilingOf,
+  ceilingText,
+  ClientsWhenFull,
+  clientsWhenFull,
+  fdCheckerProbes,
+  holeText,
+  pipesErrorAt,
+} from "./fd-table.js";
+import { SeriesGrowth, seriesGrowth } from "./growth.js";
 
 /**
- * Pure: which of several series leak per attempt, with no expectation of what should happen. What a
- * sweep asks of every fork path: fds by kind, files in the data and AOF directories, used_memory.
+ * Which of several series leak per attempt, with no expectation of what should happen: what a sweep
+ * asks of every fork path (fds by kind, files in the data and AOF directories, used_memory).
  *
  * A series leaks when, over at least `minAttempts` attempts and `minSamples` samples, both its
  * least-squares growth per attempt (seriesGrowth) and its net growth per attempt after the first
  * attempts (from the first point that had seen max(2, 10 %) of them to the end) are at or above its
- * threshold. The second
- * tells a leak (linear in the attempts) from a one-time step at the first attempt: a replica's first
- * SYNC creates the 1 MB replication backlog, and over 30 attempts that step alone reads as 30 KB per
- * attempt. Not the later half: a leak that ran the process out of fds (7.0's diskless sync at
- * nofile) is flat there, and that is the leak's end, not its absence.
+ * threshold. The second tells a leak (linear in the attempts) from a one-time step at the first
+ * attempt: a replica's first SYNC creates the 1 MB replication backlog, and over 30 attempts that
+ * step alone reads as 30 KB per attempt. Not the later half: a leak that ran the process out of fds
+ * (7.0's diskless sync at nofile) is flat there, and that is the leak's end, not its absence.
+ *
+ * Labels: exhaustion (bug) when something leaks and a fresh client was refused; growing (bug) when
+ * something leaks and clients still get in (an fd leak only once the table is full, so that whether
+ * clients are then refused is seen); stable (no bug) when nothing leaks over the attempt budget and
+ * fresh clients connected; inconclusive (unknown) once ended otherwise, with the reason.
  */
-export interface LeakSeries {
-  series: string;
+export const LeakSeries = z.object({
+  series: z.string(),
   /** Growth per attempt at or above which the series counts as leaking. */
-  perAttempt: number;
-}
+  perAttempt: z.number().positive(),
+});
+export type LeakSeries = z.infer<typeof LeakSeries>;
 
 /**
  * Thresholds, and why:
@@ -45,21 +69,36 @@ export const DEFAULT_LEAK_SERIES: LeakSeries[] = [
   { series: "info.used_memory", perAttempt: 4096 },
 ];
 
-export interface LeaksInput {
-  history: History;
-  series: LeakSeries[];
-  minAttempts: number;
-  minSamples: number;
-  /** Attempts a `stable` verdict needs. */
-  attemptsNeeded: number;
-  /** The event loop's size: a table at it is full (attempts stop there: pipe() fails, no fork). */
-  ceiling: number;
-  /** The fd evidence, carried into the decision. */
-  evidence: Evidence;
-  ended?: { reason: string; detail: string };
-}
+export const LeaksSpec = z
+  .object({
+    checker: z.literal("leaks"),
+    /** Series and the growth per attempt at or above which each counts as leaking (default: DEFAULT_LEAK_SERIES). */
+    series: z.array(LeakSeries.strict()).min(1).optional(),
+    /** Attempts a leak decision needs. */
+    minAttempts: z.number().int().positive().default(10),
+    /** Samples of a series taken after the first attempt before it is judged (the slope needs points). */
+    minSamples: z.number().int().min(2).default(5),
+  })
+  .strict();
+export type LeaksSpec = z.infer<typeof LeaksSpec>;
+export type LeaksSpecInput = z.input<typeof LeaksSpec>;
 
-const round = (n: number) => Math.round(n * 100) / 100;
+export const LeaksEvidence = z.object({
+  attempts: z.number(),
+  /** Each series read, judged against its threshold (`leaking`). */
+  growth: z.array(SeriesGrowth),
+  /** leakText(growth): "6 fd/attempt (pipe)", "clean". */
+  leaks: z.string(),
+  ceiling: z.number().nullable(),
+  maxclients: z.number().nullable(),
+  nofile: z.number().nullable(),
+  /** The first fresh client refused after the first attempt. */
+  refused: z.object({ t: z.number(), error: z.string() }).nullable(),
+  clientsWhenFull: ClientsWhenFull.nullable(),
+  /** Fresh-client probes after the first attempt. */
+  probes: z.number(),
+});
+export type LeaksEvidence = z.infer<typeof LeaksEvidence>;
 
 /** One series judged: its growth, how many samples came after the first attempt, and the late slope. */
 export function judgeSeries(
@@ -113,12 +152,17 @@ export function onServerClock(attempts: Attempt[]): Attempt[] {
   return attempts.map((a, i) => ({ ...a, t: (unwrapped[i] ?? 0) + offset }));
 }
 
-/** What leaks, in a few words: "6 fd/attempt (pipe)", "1 file/attempt (aofdir)", or "clean". */
-export function leakText(growth: SeriesGrowth[]): string {
+/** The series leakText names, in its order (fds.total only when no single kind leaks). */
+function shownLeaks(growth: SeriesGrowth[]): SeriesGrowth[] {
   const leaking = growth.filter((g) => g.leaking && g.perAttempt !== null);
   // fds.total is the sum of the kinds: named only when no single kind crosses its threshold.
   const kinds = leaking.filter((g) => FD_KINDS.includes(g.series));
-  const shown = leaking.filter((g) => g.series !== "fds.total" || kinds.length === 0);
+  return leaking.filter((g) => g.series !== "fds.total" || kinds.length === 0);
+}
+
+/** What leaks, in a few words: "6 fd/attempt (pipe)", "1 file/attempt (aofdir)", or "clean". */
+export function leakText(growth: SeriesGrowth[]): string {
+  const shown = shownLeaks(growth);
   if (shown.length === 0) return "clean";
   // Slopes carry the sampler's lag (6.1 for a leak of 6): whole numbers of fds or files read as such.
   const count = (n: number) =>
@@ -138,76 +182,95 @@ export function leakText(growth: SeriesGrowth[]): string {
     .join(", ");
 }
 
-export function decideLeaks(input: LeaksInput): Decision | undefined {
-  const { history } = input;
+/** Pure: the leaks decision on a history, or undefined while it cannot tell yet. */
+export function decideLeaks(
+  history: History,
+  context: CheckContext,
+  specInput: SpecArg<LeaksSpecInput> = {},
+): Decision<LeaksEvidence> | undefined {
+  const spec = LeaksSpec.parse({ ...specInput, checker: "leaks" });
+  const series = spec.series ?? DEFAULT_LEAK_SERIES;
   const attempts = history.attempts;
   const timed = onServerClock(attempts);
-  const judged = input.series
-    .map((spec) => ({ spec, points: seriesOf(history, spec.series) }))
+  const judged = series
+    .map((s) => ({ spec: s, points: seriesOf(history, s.series) }))
     .filter((s) => s.points.length > 0)
-    .map((s) => judgeSeries(s.spec, s.points, timed, input.minAttempts, input.minSamples));
+    .map((s) => judgeSeries(s.spec, s.points, timed, spec.minAttempts, spec.minSamples));
   const growth = judged.map((j) => j.growth);
   const leaking = growth.filter((g) => g.leaking);
-  const decided = (verdict: Verdict, reason: string): Decision => ({
-    verdict,
-    reason,
-    evidence: { ...input.evidence, growth },
-  });
-  if (input.ended?.reason === "container-exited")
-    return decided("inconclusive", `container died: ${input.ended.detail}`);
-
+  const limits = ceilingOf(history);
+  const top = limits.ceiling ?? Number.POSITIVE_INFINITY;
   const first = attempts[0];
-  const probes: ConnectProbe[] = first ? history.probes.filter((p) => p.t >= first.t) : [];
+  const probes = first ? connectResults(history).filter((p) => p.t >= first.t) : [];
   const refused = probes.find((p) => !p.ok);
-  const what = leakText(growth);
+  const samples = fdSamples(history);
+  const evidence: LeaksEvidence = {
+    attempts: attempts.length,
+    growth,
+    leaks: leakText(growth),
+    ...limits,
+    refused: refused ? { t: refused.t, error: refused.error ?? "refused" } : null,
+    clientsWhenFull: null,
+    probes: probes.length,
+  };
+  const decided = (label: ResourceLabel, reason: string) => {
+    const shown = shownLeaks(growth)[0]?.series;
+    const plotted = shown ?? (samples.length ? "fds.total" : growth[0]?.series);
+    return resourceDecision("leaks", label, reason, {
+      summary: `${evidence.leaks} over ${attempts.length} attempts${refused ? ", client refused" : ""}`,
+      facts: factsOf(evidence, series),
+      evidence,
+      ...(plotted
+        ? {
+            plot: {
+              series: plotted,
+              title: plotted,
+              axis: plotted.slice(plotted.indexOf(".") + 1),
+              ceiling: plotted.startsWith("fds.") ? limits.ceiling : null,
+              marks: refused ? [{ t: refused.t, label: "client refused" }] : [],
+            },
+          }
+        : {}),
+    });
+  };
+  const died = containerDied(context);
+  if (died) return decided("inconclusive", diedText(died));
+
+  const what = evidence.leaks;
   const n = attempts.length;
   const fdsJudged = judged.find((j) => j.growth.series === "fds.total");
-  const enoughSamples = (fdsJudged?.samples ?? 0) >= input.minSamples;
+  const enoughSamples = (fdsJudged?.samples ?? 0) >= spec.minSamples;
   // Clean means every series was read across the budget: a sampler that fell silent (a probe that
   // stopped answering while attempts went on) must not turn an unseen leak into "stable".
-  const unseen = growth.filter((g) => g.attempts < input.attemptsNeeded).map((g) => g.series);
+  const unseen = growth.filter((g) => g.attempts < context.attemptsNeeded).map((g) => g.series);
 
   if (leaking.length && refused)
-    return decided(
-      "exhaustion",
-      `${what} over ${n} attempts, and a fresh client was refused (${refused.error ?? "refused"})`,
-    );
+    return decided("exhaustion", `${what} over ${n} attempts, and a fresh client was refused (${refused.error ?? "refused"})`);
   // Full: an attempt failed for want of an fd, or the highest fd reached the table's end. Attempts
   // stop there (the fork is never tried), so waiting for the budget would wait for the time limit.
-  const full =
-    history.events.some((e) => e.kind === "pipes-error") ||
-    history.samples.some((s) => s.maxFd >= input.ceiling - 1);
+  const fullAt = Math.min(
+    pipesErrorAt(history) ?? Number.POSITIVE_INFINITY,
+    samples.find((s) => s.maxFd >= top - 1)?.t ?? Number.POSITIVE_INFINITY,
+  );
   const probedAt = (k: number) => {
     const at = attempts[k - 1]?.t;
     return at !== undefined && probes.some((p) => p.t >= at);
   };
   // An fd leak runs on until the table is full, so whether fresh clients are then refused is seen,
-  // not left to when the budget happened to be reached: once full, growing needs 3 probes over a
-  // second that all got in (a hole the trigger frees, as CONFIG SET appendonly's closed AOF does).
+  // not left to when the budget happened to be reached: once full, growing needs the clients to get
+  // in with the table full (the same rule as fd-leak's: 3 probes over a second, all answered).
   const fdsLeak = leaking.some((g) => g.series.startsWith("fds."));
-  const fullAt = Math.min(
-    history.events.find((e) => e.kind === "pipes-error")?.t ?? Number.POSITIVE_INFINITY,
-    history.samples.find((s) => s.maxFd >= input.ceiling - 1)?.t ?? Number.POSITIVE_INFINITY,
-  );
-  const whenFull = probes.filter((p) => p.t >= fullAt);
-  const span = (whenFull.at(-1)?.t ?? 0) - (whenFull[0]?.t ?? 0);
-  if (fdsLeak && full && whenFull.length >= 3 && span >= 1_000)
+  const hole = fdsLeak ? clientsWhenFull(probes, fullAt) : null;
+  if (hole) {
+    evidence.clientsWhenFull = hole;
     return decided(
       "growing",
-      `${what} over ${n} attempts up to a full fd table (ceiling ${input.ceiling}), and fresh clients still connect (${whenFull.length} probes over ${(span / 1000).toFixed(1)} s with the table full)`,
+      `${what} over ${n} attempts up to a full fd table (ceiling ${limits.ceiling ?? "unknown"}), and fresh clients still connect (${holeText(hole)})`,
     );
-  if (leaking.length && !fdsLeak && n >= input.attemptsNeeded && probedAt(input.minAttempts))
-    return decided(
-      "growing",
-      `${what} over ${n} attempts; fresh clients still connect (${probes.length} probes)`,
-    );
-  if (
-    !leaking.length &&
-    n >= input.attemptsNeeded &&
-    enoughSamples &&
-    unseen.length === 0 &&
-    probedAt(input.attemptsNeeded)
-  ) {
+  }
+  if (leaking.length && !fdsLeak && n >= context.attemptsNeeded && probedAt(spec.minAttempts))
+    return decided("growing", `${what} over ${n} attempts; fresh clients still connect (${probes.length} probes)`);
+  if (!leaking.length && n >= context.attemptsNeeded && enoughSamples && unseen.length === 0 && probedAt(context.attemptsNeeded)) {
     if (refused)
       return decided(
         "inconclusive",
@@ -219,24 +282,63 @@ export function decideLeaks(input: LeaksInput): Decision | undefined {
     );
   }
 
-  if (!input.ended) return undefined;
-  if (leaking.length)
-    return decided(refused ? "exhaustion" : "growing", `${what} over ${n} attempts (${input.ended.detail})`);
-  if (n === 0) return decided("inconclusive", `no attempt seen before the run ended (${input.ended.detail})`);
-  if (n < input.attemptsNeeded)
+  const ended = context.ended;
+  if (!ended) return undefined;
+  if (leaking.length) return decided(refused ? "exhaustion" : "growing", `${what} over ${n} attempts (${ended.detail})`);
+  if (n === 0) return decided("inconclusive", `no attempt seen before the run ended (${ended.detail})`);
+  if (n < context.attemptsNeeded)
     return decided(
       "inconclusive",
-      `too few attempts: ${n} of ${input.attemptsNeeded}, nothing grew past its threshold so far (${input.ended.detail})`,
+      `too few attempts: ${n} of ${context.attemptsNeeded}, nothing grew past its threshold so far (${ended.detail})`,
     );
   if (!enoughSamples)
     return decided(
       "inconclusive",
-      `too few samples: ${fdsJudged?.samples ?? 0} of ${input.minSamples} after the first attempt (${input.ended.detail})`,
+      `too few samples: ${fdsJudged?.samples ?? 0} of ${spec.minSamples} after the first attempt (${ended.detail})`,
     );
   if (unseen.length)
     return decided(
       "inconclusive",
-      `${unseen.join(", ")} stopped being read before ${input.attemptsNeeded} attempts (${input.ended.detail})`,
+      `${unseen.join(", ")} stopped being read before ${context.attemptsNeeded} attempts (${ended.detail})`,
     );
-  return decided("inconclusive", `${n} attempts, no fresh-client probe after them (${input.ended.detail})`);
+  return decided("inconclusive", `${n} attempts, no fresh-client probe after them (${ended.detail})`);
+}
+
+function factsOf(e: LeaksEvidence, series: LeakSeries[]): Fact[] {
+  const threshold = (name: string) => series.find((s) => s.series === name)?.perAttempt;
+  return [
+    { name: "attempts", value: String(e.attempts) },
+    { name: "leaking", value: e.leaks },
+    ...e.growth.map((g) => ({
+      name: g.series,
+      value: `${g.before ?? "—"} → ${g.after ?? "—"}, ${g.perAttempt ?? "—"}/attempt over ${g.attempts} (leaks at ≥ ${threshold(g.series)})${g.leaking ? ": leaking" : ""}`,
+    })),
+    {
+      name: "fresh client",
+      value: e.refused
+        ? `refused at ${(e.refused.t / 1000).toFixed(1)} s: ${e.refused.error}`
+        : e.clientsWhenFull
+          ? `connected with the table full (${holeText(e.clientsWhenFull)})`
+          : `connected (${e.probes} probes after the first attempt)`,
+    },
+    { name: "event loop ceiling", value: ceilingText(e) },
+  ];
+}
+
+/** The leaks checker: its decision, and the fd probes it asks the run for. */
+export function leaksChecker(specInput: SpecArg<LeaksSpecInput> = {}): Checker<LeaksEvidence> {
+  const spec = LeaksSpec.parse({ ...specInput, checker: "leaks" });
+  return {
+    name: "leaks",
+    // As fd-leak's, with 64 fds of margin (BGREWRITEAOF every 50 ms leaks 120 fds a second between
+    // samples); full is also the highest fd at the table's end: a leak of fds the event loop never
+    // registers (7.0's diskless sync pipe) passes the loop's size without any pipes-error.
+    probes: fdCheckerProbes({
+      margin: 64,
+      full: (history, ceiling) =>
+        pipesErrorAt(history) !== undefined ||
+        (ceiling !== null && (seriesOf(history, "fds.maxFd").at(-1)?.v ?? Number.NEGATIVE_INFINITY) >= ceiling - 1),
+    }),
+    decide: (history, context) => decideLeaks(history, context, spec),
+  };
 }

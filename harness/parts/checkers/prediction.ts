@@ -38,3 +38,11 @@ export function comparePrediction(
     within: deviation !== null && deviation <= tolerance,
   };
 }
+
+/** The prediction as the fd-leak checker records it: with the hz it used and where that came from. */
+export const FdPrediction = Prediction.extend({
+  hz: z.number(),
+  /** "config": read from the server; "default": not read, Redis's default of 10 assumed. */
+  hzFrom: z.enum(["config", "default"]),
+});
+export type FdPrediction = z.infer<typeof FdPrediction>;
