@@ -2,6 +2,7 @@ import type { Ended } from "../core/checker.js";
 import { type Clock, runClock } from "../core/clock.js";
 import { errorText, UserError } from "../core/errors.js";
 import type { Fault } from "../core/fault.js";
+import type { FaultNode, Node } from "../core/node.js";
 import { FAULT_START, MARK } from "../core/history.js";
 import { type Decision, type Expected, meets } from "../core/outcome.js";
 import type { Probe } from "../core/probe.js";
@@ -109,7 +110,10 @@ export async function runTarget(
 }
 
 /** The main node's fault (or the run's override) and each other node's own, by node. */
-function faultsByNode(scenario: Scenario, override: Fault | undefined): Map<string, Fault[]> {
+export function faultsByNode(
+  scenario: Pick<Scenario, "fault" | "nodes">,
+  override: Fault | undefined,
+): Map<string, Fault[]> {
   return new Map([
     ["main", [override ?? scenario.fault]],
     ...Object.entries(scenario.nodes).map(([name, n]) => [name, [n.fault]] as [string, Fault[]]),
@@ -117,7 +121,7 @@ function faultsByNode(scenario: Scenario, override: Fault | undefined): Map<stri
 }
 
 /** The scenario's probes, then what its checker asks for that the scenario does not already read. */
-function probesOf(scenario: Scenario): Probe[] {
+export function probesOf(scenario: Pick<Scenario, "probes" | "checker">): Probe[] {
   const probes = [...scenario.probes];
   for (const p of scenario.checker.probes ?? []) {
     if (!probes.some((q) => q.name === p.name && q.node === p.node)) probes.push(p);
@@ -129,8 +133,8 @@ function probesOf(scenario: Scenario): Probe[] {
  * Starts every fault that has a start step, in the history as its start event; a fault on from its
  * node's creation (a seccomp profile) is recorded as started then.
  */
-async function startFaults(
-  nodes: RunNodes,
+export async function startFaults(
+  nodes: { get(name: string): FaultNode },
   faults: Map<string, Fault[]>,
   recorder: HistoryRecorder,
   clock: Clock,
@@ -150,9 +154,9 @@ async function startFaults(
  * probe shows in the report instead of an empty series. A node whose reads all failed is asked
  * whether it still runs: if not, the run is over.
  */
-async function readProbes(
+export async function readProbes(
   probes: readonly Probe[],
-  nodes: RunNodes,
+  nodes: { get(name: string): Node },
   recorder: HistoryRecorder,
   clock: Clock,
   attemptsNeeded: number,
