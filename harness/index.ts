@@ -1,52 +1,11 @@
 /**
- * redis-repro as a library: the container, the scenario model, running a scenario (or a matrix),
- * the checkers and the report writer. Nothing here prints unless given a logger (`withLogger`, or
- * `setLogger` once), calls process.exit or writes process.env.
+ * redis-repro as a library: define, load and run a scenario (or many), the container, the part
+ * interfaces and their built-ins, the history and outcomes, and reports. Nothing here prints unless
+ * given a logger (`withLogger`, or `setLogger` once), calls process.exit or writes process.env.
+ * The surface is deliberate: api/redis-repro.api.md records it and CI fails when it changes unseen.
  */
 
-export { type MatrixOptions, MatrixResult, runMatrix } from "./campaigns/matrix.js";
-export {
-  renderSweep,
-  renderSweepJunit,
-  runSweep,
-  SWEEP_PATHS,
-  type SweepOptions,
-  SweepResult,
-  sweepScenario,
-} from "./campaigns/sweep.js";
-export { expectation, expectedVerdict } from "./catalogue/catalogue.js";
-export { UserError } from "./core/errors.js";
-export { type Attempt, History, HistoryRecorder, type Point, seriesNames, seriesOf } from "./core/history.js";
-export { type Logger, setLogger, withLogger } from "./core/progress.js";
-export { removeContainers, removeNetworks } from "./engine/cleanup.js";
-export { aofView, decideAofDir } from "./parts/checkers/aof-dir.js";
-export {
-  Decision,
-  decideFdLeak,
-  Evidence,
-  EvidenceSummary,
-  LimiterEvidence,
-  SeriesGrowth,
-} from "./parts/checkers/fd-leak.js";
-export { decideGrowth, seriesGrowth } from "./parts/checkers/growth.js";
-export {
-  aofDirChecker,
-  type CheckContext,
-  type Checker,
-  checkerFor,
-  type Ended,
-  fdLeakChecker,
-  growthChecker,
-  leaksChecker,
-} from "./parts/checkers/index.js";
-export { DEFAULT_LEAK_SERIES, decideLeaks, type LeakSeries, leakText } from "./parts/checkers/leaks.js";
-export { RedisReproContainer, StartedRedisReproContainer } from "./parts/container/redis-container.js";
-export { type Fault, FaultName, fault } from "./parts/faults/index.js";
-export { writeSweepReport } from "./report/sweep.js";
-export { writeReport } from "./report/write.js";
-export { RunResult, TargetResult } from "./run/result.js";
-export { newRunId, type RunOptions, runScenario, runTarget } from "./run/scenario.js";
-export { type Clock, watch } from "./run/watch.js";
+// Scenarios: define (a script's default export), parse (data or a definition), load (a name or a file).
 export {
   defineScenario,
   loadScenario,
@@ -54,10 +13,44 @@ export {
   type Scenario,
   ScenarioData,
   type ScenarioDefinition,
-  type ScriptStep,
-  type StepContext,
-  Verdict,
 } from "./scenario/index.js";
+
+// Running: one scenario on targets, one target, many (matrix) and every fork path (sweep).
+export { newRunId, type RunOptions, runScenario } from "./run/scenario.js";
+export { runTarget } from "./run/target.js";
+export { RunResult, type TargetResult } from "./run/result.js";
+export { type MatrixOptions, MatrixResult, runMatrix } from "./campaigns/matrix.js";
+export { runSweep, type SweepOptions, SweepResult } from "./campaigns/sweep.js";
+
+// The container, in the style of testcontainers' modules.
+export { RedisReproContainer, type StartedRedisReproContainer } from "./parts/container/redis-container.js";
+
+// The parts' contracts, and their built-ins (a user's own object goes wherever a built-in would).
+export type { CheckContext, Checker, Ended } from "./core/checker.js";
+export type { Fault, FaultContainerOptions } from "./core/fault.js";
+export type { DirEntry, ExecResult, FaultNode, FdEntry, Node, NodeLimits } from "./core/node.js";
+export type { Probe, Reading } from "./core/probe.js";
+export type { ScriptStep, Step, StepContext, Tally } from "./core/step.js";
+export { Checkers, Faults, Probes, Steps } from "./parts/index.js";
+
+// The history checkers read, and what they decide.
+export {
+  type Attempt,
+  type Event,
+  eventsOf,
+  faultWindows,
+  History,
+  type Point,
+  seriesOf,
+  valueAt,
+} from "./core/history.js";
+export { Decision, type Expected, type Fact, meets, Outcome, type Plot } from "./core/outcome.js";
+
+// Reports: write a run's folder, read one back.
+export { readReport } from "./report/read.js";
+export { writeReport } from "./report/write.js";
+
+// Images, errors, logging.
 export { ensureImage, type TargetImage } from "./targets/build.js";
-export { redisArgs } from "./targets/config.js";
-export { parseTarget } from "./targets/spec.js";
+export { UserError } from "./core/errors.js";
+export { type Logger, setLogger, withLogger } from "./core/progress.js";

@@ -2,7 +2,7 @@ import type {} from "vitest";
 import type { TestProject } from "vitest/node";
 import { withLogger } from "./core/progress.js";
 import type { RunResult, TargetResult } from "./run/result.js";
-import type { Verdict } from "./scenario/schema.js";
+import { type Expected, meets } from "./core/outcome.js";
 import { type EnsureOptions, ensureImage, type TargetImage } from "./targets/build.js";
 import { parseTarget } from "./targets/spec.js";
 
@@ -10,7 +10,7 @@ import { parseTarget } from "./targets/spec.js";
  * redis-repro in a user's own vitest suite:
  * - `buildImages([...targets])` as (part of) a globalSetup: images are built once for the whole run,
  *   before any test and outside every test's timeout, and `inject("redisReproImages")` gives them;
- * - `matchers`, for `expect.extend(matchers)` in a setup file: `toHaveVerdict`, `toMeetExpectations`.
+ * - `matchers`, for `expect.extend(matchers)` in a setup file: `toHaveOutcome`, `toMeetExpectations`.
  */
 declare module "vitest" {
   export interface ProvidedContext {
@@ -18,8 +18,11 @@ declare module "vitest" {
   }
   // biome-ignore lint/suspicious/noExplicitAny: the signature vitest declares
   interface Assertion<T = any> {
-    /** A run (every target, or the one named) or a target's result has this verdict. */
-    toHaveVerdict(verdict: Verdict, target?: string): T;
+    /**
+     * A run (every target, or the one named) or a target's result gives this: an outcome (`bug`,
+     * `no-bug`, `unknown`) or the label its checker names (`exhaustion`), which must then match exactly.
+     */
+    toHaveOutcome(expected: Expected, target?: string): T;
     /** Every target whose expectation is known got it (RunResult.ok). */
     toMeetExpectations(): T;
   }
@@ -43,17 +46,19 @@ function results(received: RunResult | TargetResult, target?: string): TargetRes
   return target === undefined ? all : all.filter((r) => r.target === target);
 }
 
+const gave = (r: TargetResult) =>
+  `${r.target}: ${r.decision.label} (${r.decision.outcome}): ${r.decision.reason}`;
+
 export const matchers = {
-  toHaveVerdict(received: RunResult | TargetResult, verdict: Verdict, target?: string) {
+  toHaveOutcome(received: RunResult | TargetResult, expected: Expected, target?: string) {
     const picked = results(received, target);
-    const pass = picked.length > 0 && picked.every((r) => r.decision.verdict === verdict);
-    const got = picked.map((r) => `${r.target}: ${r.decision.verdict} (${r.decision.reason})`).join("; ");
+    const pass = picked.length > 0 && picked.every((r) => meets(r.decision, expected));
     return {
       pass,
       message: () =>
         picked.length === 0
           ? `no result for target ${target}`
-          : `expected ${target ?? "every target"} ${pass ? "not " : ""}to be ${verdict}; got ${got}`,
+          : `expected ${target ?? "every target"} ${pass ? "not " : ""}to give ${expected}; got ${picked.map(gave).join("; ")}`,
     };
   },
   toMeetExpectations(received: RunResult) {
@@ -62,7 +67,7 @@ export const matchers = {
       pass: missed.length === 0,
       message: () =>
         missed.length
-          ? `expected every expectation met; ${missed.map((r) => `${r.target} expected ${r.expected}, got ${r.decision.verdict}`).join("; ")}`
+          ? `expected every expectation met; ${missed.map((r) => `${r.target} expected ${r.expected}, got ${r.decision.label} (${r.decision.outcome})`).join("; ")}`
           : "expected an expectation not to be met",
     };
   },

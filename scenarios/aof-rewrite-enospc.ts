@@ -1,19 +1,25 @@
 import { randomBytes } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
-import { seriesOf } from "../harness/core/history.js";
-import type { Checker, History, Point, ScenarioDefinition, StepContext } from "../harness/index.js";
-// In a project of your own: import { growthChecker, seriesOf } from "redis-repro" (and the types).
-import { growthChecker } from "../harness/parts/checkers/index.js";
+// In a project of your own: import { Checkers, eventsOf, seriesOf, … } from "redis-repro".
+import {
+  type Checker,
+  Checkers,
+  eventsOf,
+  type History,
+  type Point,
+  type ScenarioDefinition,
+  type StepContext,
+  seriesOf,
+} from "../harness/index.js";
 
 /**
  * A disk that fills instead of a fork that fails. /data is a 6 MiB tmpfs; a spacer file takes 2.5 MiB
  * of it and the dataset makes a 2.1 MiB AOF, so an AOF rewrite (which writes the whole dataset again
  * before it replaces the old file) runs out of space while the server's own appends still fit.
  * BGREWRITEAOF is sent every 250 ms: each rewrite that ends in error is an attempt. Then, in phases:
- *   FLOOD_AT_MS  the same keys are written again until the appends fail too (the disk is full; the
- *                dataset, and so the size a rewrite needs, stays the same);
- *   FREE_AT_MS   the spacer is removed: now both the appends and a rewrite fit again.
+ *   FLOOD_AT_MS  (mark "flood") the same keys are written again until the appends fail too (the disk
+ *                is full; the dataset, and so the size a rewrite needs, stays the same);
+ *   FREE_AT_MS   (mark "freed") the spacer is removed: now both the appends and a rewrite fit again.
  * The checker judges the files each failed rewrite leaves behind, over the attempts before the flood:
  * temp files in `dir` (temp-rewriteaof-*.aof, every release) plus incr files in appendonlydir/ (7.0
  * on); then it waits for the server to recover by itself (a rewrite succeeds, writes are accepted)
@@ -39,18 +45,15 @@ function leftoverFiles(history: History): Point[] {
   return seriesOf(history, "tmp.files").map((p) => ({ t: p.t, v: p.v + incrAt(p.t) }));
 }
 
-/** The phases, from the marker files: the flood began when both exist, the disk was freed when the spacer went. */
+/** The phases, from the marks the workload wrote into the history. */
 function phaseTimes(history: History): { floodAt?: number; freedAt?: number } {
-  const marks = seriesOf(history, "marks.files");
-  const floodAt = marks.find((p) => p.v === 2)?.t;
-  const freedAt = floodAt === undefined ? undefined : marks.find((p) => p.t > floodAt && p.v === 1)?.t;
-  return { floodAt, freedAt };
+  const at = (name: string) => eventsOf(history, "mark", { name })[0]?.t;
+  return { floodAt: at("flood"), freedAt: at("freed") };
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-const growth = growthChecker({
-  checker: "growth",
+const growth = Checkers.growth({
   series: "leftover.files",
   // One file per two failed rewrites at least: the log that counts attempts arrives late on a busy
   // host while the files are read at once, which flattens the measured slope (1.0 on a quiet one).
@@ -66,6 +69,7 @@ const growth = growthChecker({
  */
 const leftoversChecker: Checker = {
   name: "enospc-leftovers",
+  probes: growth.probes ?? [],
   decide(history, context) {
     const { floodAt, freedAt } = phaseTimes(history);
     const cut = floodAt ?? freedAt ?? Number.POSITIVE_INFINITY;
@@ -75,7 +79,7 @@ const leftoversChecker: Checker = {
       series: { ...history.series, "leftover.files": leftoverFiles(history).filter((p) => p.t < cut) },
     };
     if (freedAt === undefined) return context.ended ? growth.decide(failing, context) : undefined;
-    const now = history.samples.at(-1)?.t ?? freedAt;
+    const now = context.now;
     // The first reading that saw the spacer gone may already see the recovery: the tick is the resolution.
     const okAfter = (series: string) =>
       seriesOf(history, `info.${series}`).find((p) => p.t >= freedAt && p.v === 1)?.t;
@@ -101,18 +105,26 @@ const leftoversChecker: Checker = {
         : `${what} after ${seconds(t - freedAt)}`;
     return {
       ...decision,
+      checker: "enospc-leftovers",
       reason: `${decision.reason}; ${full}; once freed: ${after(writeOk, "aof_last_write_status ok")}, ${after(rewriteOk, "a rewrite succeeded")}, ${leftoverFiles(history).at(-1)?.v ?? "?"} temp and incr files in the last reading`,
+      facts: [
+        ...decision.facts,
+        { name: "appends during the flood", value: full },
+        { name: "writes ok after freeing", value: after(writeOk, "ok") },
+        { name: "rewrite ok after freeing", value: after(rewriteOk, "ok") },
+      ],
     };
   },
 };
 
-/** The flood, then freeing the disk; a marker file tells the checker when the flood began. */
+/** The flood, then freeing the disk; each phase's start is a mark in the history. */
 async function phases(client: Redis, context: StepContext): Promise<void> {
   const { signal } = context;
   const node = context.node();
   try {
-    await sleep(FLOOD_AT_MS, undefined, { signal });
-    await node.exec(["touch", "/data/flood"], { user: "redis" });
+    await context.sleep(FLOOD_AT_MS);
+    if (signal.aborted) return;
+    context.mark("flood");
     // The same keys again, until the disk is freed: the AOF grows until it fills the disk for good
     // (a failing rewrite's temp file frees room for a moment when it is removed), the dataset does not.
     const freeAt = context.t() + FREE_AT_MS - FLOOD_AT_MS;
@@ -123,11 +135,12 @@ async function phases(client: Redis, context: StepContext): Promise<void> {
       const replies = (await pipeline.exec()) ?? [];
       if (replies.some(([error]) => error)) {
         refused++;
-        await sleep(100, undefined, { signal });
+        await context.sleep(100);
       }
     }
     context.log(`flood: ${refused} batches refused`);
     await node.exec(["rm", "-f", "/data/spacer"], { user: "redis" });
+    context.mark("freed");
     context.log(`spacer removed at ${seconds(context.t())}`);
   } catch (error) {
     if (!signal.aborted) context.log(`phases stopped: ${String(error)}`);
@@ -161,16 +174,14 @@ const scenario: ScenarioDefinition = {
         for (let i = from; i < from + 100; i++) pipeline.set(`k:${i}`, value());
         await pipeline.exec();
       }
-      // The later phases run while the watch loop does (the workload is over by then); not awaited.
-      void phases(client, context);
+      // The later phases run while the watch loop does (the workload is over by then).
+      context.background(phases(client, context));
     },
     { step: "command", args: ["BGREWRITEAOF"], everyMs: 250 },
     // Writes keep coming: their replies (OK, or MISCONF) are counted in the result's workload.
     { step: "command", args: ["SET", "heartbeat", "1"], everyMs: 200 },
   ],
   probes: [
-    // Phase markers, in one probe (each probe is an exec per tick): spacer → spacer + flood → flood.
-    { probe: "dir", name: "marks", path: "/data", pattern: "^(spacer|flood)$" },
     { probe: "dir", name: "tmp", path: "/data", pattern: "^temp-" },
     { probe: "dir", name: "incr", path: "/data/appendonlydir", pattern: "\\.incr\\.aof$" },
     {

@@ -5,12 +5,11 @@ import { errorText } from "../core/errors.js";
 import { progress } from "../core/progress.js";
 import { harnessVersion } from "../core/version.js";
 import { describeEnvironment, Environment } from "../engine/environment.js";
-import { EvidenceSummary, summariseEvidence } from "../parts/checkers/fd-leak.js";
+import { type Decision, Expected, meets, Outcome } from "../core/outcome.js";
 import type { FaultName } from "../parts/faults/index.js";
-import { alignColumns } from "../report/table.js";
 import type { RunResult } from "../run/result.js";
 import { type RunOptions, runScenario } from "../run/scenario.js";
-import { type Scenario, Verdict } from "../scenario/index.js";
+import type { Scenario } from "../scenario/index.js";
 import { ensureImage } from "../targets/build.js";
 import { parseTarget } from "../targets/spec.js";
 
@@ -22,33 +21,34 @@ import { parseTarget } from "../targets/spec.js";
 export const CellStatus = z.enum(["as-expected", "differs", "unmeasured", "error"]);
 export type CellStatus = z.infer<typeof CellStatus>;
 
-export const MatrixCell = z.object({
+/** What one run of a cell gave: the decision's outcome, label and summary line, or nothing (it failed). */
+export const CellRun = z.object({
+  outcome: Outcome.nullable(),
+  label: z.string().nullable(),
+  /** The decision's line of figures ("31 failed forks, 6 fd/attempt, fds 8 → 194"); "" for a run that failed. */
+  summary: z.string(),
+  reason: z.string(),
+  runId: z.string().nullable(),
+});
+export type CellRun = z.infer<typeof CellRun>;
+
+export const MatrixCell = CellRun.extend({
   scenario: z.string(),
   target: z.string(),
   /** The version the server reported (8.0-m01 says 7.9.224). */
   version: z.string().nullable(),
-  verdict: Verdict.nullable(),
-  expected: z.union([Verdict, z.literal("unmeasured")]),
-  /** Where the expectation comes from: the catalogue for releases, the scenario for patched builds. */
+  /** The checker that decided (null: the run failed). */
+  checker: z.string().nullable().default(null),
+  /** An outcome or a label (the catalogue states labels), or unmeasured. */
+  expected: z.union([Expected, z.literal("unmeasured")]),
+  /** Where the expectation comes from: the catalogue for releases, the scenario for what it does not hold. */
   expectedFrom: z.enum(["catalogue", "scenario"]).nullable(),
   status: CellStatus,
-  reason: z.string(),
-  evidence: EvidenceSummary.nullable(),
   seconds: z.number(),
-  runId: z.string().nullable(),
   /** Reruns this cell alone. */
   command: z.string().nullable(),
   /** Earlier runs of this cell that differed from the expectation (it was run again): flakiness, shown. */
-  earlier: z
-    .array(
-      z.object({
-        verdict: Verdict.nullable(),
-        reason: z.string(),
-        runId: z.string().nullable(),
-        evidence: EvidenceSummary.nullable().default(null),
-      }),
-    )
-    .default([]),
+  earlier: z.array(CellRun).default([]),
 });
 export type MatrixCell = z.infer<typeof MatrixCell>;
 
@@ -71,7 +71,7 @@ export const MatrixResult = z.object({
   runWallMs: z.number(),
   wallMs: z.number(),
   counts: z.record(CellStatus, z.number()),
-  /** False when any verdict differs from its expectation or a run failed; unmeasured cells pass. */
+  /** False when any cell differs from its expectation or a run failed; unmeasured cells pass. */
   ok: z.boolean(),
   cells: z.array(MatrixCell),
 });
@@ -108,46 +108,62 @@ export interface ScenarioJob {
 export function cellExpectation(
   scenario: Scenario,
   target: string,
-): { expected: Verdict | "unmeasured"; from: MatrixCell["expectedFrom"] } {
+): { expected: Expected | "unmeasured"; from: MatrixCell["expectedFrom"] } {
   return expectation(scenario, target);
+}
+
+/** Whether a decision meets the cell's expectation; unmeasured when there is none. */
+export function cellStatus(
+  decision: Pick<Decision, "outcome" | "label">,
+  expected: Expected | "unmeasured",
+): CellStatus {
+  if (expected === "unmeasured") return "unmeasured";
+  return meets(decision, expected) ? "as-expected" : "differs";
 }
 
 /** Pure: one run's result (or its error) as a cell. */
 export function toCell(
   scenario: Scenario,
   target: string,
-  outcome: { run: RunResult } | { error: string },
+  ran: { run: RunResult } | { error: string },
   seconds: number,
 ): MatrixCell {
   const { expected, from } = cellExpectation(scenario, target);
-  const base = { scenario: scenario.name, target, expected, expectedFrom: from, seconds };
-  if ("error" in outcome)
+  const base = { scenario: scenario.name, target, expected, expectedFrom: from, seconds, earlier: [] };
+  if ("error" in ran)
     return {
       ...base,
       version: null,
-      verdict: null,
+      checker: null,
+      outcome: null,
+      label: null,
+      summary: "",
       status: "error",
-      reason: outcome.error,
-      evidence: null,
+      reason: ran.error,
       runId: null,
       command: null,
-      earlier: [],
     };
-  const r = outcome.run.results[0];
-  if (!r) throw new Error(`run ${outcome.run.runId} has no result for ${target}`);
-  const verdict = r.decision.verdict;
-  const e = r.decision.evidence;
+  const r = ran.run.results[0];
+  if (!r) throw new Error(`run ${ran.run.runId} has no result for ${target}`);
+  const { decision } = r;
   return {
     ...base,
     version: r.version,
-    verdict,
-    status: expected === "unmeasured" ? "unmeasured" : expected === verdict ? "as-expected" : "differs",
-    reason: r.decision.reason,
-    evidence: summariseEvidence(e),
-    runId: outcome.run.runId,
-    command: outcome.run.command,
-    earlier: [],
+    checker: decision.checker,
+    outcome: decision.outcome,
+    label: decision.label,
+    summary: decision.summary,
+    status: cellStatus(decision, expected),
+    reason: decision.reason,
+    runId: ran.run.runId,
+    command: ran.run.command,
   };
+}
+
+/** The runs of a cell, earliest first, each as --record counts it. */
+export function cellRuns(cell: MatrixCell): CellRun[] {
+  const { outcome, label, summary, reason, runId } = cell;
+  return [...cell.earlier, { outcome, label, summary, reason, runId }];
 }
 
 /** Runs `work` over `items` with at most `limit` at once; results keep the items' order. */
@@ -163,8 +179,6 @@ export async function pool<T, R>(items: T[], limit: number, work: (item: T) => P
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
-
-const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 export async function runMatrix(
   scenarios: ScenarioJob[],
@@ -202,7 +216,7 @@ export async function runMatrix(
   const runCell = async (job: (typeof jobs)[number]) => {
     const { scenario, ref, target, fault } = job;
     const t0 = Date.now();
-    const outcome = await runScenario(scenario, [target], {
+    const ran = await runScenario(scenario, [target], {
       ...options,
       // Images were made above: a rebuild here would build every one again.
       rebuild: false,
@@ -215,10 +229,10 @@ export async function runMatrix(
       },
       (error: unknown) => ({ error: errorText(error).split("\n")[0] ?? "error" }),
     );
-    const cell = toCell(scenario, target, outcome, (Date.now() - t0) / 1000);
+    const cell = toCell(scenario, target, ran, (Date.now() - t0) / 1000);
     done++;
     progress(
-      `[matrix] ${done}/${total} ${target} × ${scenario.name}: ${cell.verdict ?? "error"} ${statusMark(cell)} (${cell.seconds.toFixed(1)} s)`,
+      `[matrix] ${done}/${total} ${target} × ${scenario.name}: ${cell.label ?? "error"} ${statusMark(cell)} (${cell.seconds.toFixed(1)} s)`,
     );
     return cell;
   };
@@ -237,9 +251,7 @@ export async function runMatrix(
       const i = again[k]?.i ?? -1;
       const before = cells[i];
       if (!before) return;
-      const { verdict, reason, runId, evidence } = before;
-      const previous = { verdict, reason, runId, evidence };
-      cells[i] = { ...cell, earlier: [...before.earlier, previous] };
+      cells[i] = { ...cell, earlier: cellRuns(before) };
     });
   }
   const counts = Object.fromEntries(
@@ -261,7 +273,8 @@ export async function runMatrix(
   };
 }
 
-export function statusMark(cell: MatrixCell): string {
+/** ✓, ✗ and what was expected, or why there is no mark: the words after a cell's label. */
+export function statusMark(cell: Pick<MatrixCell, "status" | "expected">): string {
   switch (cell.status) {
     case "as-expected":
       return "✓";
@@ -272,91 +285,4 @@ export function statusMark(cell: MatrixCell): string {
     case "error":
       return "✗ run failed";
   }
-}
-
-/** release × scenario → verdict, failed forks, fds baseline → peak; then what differs, with its reason. */
-export function renderMatrix(result: MatrixResult): string {
-  const cell = (target: string, scenario: string) =>
-    result.cells.find((c) => c.target === target && c.scenario === scenario);
-  const header = ["release", ...result.scenarios.flatMap((s) => [s, "forks", "fds base → peak", "time"])];
-  const rows = result.targets.map((target) => [
-    target,
-    ...result.scenarios.flatMap((s) => {
-      const c = cell(target, s);
-      if (!c) return ["—", "", "", ""];
-      const flaky = c.earlier.length
-        ? ` (run ${c.earlier.length + 1}; before: ${c.earlier.map((e) => e.verdict ?? "error").join(", ")})`
-        : "";
-      return [
-        `${c.verdict ?? "error"} ${statusMark(c)}${flaky}`,
-        c.evidence === null ? "—" : String(c.evidence.attempts),
-        c.evidence?.peak == null ? "—" : `${c.evidence.baseline ?? "—"} → ${c.evidence.peak}`,
-        `${c.seconds.toFixed(1)} s`,
-      ];
-    }),
-  ]);
-  const lines = alignColumns([header, ...rows]);
-  const { counts } = result;
-  const out = [
-    `matrix · ${result.targets.length} release(s) × ${result.scenarios.length} scenario(s) · ${result.concurrency} at once · runs ${secs(result.runWallMs)}, total ${secs(result.wallMs)} · redis-repro ${result.harness.version}`,
-    "",
-    ...lines,
-    "",
-  ];
-  for (const c of result.cells.filter(
-    (x) => x.status === "differs" || x.status === "error" || x.earlier.length,
-  )) {
-    out.push(`${c.target} × ${c.scenario}: ${c.verdict ?? "error"}: ${c.reason}`);
-    for (const e of c.earlier)
-      out.push(`    earlier run ${e.runId ?? "—"}: ${e.verdict ?? "error"}: ${e.reason}`);
-    if (c.command) out.push(`    rerun: ${c.command}`);
-  }
-  const flaky = result.cells.filter((c) => c.earlier.length && c.status === "as-expected").length;
-  out.push(
-    `${counts["as-expected"]} as expected${flaky ? ` (${flaky} only when run again)` : ""}, ${counts.differs} differ, ${counts.unmeasured} unmeasured, ${counts.error} failed to run`,
-    result.ok
-      ? "every measured expectation met"
-      : "an expectation was NOT met (catalogue: harness/catalogue/catalogue.json)",
-  );
-  return `${out.join("\n")}\n`;
-}
-
-const xml = (s: string) =>
-  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-
-/** JUnit XML for CI: a suite per scenario, a case per target; unmeasured cases are skipped, not failed. */
-export function renderJunit(result: MatrixResult): string {
-  const suites = result.scenarios.map((scenario) => {
-    const cells = result.cells.filter((c) => c.scenario === scenario);
-    const count = (s: CellStatus) => cells.filter((c) => c.status === s).length;
-    const time = cells.reduce((sum, c) => sum + c.seconds, 0).toFixed(3);
-    const cases = cells.map((c) => {
-      const earlier = c.earlier.map(
-        (e) => `\nearlier run ${e.runId ?? "—"}: ${e.verdict ?? "error"}: ${e.reason}`,
-      );
-      const evidence = `verdict ${c.verdict ?? "none"}; expected ${c.expected}${c.expectedFrom ? ` (${c.expectedFrom})` : ""}; attempts ${c.evidence?.attempts ?? "—"}; fds ${c.evidence?.baseline ?? "—"} → ${c.evidence?.peak ?? "—"}; redis ${c.version ?? "?"}; ${c.reason}${earlier.join("")}${c.command ? `\nrerun: ${c.command}` : ""}`;
-      const body =
-        c.status === "differs"
-          ? `<failure type="verdict" message="${xml(`expected ${c.expected}, got ${c.verdict}`)}">${xml(c.reason)}</failure>`
-          : c.status === "error"
-            ? `<error type="run" message="${xml(c.reason)}"/>`
-            : c.status === "unmeasured"
-              ? `<skipped message="${xml(`unmeasured: no recorded verdict; this run gave ${c.verdict}`)}"/>`
-              : "";
-      return `    <testcase classname="redis-repro.${xml(scenario)}" name="${xml(c.target)}" time="${c.seconds.toFixed(3)}">${body}<system-out>${xml(evidence)}</system-out></testcase>`;
-    });
-    return [
-      `  <testsuite name="${xml(scenario)}" tests="${cells.length}" failures="${count("differs")}" errors="${count("error")}" skipped="${count("unmeasured")}" time="${time}" timestamp="${result.startedAt.slice(0, 19)}">`,
-      ...cases,
-      "  </testsuite>",
-    ].join("\n");
-  });
-  const { counts } = result;
-  return [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="redis-repro matrix" tests="${result.cells.length}" failures="${counts.differs}" errors="${counts.error}" skipped="${counts.unmeasured}" time="${(result.wallMs / 1000).toFixed(3)}">`,
-    ...suites,
-    "</testsuites>",
-    "",
-  ].join("\n");
 }

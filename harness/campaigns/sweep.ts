@@ -3,12 +3,14 @@ import { UserError } from "../core/errors.js";
 import { progress } from "../core/progress.js";
 import { harnessVersion } from "../core/version.js";
 import { Environment } from "../engine/environment.js";
+import { eventsOf } from "../core/history.js";
+import { Outcome } from "../core/outcome.js";
 import { SeriesGrowth } from "../parts/checkers/fd-leak.js";
 import { DEFAULT_LEAK_SERIES, leakText } from "../parts/checkers/leaks.js";
 import { type FaultName, FaultName as FaultNames } from "../parts/faults/index.js";
-import { alignColumns } from "../report/table.js";
+import { connectResults } from "../parts/probes/connect.js";
 import type { RunResult, TargetResult } from "../run/result.js";
-import { parseScenario, type Scenario, type ScenarioDataInput, Verdict } from "../scenario/index.js";
+import { parseScenario, type Scenario, type ScenarioDataInput } from "../scenario/index.js";
 import { compareVersions, parseTarget } from "../targets/spec.js";
 import {
   defaultConcurrency,
@@ -59,7 +61,7 @@ const REPLICATION_SERIES = DEFAULT_LEAK_SERIES.map((s) =>
 
 /**
  * A replica that re-asks for a full sync at a known pace. Left alone, a replica whose sync failed
- * waits (DESIGN.md: silent for 20 s after the master closed its link); so every 250 ms the workload
+ * waits (measured on 3.2.8: silent for 20 s after the master closed its link); so every 250 ms the workload
  * sends it SLAVEOF NO ONE and at once SLAVEOF main 6379: a replica that never synced has no
  * replication id of this master, so each connection is a full sync, and each a fork on the master.
  * 7.x connects at SLAVEOF (4 attempts/s); 3.2 connects from replicationCron, once a second, so it
@@ -231,13 +233,19 @@ export const SweepCell = z.object({
   target: z.string(),
   fault: z.string(),
   version: z.string().nullable(),
-  verdict: Verdict.nullable(),
-  /** The cell's few words: "6 fd/attempt (pipe)", "clean", "inconclusive: …", "error". */
+  /** The leaks checker's decision (null: the run failed). */
+  outcome: Outcome.nullable(),
+  label: z.string().nullable(),
+  /** The cell's few words: "6 fd/attempt (pipe); refused", "clean", "inconclusive (2 attempts)", "error". */
   text: z.string(),
+  /** The decision's summary line. */
+  summary: z.string(),
   reason: z.string(),
+  /** Attempts the run saw. */
   attempts: z.number().nullable(),
   /** Fresh-client probes after the first attempt, and how many were refused. */
   probes: z.object({ total: z.number(), refused: z.number() }).nullable(),
+  /** Each series the checker judged: its growth per attempt and whether it leaks. */
   growth: z.array(SeriesGrowth),
   /** The attempts' log lines (first few) and the errno. */
   logLines: z.array(z.string()),
@@ -245,7 +253,9 @@ export const SweepCell = z.object({
   seconds: z.number(),
   runId: z.string().nullable(),
   command: z.string(),
-  earlier: z.array(z.object({ verdict: Verdict.nullable(), reason: z.string() })).default([]),
+  earlier: z
+    .array(z.object({ outcome: Outcome.nullable(), label: z.string().nullable(), reason: z.string() }))
+    .default([]),
 });
 export type SweepCell = z.infer<typeof SweepCell>;
 
@@ -260,7 +270,7 @@ export const SweepResult = z.object({
   builds: z.array(MatrixBuild),
   runWallMs: z.number(),
   wallMs: z.number(),
-  /** True when no cell leaks and every cell decided. */
+  /** True when every cell decided no-bug: nothing leaks and nothing was left undecided. */
   clean: z.boolean(),
   cells: z.array(SweepCell),
 });
@@ -302,6 +312,29 @@ export function sweepCommand(path: string, target: string, fault: string): strin
   return `npx redis-repro sweep ${target} --path ${path} --fault ${fault}`;
 }
 
+/** What the leaks checker's evidence holds for a sweep: each series it judged (read at this boundary). */
+const LeaksGrowth = z.looseObject({ growth: z.array(SeriesGrowth) });
+
+/** The series the leaks checker judged, from its decision's evidence (none from a run that failed). */
+export function judgedGrowth(result: TargetResult | undefined): SeriesGrowth[] {
+  const parsed = LeaksGrowth.safeParse(result?.decision.evidence);
+  return parsed.success ? parsed.data.growth : [];
+}
+
+/** A cell's few words, from the leaks checker's decision: what leaks per attempt, or why it could not tell. */
+export function sweepText(
+  decision: { outcome: Outcome; label: string; summary: string } | null,
+  growth: SeriesGrowth[],
+  attempts: number | null,
+): string {
+  if (decision === null) return "error";
+  if (decision.outcome === "unknown") return `${decision.label} (${attempts ?? 0} attempts)`;
+  const leaks = leakText(growth);
+  // A bug with no series over its threshold (a checker that decided on something else): its own words.
+  if (decision.outcome === "bug" && leaks === "clean") return decision.summary || decision.label;
+  return decision.label === "exhaustion" ? `${leaks}; refused` : leaks;
+}
+
 /** Pure: a matrix cell (and the run behind it, when kept) as a sweep cell. */
 export function toSweepCell(
   path: string,
@@ -309,36 +342,34 @@ export function toSweepCell(
   cell: MatrixCell,
   result: TargetResult | undefined,
 ): SweepCell {
-  const growth = cell.evidence?.growth ?? [];
-  const verdict = cell.verdict;
-  const first = result?.attempts[0];
-  const probes = result && first ? result.probes.filter((p) => p.t >= first.t) : undefined;
-  const leaks = leakText(growth);
-  const text =
-    verdict === null
-      ? "error"
-      : verdict === "inconclusive"
-        ? `inconclusive (${cell.evidence?.attempts ?? 0} attempts)`
-        : verdict === "exhaustion"
-          ? `${leaks}; refused`
-          : leaks;
+  const growth = judgedGrowth(result);
+  const history = result?.history;
+  const first = history?.attempts[0];
+  const probes = history && first ? connectResults(history).filter((p) => p.t >= first.t) : undefined;
+  const attempts = history ? history.attempts.length : null;
+  const decision =
+    cell.outcome === null || cell.label === null
+      ? null
+      : { outcome: cell.outcome, label: cell.label, summary: cell.summary };
   return {
     path,
     target: cell.target,
     fault,
     version: cell.version,
-    verdict,
-    text,
+    outcome: cell.outcome,
+    label: cell.label,
+    text: sweepText(decision, growth, attempts),
+    summary: cell.summary,
     reason: cell.reason,
-    attempts: cell.evidence?.attempts ?? null,
+    attempts,
     probes: probes ? { total: probes.length, refused: probes.filter((p) => !p.ok).length } : null,
     growth,
-    logLines: result ? result.attempts.slice(0, 3).flatMap((a) => (a.line ? [a.line] : [])) : [],
-    errno: result?.decision.evidence.errno ?? null,
+    logLines: history ? history.attempts.slice(0, 3).flatMap((a) => (a.line ? [a.line] : [])) : [],
+    errno: history ? (eventsOf(history, "fork-failed").find((e) => e.errno)?.errno ?? null) : null,
     seconds: cell.seconds,
     runId: cell.runId,
     command: sweepCommand(path, cell.target, fault),
-    earlier: cell.earlier.map((e) => ({ verdict: e.verdict, reason: e.reason })),
+    earlier: cell.earlier.map((e) => ({ outcome: e.outcome, label: e.label, reason: e.reason })),
   };
 }
 
@@ -373,7 +404,7 @@ export async function runSweep(targets: string[], options: SweepOptions): Promis
     ...matrixOptions,
     // No expectation to differ from: what is run again is a cell that failed to run or could not
     // decide (a replication path slowed by a busy machine), so a flake shows as an earlier run.
-    retry: (cell) => cell.status === "error" || cell.verdict === "inconclusive",
+    retry: (cell) => cell.status === "error" || cell.outcome === "unknown",
     concurrency: options.concurrency ?? defaultConcurrency(),
     cells: (job, target) => {
       const path = byScenario.get(job.scenario.name)?.path;
@@ -403,79 +434,7 @@ export async function runSweep(targets: string[], options: SweepOptions): Promis
     builds: matrix.builds,
     runWallMs: matrix.runWallMs,
     wallMs: Date.now() - started,
-    clean: cells.every((c) => c.verdict === "stable"),
+    clean: cells.every((c) => c.outcome === "no-bug"),
     cells,
   };
-}
-
-const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-
-/** One table per fault: paths down, targets across, each cell its few words. */
-export function renderSweep(result: SweepResult): string {
-  const out = [
-    `sweep · ${result.paths.length} path(s) × ${result.targets.length} target(s) × ${result.faults.length} fault(s) · ${result.concurrency} at once · runs ${secs(result.runWallMs)}, total ${secs(result.wallMs)} · redis-repro ${result.harness.version}`,
-  ];
-  for (const fault of result.faults) {
-    out.push("", `fault ${fault}:`);
-    const rows = result.paths.map((path) => [
-      path,
-      ...result.targets.map((target) => {
-        const c = result.cells.find((x) => x.path === path && x.target === target && x.fault === fault);
-        return c ? `${c.text}${c.attempts !== null ? ` [${c.attempts}]` : ""}` : "n/a";
-      }),
-    ]);
-    out.push(...alignColumns([["path", ...result.targets], ...rows]));
-  }
-  out.push("", "[N]: attempts seen. Leaks and undecided cells:");
-  for (const c of result.cells.filter((x) => x.verdict !== "stable")) {
-    out.push(`${c.target} × ${c.path} × ${c.fault}: ${c.verdict ?? "error"}: ${c.reason}`);
-    if (c.logLines[0]) out.push(`    log: ${c.logLines[0]}`);
-    out.push(`    rerun: ${c.command}`);
-  }
-  out.push(result.clean ? "every cell clean" : "something leaks or could not be decided (see above)");
-  return `${out.join("\n")}\n`;
-}
-
-const xml = (s: string) =>
-  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-
-/**
- * JUnit XML: a suite per target × fault, a case per path. A leak is a failure (what CI on a new
- * release should stop on), an undecided cell is skipped with its reason, a run that broke an error.
- */
-export function renderSweepJunit(result: SweepResult): string {
-  const suites = result.targets.flatMap((target) =>
-    result.faults.map((fault) => {
-      const cells = result.cells.filter((c) => c.target === target && c.fault === fault);
-      const failures = cells.filter((c) => c.verdict === "growing" || c.verdict === "exhaustion").length;
-      const errors = cells.filter((c) => c.verdict === null).length;
-      const skipped = cells.filter((c) => c.verdict === "inconclusive").length;
-      const time = cells.reduce((s, c) => s + c.seconds, 0).toFixed(3);
-      const cases = cells.map((c) => {
-        const body =
-          c.verdict === "growing" || c.verdict === "exhaustion"
-            ? `<failure type="leak" message="${xml(c.text)}">${xml(c.reason)}</failure>`
-            : c.verdict === null
-              ? `<error type="run" message="${xml(c.reason)}"/>`
-              : c.verdict === "inconclusive"
-                ? `<skipped message="${xml(c.reason)}"/>`
-                : "";
-        const out = `attempts ${c.attempts ?? "—"}; ${c.growth.map((g) => `${g.series} ${g.perAttempt ?? "—"}/attempt`).join("; ")}; ${c.reason}\nrerun: ${c.command}`;
-        return `    <testcase classname="redis-repro.sweep.${xml(target)}.${xml(fault)}" name="${xml(c.path)}" time="${c.seconds.toFixed(3)}">${body}<system-out>${xml(out)}</system-out></testcase>`;
-      });
-      return [
-        `  <testsuite name="${xml(`${target} ${fault}`)}" tests="${cells.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${time}" timestamp="${result.startedAt.slice(0, 19)}">`,
-        ...cases,
-        "  </testsuite>",
-      ].join("\n");
-    }),
-  );
-  const count = (f: (c: SweepCell) => boolean) => result.cells.filter(f).length;
-  return [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="redis-repro sweep" tests="${result.cells.length}" failures="${count((c) => c.verdict === "growing" || c.verdict === "exhaustion")}" errors="${count((c) => c.verdict === null)}" skipped="${count((c) => c.verdict === "inconclusive")}" time="${(result.wallMs / 1000).toFixed(3)}">`,
-    ...suites,
-    "</testsuites>",
-    "",
-  ].join("\n");
 }

@@ -4,8 +4,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
 import { projectRoot } from "../core/paths.js";
-import { EvidenceSummary } from "../parts/checkers/fd-leak.js";
-import { Verdict } from "../scenario/schema.js";
+import { Expected, Outcome } from "../core/outcome.js";
 import { findRelease, type Release } from "../targets/releases.js";
 import {
   checkSortedVersions,
@@ -16,35 +15,50 @@ import {
 } from "../targets/spec.js";
 
 /**
- * The release catalogue: the releases the harness has run (the full list is targets/releases.json),
- * what Redis config each needs, and the
- * verdict each scenario gave on it in a real run. Hashes are not repeated here: they stay in
- * targets/releases.ts and are joined by version. Verdicts are data written by `matrix --record`
- * from runs, never typed in: a release nobody ran says "unmeasured".
+ * The release catalogue: the releases the harness has run (the full list is targets/releases.ts),
+ * the config facts that decide their redis-server arguments, and what each scenario gave on each in
+ * real runs: the outcome (bug, no-bug, unknown) and the label its checker named. Hashes are not
+ * repeated here: they stay in targets/releases.ts and are joined by version. Outcomes are data
+ * written by `matrix --record` from runs, never typed in: a release nobody ran says "unmeasured".
  */
 export const catalogueFile = join(projectRoot, "harness", "catalogue", "catalogue.json");
 
 export const Measured = z
   .object({
-    verdict: Verdict,
+    outcome: Outcome,
+    /** The checker's word for what it saw (exhaustion, growing, stable…): what the catalogue expects. */
+    label: z.string().min(1),
+    /** The decision's summary line of the latest run that gave `label` (figures, not log lines). */
+    summary: z.string(),
     /** Day of the last agreeing run (UTC) and the harness version that ran it. */
     date: z.iso.date(),
     harness: z.string().min(1),
-    /** Recorded runs that gave this verdict. */
+    /** Recorded runs that gave this label. */
     runs: z.number().int().positive(),
-    /** Recorded runs that gave another verdict (a flaky cell): counted, never hidden. */
-    otherVerdicts: z.partialRecord(Verdict, z.number().int().positive()).optional(),
-    /** The latest run that gave `verdict`, and its evidence. */
+    /** Recorded runs that gave another label (a flaky cell), by label: counted, never hidden. */
+    otherLabels: z.record(z.string(), z.number().int().positive()).optional(),
+    /** The latest run that gave `label`. */
     runId: z.string().min(1),
-    evidence: EvidenceSummary,
   })
-  .strict();
+  .strict()
+  .superRefine((m, ctx) => {
+    if (m.otherLabels && Object.hasOwn(m.otherLabels, m.label))
+      ctx.addIssue({
+        code: "custom",
+        path: ["otherLabels", m.label],
+        message: "the expected label is not another label",
+      });
+  });
 export type Measured = z.infer<typeof Measured>;
 
 export const Expectation = z.union([z.literal("unmeasured"), Measured]);
 export type Expectation = z.infer<typeof Expectation>;
 
-/** Facts about a release that decide its redis-server arguments (targets/config.ts applies them). */
+/**
+ * Facts about a release that decide its redis-server arguments. A record, not a setting:
+ * targets/config.ts derives the arguments from the version (redisArgs) and does not read these; a
+ * unit test checks that the two agree for every release here.
+ */
 export const ReleaseConfig = z
   .object({
     /** absent before 3.2 (passing the option is a fatal config error); from 3.2 it must be turned off. */
@@ -119,7 +133,7 @@ export function catalogueVersions(data: Catalogue = catalogue): string[] {
   return data.releases.map((r) => r.version);
 }
 
-/** The recorded verdict for a release or a patched build of one; anything else is unmeasured. */
+/** What the catalogue recorded for a release or a patched build of one; anything else is unmeasured. */
 export function expectationFor(target: string, scenario: string, data: Catalogue = catalogue): Expectation {
   const spec = parseTarget(target);
   if (spec.kind !== "release") return "unmeasured";
@@ -128,27 +142,35 @@ export function expectationFor(target: string, scenario: string, data: Catalogue
   return table && Object.hasOwn(table, scenario) ? (table[scenario] ?? "unmeasured") : "unmeasured";
 }
 
+/** A scenario as expectations need it: its name and its own `expect` (target → outcome or label). */
+export interface ExpectingScenario {
+  name: string;
+  expect: Readonly<Record<string, string>>;
+}
+
 /**
- * A target's expected verdict, asked in one place by run and matrix alike: the catalogue's measured
- * verdict (releases and their patched builds), else the scenario's own `expect` (a user's scenario,
- * which the catalogue does not hold), else unmeasured.
+ * What a target is expected to give, asked in one place by run and matrix alike: the catalogue's
+ * measured label (releases and their patched builds), else the scenario's own `expect` (an outcome
+ * or a label, for what the catalogue does not hold), else unmeasured.
  */
 export function expectation(
-  scenario: { name: string; expect: Record<string, Verdict> },
+  scenario: ExpectingScenario,
   target: string,
   data: Catalogue = catalogue,
-): { expected: Verdict | "unmeasured"; from: "catalogue" | "scenario" | null } {
+): { expected: Expected | "unmeasured"; from: "catalogue" | "scenario" | null } {
   const recorded = expectationFor(target, scenario.name, data);
-  if (recorded !== "unmeasured") return { expected: recorded.verdict, from: "catalogue" };
+  if (recorded !== "unmeasured") return { expected: recorded.label, from: "catalogue" };
   const stated = scenario.expect[target];
   return stated ? { expected: stated, from: "scenario" } : { expected: "unmeasured", from: null };
 }
 
-export function expectedVerdict(
-  scenario: { name: string; expect: Record<string, Verdict> },
+/** The expectation as a run records it: an outcome or a label, or null where nothing is expected. */
+export function expectedOf(
+  scenario: ExpectingScenario,
   target: string,
-): Verdict | null {
-  const { expected } = expectation(scenario, target);
+  data: Catalogue = catalogue,
+): Expected | null {
+  const { expected } = expectation(scenario, target, data);
   return expected === "unmeasured" ? null : expected;
 }
 
@@ -215,16 +237,17 @@ export function selectReleases(
 export interface Measurement {
   target: string;
   scenario: string;
-  verdict: Verdict;
+  outcome: Outcome;
+  label: string;
+  summary: string;
   runId: string;
-  evidence: EvidenceSummary;
 }
 
 /**
  * Pure: the catalogue with measurements recorded, for releases and for patched builds of them (under
- * the release's `builds`). Runs are tallied per verdict: the expected verdict is the one most runs
- * gave (a tie keeps the recorded one), the others stay counted in `otherVerdicts`, and a change of
- * expected verdict is listed in `changes` so that the maintainer sees it.
+ * the release's `builds`). Runs are tallied per label: the expected label is the one most runs gave
+ * (a tie keeps the recorded one), the others stay counted in `otherLabels`, and a change of expected
+ * label is listed in `changes` so that the maintainer sees it.
  */
 export function recordMeasurements(
   data: Catalogue,
@@ -257,29 +280,30 @@ export function recordMeasurements(
     for (const m of found) {
       const before = expect[m.scenario];
       const measured = before === undefined || before === "unmeasured" ? undefined : before;
-      const tally: Partial<Record<Verdict, number>> = { ...measured?.otherVerdicts };
-      if (measured) tally[measured.verdict] = measured.runs;
-      tally[m.verdict] = (tally[m.verdict] ?? 0) + 1;
-      const count = (v: Verdict) => tally[v] ?? 0;
-      const verdict = measured && count(measured.verdict) >= count(m.verdict) ? measured.verdict : m.verdict;
-      if (measured && verdict !== measured.verdict)
+      const tally: Record<string, number> = { ...measured?.otherLabels };
+      if (measured) tally[measured.label] = measured.runs;
+      tally[m.label] = (tally[m.label] ?? 0) + 1;
+      const count = (label: string) => tally[label] ?? 0;
+      const label = measured && count(measured.label) >= count(m.label) ? measured.label : m.label;
+      if (measured && label !== measured.label)
         changes.push(
-          `${name} × ${m.scenario}: was ${measured.verdict} (${measured.runs} run(s)), now ${verdict} (${count(verdict)} run(s))`,
+          `${name} × ${m.scenario}: was ${measured.label} (${measured.runs} run(s)), now ${label} (${count(label)} run(s))`,
         );
-      const others = Object.fromEntries(Object.entries(tally).filter(([v]) => v !== verdict)) as Partial<
-        Record<Verdict, number>
-      >;
-      const evidence =
-        m.verdict === verdict || !measured
-          ? { runId: m.runId, evidence: m.evidence }
-          : { runId: measured.runId, evidence: measured.evidence };
+      const others = Object.fromEntries(Object.entries(tally).filter(([l]) => l !== label));
+      // The kept run, its day and harness are those of the latest run that gave the expected label.
+      const kept =
+        m.label === label || !measured
+          ? { outcome: m.outcome, summary: m.summary, runId: m.runId, ...meta }
+          : measured;
       expect[m.scenario] = {
-        verdict,
-        date: meta.date,
-        harness: meta.harness,
-        runs: count(verdict),
-        ...(Object.keys(others).length ? { otherVerdicts: others } : {}),
-        ...evidence,
+        outcome: kept.outcome,
+        label,
+        summary: kept.summary,
+        date: kept.date,
+        harness: kept.harness,
+        runs: count(label),
+        ...(Object.keys(others).length ? { otherLabels: others } : {}),
+        runId: kept.runId,
       };
       recorded++;
     }
@@ -298,8 +322,8 @@ export const ReleaseStatus = z.object({
   verifies: z.string(),
   url: z.string(),
   cached: z.boolean(),
-  /** Scenarios with a measured verdict in the catalogue; null when the catalogue does not list it. */
-  measured: z.record(z.string(), Verdict).nullable(),
+  /** Scenarios measured in the catalogue, each with its label; null when the catalogue does not list it. */
+  measured: z.record(z.string(), z.string()).nullable(),
 });
 export type ReleaseStatus = z.infer<typeof ReleaseStatus>;
 
@@ -316,7 +340,7 @@ export function releaseStatus(
     const measured = entry
       ? Object.fromEntries(
           Object.entries(entry.expect).flatMap(([scenario, e]) =>
-            e === "unmeasured" ? [] : [[scenario, e.verdict]],
+            e === "unmeasured" ? [] : [[scenario, e.label]],
           ),
         )
       : null;

@@ -18,10 +18,24 @@ export async function run({ values }: Input): Promise<number> {
     });
     const [trial] = await test([target]);
     if (!trial) throw new Error(`no result for ${target}`);
-    const code = bisectRunExit(trial.verdict, values.fix === true);
+    const ran = "buildFailed" in trial ? undefined : trial;
+    const code = bisectRunExit(ran?.outcome ?? "build-failed", values.fix === true);
     const meaning = code === 0 ? "good" : code === 1 ? "bad" : "skip (cannot test)";
-    if (values.json) printJson({ target, verdict: trial.verdict, exit: code, meaning, reason: trial.reason });
-    else process.stdout.write(`${target}: ${trial.verdict}, exit ${code} (${meaning}): ${trial.reason}\n`);
+    const gave = ran ? `${ran.outcome} (${ran.label})` : "build failed";
+    if (values.json)
+      printJson({
+        target,
+        outcome: ran?.outcome ?? null,
+        label: ran?.label ?? null,
+        summary: ran?.summary ?? "",
+        exit: code,
+        meaning,
+        reason: trial.reason,
+      });
+    else
+      process.stdout.write(
+        `${target}: ${gave}, exit ${code} (${meaning}): ${ran?.summary || trial.reason}\n`,
+      );
     return code;
   } catch (error) {
     // Every failure, a bug included: exit 2 would make git bisect call the commit bad.

@@ -41,7 +41,7 @@ export async function run({ values }: Input): Promise<number> {
   );
   const started = Date.now();
   const options = { bases: baseMode(values), rebuild: values.rebuild === true, scenarioRef };
-  const { steps, outcome: searched } = await runBisect(plan, scenarioTrials(scenario, options), say);
+  const { steps, outcome: searched, note } = await runBisect(plan, scenarioTrials(scenario, options), say);
   const outcome = commits
     ? searched
     : withUntestedGap(
@@ -59,6 +59,7 @@ export async function run({ values }: Input): Promise<number> {
       candidates,
       steps,
       outcome,
+      ...(note ? { note } : {}),
       conclusion,
       builds,
       seconds,

@@ -1,12 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import {
-  defaultConcurrency,
-  MAX_CONCURRENCY,
-  renderJunit,
-  renderMatrix,
-  runMatrix,
-} from "../campaigns/matrix.js";
+import { cellRuns, defaultConcurrency, MAX_CONCURRENCY, runMatrix } from "../campaigns/matrix.js";
 import {
   type Catalogue,
   catalogue,
@@ -21,6 +15,7 @@ import {
 import { UserError } from "../core/errors.js";
 import { sourceDirsText } from "../core/paths.js";
 import { progress } from "../core/progress.js";
+import { matrixJunit, renderMatrix } from "../report/matrix.js";
 import { alignColumns } from "../report/table.js";
 import { DEFAULT_SCENARIO, listScenarios, loadScenario } from "../scenario/index.js";
 import { cachedSourcePath } from "../targets/sources.js";
@@ -43,8 +38,8 @@ function printCatalogue(data: Catalogue): void {
       ...scenarios.map((s) => {
         const e = r.expect[s] ?? "unmeasured";
         if (e === "unmeasured") return e;
-        const others = Object.entries(e.otherVerdicts ?? {}).map(([v, n]) => `, ${v} ×${n}`);
-        return `${e.verdict} ×${e.runs}${others.join("")} (${e.date}, ${e.harness})`;
+        const others = Object.entries(e.otherLabels ?? {}).map(([label, n]) => `, ${label} ×${n}`);
+        return `${e.label} ×${e.runs}${others.join("")} (${e.date}, ${e.harness})`;
       }),
     ]),
   ];
@@ -89,24 +84,16 @@ export async function run({ values, args }: Input): Promise<number> {
   if (typeof values.junit === "string") {
     const file = resolve(values.junit);
     await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, renderJunit(result));
+    await writeFile(file, matrixJunit(result));
     progress(`[matrix] JUnit XML → ${file}`);
   }
   if (values.record) {
     // Every run counts, the earlier runs of a cell that was run again too: flakiness is recorded.
     const measured = result.cells.flatMap((c) =>
-      [...c.earlier, c].flatMap((r) =>
-        r.verdict === null || r.runId === null || r.evidence === null
+      cellRuns(c).flatMap(({ outcome, label, summary, runId }) =>
+        outcome === null || label === null || runId === null
           ? []
-          : [
-              {
-                target: c.target,
-                scenario: c.scenario,
-                verdict: r.verdict,
-                runId: r.runId,
-                evidence: r.evidence,
-              },
-            ],
+          : [{ target: c.target, scenario: c.scenario, outcome, label, summary, runId }],
       ),
     );
     const {
@@ -119,7 +106,7 @@ export async function run({ values, args }: Input): Promise<number> {
     });
     await writeCatalogue(updated);
     for (const change of changes) progress(`[catalogue] changed: ${change}`);
-    progress(`[catalogue] recorded ${recorded} verdict(s) into ${catalogueFile}; rebuild to use them`);
+    progress(`[catalogue] recorded ${recorded} run(s) into ${catalogueFile}; rebuild to use them`);
   }
   if (values.json) printJson(result);
   else process.stdout.write(renderMatrix(result));

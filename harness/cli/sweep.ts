@@ -1,19 +1,12 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { defaultConcurrency, MAX_CONCURRENCY } from "../campaigns/matrix.js";
-import {
-  DEFAULT_FAULTS,
-  renderSweep,
-  renderSweepJunit,
-  runSweep,
-  SWEEP_PATHS,
-  UNDRIVEN_PATHS,
-} from "../campaigns/sweep.js";
+import { DEFAULT_FAULTS, runSweep, SWEEP_PATHS, UNDRIVEN_PATHS } from "../campaigns/sweep.js";
 import { catalogueVersions, selectReleases } from "../catalogue/catalogue.js";
 import { UserError } from "../core/errors.js";
 import { progress } from "../core/progress.js";
 import type { FaultName } from "../parts/faults/index.js";
-import { cellFile, prepareSweepReport, writeSweepReport } from "../report/sweep.js";
+import { cellFile, prepareSweepReport, renderSweep, sweepJunit, writeSweepReport } from "../report/sweep.js";
 import type { RunResult } from "../run/result.js";
 import { baseMode, type Input, parseCount, printJson, stringList } from "./command.js";
 
@@ -62,7 +55,7 @@ export async function run({ values, args }: Input): Promise<number> {
   if (typeof values.junit === "string") {
     const file = resolve(values.junit);
     await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, renderSweepJunit(result));
+    await writeFile(file, sweepJunit(result));
     progress(`[sweep] JUnit XML → ${file}`);
   }
   if (report) {

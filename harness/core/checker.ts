@@ -1,9 +1,7 @@
 import type { History } from "./history.js";
+import type { EndCause } from "./node.js";
 import type { Decision } from "./outcome.js";
 import type { Probe } from "./probe.js";
-
-/** Why a node's container stopped answering: out of memory, exited, stopped or removed from outside, engine gone. */
-export type EndCause = "oom" | "exited" | "stopped-outside" | "removed" | "engine-gone";
 
 /** Why a run ended before the checker decided; the checker then answers `unknown` (or what it can). */
 export interface Ended {

@@ -1,5 +1,7 @@
 import type { Redis, RedisOptions } from "ioredis";
-import type { EndCause } from "./checker.js";
+
+/** Why a node's container stopped answering: out of memory, exited, stopped or removed from outside, engine gone. */
+export type EndCause = "oom" | "exited" | "stopped-outside" | "removed" | "engine-gone";
 
 /** An open fd of the server: its number and what /proc/PID/fd/N points at ("pipe:[123]", "/data/x"). */
 export interface FdEntry {

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { EndCause } from "../core/checker.js";
+import type { EndCause } from "../core/node.js";
 import { EnvironmentError, errorText, UserError } from "../core/errors.js";
 import { containerState } from "./containers.js";
 

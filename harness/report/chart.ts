@@ -1,21 +1,23 @@
-import { seriesOf } from "../core/history.js";
-import { aofView } from "../parts/checkers/aof-dir.js";
+import { eventsOf, faultWindows, MARK, seriesOf } from "../core/history.js";
+import { decisionText } from "../core/outcome.js";
 import type { RunResult, TargetResult } from "../run/result.js";
 
 /**
- * The report's charts as SVG, drawn here rather than by a charting library: one kind of chart (a value
- * per target over time, failed forks as rings, crosses for one kind of event, an optional dashed
- * ceiling), it must render the same in a browser, a Markdown viewer and a rasteriser, and its geometry
- * is exported so a test can check the pixels where the data says they are. What is plotted is a
- * metric: the open fds (the seed's resource) or the files in the 7.x AOF directory.
+ * The report's chart as SVG, drawn here rather than by a charting library: one kind of chart, what
+ * the deciding checker asked for in its decision's `plot` (a series over time, the attempts as
+ * rings, an optional dashed ceiling, its marks as crosses), with the history's fault windows shaded
+ * and the scenario's marks as labelled ticks. It must render the same in a browser, a Markdown
+ * viewer and a rasteriser, and its geometry is exported so a test can check the pixels where the
+ * data says they are. A run whose decisions have no plot gets no chart.
  */
 
 /** Okabe–Ito: tells lines apart for colour-blind readers too; the first (vermillion) reads as "bad". */
 export const SERIES_COLOURS = ["#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"] as const;
 export const CEILING_COLOUR = "#444444";
-export const REFUSED_COLOUR = "#000000";
+export const CROSS_COLOUR = "#000000";
 export const MARKER_FILL = "#FFFFFF";
-export const FORK_MARKER_RADIUS = 3.5;
+export const FAULT_FILL = "#E8E8E8";
+export const RING_RADIUS = 3.5;
 
 const WIDTH = 820;
 const FONT = "DejaVu Sans, Helvetica, Arial, sans-serif";
@@ -23,27 +25,12 @@ const LEGEND_ROW = 18;
 
 export interface Point {
   t: number;
-  /** The plotted value: open fds, or files in the AOF directory (the name is the first metric's). */
-  fds: number;
+  v: number;
 }
 
-/** What a chart plots and how its parts are named. */
-export interface ChartMetric {
-  title: string;
-  axis: string;
-  points(r: TargetResult): Point[];
-  label(r: TargetResult): string;
-  /** Times drawn as rings, and their name in the key: failed forks, or the scenario's attempts. */
-  rings(r: TargetResult): number[];
-  ringKey: string;
-  /** Times of the events drawn as crosses, with the words for them ("": no crosses). */
-  crosses(r: TargetResult): number[];
-  crossKey: string;
-  crossLabel: string;
-  /** The dashed line: the event loop's size for fds, none for files. */
-  ceilings(r: TargetResult): number[];
-  ceilingKey: string | null;
-  empty: string;
+/** A point with words: a decision's mark (a refused client) or a scenario's mark (phase: disk full). */
+export interface Labelled extends Point {
+  label: string;
 }
 
 export interface Series {
@@ -51,41 +38,51 @@ export interface Series {
   colour: string;
   label: string;
   points: Point[];
-  forks: Point[];
-  /** "each" failed fork gets a ring; where rings would overlap (a long run), only the first one does. */
-  forkMarks: "each" | "first";
-  refused: Point[];
+  /** The attempts, on the line. */
+  rings: Point[];
+  /** "each" attempt gets a ring; where rings would overlap (a long run), only the first one does. */
+  ringMarks: "each" | "first";
+  /** The decision's marks, on the line. */
+  crosses: Labelled[];
+  /** The scenario's marks (`context.mark`), as ticks on the time axis. */
+  ticks: Labelled[];
+  /** Fault windows of this target's run, ms (heal null: it lasted to the end). */
+  faults: { name: string; start: number; heal: number | null }[];
 }
 
 /** Rings closer than this (centre to centre) would merge into a band that hides the line. */
-const MIN_RING_SPACING = 2 * FORK_MARKER_RADIUS + 2;
+const MIN_RING_SPACING = 2 * RING_RADIUS + 2;
 
 export interface ChartGeometry {
   width: number;
   height: number;
   plot: { left: number; top: number; right: number; bottom: number };
+  title: string;
+  axis: string;
   xMaxMs: number;
   yMax: number;
   xTicksMs: number[];
   yTicks: number[];
   x(tMs: number): number;
-  y(fds: number): number;
+  y(v: number): number;
   series: Series[];
   ceilings: number[];
+  /** Names of the faults shaded, for the key. */
+  faultNames: string[];
 }
 
-/** fd count at time t on the drawn (linear) line, so markers sit on it. */
-export function fdsAt(points: Point[], t: number): number {
+/** The value at time t on the drawn (linear) line, so markers sit on it. */
+export function lineAt(points: readonly Point[], t: number): number {
   const first = points[0];
   if (!first) return 0;
-  if (t <= first.t) return first.fds;
+  if (t <= first.t) return first.v;
   for (let i = 1; i < points.length; i++) {
     const a = points[i - 1];
     const b = points[i];
     if (!a || !b || t > b.t) continue;
-    return b.t === a.t ? b.fds : a.fds + ((b.fds - a.fds) * (t - a.t)) / (b.t - a.t);
+    return b.t === a.t ? b.v : a.v + ((b.v - a.v) * (t - a.t)) / (b.t - a.t);
   }
-  return points.at(-1)?.fds ?? 0;
+  return points.at(-1)?.v ?? 0;
 }
 
 /** The smallest 1/2/5×10^k step that gives at most `most` intervals up to max. */
@@ -102,119 +99,78 @@ function ticks(max: number, step: number): number[] {
   return out;
 }
 
-function seriesLabel(r: TargetResult): string {
-  const e = r.decision.evidence;
-  const parts = [`${r.target} — ${r.decision.verdict}`, `${e.attempts} failed forks`];
-  if (e.fdsPerAttempt !== null) parts.push(`${e.fdsPerAttempt} fds per failed fork`);
-  if (e.baseline !== null && e.peak !== null) parts.push(`${e.baseline} → ${e.peak} fds`);
-  return parts.join(" · ");
+/** The results whose decision asked for a chart. */
+export function plotted(run: RunResult): TargetResult[] {
+  return run.results.filter((r) => r.decision.plot !== undefined);
 }
 
-export const FD_METRIC: ChartMetric = {
-  title: "Open fds of redis-server over time",
-  axis: "open fds",
-  points: (r) => r.samples.map((s) => ({ t: s.t, fds: s.total })),
-  label: seriesLabel,
-  rings: (r) => r.events.filter((e) => e.kind === "fork-failed").map((e) => e.t),
-  ringKey: "failed fork",
-  crosses: (r) => r.probes.filter((p) => !p.ok).map((p) => p.t),
-  crossKey: "fresh client refused",
-  crossLabel: "fresh client refused",
-  ceilings: (r) => [r.decision.evidence.ceiling],
-  ceilingKey: "event loop ceiling",
-  empty: "no fd samples were taken",
-};
-
-/** Any probe series over time (NAME.FIELD, see history.ts): no crosses, no ceiling. */
-export function seriesMetric(series: string, title = `${series} over time`): ChartMetric {
-  return {
-    title,
-    axis: series,
-    points: (r) => seriesOf(r, series).map((p) => ({ t: p.t, fds: p.v })),
-    label: (r) => `${r.target} — ${r.decision.verdict} · ${r.decision.evidence.attempts} attempts`,
-    rings: (r) => r.attempts.map((a) => a.t),
-    ringKey: "attempt",
-    crosses: () => [],
-    crossKey: "",
-    crossLabel: "",
-    ceilings: () => [],
-    ceilingKey: null,
-    empty: `no samples of ${series} were taken`,
-  };
+/** A mark's words: its name, and its value where it has one. */
+function markLabel(name: string | undefined, value: unknown): string {
+  const n = name ?? "mark";
+  return value === undefined || value === null || value === "" ? n : `${n}: ${String(value)}`;
 }
 
-function aofLabel(r: TargetResult): string {
-  const a = aofView(r.decision.evidence);
-  const parts = [`${r.target} — ${r.decision.verdict}`, `${r.decision.evidence.attempts} failed forks`];
-  if (a?.files?.before != null && a.files.after != null)
-    parts.push(`${a.files.before} → ${a.files.after} files`);
-  parts.push(a?.limiter.line ? "limiter engaged" : "no limiter line");
-  return parts.join(" · ");
-}
-
-/**
- * The aof-dir probe's file count (base, incr, manifest in appendonlydir/); crosses: the limiter's
- * "triggered the limit" line.
- */
-export function aofFilesMetric(series = "aofdir.files"): ChartMetric {
-  return {
-    ...seriesMetric(series, "Files in the AOF directory over time"),
-    axis: "files in appendonlydir/",
-    label: aofLabel,
-    crosses: (r) => r.events.filter((e) => e.kind === "rewrite-limited").map((e) => e.t),
-    crossKey: "rewrite limiter engaged",
-    crossLabel: "limiter engaged",
-    empty: "no AOF directory samples were taken",
-  };
-}
-
-export const AOF_FILES_METRIC: ChartMetric = aofFilesMetric();
-
-export function chartGeometry(run: RunResult, metric: ChartMetric = FD_METRIC): ChartGeometry {
-  const series: Omit<Series, "forkMarks">[] = run.results.map((r, i) => {
-    const points = metric.points(r);
-    const at = (t: number) => ({ t, fds: fdsAt(points, t) });
-    // The log runs on while the container is torn down: forks after the last sample or probe were
-    // not watched, and drawn at the line's last value they would claim a flat tail nobody measured.
-    const watchedUntil = Math.max(0, ...points.map((p) => p.t), ...r.probes.map((p) => p.t));
+/** The chart's geometry, or undefined when no decision of the run has a plot. */
+export function chartGeometry(run: RunResult): ChartGeometry | undefined {
+  const results = plotted(run);
+  const firstPlot = results[0]?.decision.plot;
+  if (!firstPlot) return undefined;
+  const series: Omit<Series, "ringMarks">[] = results.map((r, i) => {
+    const plot = r.decision.plot ?? firstPlot;
+    const points = seriesOf(r.history, plot.series).map((p) => ({ t: p.t, v: p.v }));
+    const on = (t: number) => ({ t, v: lineAt(points, t) });
+    // The log runs on while the container is torn down: attempts after the last reading were not
+    // watched, and drawn at the line's last value they would claim a flat tail nobody measured.
+    const watchedUntil = Math.max(0, ...points.map((p) => p.t));
     return {
       target: r.target,
       colour: SERIES_COLOURS[i % SERIES_COLOURS.length] ?? "#000000",
-      label: metric.label(r),
+      label: `${r.target} — ${decisionText(r.decision)}${r.decision.summary ? ` · ${r.decision.summary}` : ""}`,
       points,
-      forks: metric
-        .rings(r)
-        .filter((t) => t <= watchedUntil)
-        .map(at),
-      refused: metric.crosses(r).map(at),
+      rings: r.history.attempts.filter((a) => a.t <= watchedUntil).map((a) => on(a.t)),
+      crosses: plot.marks.map((m) => ({ ...on(m.t), label: m.label })),
+      ticks: eventsOf(r.history, MARK).map((e) => ({ t: e.t, v: 0, label: markLabel(e.name, e.value) })),
+      faults: faultWindows(r.history).map(({ name, node, start, heal }) => ({
+        name: node === "main" ? name : `${name} on ${node}`,
+        start,
+        heal,
+      })),
     };
   });
-  const ceilings = [...new Set(run.results.flatMap(metric.ceilings).filter((c) => c > 0))];
-  const times = series.flatMap((s) => [...s.points, ...s.forks, ...s.refused].map((p) => p.t));
+  const ceilings = [
+    ...new Set(results.flatMap((r) => (r.decision.plot?.ceiling ? [r.decision.plot.ceiling] : []))),
+  ].filter((c) => c > 0);
+  const times = series.flatMap((s) => [
+    ...[...s.points, ...s.rings, ...s.crosses, ...s.ticks].map((p) => p.t),
+    ...s.faults.flatMap((f) => [f.start, f.heal ?? 0]),
+  ]);
   const maxT = Math.max(1_000, ...times);
   const xStep = niceStep(maxT, 8);
   const xMaxMs = Math.ceil(maxT / xStep) * xStep;
-  const maxFds = Math.max(10, ...ceilings, ...series.flatMap((s) => s.points.map((p) => p.fds)));
-  const yStep = niceStep(maxFds * 1.1, 6);
-  const yMax = Math.ceil((maxFds * 1.1) / yStep) * yStep;
+  const maxV = Math.max(10, ...ceilings, ...series.flatMap((s) => s.points.map((p) => p.v)));
+  const yStep = niceStep(maxV * 1.1, 6);
+  const yMax = Math.ceil((maxV * 1.1) / yStep) * yStep;
 
   const top = 50 + (series.length + 1) * LEGEND_ROW + 14;
-  const plot = { left: 62, top, right: WIDTH - 24, bottom: top + 300 };
-  const x = (t: number) => plot.left + (t / xMaxMs) * (plot.right - plot.left);
-  const y = (fds: number) => plot.bottom - (fds / yMax) * (plot.bottom - plot.top);
+  const plotArea = { left: 62, top, right: WIDTH - 24, bottom: top + 300 };
+  const x = (t: number) => plotArea.left + (t / xMaxMs) * (plotArea.right - plotArea.left);
+  const y = (v: number) => plotArea.bottom - (v / yMax) * (plotArea.bottom - plotArea.top);
   // Typical distance between neighbouring rings: two log lines read in one chunk share a time, and
   // that alone must not turn off the rings of a whole series.
-  const spacing = (forks: Point[]) => {
-    const gaps = forks
+  const spacing = (rings: Point[]) => {
+    const gaps = rings
       .slice(1)
-      .map((f, i) => Math.hypot(x(f.t) - x(forks[i]?.t ?? 0), y(f.fds) - y(forks[i]?.fds ?? 0)))
+      .map((f, i) => Math.hypot(x(f.t) - x(rings[i]?.t ?? 0), y(f.v) - y(rings[i]?.v ?? 0)))
       .sort((a, b) => a - b);
     return gaps[Math.floor(gaps.length / 2)] ?? Number.POSITIVE_INFINITY;
   };
+  const hasTicks = series.some((s) => s.ticks.length > 0);
   return {
     width: WIDTH,
-    height: plot.bottom + 52,
-    plot,
+    height: plotArea.bottom + 52 + (hasTicks ? 16 : 0),
+    plot: plotArea,
+    title: firstPlot.title,
+    axis: firstPlot.axis,
     xMaxMs,
     yMax,
     xTicksMs: ticks(xMaxMs, xStep),
@@ -222,14 +178,15 @@ export function chartGeometry(run: RunResult, metric: ChartMetric = FD_METRIC): 
     x,
     y,
     series: series.map((s) => {
-      const each = spacing(s.forks) >= MIN_RING_SPACING;
+      const each = spacing(s.rings) >= MIN_RING_SPACING;
       return {
         ...s,
-        label: each || s.forks.length === 0 ? s.label : `${s.label} · ring: the first ${metric.ringKey}`,
-        forkMarks: each ? "each" : "first",
+        label: each || s.rings.length === 0 ? s.label : `${s.label} · ring: the first attempt`,
+        ringMarks: each ? "each" : "first",
       };
     }),
     ceilings,
+    faultNames: [...new Set(series.flatMap((s) => s.faults.map((f) => f.name)))],
   };
 }
 
@@ -248,26 +205,31 @@ function cross(cx: number, cy: number, size: number, colour: string): string {
   return `<path d="${d}" stroke="${colour}" stroke-width="2.5" stroke-linecap="round"/>`;
 }
 
-function forkMarker(cx: number, cy: number, colour: string): string {
-  return `<circle cx="${n(cx)}" cy="${n(cy)}" r="${FORK_MARKER_RADIUS}" fill="${MARKER_FILL}" stroke="${colour}" stroke-width="1.6"/>`;
+function ring(cx: number, cy: number, colour: string): string {
+  return `<circle cx="${n(cx)}" cy="${n(cy)}" r="${RING_RADIUS}" fill="${MARKER_FILL}" stroke="${colour}" stroke-width="1.6"/>`;
 }
 
-/** A metric over time: one line per target, the ceiling dashed, failed forks as rings. */
-export function renderChart(run: RunResult, metric: ChartMetric = FD_METRIC): string {
-  const g = chartGeometry(run, metric);
+/**
+ * The chart of a run: one line per target whose decision has a plot, its attempts as rings, its
+ * marks as crosses, the ceiling dashed, fault windows shaded and the scenario's marks as ticks under
+ * the time axis. Undefined when no decision has a plot.
+ */
+export function renderChart(run: RunResult): string | undefined {
+  const g = chartGeometry(run);
+  if (!g) return undefined;
   const { plot } = g;
-  const faults = [...new Set(run.results.map((r) => r.fault))].join(", ");
+  const faults = [...new Set(run.results.flatMap((r) => r.faults))].join(", ") || "none";
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${g.width}" height="${g.height}" viewBox="0 0 ${g.width} ${g.height}" font-family="${FONT}" font-size="12" role="img">`,
-    `<title>${escapeXml(`${metric.title}: ${g.series.map((s) => s.label).join("; ")}`)}</title>`,
+    `<title>${escapeXml(`${g.title}: ${g.series.map((s) => s.label).join("; ")}`)}</title>`,
     // Opaque: a transparent chart loses its black text on a dark-mode Markdown viewer.
     `<rect width="${g.width}" height="${g.height}" fill="#FFFFFF"/>`,
-    text(plot.left, 24, metric.title, `font-size="16" font-weight="bold" fill="#222222"`),
+    text(plot.left, 24, g.title, `font-size="16" font-weight="bold" fill="#222222"`),
     text(plot.left, 42, `scenario ${run.scenario} · fault ${faults} · run ${run.runId}`, `fill="#555555"`),
   );
 
-  // Legend: one row per target, then the marker keys.
+  // Legend: one row per target, then the keys of what the chart holds.
   g.series.forEach((s, i) => {
     const ly = 62 + i * LEGEND_ROW;
     out.push(
@@ -276,47 +238,63 @@ export function renderChart(run: RunResult, metric: ChartMetric = FD_METRIC): st
     );
   });
   const ky = 62 + g.series.length * LEGEND_ROW;
-  out.push(
-    forkMarker(plot.left + 13, ky - 4, "#555555"),
-    text(plot.left + 34, ky, metric.ringKey, `fill="#222222"`),
-  );
-  if (metric.crossKey)
-    out.push(
-      cross(plot.left + 133, ky - 4, 4, REFUSED_COLOUR),
-      text(plot.left + 144, ky, metric.crossKey, `fill="#222222"`),
+  let kx = plot.left;
+  const key = (mark: string, words: string) => {
+    out.push(mark, text(kx + 34, ky, words, `fill="#222222"`));
+    kx += 34 + words.length * 6.6 + 18;
+  };
+  if (g.series.some((s) => s.rings.length)) key(ring(kx + 13, ky - 4, "#555555"), "attempt");
+  if (g.series.some((s) => s.crosses.length))
+    key(cross(kx + 13, ky - 4, 4, CROSS_COLOUR), "mark of the checker");
+  if (g.ceilings.length)
+    key(
+      `<line x1="${kx}" y1="${ky - 4}" x2="${kx + 26}" y2="${ky - 4}" stroke="${CEILING_COLOUR}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
+      "ceiling",
     );
-  if (metric.ceilingKey)
-    out.push(
-      `<line x1="${plot.left + 290}" y1="${ky - 4}" x2="${plot.left + 316}" y2="${ky - 4}" stroke="${CEILING_COLOUR}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
-      text(plot.left + 324, ky, metric.ceilingKey, `fill="#222222"`),
+  if (g.faultNames.length)
+    key(
+      `<rect x="${kx}" y="${ky - 10}" width="26" height="12" fill="${FAULT_FILL}"/>`,
+      `fault: ${g.faultNames.join(", ")}`,
     );
+
+  // Fault windows under everything else.
+  for (const s of g.series) {
+    for (const f of s.faults) {
+      const [x1, x2] = [g.x(f.start), g.x(f.heal ?? g.xMaxMs)];
+      out.push(
+        `<rect x="${n(x1)}" y="${plot.top}" width="${n(Math.max(1, x2 - x1))}" height="${plot.bottom - plot.top}" fill="${FAULT_FILL}"/>`,
+        text(x1 + 4, plot.top + 14, f.name, `fill="#555555"`),
+      );
+    }
+  }
 
   // Grid and axes.
   for (const v of g.yTicks) {
     out.push(
-      `<line x1="${plot.left}" y1="${n(g.y(v))}" x2="${plot.right}" y2="${n(g.y(v))}" stroke="#E6E6E6"/>`,
+      `<line x1="${plot.left}" y1="${n(g.y(v))}" x2="${plot.right}" y2="${n(g.y(v))}" stroke="#D6D6D6" stroke-opacity="0.6"/>`,
       text(plot.left - 8, g.y(v) + 4, String(v), `text-anchor="end" fill="#555555"`),
     );
   }
   for (const t of g.xTicksMs) {
     out.push(
-      `<line x1="${n(g.x(t))}" y1="${plot.top}" x2="${n(g.x(t))}" y2="${plot.bottom}" stroke="#F0F0F0"/>`,
+      `<line x1="${n(g.x(t))}" y1="${plot.top}" x2="${n(g.x(t))}" y2="${plot.bottom}" stroke="#E0E0E0" stroke-opacity="0.6"/>`,
       text(g.x(t), plot.bottom + 18, `${t / 1000}`, `text-anchor="middle" fill="#555555"`),
     );
   }
+  const tickRow = g.series.some((s) => s.ticks.length) ? 16 : 0;
   out.push(
     `<line x1="${plot.left}" y1="${plot.bottom}" x2="${plot.right}" y2="${plot.bottom}" stroke="#888888"/>`,
     `<line x1="${plot.left}" y1="${plot.top}" x2="${plot.left}" y2="${plot.bottom}" stroke="#888888"/>`,
     text(
       (plot.left + plot.right) / 2,
-      plot.bottom + 40,
+      plot.bottom + 40 + tickRow,
       "seconds since the target's run started",
       `text-anchor="middle" fill="#333333"`,
     ),
     text(
       0,
       0,
-      metric.axis,
+      g.axis,
       `text-anchor="middle" fill="#333333" transform="translate(18 ${n((plot.top + plot.bottom) / 2)}) rotate(-90)"`,
     ),
   );
@@ -324,45 +302,57 @@ export function renderChart(run: RunResult, metric: ChartMetric = FD_METRIC): st
   for (const c of g.ceilings) {
     out.push(
       `<line x1="${plot.left}" y1="${n(g.y(c))}" x2="${plot.right}" y2="${n(g.y(c))}" stroke="${CEILING_COLOUR}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
-      // Below the line at the left, where a climbing line has not arrived and no refusal is labelled.
-      text(plot.left + 6, g.y(c) + 15, `event loop ceiling ${c}`, `fill="${CEILING_COLOUR}"`),
+      // Below the line at the left, where a climbing line has not arrived and no mark is labelled.
+      text(plot.left + 6, g.y(c) + 15, `ceiling ${c}`, `fill="${CEILING_COLOUR}"`),
     );
   }
 
-  // Lines first, then every marker above every line, so no line hides a failed fork.
+  // Lines first, then every marker above every line, so no line hides an attempt.
   for (const s of g.series) {
     if (s.points.length === 0) continue;
-    const d = s.points.map((p, i) => `${i ? "L" : "M"}${n(g.x(p.t))},${n(g.y(p.fds))}`).join("");
+    const d = s.points.map((p, i) => `${i ? "L" : "M"}${n(g.x(p.t))},${n(g.y(p.v))}`).join("");
     out.push(
       `<path d="${d}" fill="none" stroke="${s.colour}" stroke-width="2.5" stroke-linejoin="round" stroke-linecap="round"/>`,
     );
   }
   for (const s of g.series) {
     if (s.points.length === 0) continue;
-    const marked = s.forkMarks === "each" ? s.forks : s.forks.slice(0, 1);
-    for (const f of marked) out.push(forkMarker(g.x(f.t), g.y(f.fds), s.colour));
+    const marked = s.ringMarks === "each" ? s.rings : s.rings.slice(0, 1);
+    for (const f of marked) out.push(ring(g.x(f.t), g.y(f.v), s.colour));
   }
   for (const s of g.series) {
-    const first = s.refused[0];
-    if (!first || s.points.length === 0) continue;
-    for (const p of s.refused) out.push(cross(g.x(p.t), g.y(p.fds), 5, REFUSED_COLOUR));
-    // Left of the mark unless that runs off the plot (a refusal early in the run).
-    const left = g.x(first.t) - 10 > plot.left + 220;
-    out.push(
-      text(
-        g.x(first.t) + (left ? -10 : 10),
-        g.y(first.fds) - 12,
-        `${s.target}: ${metric.crossLabel}`,
-        `text-anchor="${left ? "end" : "start"}" fill="#000000"`,
-      ),
-    );
+    if (s.points.length === 0) continue;
+    for (const [i, p] of s.crosses.entries()) {
+      out.push(cross(g.x(p.t), g.y(p.v), 5, CROSS_COLOUR));
+      // The first of each label is named; left of the mark unless that runs off the plot.
+      if (s.crosses.findIndex((q) => q.label === p.label) !== i) continue;
+      const left = g.x(p.t) - 10 > plot.left + 220;
+      out.push(
+        text(
+          g.x(p.t) + (left ? -10 : 10),
+          g.y(p.v) - 12,
+          `${s.target}: ${p.label}`,
+          `text-anchor="${left ? "end" : "start"}" fill="#000000"`,
+        ),
+      );
+    }
+  }
+  // The scenario's marks: a tick under the axis in the target's colour, and its words.
+  for (const s of g.series) {
+    for (const m of s.ticks) {
+      const x = g.x(m.t);
+      out.push(
+        `<line x1="${n(x)}" y1="${plot.bottom}" x2="${n(x)}" y2="${plot.bottom + 8}" stroke="${s.colour}" stroke-width="2"/>`,
+        text(x, plot.bottom + 32, m.label, `text-anchor="middle" fill="${s.colour}"`),
+      );
+    }
   }
   if (g.series.every((s) => s.points.length === 0))
     out.push(
       text(
         (plot.left + plot.right) / 2,
         (plot.top + plot.bottom) / 2,
-        metric.empty,
+        `no readings of ${[...new Set(plotted(run).map((r) => r.decision.plot?.series))].join(", ")} were taken`,
         `text-anchor="middle" fill="#555555"`,
       ),
     );

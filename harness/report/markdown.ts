@@ -1,4 +1,5 @@
 import type { Report, ReportTarget } from "./model.js";
+import { outcomeCell } from "./summary.js";
 
 /**
  * report.md: rendered from the report's data alone (report.json), ready to paste into an issue.
@@ -30,92 +31,58 @@ function table(head: string[], rows: string[][], align?: ("l" | "r")[]): string 
   return [head, rule, ...rows].map((row) => `| ${row.join(" | ")} |`).join("\n");
 }
 
-const seconds = (ms: number | null) => (ms === null ? "—" : `${(ms / 1000).toFixed(1)} s`);
-const orDash = (v: number | null) => (v === null ? "—" : String(v));
 const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 
-function verdictCell(t: ReportTarget): string {
-  const mark =
-    t.matches === null ? "(no expectation)" : t.matches ? "✓ as expected" : `✗ expected ${t.expected}`;
-  return `**${t.verdict}** ${mark}`;
-}
-
-function summaryTable(report: Report): string {
-  return table(
-    [
-      "target",
-      "verdict",
-      "failed forks",
-      "fds per failed fork",
-      "fds baseline → peak",
-      "event loop ceiling",
-      "time to exhaustion",
-      "fresh client",
-    ],
-    report.targets.map((t) => [
-      code(cell(t.target)),
-      cell(verdictCell(t)),
-      String(t.attempts),
-      orDash(t.fdsPerAttempt),
-      `${orDash(t.baseline)} → ${orDash(t.peak)}`,
-      String(t.ceiling),
-      seconds(t.timeToExhaustionMs),
-      cell(t.freshClient),
-    ]),
-    ["l", "l", "r", "r", "l", "r", "r", "l"],
-  );
-}
-
-const bytes = (before: number | null, after: number | null) => `${orDash(before)} → ${orDash(after)}`;
-
-/** The AOF directory's table and chart (resource aof-dir): what a failed fork leaves on disk. */
-function aofSection(report: Report): string[] {
-  if (report.aof.length === 0) return [];
-  const rows = report.aof.map((a) => [
-    code(cell(a.target)),
-    `**${a.verdict}**`,
-    String(a.attempts),
-    bytes(a.filesBefore, a.filesAfter),
-    orDash(a.filesPerAttempt),
-    bytes(a.manifestBytesBefore, a.manifestBytesAfter),
-    orDash(a.manifestBytesPerAttempt),
-    a.limiterLine ? `after ${orDash(a.attemptsAtLimit)} failed forks` : "never",
-    orDash(a.consecutiveFailures === null ? null : Number(a.consecutiveFailures)),
-  ]);
-  const out = [
-    "### The AOF directory",
-    "",
-    table(
-      [
-        "target",
-        "verdict",
-        "failed forks",
-        "files before → after",
-        "files per failed fork",
-        "manifest bytes before → after",
-        "manifest bytes per failed fork",
-        "limiter line",
-        "INFO aof_rewrites_consecutive_failures",
-      ],
-      rows,
-      ["l", "l", "r", "l", "r", "l", "r", "l", "r"],
-    ),
-    "",
-  ];
-  const lines = [...new Set(report.aof.flatMap((a) => (a.limiterLine ? [a.limiterLine] : [])))];
-  if (lines.length) out.push("The limiter's line, as logged:", "", fence(lines, "text"), "");
-  if (report.files.aofChart)
-    out.push(
-      `![Files in the AOF directory over time, one line per target](${report.files.aofChart})`,
-      "",
-      `*${report.files.aofChart}*: files in ${code("appendonlydir/")} (base, incr and manifest) over time; rings: failed forks; ✕: the rewrite limiter's "triggered the limit" line.`,
-      "",
-    );
-  return out;
+function outcomeText(t: ReportTarget): string {
+  const words = outcomeCell({ decision: t, matches: t.matches, expected: t.expected });
+  // The label in bold: what the run gave, before what was expected of it.
+  return words.replace(/^(\S+)/, "**$1**");
 }
 
 /**
- * Neighbouring releases with one verdict share a row (2.8.24 … 6.2.16: 21 releases); a patched build
+ * The side-by-side table, one column per target: the outcome with ✓/✗, then the facts of the checker
+ * that decided, in its own words (the union of their names, "—" where a target has none of that name).
+ */
+function summaryTable(report: Report): string {
+  const names = [...new Set(report.targets.flatMap((t) => t.facts.map((f) => f.name)))];
+  const fact = (t: ReportTarget, name: string) => t.facts.find((f) => f.name === name)?.value ?? "—";
+  return table(
+    ["", ...report.targets.map((t) => code(cell(t.target)))],
+    [
+      ["outcome", ...report.targets.map((t) => cell(outcomeText(t)))],
+      ["checker", ...report.targets.map((t) => code(cell(t.checker)))],
+      ...names.map((name) => [cell(name), ...report.targets.map((t) => cell(fact(t, name)))]),
+    ],
+  );
+}
+
+/** The chart and its caption, or why there is none. */
+function chartSection(report: Report): string[] {
+  const chart = report.files.chart;
+  if (!chart) return [report.chartNote ?? "No chart.", ""];
+  const plots = report.run.results.flatMap((r) => (r.decision.plot ? [r.decision.plot] : []));
+  const title = plots[0]?.title ?? "The checker's series over time";
+  const crosses = [...new Set(plots.flatMap((p) => p.marks.map((m) => m.label)))];
+  const faults = report.run.results.some((r) => r.history.events.some((e) => e.kind === "fault-start"));
+  const marks = report.run.results.some((r) => r.history.events.some((e) => e.kind === "mark"));
+  const caption = [
+    `one line per target`,
+    "rings: attempts",
+    ...(crosses.length ? [`✕: ${crosses.join(", ")}`] : []),
+    ...(plots.some((p) => p.ceiling !== null) ? ["dashed: the ceiling"] : []),
+    ...(faults ? ["shaded: fault windows"] : []),
+    ...(marks ? ["ticks under the axis: the scenario's marks"] : []),
+  ];
+  return [
+    `![${title}, one line per target](${chart})`,
+    "",
+    `*${chart}* (attach it when pasting this into an issue): ${title}; ${caption.join("; ")}.`,
+    "",
+  ];
+}
+
+/**
+ * Neighbouring releases with one label share a row (2.8.24 … 6.2.16: 21 releases); a patched build
  * always has its own, so it sits next to its release.
  */
 export function releaseRows(releases: Report["releases"]): string[][] {
@@ -124,7 +91,7 @@ export function releaseRows(releases: Report["releases"]): string[][] {
     const group = groups.at(-1);
     const prev = group?.at(-1);
     const plain = (t: string) => !t.includes("+");
-    if (group && prev && plain(prev.target) && plain(r.target) && prev.verdict === r.verdict) group.push(r);
+    if (group && prev && plain(prev.target) && plain(r.target) && prev.label === r.label) group.push(r);
     else groups.push([r]);
   }
   return groups.map((g) => {
@@ -136,19 +103,25 @@ export function releaseRows(releases: Report["releases"]): string[][] {
       g.length === 1
         ? code(first.target)
         : `${code(first.target)} … ${code(last.target)} (${g.length} releases)`;
-    return [name, first.verdict, String(runs), dates.at(-1) ?? ""];
+    const gave = first.label === first.outcome ? first.label : `${first.label} (${first.outcome})`;
+    return [name, gave, String(runs), dates.at(-1) ?? ""];
   });
 }
 
-/** The scenario's recorded verdicts across releases: which releases are affected, as measured. */
+/** The scenario's recorded outcomes across releases: which releases are affected, as measured. */
 function releasesSection(report: Report): string[] {
   if (report.releases.length === 0) return [];
   return [
     "### Across releases (measured)",
     "",
-    `The verdict real runs of ${code(report.run.scenario)} gave on each release, as recorded in the harness's catalogue by ${code("redis-repro matrix --record")}:`,
+    `What real runs of ${code(report.run.scenario)} gave on each release, as recorded in the harness's catalogue by ${code("redis-repro matrix --record")}:`,
     "",
-    table(["release", "verdict", "runs", "last run"], releaseRows(report.releases), ["l", "l", "r", "l"]),
+    table(["release", "label (outcome)", "runs", "last run"], releaseRows(report.releases), [
+      "l",
+      "l",
+      "r",
+      "l",
+    ]),
     "",
   ];
 }
@@ -169,9 +142,11 @@ function patchesSection(report: Report): string[] {
 function evidence(report: Report): string[] {
   const out: string[] = [];
   for (const t of report.targets) {
-    out.push(`**${code(t.target)}: ${t.verdict}.** ${t.reason}.`, "");
-    if (t.evidence.length) out.push(fence(t.evidence, "text"), "");
-    else out.push("No seed log line was seen.", "");
+    const gave = t.label === t.outcome ? t.label : `${t.label} (${t.outcome})`;
+    out.push(`**${code(t.target)}: ${gave}.** ${t.reason}.`, "");
+    if (t.parts.length) out.push(...t.parts.map((p) => `- ${cell(p)}`), "");
+    if (t.lines.length) out.push(fence(t.lines, "text"), "");
+    else out.push("No error line was logged.", "");
   }
   return out;
 }
@@ -202,12 +177,19 @@ function scenarioSection(report: Report): string[] {
   // Every target as run, with its expectation wherever it lives (catalogue or the scenario's own).
   const expected = report.targets.filter((t) => t.expected !== null);
   if (expected.length)
-    body.push(["expected verdicts", cell(expected.map((t) => `${t.target} → ${t.expected}`).join(", "))]);
+    body.push(["expected", cell(expected.map((t) => `${t.target} → ${t.expected}`).join(", "))]);
   if (Array.isArray(targets)) body.push(["default targets", cell(targets.map(String).join(", "))]);
-  const faults = [...new Set(report.targets.map((t) => t.fault))];
-  if (faults.some((f) => f !== settings.fault)) body.push(["fault as run", cell(faults.join(", "))]);
+  const faults = [...new Set(report.targets.flatMap((t) => t.faults))];
+  if (faults.join(",") !== String(settings.fault ?? ""))
+    body.push(["faults as run", cell(faults.join(", ") || "none")]);
   out.push(table(["setting", "value"], body), "");
-  out.push(`The whole scenario, as run, is ${code(report.files.scenario)} beside this report.`, "");
+  const script = report.files.script;
+  out.push(
+    script
+      ? `The scenario is a script: ${code(script.file)} beside this report is a copy of it (sha256 ${code(script.sha256)}); ${code(report.files.scenario)} records its data and cannot run.`
+      : `The whole scenario, as run, is ${code(report.files.scenario)} beside this report.`,
+    "",
+  );
   return out;
 }
 
@@ -229,7 +211,7 @@ function environmentSection(report: Report): string[] {
     code(cell(t.target)),
     cell(t.version ?? "?"),
     `${code(cell(t.image))} (${t.imageOrigin})`,
-    code(cell(t.fault)),
+    code(cell(t.faults.join(", ") || "none")),
     cell(t.source.check ? `${code(t.source.check)}: ${t.source.meaning}` : t.source.meaning),
   ]);
   return [
@@ -237,7 +219,7 @@ function environmentSection(report: Report): string[] {
     "",
     table(["what", "value"], rows),
     "",
-    table(["target", "Redis", "image", "fault", "source verified by"], targets),
+    table(["target", "Redis", "image", "faults", "source verified by"], targets),
     "",
   ];
 }
@@ -246,12 +228,12 @@ function filesSection(report: Report): string[] {
   const f = report.files;
   const lines = [
     `- ${code(f.json)}: this report as data; ${code("redis-repro report show DIR")} prints the run's summary from it`,
-    `- ${code(f.chart)}: the chart above`,
-    ...(f.aofChart ? [`- ${code(f.aofChart)}: files in the AOF directory over time`] : []),
-    `- ${code(f.scenario)}: the scenario as run`,
+    ...(f.chart ? [`- ${code(f.chart)}: the chart above`] : []),
+    `- ${code(f.scenario)}: the scenario as run${f.script ? " (a record: the script's data)" : ""}`,
+    ...(f.script ? [`- ${code(f.script.file)}: the scenario script, sha256 ${code(f.script.sha256)}`] : []),
     ...f.raw.map(
       (r) =>
-        `- ${code(r.target)}: ${code(r.log)} (the container's log), ${code(r.samples)} (fd samples), ${code(r.events)} (parsed log events), ${code(r.probes)} (fresh-client probes)${r.series ? `, ${code(r.series)} (probe series)` : ""}`,
+        `- ${code(r.target)}: ${r.logs.map((l) => `${code(l.file)} (${l.node}'s log)`).join(", ")}, ${code(r.events)} (events: log lines recognised, marks, faults, limits), ${code(r.series)} (every probe's readings), ${code(r.attempts)} (attempts)`,
     ),
   ];
   return ["### Files", "", ...lines, ""];
@@ -260,19 +242,15 @@ function filesSection(report: Report): string[] {
 export function renderMarkdown(report: Report): string {
   const run = report.run;
   const started = run.startedAt.replace("T", " ").replace(/\.\d+Z$/, " UTC");
-  const faults = [...new Set(report.targets.map((t) => t.fault))].join(", ");
+  const faults = [...new Set(report.targets.flatMap((t) => t.faults))].join(", ") || "none";
   const out = [
     `## redis-repro · ${report.title}`,
     "",
-    `${report.outcome} Scenario ${code(run.scenario)}, fault ${code(faults)}, run ${code(run.runId)} started ${started}, redis-repro ${run.harness.version}.`,
+    `${report.expectations} Scenario ${code(run.scenario)}, faults ${code(faults)}, run ${code(run.runId)} started ${started}, redis-repro ${run.harness.version}.`,
     "",
     summaryTable(report),
     "",
-    `![Open fds of redis-server over time, one line per target](${report.files.chart})`,
-    "",
-    `*${report.files.chart}* (attach it when pasting this into an issue): open fds of each target's redis-server over time; dashed: the event loop ceiling; rings: failed forks; ✕: a fresh client refused.`,
-    "",
-    ...aofSection(report),
+    ...chartSection(report),
     "### What happened",
     "",
     ...evidence(report),

@@ -1,85 +1,81 @@
+import { extname } from "node:path";
 import { z } from "zod";
+import { Fact, Outcome } from "../core/outcome.js";
 import { Environment } from "../engine/environment.js";
-import { aofView } from "../parts/checkers/aof-dir.js";
 import { RunResult, type TargetResult } from "../run/result.js";
 import { type Scenario, scenarioData } from "../scenario/index.js";
 import { type HostDir, hostDirs, scrubDeep } from "./scrub.js";
-import { freshClient, timeToExhaustion } from "./summary.js";
+import { quotedLines } from "./summary.js";
 
 /**
  * What a report folder holds, as data: report.json is this, report.md and the chart are rendered
  * from it, and `redis-repro report show` reads it back. The whole RunResult is kept so that the
  * summary `run` printed can be printed again from the file alone.
+ * Format 2: outcomes and labels; rows are the deciding checker's facts; the chart is its plot.
  */
-export const REPORT_FORMAT = "redis-repro-report/1";
+export const REPORT_FORMAT = "redis-repro-report/2";
+
+export const RawFiles = z.object({
+  target: z.string(),
+  /** Each node's log (main first). .txt: a folder committed or attached keeps its logs (*.log is often ignored). */
+  logs: z.array(z.object({ node: z.string(), file: z.string() })),
+  /** Every event of the history: t_ms, node, kind, name, value, what, errno, line. */
+  events: z.string(),
+  /** Every series of the history, one row per point: t_ms, series, value, text. */
+  series: z.string(),
+  /** The attempts: t_ms, line. */
+  attempts: z.string(),
+});
+export type RawFiles = z.infer<typeof RawFiles>;
+
+/** A scenario given as a script, copied into the report so that its rerun command can run. */
+export const ReportScript = z.object({
+  /** The copy, beside report.json (scenario.ts, scenario.mjs…). */
+  file: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type ReportScript = z.infer<typeof ReportScript>;
 
 export const ReportFiles = z.object({
   markdown: z.string(),
   json: z.string(),
-  chart: z.string(),
-  /** Files in the AOF directory over time, when a target watched it (resource aof-dir). */
-  aofChart: z.string().nullable().default(null),
+  /** The deciding checker's plot; null when no decision has one (the report says so). */
+  chart: z.string().nullable(),
+  /** The scenario as data: runnable for a data scenario, a record for a script. */
   scenario: z.string(),
-  raw: z.array(
-    z.object({
-      target: z.string(),
-      log: z.string(),
-      samples: z.string(),
-      events: z.string(),
-      probes: z.string(),
-      /** Every probe series the run recorded (NAME.FIELD), one row per point: t_ms, series, value. */
-      series: z.string().nullable().default(null),
-    }),
-  ),
+  script: ReportScript.nullable(),
+  raw: z.array(RawFiles),
 });
 export type ReportFiles = z.infer<typeof ReportFiles>;
 
-/** One target's line of the summary table, with how its source was verified. */
+/** One target's column of the summary: its decision in words, the checker's facts, where it came from. */
 export const ReportTarget = z.object({
   target: z.string(),
-  verdict: z.string(),
+  checker: z.string(),
+  outcome: Outcome,
+  label: z.string(),
   expected: z.string().nullable(),
   matches: z.boolean().nullable(),
   reason: z.string(),
-  attempts: z.number(),
-  fdsPerAttempt: z.number().nullable(),
-  baseline: z.number().nullable(),
-  peak: z.number().nullable(),
-  ceiling: z.number(),
-  timeToExhaustionMs: z.number().nullable(),
-  freshClient: z.string(),
-  errno: z.string().nullable(),
-  evidence: z.array(z.string()),
+  summary: z.string(),
+  facts: z.array(Fact),
+  /** The decisions of a composition's parts, in words: "fd-leak: exhaustion (bug): …". */
+  parts: z.array(z.string()),
+  /** Log lines quoted as evidence: the first attempt's, and the first of each error the server logged. */
+  lines: z.array(z.string()),
   image: z.string(),
   imageOrigin: z.string(),
   version: z.string().nullable(),
-  fault: z.string(),
+  faults: z.array(z.string()),
   source: z.object({ check: z.string().nullable(), meaning: z.string() }),
 });
 export type ReportTarget = z.infer<typeof ReportTarget>;
 
-/** The AOF directory's side of a target (resource aof-dir): files, manifest, the limiter. */
-export const ReportAof = z.object({
-  target: z.string(),
-  verdict: z.string(),
-  attempts: z.number(),
-  filesBefore: z.number().nullable(),
-  filesAfter: z.number().nullable(),
-  filesPerAttempt: z.number().nullable(),
-  manifestBytesBefore: z.number().nullable(),
-  manifestBytesAfter: z.number().nullable(),
-  manifestBytesPerAttempt: z.number().nullable(),
-  limiterLine: z.string().nullable(),
-  attemptsAtLimit: z.number().nullable(),
-  /** INFO persistence aof_rewrites_consecutive_failures at the end of the run (7.0+). */
-  consecutiveFailures: z.string().nullable(),
-});
-export type ReportAof = z.infer<typeof ReportAof>;
-
-/** The scenario's verdict on each release as the catalogue records it (measured runs only). */
+/** The scenario's outcome on each release as the catalogue records it (measured runs only). */
 export const ReportRelease = z.object({
   target: z.string(),
-  verdict: z.string(),
+  outcome: Outcome,
+  label: z.string(),
   runs: z.number(),
   date: z.string(),
 });
@@ -93,19 +89,21 @@ export const Report = z.object({
   format: z.literal(REPORT_FORMAT),
   generatedAt: z.string(),
   title: z.string(),
-  outcome: z.string(),
+  /** Whether every stated expectation was met, in a sentence. */
+  expectations: z.string(),
   rerun: z.object({
     command: z.string(),
     /** Set when the command needs something from the report's folder (a scenario given as a file). */
     note: z.string().nullable(),
   }),
+  /** Why there is no chart, when there is none. */
+  chartNote: z.string().nullable(),
   targets: z.array(ReportTarget),
-  aof: z.array(ReportAof).default([]),
   releases: z.array(ReportRelease).default([]),
   patches: z.array(ReportPatch).default([]),
   /**
    * The scenario as run. Loose on purpose: a report must stay readable after the scenario schema
-   * gains fields, and it is shown, never run, from here (scenario.json beside it is the runnable copy).
+   * gains fields, and it is shown, never run, from here (scenario.json beside it is the copy).
    */
   scenario: z.looseObject({ name: z.string() }),
   environment: Environment,
@@ -138,36 +136,67 @@ export function rawBaseNames(targets: string[]): string[] {
   });
 }
 
+/** The nodes a result has logs of, main first. */
+function nodesOf(r: Pick<TargetResult, "history">): string[] {
+  const others = Object.keys(r.history.logs).filter((n) => n !== "main");
+  return ["main", ...others.sort()];
+}
+
 export function reportFiles(
-  targets: string[],
-  options: { aofChart?: boolean; series?: boolean } = {},
+  results: Pick<TargetResult, "target" | "history">[],
+  options: { chart?: boolean; script?: ReportScript | null } = {},
 ): ReportFiles {
   return {
     markdown: "report.md",
     json: "report.json",
-    chart: "fds.svg",
-    aofChart: options.aofChart ? "aof-files.svg" : null,
+    chart: options.chart ? "chart.svg" : null,
     scenario: "scenario.json",
-    raw: rawBaseNames(targets).map((base, i) => ({
-      target: targets[i] ?? base,
-      // .txt: a folder committed or attached keeps its logs (*.log is commonly git-ignored).
-      log: `raw/${base}.log.txt`,
-      samples: `raw/${base}.samples.csv`,
-      events: `raw/${base}.events.csv`,
-      probes: `raw/${base}.probes.csv`,
-      series: options.series ? `raw/${base}.series.csv` : null,
-    })),
+    script: options.script ?? null,
+    raw: rawBaseNames(results.map((r) => r.target)).map((base, i) => {
+      const r = results[i];
+      const nodes = r ? nodesOf(r) : ["main"];
+      return {
+        target: r?.target ?? base,
+        logs: nodes.map((node) => ({
+          node,
+          file:
+            node === "main"
+              ? `raw/${base}.log.txt`
+              : `raw/${base}.${node.replace(/[^A-Za-z0-9._-]+/g, "_")}.log.txt`,
+        })),
+        events: `raw/${base}.events.csv`,
+        series: `raw/${base}.series.csv`,
+        attempts: `raw/${base}.attempts.csv`,
+      };
+    }),
   };
+}
+
+/** The scenario script's copy beside a report: scenario plus the script's own extension. */
+export function scriptCopyName(path: string): string {
+  return `scenario${extname(path) || ".ts"}`;
 }
 
 /**
  * The rerun command as a reader can use it. A scenario given by path points at a file only the
- * reporter has; the report ships that scenario as scenario.json, so the command names that instead.
+ * reporter has: the report ships a copy (scenario.json for data; for a script, the script itself
+ * with its sha256), and the command names that copy instead.
  */
-export function readerCommand(command: string, scenarioFile: string): Report["rerun"] {
+export function readerCommand(
+  command: string,
+  scenarioFile: string,
+  script: ReportScript | null = null,
+): Report["rerun"] {
   const parts = command.split(" ");
   const at = parts.indexOf("--scenario");
   const value = at >= 0 ? parts[at + 1] : undefined;
+  if (script) {
+    if (at >= 0) parts[at + 1] = script.file;
+    return {
+      command: parts.join(" "),
+      note: `The scenario was a script of the reporter's: ${script.file} beside this report is a copy of it (sha256 ${script.sha256}); run the command in the report's folder (what the script imports must resolve there, e.g. redis-repro installed). ${scenarioFile} is a record of its data, not runnable: its steps and checker are code.`,
+    };
+  }
   if (value === undefined || !(value.includes("/") || value.endsWith(".json")))
     return { command, note: null };
   parts[at + 1] = scenarioFile;
@@ -177,55 +206,57 @@ export function readerCommand(command: string, scenarioFile: string): Report["re
   };
 }
 
+/** A decision's parts in words, depth first (a composition of compositions reads as a list). */
+function partLines(r: TargetResult): string[] {
+  const out: string[] = [];
+  const walk = (parts: TargetResult["decision"]["parts"], depth: number) => {
+    for (const p of parts ?? []) {
+      out.push(`${"  ".repeat(depth)}${p.checker}: ${p.label} (${p.outcome}): ${p.reason}`);
+      walk(p.parts, depth + 1);
+    }
+  };
+  walk(r.decision.parts, 0);
+  return out;
+}
+
 function targetRow(r: TargetResult): ReportTarget {
-  const e = r.decision.evidence;
+  const d = r.decision;
   return {
     target: r.target,
-    verdict: r.decision.verdict,
+    checker: d.checker,
+    outcome: d.outcome,
+    label: d.label,
     expected: r.expected,
     matches: r.matches,
-    reason: r.decision.reason,
-    attempts: e.attempts,
-    fdsPerAttempt: e.fdsPerAttempt,
-    baseline: e.baseline,
-    peak: e.peak,
-    ceiling: e.ceiling,
-    timeToExhaustionMs: timeToExhaustion(r),
-    freshClient: freshClient(r),
-    errno: e.errno,
-    evidence: e.logLines,
+    reason: d.reason,
+    summary: d.summary,
+    facts: d.facts,
+    parts: partLines(r),
+    lines: quotedLines(r),
     image: r.image,
     imageOrigin: r.imageOrigin,
     version: r.version,
-    fault: r.fault,
+    faults: r.faults,
     source: { check: r.sourceCheck, meaning: sourceMeaning(r) },
   };
 }
 
-function aofRow(r: TargetResult): ReportAof {
-  const a = aofView(r.decision.evidence);
-  return {
-    target: r.target,
-    verdict: r.decision.verdict,
-    attempts: r.decision.evidence.attempts,
-    filesBefore: a?.files?.before ?? null,
-    filesAfter: a?.files?.after ?? null,
-    filesPerAttempt: a?.files?.perAttempt ?? null,
-    manifestBytesBefore: a?.manifest?.before ?? null,
-    manifestBytesAfter: a?.manifest?.after ?? null,
-    manifestBytesPerAttempt: a?.manifest?.perAttempt ?? null,
-    limiterLine: a?.limiter.line ?? null,
-    attemptsAtLimit: a?.limiter.attemptsAtLimit ?? null,
-    consecutiveFailures: r.info.aof_rewrites_consecutive_failures ?? null,
-  };
-}
-
-export function outcomeText(run: RunResult): string {
+export function expectationsText(run: RunResult): string {
   if (run.ok) return "Every stated expectation was met.";
   const missed = run.results
     .filter((r) => r.matches === false)
-    .map((r) => `${r.target} was expected to be ${r.expected} and is ${r.decision.verdict}`);
+    .map(
+      (r) =>
+        `${r.target} was expected to give ${r.expected} and gives ${r.decision.label} (${r.decision.outcome})`,
+    );
   return `An expectation was NOT met: ${missed.join("; ")}.`;
+}
+
+/** Why a run has no chart: which checkers decided without a plot. */
+export function chartNote(run: RunResult): string | null {
+  if (run.results.some((r) => r.decision.plot)) return null;
+  const checkers = [...new Set(run.results.map((r) => r.decision.checker))].join(", ");
+  return `No chart: the decision${run.results.length === 1 ? "" : "s"} of ${checkers} name${run.results.length === 1 ? "s" : ""} no series to plot.`;
 }
 
 /**
@@ -235,32 +266,28 @@ export function outcomeText(run: RunResult): string {
 export interface ReportOptions {
   now?: Date;
   dirs?: HostDir[];
-  /** The scenario's recorded verdicts across releases (the catalogue), for "affected releases". */
+  /** The scenario's recorded outcomes across releases (the catalogue), for "affected releases". */
   releases?: ReportRelease[];
   /** The patches the targets were built with. */
   patches?: ReportPatch[];
+  /** The scenario script copied beside the report, when the scenario was given as one. */
+  script?: ReportScript | null;
 }
 
 export function buildReport(run: RunResult, scenario: Scenario, options: ReportOptions = {}): Report {
   const dirs = options.dirs ?? hostDirs();
   const clean = scrubDeep(run, dirs);
-  const aofResults = clean.results.filter((r) => aofView(r.decision.evidence));
-  const files = reportFiles(
-    clean.results.map((r) => r.target),
-    {
-      aofChart: aofResults.length > 0,
-      series: clean.results.some((r) => Object.keys(r.series).length > 0),
-    },
-  );
-  const verdicts = clean.results.map((r) => `${r.target} ${r.decision.verdict}`).join(", ");
+  const script = options.script ?? null;
+  const files = reportFiles(clean.results, { chart: clean.results.some((r) => r.decision.plot), script });
+  const gave = clean.results.map((r) => `${r.target} ${r.decision.label}`).join(", ");
   return Report.parse({
     format: REPORT_FORMAT,
     generatedAt: (options.now ?? new Date()).toISOString(),
-    title: `${clean.scenario}: ${verdicts}`,
-    outcome: outcomeText(clean),
-    rerun: readerCommand(clean.command, files.scenario),
+    title: `${clean.scenario}: ${gave}`,
+    expectations: expectationsText(clean),
+    rerun: readerCommand(clean.command, files.scenario, script),
+    chartNote: chartNote(clean),
     targets: clean.results.map(targetRow),
-    aof: aofResults.map(aofRow),
     releases: options.releases ?? [],
     patches: scrubDeep(options.patches ?? [], dirs),
     scenario: scrubDeep(scenarioData(scenario), dirs),

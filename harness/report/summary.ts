@@ -1,69 +1,59 @@
-import { aofView } from "../parts/checkers/aof-dir.js";
+import { type Decision, decisionText } from "../core/outcome.js";
 import type { RunResult, TargetResult } from "../run/result.js";
 import { alignColumns } from "./table.js";
 
 const seconds = (ms: number | null | undefined) =>
   ms === null || ms === undefined ? "—" : `${(ms / 1000).toFixed(1)} s`;
 
-function verdictCell(r: TargetResult): string {
+/** The decision in words, with ✓/✗ against what was expected. */
+export function outcomeCell(r: {
+  decision: Pick<Decision, "outcome" | "label">;
+  matches: boolean | null;
+  expected: string | null;
+}): string {
   const mark =
     r.matches === null ? "(no expectation)" : r.matches ? "✓ as expected" : `✗ expected ${r.expected}`;
-  return `${r.decision.verdict} ${mark}`;
+  return `${decisionText(r.decision)} ${mark}`;
 }
 
-/** What the fresh-client probe found: the probe that shows a full event loop. */
-export function freshClient(r: TargetResult): string {
-  if (r.decision.evidence.refusedProbe) return `refused (${r.decision.evidence.refusedProbe})`;
-  const last = r.probes.at(-1);
-  if (!last) return "not probed";
-  return last.ok
-    ? `connects (${r.probes.filter((p) => p.ok).length}/${r.probes.length} probes)`
-    : `refused (${last.error})`;
+/**
+ * The log lines a reader wants quoted: the first attempt's line, then the first line of each kind of
+ * error the server logged (log events that carry an errno), on whichever node, in time order.
+ */
+export function quotedLines(r: Pick<TargetResult, "history">): string[] {
+  const { history } = r;
+  const first = history.attempts.find((a) => a.line);
+  const errors = new Map<string, { t: number; line: string }>();
+  for (const e of history.events) {
+    if (e.errno === undefined || e.line === undefined) continue;
+    const key = `${e.node}\u0000${e.kind}`;
+    if (!errors.has(key))
+      errors.set(key, { t: e.t, line: e.node === "main" ? e.line : `${e.node}: ${e.line}` });
+  }
+  const lines = [...(first?.line ? [{ t: first.t, line: first.line }] : []), ...errors.values()]
+    .sort((a, b) => a.t - b.t)
+    .map((l) => l.line);
+  return [...new Set(lines)];
 }
 
-/** From the first failed fork to the ceiling: what the seed's "about 3 minutes" measures. */
-export function timeToExhaustion(r: TargetResult): number | null {
-  const { exhaustedMs, firstFailureMs } = r.decision.evidence;
-  return exhaustedMs === null || firstFailureMs === null ? null : exhaustedMs - firstFailureMs;
+/** Names of the facts of several decisions, in the order they first appear. */
+export function factNames(results: Pick<TargetResult, "decision">[]): string[] {
+  return [...new Set(results.flatMap((r) => r.decision.facts.map((f) => f.name)))];
 }
 
-/** The AOF directory's rows, when a target's checker watched it (aof-dir). */
-function aofRows(results: TargetResult[]): [string, ...string[]][] {
-  const a = (r: TargetResult) => aofView(r.decision.evidence);
-  if (!results.some(a)) return [];
-  const span = (x: number | null | undefined, y: number | null | undefined) => `${x ?? "—"} → ${y ?? "—"}`;
-  return [
-    ["AOF files before → after", ...results.map((r) => span(a(r)?.files?.before, a(r)?.files?.after))],
-    ["manifest bytes", ...results.map((r) => span(a(r)?.manifest?.before, a(r)?.manifest?.after))],
-    [
-      "rewrite limiter",
-      ...results.map((r) =>
-        a(r)?.limiter.line ? `engaged after ${a(r)?.limiter.attemptsAtLimit} failed forks` : "never engaged",
-      ),
-    ],
-    ["consecutive failures", ...results.map((r) => r.info.aof_rewrites_consecutive_failures ?? "—")],
-  ];
-}
-
-/** Rows of the side-by-side table: one column per target. */
+/**
+ * Rows of the side-by-side table, one column per target: the outcome with ✓/✗, then the facts of
+ * the checker that decided (the union of their names, "—" where a target has none of that name),
+ * then the run's phases and memory.
+ */
 export function summaryRows(results: TargetResult[]): [string, ...string[]][] {
-  const e = (r: TargetResult) => r.decision.evidence;
+  const fact = (r: TargetResult, name: string) => r.decision.facts.find((f) => f.name === name)?.value ?? "—";
   return [
     ["", ...results.map((r) => r.target)],
-    ["verdict", ...results.map(verdictCell)],
-    ["failed forks", ...results.map((r) => String(e(r).attempts))],
+    ["outcome", ...results.map(outcomeCell)],
+    ...factNames(results).map((name): [string, ...string[]] => [name, ...results.map((r) => fact(r, name))]),
     [
-      "fds per failed fork",
-      ...results.map((r) => (e(r).fdsPerAttempt === null ? "—" : String(e(r).fdsPerAttempt))),
-    ],
-    ["fds baseline → peak", ...results.map((r) => `${e(r).baseline ?? "—"} → ${e(r).peak ?? "—"}`)],
-    ["event loop ceiling", ...results.map((r) => String(e(r).ceiling))],
-    ["time to exhaustion", ...results.map((r) => seconds(timeToExhaustion(r)))],
-    ["fresh client", ...results.map(freshClient)],
-    ["fork error", ...results.map((r) => e(r).errno ?? "—")],
-    ...aofRows(results),
-    [
-      "wall: start/load/verdict",
+      "wall: start/load/decide",
       ...results.map(
         (r) =>
           `${seconds(r.phases.containerStartMs)} / ${seconds(r.phases.workloadMs)} / ${seconds(r.phases.verdictMs)}`,
@@ -79,20 +69,26 @@ export function summaryRows(results: TargetResult[]): [string, ...string[]][] {
   ];
 }
 
+/** A decision's parts, indented under it: a composition keeps each part's own words. */
+function partLines(decision: TargetResult["decision"], depth = 1): string[] {
+  return (decision.parts ?? []).flatMap((p) => [
+    `${"    ".repeat(depth)}${p.checker}: ${decisionText(p)}: ${p.reason}`,
+    ...partLines(p, depth + 1),
+  ]);
+}
+
 export function renderSummary(run: RunResult): string {
   const rows = summaryRows(run.results);
-  const lines = alignColumns(rows);
   const out = [
     `scenario ${run.scenario} · run ${run.runId} · redis-repro ${run.harness.version}`,
     "",
-    ...lines,
+    ...alignColumns(rows),
     "",
   ];
   for (const r of run.results) {
-    out.push(`${r.target}: ${r.decision.verdict}: ${r.decision.reason}`);
-    for (const line of r.decision.evidence.logLines) out.push(`    ${line}`);
-    const limiter = r.decision.evidence.limiter?.line;
-    if (limiter) out.push(`    ${limiter}`);
+    out.push(`${r.target}: ${decisionText(r.decision)}: ${r.decision.reason}`);
+    out.push(...partLines(r.decision));
+    for (const line of quotedLines(r)) out.push(`    ${line}`);
   }
   out.push("", run.ok ? "every stated expectation met" : "an expectation was NOT met");
   return `${out.join("\n")}\n`;

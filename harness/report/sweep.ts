@@ -1,16 +1,79 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { renderSweep, type SweepCell, type SweepResult } from "../campaigns/sweep.js";
+import type { SweepCell, SweepResult } from "../campaigns/sweep.js";
 import { errorText, UserError } from "../core/errors.js";
-import { leakText } from "../parts/checkers/leaks.js";
 import type { RunResult } from "../run/result.js";
-import { renderChart, seriesMetric } from "./chart.js";
+import { renderChart } from "./chart.js";
+import { type JunitCase, renderJunit } from "./junit.js";
+import { alignColumns } from "./table.js";
 import { prepareReportDir } from "./write.js";
 
-/** The series a leaking cell's chart draws: the first leaking one, an fd kind before the total. */
-export function chartSeries(cell: SweepCell): string | undefined {
-  const leaking = cell.growth.filter((g) => g.leaking);
-  return (leaking.find((g) => g.series !== "fds.total") ?? leaking[0])?.series;
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** A cell's label, or "error" for a run that failed. */
+const gave = (c: Pick<SweepCell, "outcome" | "label">) =>
+  c.label === null || c.outcome === null
+    ? "error"
+    : c.label === c.outcome
+      ? c.label
+      : `${c.label} (${c.outcome})`;
+
+/** One table per fault: paths down, targets across, each cell its few words and the attempts seen. */
+export function renderSweep(result: SweepResult): string {
+  const out = [
+    `sweep · ${result.paths.length} path(s) × ${result.targets.length} target(s) × ${result.faults.length} fault(s) · ${result.concurrency} at once · runs ${secs(result.runWallMs)}, total ${secs(result.wallMs)} · redis-repro ${result.harness.version}`,
+  ];
+  for (const fault of result.faults) {
+    out.push("", `fault ${fault}:`);
+    const rows = result.paths.map((path) => [
+      path,
+      ...result.targets.map((target) => {
+        const c = result.cells.find((x) => x.path === path && x.target === target && x.fault === fault);
+        return c ? `${c.text}${c.attempts !== null ? ` [${c.attempts}]` : ""}` : "n/a";
+      }),
+    ]);
+    out.push(...alignColumns([["path", ...result.targets], ...rows]));
+  }
+  out.push("", "[N]: attempts seen. Leaks and undecided cells:");
+  for (const c of result.cells.filter((x) => x.outcome !== "no-bug")) {
+    out.push(`${c.target} × ${c.path} × ${c.fault}: ${gave(c)}: ${c.reason}`);
+    if (c.logLines[0]) out.push(`    log: ${c.logLines[0]}`);
+    out.push(`    rerun: ${c.command}`);
+  }
+  out.push(result.clean ? "every cell clean" : "something leaks or could not be decided (see above)");
+  return `${out.join("\n")}\n`;
+}
+
+/**
+ * The sweep as JUnit: a suite per target × fault, a case per path. A leak (bug) is a failure, what CI
+ * on a new release should stop on; an undecided cell (unknown) is skipped with its reason; a run that
+ * broke is an error.
+ */
+export function sweepJunit(result: SweepResult): string {
+  const suites = result.targets.flatMap((target) =>
+    result.faults.map((fault) => ({
+      name: `${target} ${fault}`,
+      timestamp: result.startedAt,
+      cases: result.cells
+        .filter((c) => c.target === target && c.fault === fault)
+        .map((c): JunitCase => {
+          const growth = c.growth.map((g) => `${g.series} ${g.perAttempt ?? "—"}/attempt`).join("; ");
+          const out = `${gave(c)}; attempts ${c.attempts ?? "—"}; ${growth || "no series judged"}; ${c.reason}\nrerun: ${c.command}`;
+          const base = {
+            classname: `redis-repro.sweep.${target}.${fault}`,
+            name: c.path,
+            seconds: c.seconds,
+            out,
+          };
+          if (c.outcome === null) return { ...base, result: "error", type: "run", message: c.reason };
+          if (c.outcome === "bug")
+            return { ...base, result: "failure", type: "leak", message: c.text, detail: c.reason };
+          if (c.outcome === "unknown") return { ...base, result: "skipped", message: c.reason };
+          return { ...base, result: "passed" };
+        }),
+    })),
+  );
+  return renderJunit({ name: "redis-repro sweep", seconds: result.wallMs / 1000, suites });
 }
 
 /** Checks DIR before the sweep spends its time: new, empty, or an earlier sweep's folder. */
@@ -20,9 +83,9 @@ export const cellFile = (c: { target: string; path: string; fault: string }) =>
   `${c.target}--${c.path}--${c.fault}`.replace(/[^A-Za-z0-9._+-]/g, "_");
 
 /**
- * A sweep's folder: sweep.md (the table, then each leaking cell with its chart), sweep.json, and
- * charts/<target>--<path>--<fault>.svg for every leaking cell (the leaking series over time, with
- * the attempts marked). `runs` are the cells' whole runs, by cellFile.
+ * A sweep's folder: sweep.md (the table, then each cell that is not clean with its chart), sweep.json,
+ * and charts/<target>--<path>--<fault>.svg for every such cell whose decision has a plot (the leaking
+ * series over time, with the attempts marked). `runs` are the cells' whole runs, by cellFile.
  */
 export async function writeSweepReport(
   dir: string,
@@ -32,19 +95,12 @@ export async function writeSweepReport(
   const abs = await prepareSweepReport(dir);
   const files: [string, string][] = [];
   const md = ["# redis-repro sweep", "", "```", renderSweep(result).trimEnd(), "```", ""];
-  for (const cell of result.cells) {
-    const series = chartSeries(cell);
+  for (const cell of result.cells.filter((c) => c.outcome !== "no-bug")) {
     const run = runs.get(cellFile(cell));
-    if (!series || !run) continue;
+    if (!run) continue;
+    const chart = renderChart(run);
     const name = `charts/${cellFile(cell)}.svg`;
-    files.push([
-      name,
-      renderChart(run, {
-        ...seriesMetric(series),
-        label: (r) =>
-          `${r.target} — ${r.decision.verdict} · ${r.attempts.length} attempts · ${leakText(cell.growth)}`,
-      }),
-    ]);
+    if (chart) files.push([name, chart]);
     md.push(
       `## ${cell.target} × ${cell.path} × ${cell.fault}: ${cell.text}`,
       "",
@@ -52,7 +108,7 @@ export async function writeSweepReport(
       "",
       ...cell.logLines.map((l) => `    ${l}`),
       "",
-      `![${series}](${name})`,
+      chart ? `![${cell.text}](${name})` : "No chart: the decision names no series to plot.",
       "",
       `Rerun: \`${cell.command}\``,
       "",

@@ -1,13 +1,13 @@
-import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { createHash } from "node:crypto";
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { dirname, extname, join, resolve } from "node:path";
 import { catalogueVersions, expectationFor } from "../catalogue/catalogue.js";
 import { errorText, UserError } from "../core/errors.js";
-import { aofView } from "../parts/checkers/aof-dir.js";
 import type { RunResult, TargetResult } from "../run/result.js";
 import type { Scenario } from "../scenario/index.js";
 import { loadPatches } from "../targets/patches.js";
 import { parseTarget } from "../targets/spec.js";
-import { aofFilesMetric, renderChart } from "./chart.js";
+import { renderChart } from "./chart.js";
 import { renderMarkdown } from "./markdown.js";
 import {
   buildReport,
@@ -15,6 +15,8 @@ import {
   type ReportOptions,
   type ReportPatch,
   type ReportRelease,
+  type ReportScript,
+  scriptCopyName,
 } from "./model.js";
 import type { HostDir } from "./scrub.js";
 
@@ -70,33 +72,43 @@ function csv(head: string[], rows: (string | number | boolean | undefined)[][]):
   return `${[head, ...rows].map((row) => row.map(csvField).join(",")).join("\n")}\n`;
 }
 
+/** A target's raw files, from its history: logs by node, events, series and attempts. */
 function rawFiles(r: TargetResult) {
+  const h = r.history;
   return {
+    log: (node: string) => {
+      const lines = h.logs[node] ?? [];
+      return lines.length ? `${lines.join("\n")}\n` : "";
+    },
+    events: csv(
+      ["t_ms", "node", "kind", "name", "value", "what", "errno", "line"],
+      h.events.map((e) => [
+        e.t,
+        e.node,
+        e.kind,
+        e.name,
+        e.value === undefined || e.value === null ? undefined : String(e.value),
+        e.what,
+        e.errno,
+        e.line,
+      ]),
+    ),
     series: csv(
-      ["t_ms", "series", "value"],
-      Object.entries(r.series)
-        .flatMap(([name, points]) => points.map((p) => [p.t, name, p.v] as const))
+      ["t_ms", "series", "value", "text"],
+      Object.entries(h.series)
+        .flatMap(([name, points]) => points.map((p) => [p.t, name, p.v, p.text] as const))
         .sort((a, b) => a[0] - b[0])
         .map((row) => [...row]),
     ),
-    log: r.log.length ? `${r.log.join("\n")}\n` : "",
-    samples: csv(
-      ["t_ms", "total", "max_fd", "pipe", "socket", "file", "eventpoll", "other"],
-      r.samples.map((s) => [s.t, s.total, s.maxFd, s.pipe, s.socket, s.file, s.eventpoll, s.other]),
-    ),
-    events: csv(
-      ["t_ms", "kind", "what", "errno", "line"],
-      r.events.map((e) => [e.t, e.kind, e.what, e.errno, e.line]),
-    ),
-    probes: csv(
-      ["t_ms", "ok", "error"],
-      r.probes.map((p) => [p.t, p.ok, p.error]),
+    attempts: csv(
+      ["t_ms", "line"],
+      h.attempts.map((a) => [a.t, a.line ?? undefined]),
     ),
   };
 }
 
 /**
- * What a report adds from outside the run: the scenario's recorded verdicts across releases (the
+ * What a report adds from outside the run: the scenario's recorded outcomes across releases (the
  * catalogue) and the text of the patches its targets were built with.
  */
 export async function reportContext(
@@ -114,7 +126,9 @@ export async function reportContext(
   const releases = catalogueVersions().flatMap((version) =>
     [version, ...patchSets.map((p) => `${version}+${p}`)].flatMap((target) => {
       const e = expectationFor(target, run.scenario);
-      return e === "unmeasured" ? [] : [{ target, verdict: e.verdict, runs: e.runs, date: e.date }];
+      return e === "unmeasured"
+        ? []
+        : [{ target, outcome: e.outcome, label: e.label, runs: e.runs, date: e.date }];
     }),
   );
   const names = [
@@ -130,49 +144,77 @@ export async function reportContext(
   return { releases, patches: patches.map((p) => ({ name: p.name, text: p.text })) };
 }
 
+const SCRIPT_EXTENSIONS = new Set([".ts", ".mts", ".js", ".mjs"]);
+
 /**
- * Writes a report folder for a finished run: report.md, report.json, fds.svg, scenario.json and
- * raw/<target>.{log,samples.csv,events.csv,probes.csv}. `run --report` calls it; so can any command
- * that produces a RunResult (a matrix writes one folder per scenario run).
+ * The scenario script a run was given, from its rerun command's --scenario (a path ending .ts, .mts,
+ * .js or .mjs), read from where the run read it; undefined for a data scenario or one given by name.
+ */
+export async function scenarioScript(
+  command: string,
+  path?: string,
+): Promise<{ path: string; text: Buffer } | undefined> {
+  const parts = command.split(" ");
+  const at = parts.indexOf("--scenario");
+  const given = path ?? (at >= 0 ? parts[at + 1] : undefined);
+  if (given === undefined || !SCRIPT_EXTENSIONS.has(extname(given))) return undefined;
+  try {
+    return { path: given, text: await readFile(resolve(given)) };
+  } catch (error) {
+    throw new UserError(
+      `cannot copy the scenario script ${given} into the report (${errorText(error)}): write the report from the folder the run was started in`,
+    );
+  }
+}
+
+/**
+ * Writes a report folder for a finished run: report.md, report.json, chart.svg (when a decision has a
+ * plot), scenario.json (and, for a script, a copy of it with its sha256) and raw/<target>.{log.txt,
+ * events.csv, series.csv, attempts.csv}. `run --report` calls it; so can any command that produces a
+ * RunResult.
  */
 export async function writeReport(
   dir: string,
   run: RunResult,
   scenario: Scenario,
-  options: { now?: Date; dirs?: HostDir[] } = {},
+  options: { now?: Date; dirs?: HostDir[]; scriptPath?: string } = {},
 ): Promise<WrittenReport> {
   const abs = await prepareReportDir(dir);
-  const context: ReportOptions = { ...(await reportContext(run)), ...options };
+  const source = await scenarioScript(run.command, options.scriptPath);
+  const script: ReportScript | null = source
+    ? { file: scriptCopyName(source.path), sha256: createHash("sha256").update(source.text).digest("hex") }
+    : null;
+  const { scriptPath: _, ...rest } = options;
+  const context: ReportOptions = { ...(await reportContext(run)), ...rest, script };
   const report = buildReport(run, scenario, context);
   const chart = renderChart(report.run);
-  const contents: [string, string][] = [];
+  const contents: [string, string | Buffer][] = [];
   report.run.results.forEach((r, i) => {
     const names = report.files.raw[i];
     if (!names) return;
     const raw = rawFiles(r);
-    contents.push([names.log, raw.log], [names.samples, raw.samples], [names.events, raw.events]);
-    contents.push([names.probes, raw.probes]);
-    if (names.series) contents.push([names.series, raw.series]);
+    for (const l of names.logs) contents.push([l.file, raw.log(l.node)]);
+    contents.push([names.events, raw.events], [names.series, raw.series], [names.attempts, raw.attempts]);
   });
-  if (report.files.aofChart) {
-    const aofOnly = {
-      ...report.run,
-      results: report.run.results.filter((r) => aofView(r.decision.evidence)),
-    };
-    const files = aofOnly.results.map((r) => aofView(r.decision.evidence)?.files?.series).find(Boolean);
-    contents.push([report.files.aofChart, renderChart(aofOnly, aofFilesMetric(files))]);
-  }
+  const scenarioJson = script
+    ? {
+        $comment: `A record of the scenario script ${script.file} (sha256 ${script.sha256}) as data: its steps and checker are code, so this file cannot run. Run ${script.file}.`,
+        ...report.scenario,
+      }
+    : report.scenario;
+  if (script && source) contents.push([script.file, source.text]);
+  contents.push([report.files.scenario, `${JSON.stringify(scenarioJson, null, 2)}\n`]);
+  if (report.files.chart && chart) contents.push([report.files.chart, chart]);
   contents.push(
-    [report.files.scenario, `${JSON.stringify(report.scenario, null, 2)}\n`],
-    [report.files.chart, chart],
     [report.files.markdown, renderMarkdown(report)],
     // Last: a folder with report.json is a complete report.
     [report.files.json, `${JSON.stringify(report, null, 2)}\n`],
   );
   try {
-    // An earlier report's raw files may name targets this run does not have.
+    // An earlier report's raw files may name targets this run does not have; its chart may be gone.
     await rm(join(abs, "raw"), { recursive: true, force: true });
     await rm(join(abs, report.files.json), { force: true });
+    await rm(join(abs, "chart.svg"), { force: true });
     for (const [name, text] of contents) {
       await mkdir(dirname(join(abs, name)), { recursive: true });
       await writeFile(join(abs, name), text);
@@ -182,5 +224,10 @@ export async function writeReport(
       `cannot write the report to ${dir} (${errorText(error)}); give a folder you can write`,
     );
   }
-  return { dir: abs, report, files: contents.map(([name]) => name), chartBytes: Buffer.byteLength(chart) };
+  return {
+    dir: abs,
+    report,
+    files: contents.map(([name]) => name),
+    chartBytes: chart ? Buffer.byteLength(chart) : 0,
+  };
 }

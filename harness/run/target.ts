@@ -2,12 +2,11 @@ import type { Ended } from "../core/checker.js";
 import { type Clock, runClock } from "../core/clock.js";
 import { errorText, UserError } from "../core/errors.js";
 import type { Fault } from "../core/fault.js";
+import { EXITED, FAULT_START, MARK } from "../core/history.js";
 import type { FaultNode, Node } from "../core/node.js";
-import { FAULT_START, MARK } from "../core/history.js";
 import { type Decision, type Expected, meets } from "../core/outcome.js";
 import type { Probe } from "../core/probe.js";
 import { progress } from "../core/progress.js";
-import type { Tally } from "../core/step.js";
 import { expectation } from "../catalogue/catalogue.js";
 import type { Scenario } from "../scenario/index.js";
 import type { TargetImage } from "../targets/build.js";
@@ -15,7 +14,7 @@ import { type RunNodes, startNodes } from "./nodes.js";
 import { HistoryRecorder } from "./recorder.js";
 import type { TargetResult } from "./result.js";
 import { watch } from "./watch.js";
-import { startWorkload } from "./workload.js";
+import { type RunningWorkload, startWorkload } from "./workload.js";
 
 export interface TargetRunOptions {
   /** The main node's fault instead of the scenario's (`--fault`). */
@@ -47,8 +46,7 @@ export async function runTarget(
   const stop = new AbortController();
   let decision: Decision | undefined;
   let ended: Ended | undefined;
-  let workload: Promise<Tally> | undefined;
-  let tally: Tally | undefined;
+  let workload: RunningWorkload | undefined;
   let peakBytes: number | null = null;
   let workloadMs = 0;
   try {
@@ -61,19 +59,33 @@ export async function runTarget(
       sleep: (ms) => clock.sleep(ms, stop.signal),
       log: (message) => progress(`${tag} ${message}`),
       mark: (name, value = null) => recorder.event({ t: clock.now(), kind: MARK, name, value }),
-      reply: (node, text) => recorder.reply(node, text, clock.now()),
+      reply: (node, text, reply) => recorder.reply(node, text, clock.now(), reply),
     });
-    workload = running.finish();
-    await running.loaded;
-    workloadMs = clock.now() - containerStartMs;
-    progress(`${tag} workload loaded; waiting for attempts`);
+    workload = running;
+    // The watch starts beside the workload: a step that never returns (a hung server) is itself what
+    // the checker may be waiting to see, and the time limit holds either way.
+    let loadError: unknown;
+    running.loaded.then(
+      () => {
+        workloadMs = clock.now() - containerStartMs;
+        progress(`${tag} workload loaded; watching`);
+      },
+      (error: unknown) => {
+        loadError = error ?? new Error("a workload step failed");
+      },
+    );
     ({ decision, ended } = await watch(
       {
         clock,
         history,
         checker: scenario.checker,
         attemptsNeeded,
-        sample: () => read((p) => !p.once),
+        sample: async () => {
+          if (loadError instanceof UserError) throw loadError;
+          if (loadError !== undefined)
+            return { reason: "error", detail: `a workload step failed: ${errorText(loadError)}` };
+          return read((p) => !p.once);
+        },
       },
       {
         deadlineMs: scenario.budgets.timeLimitSeconds * 1000,
@@ -86,7 +98,8 @@ export async function runTarget(
     decision = scenario.checker.decide(history, { now: clock.now(), attemptsNeeded, ended });
   } finally {
     stop.abort();
-    tally = await workload?.catch(() => undefined);
+    // Steps stop at the signal; one stuck on a server that never answers is cut off by the removal.
+    await Promise.race([workload?.finish(), clock.sleep(2_000)]);
     peakBytes = await nodes
       .get("main")
       .memoryPeak()
@@ -104,7 +117,7 @@ export async function runTarget(
       totalMs: clock.now(),
     },
     memory: { limitBytes: scenario.limits.memory, peakBytes },
-    workload: tally ?? null,
+    workload: workload?.tally ?? null,
     faults: [...new Set([...faults.values()].flat().map((f) => f.name))],
   });
 }

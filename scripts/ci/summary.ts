@@ -1,7 +1,7 @@
 /**
  * Merges the CI shards' matrix results (matrix-*.json anywhere under a folder, written by `redis-repro matrix
- * --json`) into one Markdown table for the job summary: release × scenario → verdict against the
- * catalogue, with counts. A shard that left no readable result is named, not skipped.
+ * --json`) into one Markdown table for the job summary: release × scenario → the label each run gave,
+ * ✓/✗ against the catalogue, with counts. A shard that left no readable result is named, not skipped.
  * Usage: node dist/scripts/ci/summary.js DIR [--shards N]   (Markdown on stdout; exit 1 if any cell
  * differs, errored or is missing)
  */
@@ -79,7 +79,7 @@ export function renderSummary(
         const c = cells.find((x) => x.target === target && x.scenario === scenario);
         if (!c) return "";
         const detail = c.status === "as-expected" ? "" : ` (expected ${c.expected})`;
-        return `${c.verdict ?? "no verdict"} ${mark[c.status]}${detail}`;
+        return `${c.label ?? "no outcome"} ${mark[c.status]}${detail}`;
       });
       lines.push(`| ${target} | ${row.join(" | ")} |`);
     }

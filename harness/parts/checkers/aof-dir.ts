@@ -1,6 +1,13 @@
 import { z } from "zod";
 import type { CheckContext, Checker } from "../../core/checker.js";
-import { type Attempt, attemptsUntil, type History, type Point, seriesNames, seriesOf } from "../../core/history.js";
+import {
+  type Attempt,
+  attemptsUntil,
+  type History,
+  type Point,
+  seriesNames,
+  seriesOf,
+} from "../../core/history.js";
 import type { Decision, Fact } from "../../core/outcome.js";
 import { nodeEvents, type ResourceLabel, resourceDecision, seconds, type SpecArg } from "./common.js";
 import { judgeGrowth, SeriesGrowth, seriesGrowth } from "./growth.js";

@@ -59,8 +59,18 @@ export function decideAssert(
   const points = seriesOf(history, spec.series);
   const when = momentText(spec.at);
   const cond = conditionText(spec.condition);
-  const at = spec.at === "end" ? (context.ended ? (points.at(-1)?.t ?? null) : undefined) : momentTime(history, spec.at);
-  const reading = at === undefined || at === null ? undefined : spec.at === "end" ? points.at(-1) : points.find((p) => p.t >= at);
+  const at =
+    spec.at === "end"
+      ? context.ended
+        ? (points.at(-1)?.t ?? null)
+        : undefined
+      : momentTime(history, spec.at);
+  const reading =
+    at === undefined || at === null
+      ? undefined
+      : spec.at === "end"
+        ? points.at(-1)
+        : points.find((p) => p.t >= at);
   const evidence = (held: boolean | null, point?: Point): AssertEvidence => ({
     series: spec.series,
     moment: when,
@@ -84,8 +94,14 @@ export function decideAssert(
       summary: `${spec.series} ${when}: not judged`,
       facts: [
         { name: "series", value: spec.series },
-        { name: "moment", value: at === undefined || at === null ? `${when} (not reached)` : `${when} at ${seconds(at)}` },
-        { name: "condition", value: `${cond} (bug ${spec.bug === "if-true" ? "if it holds" : "if it does not"})` },
+        {
+          name: "moment",
+          value: at === undefined || at === null ? `${when} (not reached)` : `${when} at ${seconds(at)}`,
+        },
+        {
+          name: "condition",
+          value: `${cond} (bug ${spec.bug === "if-true" ? "if it holds" : "if it does not"})`,
+        },
       ],
       evidence: evidence(null),
       plot: plot(),
@@ -96,7 +112,9 @@ export function decideAssert(
     const held = holds(spec.condition, reading);
     const outcome: Outcome = held === (spec.bug === "if-true") ? "bug" : "no-bug";
     const label =
-      outcome === "bug" ? (spec.labels?.bug ?? ASSERT_LABELS.bug) : (spec.labels?.noBug ?? ASSERT_LABELS.noBug);
+      outcome === "bug"
+        ? (spec.labels?.bug ?? ASSERT_LABELS.bug)
+        : (spec.labels?.noBug ?? ASSERT_LABELS.noBug);
     const which = spec.at === "end" ? "the last reading" : `the first reading at or after ${when}`;
     const verdict = held ? "holds" : "does not hold";
     return decision(
@@ -110,7 +128,10 @@ export function decideAssert(
           { name: "series", value: spec.series },
           { name: "moment", value: at === undefined || at === null ? when : `${when} at ${seconds(at)}` },
           { name: "reading", value: `${pointText(reading)} at ${seconds(reading.t)}` },
-          { name: "condition", value: `${cond}: ${verdict} (bug ${spec.bug === "if-true" ? "if it holds" : "if it does not"})` },
+          {
+            name: "condition",
+            value: `${cond}: ${verdict} (bug ${spec.bug === "if-true" ? "if it holds" : "if it does not"})`,
+          },
         ],
         evidence: evidence(held, reading),
         plot: plot(reading),

@@ -1,5 +1,13 @@
 import { z } from "zod";
-import { EventValue, eventsOf, FAULT_HEAL, FAULT_START, type History, MARK, type Point } from "../../core/history.js";
+import {
+  EventValue,
+  eventsOf,
+  FAULT_HEAL,
+  FAULT_START,
+  type History,
+  MARK,
+  type Point,
+} from "../../core/history.js";
 import { Pattern, seconds } from "./common.js";
 
 /**
@@ -12,9 +20,7 @@ import { Pattern, seconds } from "./common.js";
  */
 const AfterMs = z.number().min(0).default(0);
 
-export const AttemptsMoment = z
-  .object({ attempts: z.number().int().positive(), afterMs: AfterMs })
-  .strict();
+export const AttemptsMoment = z.object({ attempts: z.number().int().positive(), afterMs: AfterMs }).strict();
 export const MarkMoment = z
   .object({ mark: z.string().min(1), value: EventValue.optional(), afterMs: AfterMs })
   .strict();

@@ -34,8 +34,12 @@ import { Condition, conditionText, FromMoment, holds, momentText, momentTime, po
  * when the run ended before the moment came, or before the deadline, or because the server died.
  */
 export const Happening = z.union([
-  z.object({ series: z.string().regex(/^[^.]+\..+$/, "a series PROBE.FIELD"), condition: Condition }).strict(),
-  z.object({ succeeds: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "a probe's name, e.g. connect") }).strict(),
+  z
+    .object({ series: z.string().regex(/^[^.]+\..+$/, "a series PROBE.FIELD"), condition: Condition })
+    .strict(),
+  z
+    .object({ succeeds: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "a probe's name, e.g. connect") })
+    .strict(),
   z.object({ log: Pattern, node: NodeName }).strict(),
   z
     .object({
@@ -93,12 +97,18 @@ function happeningText(happens: Happening): string {
   if ("series" in happens) return `${happens.series} ${conditionText(happens.condition)}`;
   if ("succeeds" in happens) return `${happens.succeeds} succeeds (${happens.succeeds}.ok = 1)`;
   if ("log" in happens) return `a line matching /${happens.log}/ in ${happens.node}'s log`;
-  const where = [happens.name && `"${happens.name}"`, happens.node && `on ${happens.node}`].filter(Boolean).join(" ");
+  const where = [happens.name && `"${happens.name}"`, happens.node && `on ${happens.node}`]
+    .filter(Boolean)
+    .join(" ");
   return `a ${happens.event} event${where ? ` ${where}` : ""}`;
 }
 
 /** The first time at or after `from` that it happened, and what was seen. */
-function firstAfter(history: History, happens: Happening, from: number): { t: number; seen: string } | undefined {
+function firstAfter(
+  history: History,
+  happens: Happening,
+  from: number,
+): { t: number; seen: string } | undefined {
   if ("event" in happens) {
     const event = eventsOf(history, happens.event, {
       ...(happens.node !== undefined ? { node: happens.node } : {}),
@@ -135,7 +145,10 @@ export function decideWithin(
     summary,
     facts: [
       { name: "must happen", value: what },
-      { name: "within", value: `${seconds(spec.ms)} of ${when}${from === undefined ? " (not reached)" : ` (at ${seconds(from)})`}` },
+      {
+        name: "within",
+        value: `${seconds(spec.ms)} of ${when}${from === undefined ? " (not reached)" : ` (at ${seconds(from)})`}`,
+      },
       {
         name: "happened",
         value: hit && from !== undefined ? `after ${seconds(hit.t - from)}: ${hit.seen}` : "not seen",
@@ -179,7 +192,11 @@ export function decideWithin(
         "bug",
         spec.labels?.bug ?? WITHIN_LABELS.bug,
         `${what} did not happen within ${seconds(spec.ms)} of ${when} (at ${seconds(from)})${hit ? `; it came after ${seconds(hit.t - from)}` : `; not by ${seconds(context.now)}`}`,
-        told(hit ? `came after ${seconds(hit.t - from)} (> ${seconds(spec.ms)})` : `not within ${seconds(spec.ms)}`),
+        told(
+          hit
+            ? `came after ${seconds(hit.t - from)} (> ${seconds(spec.ms)})`
+            : `not within ${seconds(spec.ms)}`,
+        ),
       );
   }
   const ended = context.ended;
@@ -202,7 +219,11 @@ export function withinChecker(specInput: SpecArg<WithinSpecInput>): Checker<With
     ...("log" in happens
       ? {
           probes: [
-            logProbe({ name: withinLogProbeName(happens.node, happens.log), pattern: happens.log, node: happens.node }),
+            logProbe({
+              name: withinLogProbeName(happens.node, happens.log),
+              pattern: happens.log,
+              node: happens.node,
+            }),
           ],
         }
       : {}),

@@ -20,6 +20,8 @@ import { probeClientOptions } from "../probes/connect.js";
 import { listDirFromHost, onlyVanished, parseDirListing } from "../probes/dir.js";
 import { fdsFromHost, hostProcReadable, parseFdListing } from "../probes/fds.js";
 import { parseInfo } from "../probes/info.js";
+import type { TargetImage } from "../../targets/build.js";
+import { type RedisConfig, redisArgs } from "../../targets/config.js";
 import type { Limits } from "./limits.js";
 
 /** The server's user in our images and in the official ones. */
@@ -56,14 +58,24 @@ export function creationOptions(
 export class RedisReproContainer extends GenericContainer {
   private faults: Fault[] = [];
   private limits: Limits = DEFAULT_LIMITS;
-  private args: string[] = [];
+  private config: RedisConfig = {};
+  private readonly version: string | undefined;
   private brought = false;
   private nodeName = "main";
   private network: { name: string; alias: string } | undefined;
   private lineHandlers: ((line: string) => void)[] = [];
 
-  constructor(image: string) {
-    super(image);
+  /**
+   * An image by name, or one the harness built or found (`ensureImage`): then the server's release is
+   * known, and the arguments suit it (protected-mode exists from 3.2), and a brought image's own
+   * entrypoint is bypassed.
+   */
+  constructor(image: string | TargetImage) {
+    super(typeof image === "string" ? image : image.image);
+    if (typeof image !== "string") {
+      this.version = image.version;
+      this.brought = image.origin === "brought";
+    }
     this.withExposedPorts(6379)
       .withLabels({ [LABEL_MANAGED]: "true" })
       // No shell can run where fork fails, so readiness comes from the log, never an exec.
@@ -82,9 +94,9 @@ export class RedisReproContainer extends GenericContainer {
     return this;
   }
 
-  /** redis-server's arguments (targets/config.ts makes them from a scenario's directives). */
-  withServerArgs(args: string[]): this {
-    this.args = args;
+  /** redis.conf directives, passed to redis-server as arguments (any directive; booleans as yes/no). */
+  withConfig(config: RedisConfig): this {
+    this.config = config;
     return this;
   }
 
@@ -99,12 +111,6 @@ export class RedisReproContainer extends GenericContainer {
       // Which process started it, so cleanup can tell a killed run's leftovers from a live run's.
       ...ownerLabels(),
     });
-  }
-
-  /** An image the user brought: its entrypoint may be a shell script, which cannot run under the fault. */
-  asBroughtImage(): this {
-    this.brought = true;
-    return this;
   }
 
   /** Every line the server logs, as it comes. */
@@ -143,7 +149,7 @@ export class RedisReproContainer extends GenericContainer {
   override async start(): Promise<StartedRedisReproContainer> {
     const { limits } = this;
     const { securityOpt, env, entrypoint } = creationOptions(this.faults, this.brought);
-    this.withCommand(this.args)
+    this.withCommand(redisArgs(this.version, this.config))
       .withUlimits({ nofile: { soft: limits.nofile, hard: limits.nofile } })
       .withSecurityOpt(...securityOpt)
       .withEnvironment(env)

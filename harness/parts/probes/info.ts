@@ -1,3 +1,4 @@
+import type { Redis } from "ioredis";
 import { z } from "zod";
 import type { Probe } from "../../core/probe.js";
 import { NodeName, ProbeName } from "./spec.js";
@@ -61,4 +62,9 @@ export function infoProbe(spec: { name?: string; node?: string; fields: string[]
       return values;
     },
   };
+}
+
+/** One INFO section through a client, as a flat map. */
+export async function infoSection(client: Redis, section: string): Promise<Record<string, string>> {
+  return parseInfo(await client.info(section));
 }

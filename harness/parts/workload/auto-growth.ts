@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { parseInfo } from "../probes/info.js";
+import { infoSection } from "../probes/info.js";
 
 /** Redis's own units for sizes in config: kb/mb/gb are powers of 1024. */
 export function redisBytes(size: string): number {
@@ -35,7 +35,7 @@ export async function growAofPastRewriteThreshold(
   for (let round = 0; round < maxRounds; round++) {
     // Stopped by the run: what was written so far, not a complaint about the server.
     if (signal.aborted) return { writes, aofBytes };
-    const info = parseInfo(await client.info("persistence"));
+    const info = await infoSection(client, "persistence");
     aofBytes = Number(info.aof_current_size ?? 0);
     if (aofBytes > target) return { writes, aofBytes };
     const batch = client.pipeline();
