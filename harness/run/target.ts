@@ -175,13 +175,11 @@ export async function readProbes(
   attemptsNeeded: number,
   which: (probe: Probe) => boolean,
 ): Promise<Ended | undefined> {
-  const tried = new Set<string>();
   const answered = new Set<string>();
   await Promise.all(
     probes.map(async (probe) => {
       if (!probe.read || !which(probe)) return;
       if (probe.due && !probe.due(recorder.history, { now: clock.now(), attemptsNeeded })) return;
-      tried.add(probe.node);
       try {
         const values = await probe.read(nodes.get(probe.node), clock.now);
         if (values) recorder.reading(probe.name, clock.now(), values);
@@ -199,15 +197,18 @@ export async function readProbes(
       }
     }),
   );
-  for (const name of tried) {
+  // A node none of whose reads answered this tick (or that nothing reads) is asked whether it still
+  // runs: a crash is an event of the history, and the end of the run.
+  for (const name of nodes.all.keys()) {
     if (answered.has(name)) continue;
     const end = await nodes.get(name).endState();
-    if (end)
-      return {
-        reason: "container-exited",
-        cause: end.cause,
-        detail: name === "main" ? end.detail : `node ${name}: ${end.detail}`,
-      };
+    if (!end) continue;
+    recorder.event({ t: clock.now(), node: name, kind: EXITED, name: end.cause, line: end.detail });
+    return {
+      reason: "container-exited",
+      cause: end.cause,
+      detail: name === "main" ? end.detail : `node ${name}: ${end.detail}`,
+    };
   }
   return undefined;
 }
