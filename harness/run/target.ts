@@ -169,7 +169,7 @@ export async function startFaults(
  */
 export async function readProbes(
   probes: readonly Probe[],
-  nodes: { get(name: string): Node },
+  nodes: { get(name: string): Node; readonly all: ReadonlyMap<string, unknown> },
   recorder: HistoryRecorder,
   clock: Clock,
   attemptsNeeded: number,

@@ -37,9 +37,13 @@ export function fakeNode(given: Partial<FaultNode> & { name?: string; limits?: N
 }
 
 /** Nodes by name, as the run loop's pieces look them up; an unknown name throws as the run's does. */
-export function fakeNodes(...nodes: FaultNode[]): { get(name: string): FaultNode } {
+export function fakeNodes(...nodes: FaultNode[]): {
+  get(name: string): FaultNode;
+  readonly all: ReadonlyMap<string, FaultNode>;
+} {
   const byName = new Map(nodes.map((n) => [n.name, n]));
   return {
+    all: byName,
     get(name) {
       const node = byName.get(name);
       if (!node) throw new Error(`no node "${name}"`);

@@ -1,12 +1,12 @@
 import { describe, expect, it, vi } from "vitest";
 import type { Checker } from "../../harness/core/checker.js";
 import type { Fault } from "../../harness/core/fault.js";
-import { FAULT_START, seriesOf } from "../../harness/core/history.js";
+import { EXITED, FAULT_START, seriesOf } from "../../harness/core/history.js";
 import type { Probe } from "../../harness/core/probe.js";
 import { noFault, pidsLimit, seccompEnomem } from "../../harness/parts/faults/index.js";
 import { logProbe } from "../../harness/parts/probes/log.js";
 import { HistoryRecorder } from "../../harness/run/recorder.js";
-import { rerunCommand } from "../../harness/run/scenario.js";
+import { type RunOptions, rerunCommand } from "../../harness/run/scenario.js";
 import { faultsByNode, probesOf, readProbes, startFaults } from "../../harness/run/target.js";
 import type { Scenario, ScenarioNode } from "../../harness/scenario/index.js";
 import { fakeClock } from "../helpers/fake-clock.js";
@@ -185,7 +185,7 @@ describe("readProbes", () => {
     expect(seriesOf(r.history, "ok.n")).toHaveLength(2);
   });
 
-  it("a node none of whose probes answered is asked whether it still runs: gone, the run is over", async () => {
+  it("a node none of whose probes answered is asked whether it still runs: gone, it is an event and the run is over", async () => {
     const gone = fakeNode({
       name: "replica",
       endState: async () => ({ cause: "oom", detail: "killed by the kernel: out of memory (limit 64 MiB)" }),
@@ -197,6 +197,9 @@ describe("readProbes", () => {
       cause: "oom",
       detail: "node replica: killed by the kernel: out of memory (limit 64 MiB)",
     });
+    expect(r.history.events.map((e) => [e.node, e.kind, e.name, e.line])).toEqual([
+      ["replica", EXITED, "oom", "killed by the kernel: out of memory (limit 64 MiB)"],
+    ]);
     const mainGone = fakeNode({ endState: async () => ({ cause: "exited", detail: "exited with code 1" }) });
     const failing = probe("fds", "main", {
       read: async () => {
@@ -207,6 +210,18 @@ describe("readProbes", () => {
       reason: "container-exited",
       cause: "exited",
       detail: "exited with code 1",
+    });
+  });
+
+  it("a node nothing reads is asked too: a crash there ends the run", async () => {
+    const replica = fakeNode({
+      name: "replica",
+      endState: async () => ({ cause: "exited", detail: "exited with code 139" }),
+    });
+    const r = recorder();
+    expect(await read([probe("info")], r, fakeNodes(fakeNode(), replica))).toMatchObject({
+      reason: "container-exited",
+      detail: "node replica: exited with code 139",
     });
   });
 
@@ -242,30 +257,31 @@ describe("readProbes", () => {
 
 describe("rerunCommand", () => {
   const scenario = (source: Scenario["source"]) => ({ name: "my-bug", source }) as Scenario;
+  const options = (change: Partial<RunOptions> = {}): RunOptions => ({ bases: "auto", ...change });
 
   it("names a project scenario by its name, a file or script by the path the user gave", () => {
-    expect(rerunCommand(scenario({ kind: "name", ref: "bgsave-enomem" }), ["3.2.8"], {})).toBe(
+    expect(rerunCommand(scenario({ kind: "name", ref: "bgsave-enomem" }), ["3.2.8"], options())).toBe(
       "npx redis-repro run --scenario bgsave-enomem --target 3.2.8",
     );
     expect(
       rerunCommand(
         scenario({ kind: "script", ref: "bugs/status.ts", file: "bugs/status.ts", sha256: "ab" }),
         ["7.0.15"],
-        {},
+        options(),
       ),
     ).toBe("npx redis-repro run --scenario bugs/status.ts --target 7.0.15");
     // A scenario made in code has no file: its name is all there is.
-    expect(rerunCommand(scenario({ kind: "object", ref: "x" }), ["7.0.15"], {})).toBe(
+    expect(rerunCommand(scenario({ kind: "object", ref: "x" }), ["7.0.15"], options())).toBe(
       "npx redis-repro run --scenario my-bug --target 7.0.15",
     );
   });
 
   it("spells out every target, the fault override, and the git directory only for git targets", () => {
     const s = scenario({ kind: "name", ref: "bgsave-enomem" });
-    expect(rerunCommand(s, ["3.2.8", "3.2.9"], { faultOverride: "pids-limit", gitDir: "/src/redis" })).toBe(
-      "npx redis-repro run --scenario bgsave-enomem --target 3.2.8 --target 3.2.9 --fault pids-limit",
-    );
-    expect(rerunCommand(s, ["git:abc123"], { gitDir: "/src/redis" })).toBe(
+    expect(
+      rerunCommand(s, ["3.2.8", "3.2.9"], options({ faultOverride: "pids-limit", gitDir: "/src/redis" })),
+    ).toBe("npx redis-repro run --scenario bgsave-enomem --target 3.2.8 --target 3.2.9 --fault pids-limit");
+    expect(rerunCommand(s, ["git:abc123"], options({ gitDir: "/src/redis" }))).toBe(
       "npx redis-repro run --scenario bgsave-enomem --target git:abc123 --git-dir /src/redis",
     );
   });
