@@ -34,15 +34,16 @@ type LeafSpecInput =
   | z.input<typeof LeaksSpec>
   | z.input<typeof AssertSpec>
   | z.input<typeof WithinSpec>;
+/** A spec as written (defaults may be left out). */
 export type CheckerSpecInput =
   | LeafSpecInput
-  | { checker: "all" | "any"; of: CheckerSpecInput[]; labels?: ComposeLabels | undefined };
+  | { checker: "all" | "any"; of: readonly CheckerSpecInput[]; labels?: ComposeLabels | undefined };
 
-/** A spec, or a Checker object where the data would name one (a script's own). */
+/** A spec as written, or a Checker object where the data would name one (a script's own), at any depth. */
 export type CheckerInput =
-  | LeafSpec
+  | LeafSpecInput
   | Checker
-  | { checker: "all" | "any"; of: CheckerInput[]; labels?: ComposeLabels | undefined };
+  | { checker: "all" | "any"; of: readonly CheckerInput[]; labels?: ComposeLabels | undefined };
 
 const leaves = [FdLeakSpec, AofDirSpec, GrowthSpec, LeaksSpec, AssertSpec, WithinSpec] as const;
 
@@ -83,8 +84,8 @@ export const CheckerObject = z.custom<Checker>(isChecker, {
 
 /** What a script may give: a spec, or its own Checker object, at any depth of all/any. */
 export const CheckerInput: z.ZodType<
-  CheckerInput,
-  CheckerSpecInput | Checker | { checker: "all" | "any"; of: unknown[]; labels?: ComposeLabels }
+  CheckerSpec | Checker | { checker: "all" | "any"; of: unknown[]; labels?: ComposeLabels },
+  CheckerInput
 > = z.lazy(() =>
   z.union([
     CheckerObject,
@@ -113,10 +114,10 @@ export const CheckerInput: z.ZodType<
  * in), so a constructor's caller may leave out what has a default; a spec that does not parse throws
  * zod's error (the scenario layer parses first and reports a user's mistake with its file and line).
  */
-export function checkerFrom(input: CheckerInput | CheckerSpecInput): Checker {
+export function checkerFrom(input: CheckerInput): Checker {
   if (isChecker(input)) return input;
   if (input.checker === "all" || input.checker === "any") {
-    const { of, labels } = input as { of: (CheckerInput | CheckerSpecInput)[]; labels?: ComposeLabels };
+    const { of, labels } = input as { of: readonly CheckerInput[]; labels?: ComposeLabels };
     return compose(input.checker, of.map(checkerFrom), labels ? ComposeLabels.parse(labels) : {});
   }
   const spec = CheckerSpec.parse(input) as LeafSpec;
@@ -149,8 +150,8 @@ export {
   composeDecisions,
   composeOutcome,
 } from "./compose.js";
-export { ceilingOf } from "./fd-table.js";
 export { decideFdLeak, FdLeakEvidence, FdLeakSpec, fdLeakChecker } from "./fd-leak.js";
+export { ceilingOf } from "./fd-table.js";
 export { decideGrowth, GrowthEvidence, GrowthSpec, growthChecker, SeriesGrowth } from "./growth.js";
 export {
   DEFAULT_LEAK_SERIES,
@@ -158,8 +159,8 @@ export {
   LeakSeries,
   LeaksEvidence,
   LeaksSpec,
-  leakText,
   leaksChecker,
+  leakText,
 } from "./leaks.js";
 export { Condition, FromMoment, Moment } from "./moment.js";
 export { Prediction } from "./prediction.js";

@@ -12,8 +12,8 @@ import {
   diedText,
   Label,
   Pattern,
-  seconds,
   type SpecArg,
+  seconds,
   UNKNOWN_LABEL,
 } from "./common.js";
 import { Condition, conditionText, FromMoment, holds, momentText, momentTime, pointText } from "./moment.js";
