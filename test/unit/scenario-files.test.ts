@@ -29,6 +29,13 @@ async function dataScenarios(): Promise<string[]> {
   return (await listScenarios()).filter((name) => existsSync(join(scenariosDir, `${name}.json`)));
 }
 
+/** Every label a checker's data names in its `labels`, at any depth of all/any. */
+function labelsIn(spec: unknown): string[] {
+  if (typeof spec !== "object" || spec === null) return [];
+  const { labels, of } = spec as { labels?: Record<string, string>; of?: unknown[] };
+  return [...Object.values(labels ?? {}), ...(of ?? []).flatMap(labelsIn)];
+}
+
 /** The words an expectation may use: an outcome, or a label the built-in checkers name. */
 const WORDS = [...Outcome.options, ...Object.keys(RESOURCE_LABELS), "inconclusive"];
 
@@ -59,8 +66,10 @@ describe("every file in scenarios/", () => {
 
   it("states expectations as outcomes or labels, never the old verdict type's other words", async () => {
     for (const scenario of await allScenarios()) {
+      // Labels a data checker names itself (assert, within, all/any: `labels`), besides the built-ins'.
+      const words = [...WORDS, ...labelsIn(scenario.data.checker)];
       for (const [target, expected] of Object.entries(scenario.expect))
-        expect(WORDS, `${scenario.name} × ${target}: ${expected}`).toContain(expected);
+        expect(words, `${scenario.name} × ${target}: ${expected}`).toContain(expected);
     }
   });
 
@@ -139,40 +148,44 @@ describe("workload", () => {
 });
 
 describe("probes and checkers", () => {
-  it("the aof-dir scenarios watch the AOF directory and INFO; the generic one a dir probe and growth; the sweep's finding judges leaks; the rest fds", async () => {
+  it("each data scenario reads what its checker judges: fds for fd-leak, the AOF directory for aof-dir, a dir probe for growth, a replica for leaks, CONFIG GET for the status bug", async () => {
+    const kinds = new Set<string>();
     for (const name of await dataScenarios()) {
       const raw = await rawScenario(name);
       const scenario = await loadScenario(name);
+      const kind = (raw.checker as { checker: string }).checker;
+      kinds.add(kind);
       const probes = scenario.probes.map((p) => `${p.node}:${p.name}`);
-      if (name === "aof-dir-growth-generic") {
-        // The same bug with generic parts only: a dir probe and the growth checker on its series.
+      expect(scenario.checker.name, name).toBe(kind);
+      if (kind === "fd-leak") {
+        expect(raw.probes, name).toBeUndefined();
+        // What fd-leak needs it asks for itself: the fds, maxclients and hz, a fresh client.
+        expect(scenario.checker.probes?.map((p) => p.name)).toEqual(["fds", "config", "connect"]);
+      } else if (kind === "aof-dir") {
+        expect(probes, name).toEqual(["main:aofdir", "main:info"]);
+      } else if (kind === "growth") {
+        // The same AOF directory bug with generic parts only: a dir probe and growth on its series.
+        expect(name).toBe("aof-dir-growth-generic");
         expect(raw.probes).toEqual([
           { probe: "dir", name: "incr", path: "/data/appendonlydir", pattern: "\\.incr\\.aof$" },
         ]);
-        expect(probes).toEqual(["main:incr"]);
-        expect(raw.checker).toMatchObject({ checker: "growth", series: "incr.files" });
-        expect(scenario.checker.name).toBe("growth");
-      } else if (name.startsWith("aof-dir-")) {
-        expect(probes).toEqual(["main:aofdir", "main:info"]);
-        expect(raw.checker).toEqual({ checker: "aof-dir" });
-        expect(scenario.checker.name).toBe("aof-dir");
-      } else if (name === "repl-diskless-pipe-leak-enomem") {
-        // Found by the sweep: judged on pipe fds per failed diskless sync, with a replica node.
-        expect(scenario.checker.name).toBe("leaks");
+        expect(raw.checker).toMatchObject({ series: "incr.files" });
+      } else if (kind === "leaks") {
+        // Found by the sweep: pipe fds per failed diskless sync. The replica becomes one by the
+        // workload's SLAVEOF, so that the sync starts once the data is in.
+        expect(name).toBe("repl-diskless-pipe-leak-enomem");
         expect(Object.keys(scenario.nodes)).toEqual(["replica"]);
-        // It becomes a replica by the workload's SLAVEOF, so that the sync starts once the data is in.
         expect(scenario.nodes.replica?.replicaOf).toBeUndefined();
         expect(scenario.workload.map((s) => s.name)).toEqual(["fill", "command SLAVEOF"]);
       } else {
-        expect(raw.probes).toBeUndefined();
-        expect(probes).toEqual([]);
-        expect(scenario.checker.name).toBe("fd-leak");
-        // What fd-leak needs it asks for itself: the fds, maxclients and hz, a fresh client.
-        expect(scenario.checker.probes?.map((p) => p.name)).toEqual(["fds", "config", "connect"]);
+        // A status bug (redis/redis#3703): the setting as CONFIG GET reads it, and the slow-script line.
+        expect([name, kind]).toEqual(["lua-time-limit-ignored", "any"]);
+        expect(probes).toEqual(["main:config"]);
       }
       // Every project data scenario counts failed forks on main (the default).
       expect(scenario.attempt).toEqual({ event: "fork-failed", node: "main" });
     }
+    expect([...kinds].sort()).toEqual(["any", "aof-dir", "fd-leak", "growth", "leaks"]);
   });
 });
 
