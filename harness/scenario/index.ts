@@ -98,7 +98,8 @@ export function parseScenario(input: unknown, source: string | ScenarioSource): 
     typeof f === "string" ? faultFrom(f) : f;
   const raw = input as Record<string, unknown>;
   const probes = s.probes.map((p) => ("probe" in p ? probeFrom(p) : (p as Probe)));
-  const checker = checkerFrom(guardedParts(s.checker, from));
+  // Parsed: every part is a spec or a Checker, however loosely the schema types its output.
+  const checker = checkerFrom(guardedParts(s.checker as CheckerInput, from));
   checkProbeNames(probes, checker, s.attempt, from);
   return {
     name: s.name,

@@ -55,7 +55,7 @@ export function fakeNodes(...nodes: FaultNode[]): {
 /** What a workload's steps did to a fake context: marks, replies and progress lines, in order. */
 export interface StepRecord {
   marks: { t: number; name: string; value: unknown }[];
-  replies: { node: string; text: string }[];
+  replies: { node: string; text: string; ok?: boolean; series?: string | undefined }[];
   logs: string[];
 }
 
@@ -83,7 +83,7 @@ export function fakeWorkloadContext(
       sleep: (ms) => clock.sleep(ms, stop.signal),
       log: (message) => record.logs.push(message),
       mark: (name, value = null) => record.marks.push({ t: clock.now(), name, value }),
-      reply: (node, text) => record.replies.push({ node, text }),
+      reply: (node, text, reply) => record.replies.push({ node, text, ...reply }),
     },
   };
 }

@@ -132,6 +132,21 @@ describe("HistoryRecorder: attempts by pattern and by reply", () => {
     ]);
   });
 
+  it("a reply with a series name is also a point of NAME.ok: 1, or 0 for an error, its text kept", () => {
+    const r = recorder({ event: "fork-failed" });
+    r.reply("main", "OK", 10, { ok: true, series: "write" });
+    r.reply("main", "MISCONF Errors writing to the AOF file", 20, { ok: false, series: "write" });
+    // Without a series name a reply is no point of any series.
+    r.reply("main", "OK", 30, { ok: true });
+    r.reply("main", "OK", 40);
+    expect(r.history.series).toStrictEqual({
+      "write.ok": [
+        { t: 10, v: 1, text: "OK" },
+        { t: 20, v: 0, text: "MISCONF Errors writing to the AOF file" },
+      ],
+    });
+  });
+
   it("replies count nothing when attempts are log events", () => {
     const r = recorder({ event: "fork-failed" });
     r.reply("main", "Can't rewrite append only file in background: fork: Cannot allocate memory", 10);

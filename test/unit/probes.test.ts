@@ -6,6 +6,7 @@ import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DirEntry } from "../../harness/core/node.js";
 import { aofDirProbe } from "../../harness/parts/probes/aof-dir.js";
+import { CommandProbeSpec, commandProbe } from "../../harness/parts/probes/command.js";
 import { configProbe } from "../../harness/parts/probes/config.js";
 import { connectProbe, connectResults, freshClient } from "../../harness/parts/probes/connect.js";
 import { dirProbe, listDirFromHost } from "../../harness/parts/probes/dir.js";
@@ -55,6 +56,7 @@ describe("the probes' data forms", () => {
       { probe: "info", fields: ["role"] },
       { probe: "connect" },
       { probe: "config", parameters: ["hz"] },
+      { probe: "command", name: "ping", args: ["PING"] },
     ];
     const probes = specs.map((s) => probeFrom(ProbeSpec.parse(s)));
     expect(probes.map((p) => [p.name, p.node, p.once ?? false])).toEqual([
@@ -64,6 +66,7 @@ describe("the probes' data forms", () => {
       ["info", "main", false],
       ["connect", "main", false],
       ["config", "main", true],
+      ["ping", "main", false],
     ]);
     expect(probes.every((p) => typeof p.read === "function")).toBe(true);
   });
@@ -210,5 +213,74 @@ describe("the connect probe", () => {
       { t: 200, ok: false, error: "Connection is closed." },
     ]);
     expect(connectResults(r.history, "other")).toEqual([]);
+  });
+});
+
+describe("the command probe", () => {
+  /** A fresh client as node.client() gives one: answers as told, and says whether it was closed. */
+  function clientNode(answer: () => Promise<unknown>) {
+    const calls: string[][] = [];
+    let disconnected = 0;
+    const node = fakeNode({
+      client: () =>
+        ({
+          connect: async () => undefined,
+          call: async (...args: string[]) => {
+            calls.push(args);
+            return answer();
+          },
+          disconnect: () => {
+            disconnected++;
+          },
+        }) as unknown as Redis,
+    });
+    return { node, calls, disconnected: () => disconnected };
+  }
+
+  it("its data form needs a name (the series says what it asks) and a command", () => {
+    expect(CommandProbeSpec.parse({ probe: "command", name: "dbsize", args: ["DBSIZE"] })).toEqual({
+      probe: "command",
+      name: "dbsize",
+      args: ["DBSIZE"],
+      node: "main",
+    });
+    expect(ProbeSpec.safeParse({ probe: "command", args: ["DBSIZE"] }).success).toBe(false);
+    expect(ProbeSpec.safeParse({ probe: "command", name: "x", args: [] }).success).toBe(false);
+  });
+
+  it("a reply is ok 1 with its text, a number also as the value; the fresh client is closed", async () => {
+    const numeric = clientNode(async () => 600);
+    const reading = await commandProbe({ name: "dbsize", args: ["DBSIZE"] }).read?.(numeric.node, now);
+    expect(reading).toEqual({ ok: { v: 1, text: "600" }, value: 600, ms: expect.any(Number) });
+    expect(numeric.calls).toEqual([["DBSIZE"]]);
+    expect(numeric.disconnected()).toBe(1);
+    const listed = clientNode(async () => ["lua-time-limit", "5000"]);
+    const config = commandProbe({ name: "limit", args: ["CONFIG", "GET", "lua-time-limit"] });
+    expect(await config.read?.(listed.node, now)).toEqual({
+      ok: { v: 1, text: '["lua-time-limit","5000"]' },
+      ms: expect.any(Number),
+    });
+    expect(listed.calls).toEqual([["CONFIG", "GET", "lua-time-limit"]]);
+  });
+
+  it("an error reply or no answer is ok 0 with the error's text, and the client is closed all the same", async () => {
+    const busy = clientNode(async () => {
+      throw new Error("BUSY Redis is busy running a script.");
+    });
+    expect(await commandProbe({ name: "ping", args: ["PING"] }).read?.(busy.node, now)).toEqual({
+      ok: { v: 0, text: "BUSY Redis is busy running a script." },
+      ms: expect.any(Number),
+    });
+    expect(busy.disconnected()).toBe(1);
+  });
+
+  it("every tick by default; with everyMs, when that long has passed since its last reading", () => {
+    const r = new HistoryRecorder({ event: "fork-failed", node: "main" });
+    expect(commandProbe({ name: "ping", args: ["PING"] }).due).toBeUndefined();
+    const slow = commandProbe({ name: "ping", args: ["PING"], everyMs: 500 });
+    expect(slow.due?.(r.history, { now: 0, attemptsNeeded: 1 })).toBe(true);
+    r.reading("ping", 100, { ok: { v: 1, text: "PONG" } });
+    expect(slow.due?.(r.history, { now: 599, attemptsNeeded: 1 })).toBe(false);
+    expect(slow.due?.(r.history, { now: 600, attemptsNeeded: 1 })).toBe(true);
   });
 });

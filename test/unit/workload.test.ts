@@ -198,8 +198,8 @@ describe("the built-in steps", () => {
     await running.loaded;
     expect(main.sent).toEqual([["CONFIG", "SET", "appendonly", "yes"], ["BGSAVE"]]);
     expect(record.replies).toEqual([
-      { node: "main", text: "OK" },
-      { node: "main", text: "ERR Background save failed" },
+      { node: "main", text: "OK", ok: true, series: undefined },
+      { node: "main", text: "ERR Background save failed", ok: false, series: undefined },
     ]);
     expect(await running.finish()).toEqual({
       writes: 0,
@@ -207,6 +207,16 @@ describe("the built-in steps", () => {
       commands: 2,
       replies: { OK: 1, "ERR Background save failed": 1 },
     });
+  });
+
+  it("command with a name has each reply recorded as the series NAME.ok too", async () => {
+    const main = fakeClient(() => new Error("MISCONF Errors writing to the AOF file"));
+    const { context, record } = setup({ main: main.client });
+    const step = stepFrom(StepSpec.parse({ step: "command", args: ["SET", "k", "v"], name: "write" }));
+    await startWorkload([step], context).loaded;
+    expect(record.replies).toEqual([
+      { node: "main", text: "MISCONF Errors writing to the AOF file", ok: false, series: "write" },
+    ]);
   });
 
   it("command every N ms goes on in the background on its node until the run stops", async () => {
@@ -230,6 +240,8 @@ describe("the built-in steps", () => {
     expect(record.marks.map((m) => m.name)).toEqual(["after"]);
     const tally = await running.finish();
     expect(at).toEqual([0, 100, 200]);
+    // What the workload did is readable as it goes, and is what finish gives.
+    expect(running.tally).toBe(tally);
     expect(tally.commands).toBe(3);
     expect(record.replies.every((r) => r.node === "replica")).toBe(true);
   });
