@@ -1,12 +1,13 @@
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
+import { eventsOf } from "../core/history.js";
+import { Outcome } from "../core/outcome.js";
 import { progress } from "../core/progress.js";
 import { harnessVersion } from "../core/version.js";
 import { Environment } from "../engine/environment.js";
-import { eventsOf } from "../core/history.js";
-import { Outcome } from "../core/outcome.js";
-import { SeriesGrowth } from "../parts/checkers/fd-leak.js";
-import { DEFAULT_LEAK_SERIES, leakText } from "../parts/checkers/leaks.js";
+import type { SeriesGrowth } from "../parts/checkers/growth.js";
+import { SeriesGrowth as SeriesGrowthSchema } from "../parts/checkers/growth.js";
+import { DEFAULT_LEAK_SERIES, LeaksEvidence, leakText } from "../parts/checkers/leaks.js";
 import { type FaultName, FaultName as FaultNames } from "../parts/faults/index.js";
 import { connectResults } from "../parts/probes/connect.js";
 import type { RunResult, TargetResult } from "../run/result.js";
@@ -246,7 +247,7 @@ export const SweepCell = z.object({
   /** Fresh-client probes after the first attempt, and how many were refused. */
   probes: z.object({ total: z.number(), refused: z.number() }).nullable(),
   /** Each series the checker judged: its growth per attempt and whether it leaks. */
-  growth: z.array(SeriesGrowth),
+  growth: z.array(SeriesGrowthSchema),
   /** The attempts' log lines (first few) and the errno. */
   logLines: z.array(z.string()),
   errno: z.string().nullable(),
@@ -298,7 +299,7 @@ export function sweepScenario(path: SweepPath, fault: FaultName): Scenario {
       fault,
       targets: ["3.2.8"],
     },
-    `sweep path ${path.name}`,
+    { kind: "object", ref: `sweep path ${path.name}` },
   );
 }
 
@@ -312,12 +313,13 @@ export function sweepCommand(path: string, target: string, fault: string): strin
   return `npx redis-repro sweep ${target} --path ${path} --fault ${fault}`;
 }
 
-/** What the leaks checker's evidence holds for a sweep: each series it judged (read at this boundary). */
-const LeaksGrowth = z.looseObject({ growth: z.array(SeriesGrowth) });
-
-/** The series the leaks checker judged, from its decision's evidence (none from a run that failed). */
+/**
+ * The series the leaks checker judged, from its decision's evidence (read with the checker's own
+ * schema); none from a run that failed or a decision of another checker.
+ */
 export function judgedGrowth(result: TargetResult | undefined): SeriesGrowth[] {
-  const parsed = LeaksGrowth.safeParse(result?.decision.evidence);
+  if (result?.decision.checker !== "leaks") return [];
+  const parsed = LeaksEvidence.safeParse(result.decision.evidence);
   return parsed.success ? parsed.data.growth : [];
 }
 
@@ -393,7 +395,7 @@ export async function runSweep(targets: string[], options: SweepOptions): Promis
       throw new UserError(`no fault "${f}" to sweep under: use seccomp-enomem or pids-limit`);
   }
   const jobs: (ScenarioJob & { path: SweepPath; fault: FaultName })[] = paths.flatMap((path) =>
-    faults.map((fault) => ({ scenario: sweepScenario(path, fault), ref: path.name, path, fault })),
+    faults.map((fault) => ({ scenario: sweepScenario(path, fault), path, fault })),
   );
   const byScenario = new Map(jobs.map((j) => [j.scenario.name, j]));
   const runs = new Map<string, TargetResult>();

@@ -20,6 +20,8 @@ export const FAULT_FILL = "#E8E8E8";
 export const RING_RADIUS = 3.5;
 
 const WIDTH = 820;
+/** Characters of a legend line that fit beside its swatch at 12 px (about 6.6 px a character). */
+const LEGEND_CHARS = 104;
 const FONT = "DejaVu Sans, Helvetica, Arial, sans-serif";
 const LEGEND_ROW = 18;
 
@@ -234,7 +236,12 @@ export function renderChart(run: RunResult): string | undefined {
     const ly = 62 + i * LEGEND_ROW;
     out.push(
       `<line x1="${plot.left}" y1="${ly - 4}" x2="${plot.left + 26}" y2="${ly - 4}" stroke="${s.colour}" stroke-width="3"/>`,
-      text(plot.left + 34, ly, s.label, `fill="#222222"`),
+      text(
+        plot.left + 34,
+        ly,
+        s.label.length > LEGEND_CHARS ? `${s.label.slice(0, LEGEND_CHARS - 1)}…` : s.label,
+        `fill="#222222"`,
+      ),
     );
   });
   const ky = 62 + g.series.length * LEGEND_ROW;
@@ -244,8 +251,8 @@ export function renderChart(run: RunResult): string | undefined {
     kx += 34 + words.length * 6.6 + 18;
   };
   if (g.series.some((s) => s.rings.length)) key(ring(kx + 13, ky - 4, "#555555"), "attempt");
-  if (g.series.some((s) => s.crosses.length))
-    key(cross(kx + 13, ky - 4, 4, CROSS_COLOUR), "mark of the checker");
+  const crossLabels = [...new Set(g.series.flatMap((s) => s.crosses.map((c) => c.label)))];
+  if (crossLabels.length) key(cross(kx + 13, ky - 4, 4, CROSS_COLOUR), crossLabels.join(", "));
   if (g.ceilings.length)
     key(
       `<line x1="${kx}" y1="${ky - 4}" x2="${kx + 26}" y2="${ky - 4}" stroke="${CEILING_COLOUR}" stroke-width="1.5" stroke-dasharray="6 4"/>`,

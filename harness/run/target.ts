@@ -8,6 +8,7 @@ import { type Decision, type Expected, meets } from "../core/outcome.js";
 import type { Probe } from "../core/probe.js";
 import { progress } from "../core/progress.js";
 import { expectation } from "../catalogue/catalogue.js";
+import { unionProbes } from "../parts/checkers/index.js";
 import type { Scenario } from "../scenario/index.js";
 import type { TargetImage } from "../targets/build.js";
 import { type RunNodes, startNodes } from "./nodes.js";
@@ -133,13 +134,12 @@ export function faultsByNode(
   ]);
 }
 
-/** The scenario's probes, then what its checker asks for that the scenario does not already read. */
+/**
+ * The scenario's probes and what its checker asks for, one per node and name: where both ask for the
+ * same probe it reads when both agree (the fd checkers hold fresh clients back near a full table).
+ */
 export function probesOf(scenario: Pick<Scenario, "probes" | "checker">): Probe[] {
-  const probes = [...scenario.probes];
-  for (const p of scenario.checker.probes ?? []) {
-    if (!probes.some((q) => q.name === p.name && q.node === p.node)) probes.push(p);
-  }
-  return probes;
+  return unionProbes([scenario.probes, scenario.checker.probes]);
 }
 
 /**

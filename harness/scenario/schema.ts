@@ -3,7 +3,7 @@ import type { Fault } from "../core/fault.js";
 import { Expected } from "../core/outcome.js";
 import type { Probe } from "../core/probe.js";
 import type { ScriptStep, Step } from "../core/step.js";
-import { CheckerInput, CheckerObject, CheckerSpec } from "../parts/checkers/index.js";
+import { CheckerInput, CheckerSpec } from "../parts/checkers/index.js";
 import { Limits } from "../parts/container/limits.js";
 import { FaultName } from "../parts/faults/index.js";
 import { ProbeSpec } from "../parts/probes/index.js";
@@ -168,7 +168,6 @@ export const ProbeObject = z.custom<Probe>(
   (v) => (has(v, "read") || has(v, "onLog")) && text(v, "name") && text(v, "node"),
   "a probe object: { name, node, read(node, now) }",
 );
-export { CheckerObject };
 export const FaultObject = z.custom<Fault>(
   (v) => text(v, "name") && text(v, "description") && !("probe" in (v as object)),
   "a fault object: { name, description, container?, start?, heal? }",
@@ -187,7 +186,7 @@ export const ScenarioDefinitionSchema = z
       .default({}),
     workload: z.array(z.union([StepSpec, ScriptStepFunction, StepObject])).min(1),
     probes: z.array(z.union([ProbeSpec, ProbeObject])).default([]),
-    // A script's own checker may stand anywhere a spec does, inside all/any too.
+    /** Data, or the script's own Checker object (at any depth of all/any). */
     checker: CheckerInput,
   })
   .strict()

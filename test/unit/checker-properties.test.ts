@@ -273,6 +273,7 @@ const builtins: [string, Checker][] = [
   ["assert at the end", checkerFrom({ ...assertSpec, at: "end" })],
   ["assert after a mark", checkerFrom({ ...assertSpec, at: { mark: "flood", afterMs: 500 } })],
   ["within", checkerFrom(withinSpec)],
+  ["within, must not happen", checkerFrom({ ...withinSpec, must: "not-happen" })],
   ["any", checkerFrom({ checker: "any", of: [{ checker: "fd-leak" }, assertSpec, withinSpec] })],
   [
     "all",

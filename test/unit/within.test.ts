@@ -239,3 +239,62 @@ describe("the data form", () => {
     expect(WithinSpec.safeParse({ ...ok, ms: 0 }).success).toBe(false);
   });
 });
+
+describe("within, must not happen: a window that must stay quiet", () => {
+  /** The main node exits (the run records it as an event) at `exitAt`, or never; a fault starts at 1 s. */
+  const exitHistory = (exitAt: number | null) =>
+    historyFrom({
+      events: [
+        { t: 1_000, node: "main", kind: "fault-start", name: "pids-limit" },
+        ...(exitAt === null
+          ? []
+          : [{ t: exitAt, node: "main", kind: "exited", name: "oom", line: "OOM killed" }]),
+      ],
+    });
+  const survives = {
+    from: { fault: "start" },
+    ms: 10_000,
+    happens: { event: "exited", node: "main" },
+    must: "not-happen",
+  } as const;
+
+  it("the server exits 2 s into the fault: happened (bug), at once, even with the run over", () => {
+    const h = exitHistory(3_000);
+    const d = decide(survives, h, { now: 3_001 });
+    expect(d).toMatchObject({
+      outcome: "bug",
+      label: "happened",
+      evidence: { must: "not-happen", tookMs: 2_000 },
+    });
+    expect(d?.reason).toBe(
+      "an exited event on main happened 2.0 s after the fault's start, where it must not within 10.0 s: OOM killed",
+    );
+    expect(decide(survives, h, { now: 3_001, ended: oomKilled })?.label).toBe("happened");
+  });
+
+  it("no exit by the deadline: did-not-happen (no bug); before it, nothing; ended before it, unknown", () => {
+    const h = exitHistory(null);
+    expect(decide(survives, h, { now: 10_999 })).toBeUndefined();
+    expect(decide(survives, h, { now: 11_000 })).toMatchObject({
+      outcome: "no-bug",
+      label: "did-not-happen",
+    });
+    expect(decide(survives, h, { now: 5_000, ended: timeLimit })?.outcome).toBe("unknown");
+    // An exit after the window is not in it.
+    expect(decide(survives, exitHistory(12_000), { now: 12_001 })?.label).toBe("did-not-happen");
+    expect(decide(survives, h, { now: 11_000 })?.facts[0]).toEqual({
+      name: "must not happen",
+      value: "an exited event on main",
+    });
+  });
+
+  it("swapping must happen / must not happen swaps bug and no-bug on a decided window", () => {
+    for (const exitAt of [null, 3_000, 10_999, 11_001]) {
+      const h = exitHistory(exitAt);
+      const ctx = { now: 20_000 };
+      const quiet = decide(survives, h, ctx)?.outcome;
+      const live = decide({ ...survives, must: "happen" }, h, ctx)?.outcome;
+      expect([quiet, live].sort()).toEqual(["bug", "no-bug"]);
+    }
+  });
+});

@@ -39,11 +39,11 @@ export type CheckerSpecInput =
   | LeafSpecInput
   | { checker: "all" | "any"; of: readonly CheckerSpecInput[]; labels?: ComposeLabels | undefined };
 
-/** A spec as written, or a Checker object where the data would name one (a script's own), at any depth. */
+/** A spec, or a Checker object where the data would name one (a script's own). */
 export type CheckerInput =
-  | LeafSpecInput
+  | LeafSpec
   | Checker
-  | { checker: "all" | "any"; of: readonly CheckerInput[]; labels?: ComposeLabels | undefined };
+  | { checker: "all" | "any"; of: CheckerInput[]; labels?: ComposeLabels | undefined };
 
 const leaves = [FdLeakSpec, AofDirSpec, GrowthSpec, LeaksSpec, AssertSpec, WithinSpec] as const;
 
@@ -114,10 +114,10 @@ export const CheckerInput: z.ZodType<
  * in), so a constructor's caller may leave out what has a default; a spec that does not parse throws
  * zod's error (the scenario layer parses first and reports a user's mistake with its file and line).
  */
-export function checkerFrom(input: CheckerInput): Checker {
+export function checkerFrom(input: CheckerInput | CheckerSpecInput): Checker {
   if (isChecker(input)) return input;
   if (input.checker === "all" || input.checker === "any") {
-    const { of, labels } = input as { of: readonly CheckerInput[]; labels?: ComposeLabels };
+    const { of, labels } = input as { of: (CheckerInput | CheckerSpecInput)[]; labels?: ComposeLabels };
     return compose(input.checker, of.map(checkerFrom), labels ? ComposeLabels.parse(labels) : {});
   }
   const spec = CheckerSpec.parse(input) as LeafSpec;
@@ -149,6 +149,7 @@ export {
   compose,
   composeDecisions,
   composeOutcome,
+  unionProbes,
 } from "./compose.js";
 export { decideFdLeak, FdLeakEvidence, FdLeakSpec, fdLeakChecker } from "./fd-leak.js";
 export { ceilingOf } from "./fd-table.js";
