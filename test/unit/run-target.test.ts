@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Checker } from "../../harness/core/checker.js";
 import type { Fault } from "../../harness/core/fault.js";
 import { EXITED, FAULT_START, seriesOf } from "../../harness/core/history.js";
@@ -12,17 +12,6 @@ import type { Scenario, ScenarioNode } from "../../harness/scenario/index.js";
 import { fakeClock } from "../helpers/fake-clock.js";
 import { fakeNode, fakeNodes } from "../helpers/fake-node.js";
 
-// run/target.ts imports the catalogue for a result's expectation, which none of the pieces tested
-// here use. While catalogue.ts is being moved to outcomes on another branch its module may not load:
-// then, and only then, this stands in for it.
-vi.mock("../../harness/catalogue/catalogue.js", async (importOriginal) => {
-  try {
-    return await importOriginal();
-  } catch {
-    return { expectation: () => ({ expected: "unmeasured", from: null }) };
-  }
-});
-
 const probe = (name: string, node = "main", extra: Partial<Probe> = {}): Probe => ({
   name,
   node,
@@ -34,7 +23,7 @@ const recorder = (probes: Probe[] = []) =>
   new HistoryRecorder({ event: "fork-failed", node: "main" }, probes);
 
 describe("probesOf", () => {
-  it("the scenario's probes, then those its checker asks for that the scenario does not already read", () => {
+  it("the scenario's probes, then those its checker asks for, one per node and name", () => {
     const mine = probe("fds");
     const info = probe("info");
     const checker = checkerWith([probe("fds"), probe("config"), probe("fds", "replica")]);
@@ -47,6 +36,23 @@ describe("probesOf", () => {
     ]);
     // Read once: the scenario's own object stands for both.
     expect(probes[0]).toBe(mine);
+  });
+
+  it("one probe both ask for reads when both timings agree (the fd checkers hold clients back near a full table)", () => {
+    const history = recorder().history;
+    const context = { now: 0, attemptsNeeded: 30 };
+    let scenarioDue = true;
+    let checkerDue = true;
+    const mine = probe("connect", "main", { due: () => scenarioDue });
+    const theirs = probe("connect", "main", { due: () => checkerDue });
+    const [merged, ...rest] = probesOf({ probes: [mine], checker: checkerWith([theirs]) });
+    expect(rest).toEqual([]);
+    expect(merged?.due?.(history, context)).toBe(true);
+    checkerDue = false;
+    expect(merged?.due?.(history, context)).toBe(false);
+    checkerDue = true;
+    scenarioDue = false;
+    expect(merged?.due?.(history, context)).toBe(false);
   });
 
   it("a checker that asks for nothing adds nothing; one that asks twice gets one", () => {

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { expectation, expectationFor } from "../../harness/catalogue/catalogue.js";
 import { LIMIT } from "../../harness/core/history.js";
 import { Outcome } from "../../harness/core/outcome.js";
 import { scenariosDir } from "../../harness/core/paths.js";
@@ -70,6 +71,26 @@ describe("every file in scenarios/", () => {
       const words = [...WORDS, ...labelsIn(scenario.data.checker)];
       for (const [target, expected] of Object.entries(scenario.expect))
         expect(words, `${scenario.name} × ${target}: ${expected}`).toContain(expected);
+    }
+  });
+
+  it("names an expected outcome or label for every target it runs: the catalogue's, else its own", async () => {
+    for (const scenario of await allScenarios()) {
+      const words = [...WORDS, ...labelsIn(scenario.data.checker)];
+      for (const target of scenario.targets) {
+        const { expected } = expectation(scenario, target);
+        expect(expected, `${scenario.name} × ${target}`).not.toBe("unmeasured");
+        // Composition labels join their parts' ("setting-lost+never-reported").
+        for (const word of expected.split("+"))
+          expect(words, `${scenario.name} × ${target}: ${expected}`).toContain(word);
+      }
+    }
+  });
+
+  it("states in expect only what the catalogue does not hold (one place per measured result)", async () => {
+    for (const scenario of await allScenarios()) {
+      for (const target of Object.keys(scenario.expect))
+        expect(expectationFor(target, scenario.name), `${scenario.name} × ${target}`).toBe("unmeasured");
     }
   });
 
