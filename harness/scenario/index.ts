@@ -110,7 +110,14 @@ export function parseScenario(input: unknown, source: string | ScenarioSource): 
     ),
     ...s.faults.map((e): Episode => ({ ...e, fault: fault(e.fault) })),
   ];
-  checkEpisodes(episodes, s.budgets.timeLimitSeconds * 1000);
+  try {
+    checkEpisodes(episodes, s.budgets.timeLimitSeconds * 1000);
+  } catch (error) {
+    // The user's mistake, named with the file it is in.
+    if (error instanceof UserError)
+      throw new UserError(`invalid scenario ${from.file ?? from.ref}: ${error.message}`);
+    throw error;
+  }
   return {
     name: s.name,
     description: s.description,

@@ -1,14 +1,15 @@
 import { describe, expect, it } from "vitest";
 import type { Checker } from "../../harness/core/checker.js";
-import type { Fault } from "../../harness/core/fault.js";
-import { EXITED, FAULT_START, seriesOf } from "../../harness/core/history.js";
+import type { Episode, Fault } from "../../harness/core/fault.js";
+import { EXITED, FAULT_HEAL, FAULT_START, faultWindows, MARK, seriesOf } from "../../harness/core/history.js";
 import type { Probe } from "../../harness/core/probe.js";
 import { noFault, pidsLimit, seccompEnomem } from "../../harness/parts/faults/index.js";
 import { logProbe } from "../../harness/parts/probes/log.js";
+import { LOADED, Nemesis } from "../../harness/run/nemesis.js";
 import { HistoryRecorder } from "../../harness/run/recorder.js";
 import { type RunOptions, rerunCommand } from "../../harness/run/scenario.js";
-import { faultsByNode, probesOf, readProbes, startFaults } from "../../harness/run/target.js";
-import type { Scenario, ScenarioNode } from "../../harness/scenario/index.js";
+import { episodesOf, faultsByNode, probesOf, readProbes } from "../../harness/run/target.js";
+import type { Scenario } from "../../harness/scenario/index.js";
 import { fakeClock } from "../helpers/fake-clock.js";
 import { fakeNode, fakeNodes } from "../helpers/fake-node.js";
 
@@ -64,71 +65,155 @@ describe("probesOf", () => {
   });
 });
 
-describe("faultsByNode", () => {
-  const replica: ScenarioNode = { fault: pidsLimit(), redis: {} };
-  const scenario = { fault: seccompEnomem(), nodes: { replica, other: { fault: noFault(), redis: {} } } };
+/** A fault that starts and heals on a running node, saying what it did (as pids-limit does). */
+function cutFault(name = "link-cut"): Fault & { calls: string[] } {
+  const calls: string[] = [];
+  return {
+    name,
+    description: "the node leaves the run's network",
+    calls,
+    start: async (node) => {
+      calls.push(`start ${node.name}`);
+      return `${node.name} disconnected`;
+    },
+    heal: async (node) => {
+      calls.push(`heal ${node.name}`);
+      return `${node.name} reconnected`;
+    },
+  };
+}
 
-  it("the main node's fault, and each other node's own", () => {
-    const faults = faultsByNode(scenario, undefined);
+const whole = (fault: Fault, node = "main"): Episode => ({ fault, node, start: "start", heal: "never" });
+
+describe("episodesOf and faultsByNode", () => {
+  const episodes = [whole(seccompEnomem()), whole(pidsLimit(), "replica"), whole(noFault(), "other")];
+
+  it("each node's faults, whenever their episodes start: their container options apply from creation", () => {
+    const cut = cutFault();
+    const faults = faultsByNode([
+      ...episodes,
+      { fault: cut, node: "replica", start: { afterMs: 5 }, heal: "never" },
+    ]);
     expect([...faults].map(([node, list]) => [node, list.map((f) => f.name)])).toEqual([
       ["main", ["seccomp-enomem"]],
-      ["replica", ["pids-limit"]],
+      ["replica", ["pids-limit", "link-cut"]],
       ["other", ["none"]],
     ]);
   });
 
-  it("--fault replaces the main node's fault only", () => {
-    const faults = faultsByNode(scenario, noFault());
-    expect(faults.get("main")?.map((f) => f.name)).toEqual(["none"]);
-    expect(faults.get("replica")?.map((f) => f.name)).toEqual(["pids-limit"]);
+  it("--fault replaces the main node's whole-run fault only", () => {
+    const replaced = episodesOf({ episodes }, noFault());
+    expect(replaced.map((e) => [e.node, e.fault.name])).toEqual([
+      ["main", "none"],
+      ["replica", "pids-limit"],
+      ["other", "none"],
+    ]);
+    expect(episodesOf({ episodes }, undefined)).toBe(episodes);
   });
 });
 
-describe("startFaults", () => {
-  it("starts each fault on its node and records the start with what it did; one on from creation is recorded as on", async () => {
+describe("Nemesis", () => {
+  function setup(episodes: Episode[]) {
     const time = fakeClock();
-    const started: string[] = [];
-    const cut: Fault = {
-      name: "link-cut",
-      description: "the replica leaves the run's network",
-      start: async (node) => {
-        started.push(node.name);
-        time.advance(30);
-        return `${node.name} disconnected`;
-      },
-    };
     const r = recorder();
+    const nodes = fakeNodes(fakeNode(), fakeNode({ name: "replica" }));
+    return { time, r, nemesis: new Nemesis(episodes, nodes.get, r, time.clock) };
+  }
+  const faultEvents = (r: HistoryRecorder) =>
+    r.history.events
+      .filter((e) => e.kind === FAULT_START || e.kind === FAULT_HEAL)
+      .map((e) => [e.t, e.node, e.kind, e.name, e.line]);
+
+  it("begins the episodes that start at the start: one on from creation is recorded as on, none is no fault", async () => {
+    const cut = cutFault();
+    const { time, r, nemesis } = setup([whole(seccompEnomem()), whole(cut, "replica"), whole(noFault())]);
     time.advance(100);
-    await startFaults(
-      fakeNodes(fakeNode(), fakeNode({ name: "replica" })),
-      new Map([
-        ["main", [seccompEnomem()]],
-        ["replica", [cut, noFault()]],
-      ]),
-      r,
-      time.clock,
-    );
-    expect(started).toEqual(["replica"]);
-    expect(r.history.events.map((e) => [e.t, e.node, e.kind, e.name, e.line])).toEqual([
+    await nemesis.begin();
+    expect(cut.calls).toEqual(["start replica"]);
+    expect(faultEvents(r)).toEqual([
       [100, "main", FAULT_START, "seccomp-enomem", seccompEnomem().description],
-      // Stamped when the start returned.
-      [130, "replica", FAULT_START, "link-cut", "replica disconnected"],
+      [100, "replica", FAULT_START, "link-cut", "replica disconnected"],
     ]);
   });
 
-  it("a start that fails ends the run's setup with its error, and is not recorded as started", async () => {
-    const broken: Fault = {
-      name: "broken",
-      description: "x",
-      start: async () => {
-        throw new Error("no pids cgroup controller");
+  it("starts a window a time after the workload loaded, heals it a time after its own start", async () => {
+    const cut = cutFault();
+    const { time, r, nemesis } = setup([
+      { fault: cut, node: "replica", start: { afterMs: 500 }, heal: { afterMs: 200 } },
+    ]);
+    await nemesis.begin();
+    time.advance(1_000);
+    await nemesis.tick();
+    // Not loaded yet: the clock of "afterMs" has not started.
+    expect(cut.calls).toEqual([]);
+    r.event({ t: 1_000, kind: LOADED });
+    time.advance(499);
+    await nemesis.tick();
+    expect(cut.calls).toEqual([]);
+    time.advance(1);
+    await nemesis.tick();
+    time.advance(199);
+    await nemesis.tick();
+    time.advance(1);
+    await nemesis.tick();
+    expect(cut.calls).toEqual(["start replica", "heal replica"]);
+    expect(faultEvents(r)).toEqual([
+      [1_500, "replica", FAULT_START, "link-cut", "replica disconnected"],
+      [1_700, "replica", FAULT_HEAL, "link-cut", "replica reconnected"],
+    ]);
+    expect(faultWindows(r.history)).toEqual([
+      { name: "link-cut", node: "replica", start: 1_500, heal: 1_700 },
+    ]);
+  });
+
+  it("starts at the Nth attempt or a mark, and another episode at this one's heal", async () => {
+    const first = cutFault("first");
+    const second = cutFault("second");
+    const { time, r, nemesis } = setup([
+      { fault: first, node: "main", start: { attempts: 2 }, heal: { mark: "enough" } },
+      { fault: second, node: "replica", start: { fault: "heal", name: "first", afterMs: 50 }, heal: "never" },
+    ]);
+    time.advance(10);
+    r.history.attempts.push({ t: 10, line: null });
+    await nemesis.tick();
+    expect(first.calls).toEqual([]);
+    time.advance(10);
+    r.history.attempts.push({ t: 20, line: null });
+    await nemesis.tick();
+    expect(first.calls).toEqual(["start main"]);
+    time.advance(10);
+    r.event({ t: 30, kind: MARK, name: "enough" });
+    await nemesis.tick();
+    expect(first.calls).toEqual(["start main", "heal main"]);
+    time.advance(49);
+    await nemesis.tick();
+    expect(second.calls).toEqual([]);
+    time.advance(1);
+    await nemesis.tick();
+    expect(second.calls).toEqual(["start replica"]);
+  });
+
+  it("a repeated episode's next window waits for the one before it to heal", async () => {
+    const cut = cutFault();
+    const { time, r, nemesis } = setup([
+      {
+        fault: cut,
+        node: "main",
+        start: { afterMs: 0 },
+        heal: { afterMs: 300 },
+        repeat: { times: 2, everyMs: 200 },
       },
-    };
-    const r = recorder();
-    await expect(
-      startFaults(fakeNodes(fakeNode()), new Map([["main", [broken]]]), r, fakeClock().clock),
-    ).rejects.toThrow("no pids cgroup controller");
-    expect(r.history.events).toEqual([]);
+    ]);
+    r.event({ t: 0, kind: LOADED });
+    for (let i = 0; i < 10; i++) {
+      await nemesis.tick();
+      time.advance(100);
+    }
+    // The second window was due at 200, but the first healed only at 300.
+    expect(faultWindows(r.history)).toEqual([
+      { name: "link-cut", node: "main", start: 0, heal: 300 },
+      { name: "link-cut", node: "main", start: 300, heal: 600 },
+    ]);
   });
 });
 

@@ -121,8 +121,11 @@ describe("the default scenario, loaded", () => {
     expect(scenario.attempt).toEqual({ event: "fork-failed", node: "main" });
     expect(scenario.probes).toEqual([]);
     expect(scenario.nodes).toEqual({});
-    expect(scenario.fault.name).toBe("seccomp-enomem");
-    expect(scenario.fault.container?.securityOpt?.[0]).toMatch(/^seccomp=\{/);
+    // The whole-run fault is one episode on main: on from the start, never healed.
+    expect(scenario.episodes.map((e) => [e.fault.name, e.node, e.start, e.heal])).toEqual([
+      ["seccomp-enomem", "main", "start", "never"],
+    ]);
+    expect(scenario.episodes[0]?.fault.container?.securityOpt?.[0]).toMatch(/^seccomp=\{/);
     // Its outcomes live in the catalogue, none in the file.
     expect(scenario.expect).toEqual({});
   });
@@ -177,7 +180,7 @@ describe("parseScenario: data and a script's own parts", () => {
       ["info", "main"],
     ]);
     expect(scenario.checker.name).toBe("aof-dir");
-    expect(scenario.fault.name).toBe("seccomp-enomem");
+    expect(scenario.episodes.map((e) => e.fault.name)).toEqual(["seccomp-enomem"]);
     expect(scenario.source).toEqual({ kind: "file", ref: "x.json" });
     const given = { kind: "object" as const, ref: "my-bug" };
     expect(parseScenario(data, given).source).toBe(given);
@@ -221,11 +224,13 @@ describe("parseScenario: data and a script's own parts", () => {
       start: async () => "cut",
       heal: async () => "joined",
     };
+    const later: Fault = { ...nodeFault, name: "later-cut" };
     const scenario = parseScenario(
       {
         ...data,
         fault,
         nodes: { replica: { replicaOf: "main", fault: nodeFault } },
+        faults: [{ fault: later, node: "replica", start: { afterMs: 100 }, heal: { afterMs: 100 } }],
         workload: [own, { step: "wait", ms: 1 }],
         probes: [probe, { probe: "info", fields: ["role"] }],
       },
@@ -234,12 +239,19 @@ describe("parseScenario: data and a script's own parts", () => {
     expect(scenario.workload[0]).toBe(own);
     expect(scenario.probes[0]).toBe(probe);
     expect(scenario.probes[1]?.name).toBe("info");
-    expect(scenario.fault).toBe(fault);
-    expect(scenario.nodes.replica?.fault).toBe(nodeFault);
-    expect(scenario.nodes.replica?.replicaOf).toBe("main");
+    expect(scenario.episodes.map((e) => [e.node, e.fault])).toEqual([
+      ["main", fault],
+      ["replica", nodeFault],
+      ["replica", later],
+    ]);
+    expect(scenario.episodes[2]?.fault).toBe(later);
+    expect(scenario.nodes.replica).toEqual({ replicaOf: "main", redis: {} });
     // A node's fault is none unless it names one.
     const plain = parseScenario({ ...data, nodes: { replica: { replicaOf: "main" } } }, "s.json");
-    expect(plain.nodes.replica?.fault.name).toBe("none");
+    expect(plain.episodes.map((e) => [e.node, e.fault.name])).toEqual([
+      ["main", "seccomp-enomem"],
+      ["replica", "none"],
+    ]);
   });
 
   it("a script's checker decides as itself, under its own name, with the probes it asks for", async () => {
@@ -266,11 +278,17 @@ describe("parseScenario: data and a script's own parts", () => {
 
   it("names the script's code in its data instead of serialising it", async () => {
     const data = await realScenario();
-    const fault: Fault = { name: "link-cut", description: "cut", start: async () => "cut" };
+    const fault: Fault = {
+      name: "link-cut",
+      description: "cut",
+      start: async () => "cut",
+      heal: async () => "joined",
+    };
     const scenario = parseScenario(
       {
         ...data,
         fault,
+        faults: [{ fault, start: { mark: "go" }, heal: { afterMs: 10 } }],
         workload: [step, async () => undefined, { step: "wait", ms: 5 }],
         probes: [{ name: "tmp", node: "main", read: async () => undefined }],
         checker: { checker: "any", of: [custom, { checker: "fd-leak" }] },
@@ -289,7 +307,80 @@ describe("parseScenario: data and a script's own parts", () => {
       of: [{ checker: "script", name: "my-checker" }, { checker: "fd-leak" }],
     });
     expect(shown.fault).toEqual({ fault: "script", name: "link-cut" });
+    expect(shown.faults).toEqual([
+      { fault: { fault: "script", name: "link-cut" }, start: { mark: "go" }, heal: { afterMs: 10 } },
+    ]);
     expect(shown.name).toBe(scenario.name);
+  });
+});
+
+describe("fault episodes", () => {
+  it("the faults list: an injector on a node for a window, on main from the start and never healed unless said", async () => {
+    const data = await realScenario();
+    const scenario = parseScenario(
+      {
+        ...data,
+        nodes: { replica: { replicaOf: "main" } },
+        faults: [
+          { fault: "pids-limit" },
+          {
+            fault: "pids-limit",
+            node: "replica",
+            start: { attempts: 3 },
+            heal: { afterMs: 500 },
+            repeat: { times: 2, everyMs: 2_000 },
+          },
+        ],
+      },
+      "s.json",
+    );
+    expect(scenario.episodes.slice(2).map((e) => [e.fault.name, e.node, e.start, e.heal, e.repeat])).toEqual([
+      ["pids-limit", "main", "start", "never", undefined],
+      ["pids-limit", "replica", { attempts: 3 }, { afterMs: 500 }, { times: 2, everyMs: 2_000 }],
+    ]);
+  });
+
+  it("refuses an episode on a node the scenario does not have, or with a moment it does not know", async () => {
+    const data = await realScenario();
+    const message = (faults: unknown[]) =>
+      userError(() => parseScenario({ ...data, faults }, "s.json")).message;
+    expect(message([{ fault: "pids-limit", node: "replica" }])).toContain('faults.0.node: no node "replica"');
+    expect(message([{ fault: "pids-limit", start: { when: "later" } }])).toMatch(/: faults\.0\.start: /);
+    expect(message([{ fault: "pids-limit", heal: { afterMs: -1 } }])).toMatch(/: faults\.0\.heal\.afterMs: /);
+  });
+
+  it("a schedule that cannot work is a usage error naming the file, before any container starts", async () => {
+    const data = await realScenario();
+    // seccomp is on from the container's creation: it cannot start later, nor heal.
+    const late = userError(() =>
+      parseScenario(
+        { ...data, faults: [{ fault: "seccomp-enomem", start: { afterMs: 100 } }] },
+        "bugs/late.json",
+      ),
+    );
+    expect(late.message).toMatch(
+      /^invalid scenario bugs\/late\.json: the seccomp-enomem episode on main cannot start later: /,
+    );
+    expect(late.exitCode).toBe(ExitCode.usage);
+    expect(
+      userError(() =>
+        parseScenario({ ...data, faults: [{ fault: "seccomp-enomem", heal: { afterMs: 100 } }] }, "s.json"),
+      ).message,
+    ).toMatch(/: the seccomp-enomem episode on main cannot heal: /);
+    // A heal at or after the time limit (60 s) is seen now, not at the end of the run.
+    expect(
+      userError(() =>
+        parseScenario(
+          {
+            ...data,
+            faults: [{ fault: "pids-limit", start: { afterMs: 50_000 }, heal: { afterMs: 10_000 } }],
+          },
+          "s.json",
+        ),
+      ).message,
+    ).toMatch(
+      /: the pids-limit episode on main heals 60\.0 s after the workload loaded at the earliest, .*: raise budgets\.timeLimitSeconds or heal sooner$/,
+    );
   });
 });
 
