@@ -195,19 +195,26 @@ export type ScenarioDataInput = z.input<typeof ScenarioData>;
 const isFunction = (v: unknown): v is (...args: never[]) => unknown => typeof v === "function";
 const has = (v: unknown, method: string) =>
   typeof v === "object" && v !== null && isFunction((v as Record<string, unknown>)[method]);
+const text = (v: unknown, key: string) =>
+  typeof v === "object" && v !== null && typeof (v as Record<string, unknown>)[key] === "string";
 
 /** A user's own part where the data names a built-in: an object that does the part's job. */
-export const StepObject = z.custom<Step>((v) => has(v, "run"), "a step object: { name, run(context) }");
+export const StepObject = z.custom<Step>(
+  (v) => has(v, "run") && text(v, "name"),
+  "a step object: { name, run(context) }",
+);
 export const ScriptStepFunction = z.custom<ScriptStep>(
   isFunction,
   "a step function: async (client, context) => …",
 );
+// The node is part of the contract: the run reads the probe on it, and the series it writes must not
+// mix with a same-named probe's on another node.
 export const ProbeObject = z.custom<Probe>(
-  (v) => (has(v, "read") || has(v, "onLog")) && typeof (v as Probe).name === "string",
+  (v) => (has(v, "read") || has(v, "onLog")) && text(v, "name") && text(v, "node"),
   "a probe object: { name, node, read(node, now) }",
 );
 export const FaultObject = z.custom<Fault>(
-  (v) => typeof v === "object" && v !== null && typeof (v as Fault).name === "string" && !("probe" in v),
+  (v) => text(v, "name") && text(v, "description") && !("probe" in (v as object)),
   "a fault object: { name, description, container?, start?, heal? }",
 );
 
@@ -216,6 +223,13 @@ export const ScenarioDefinitionSchema = z
   .object({
     ...fields,
     fault: z.union([FaultName, FaultObject]),
+    nodes: z
+      .record(
+        z.string().regex(/^[a-z][a-z0-9-]*$/),
+        NodeSpec.extend({ fault: z.union([FaultName, FaultObject]).default("none") }),
+      )
+      .default({}),
+    faults: z.array(EpisodeSpec.extend({ fault: z.union([FaultName, FaultObject]) })).default([]),
     workload: z.array(z.union([StepSpec, ScriptStepFunction, StepObject])).min(1),
     probes: z.array(z.union([ProbeSpec, ProbeObject])).default([]),
     /** Data, or the script's own Checker object (at any depth of all/any). */

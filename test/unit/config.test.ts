@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { RedisConfig } from "../../harness/scenario/index.js";
+import { RedisConfig as ScenarioRedisConfig } from "../../harness/scenario/index.js";
 import {
+  DirectiveValue,
   directive,
   eventLoopSize,
   numericDirective,
+  RedisConfig,
   redisArgs,
   rejectedDirective,
 } from "../../harness/targets/config.js";
@@ -121,6 +123,16 @@ describe("redisArgs", () => {
 });
 
 describe("RedisConfig (the open directive map)", () => {
+  it("is the one schema the scenario layer composes (no second copy)", () => {
+    expect(ScenarioRedisConfig).toBe(RedisConfig);
+  });
+
+  it("a list's lines are words, not numbers or lists", () => {
+    expect(DirectiveValue.safeParse(["900 1", "300 10"]).success).toBe(true);
+    expect(DirectiveValue.safeParse([900]).success).toBe(false);
+    expect(DirectiveValue.safeParse([["900 1"]]).success).toBe(false);
+  });
+
   it("accepts any directive name and the value kinds redis.conf has", () => {
     const parsed = RedisConfig.parse({
       "maxmemory-policy": "noeviction",

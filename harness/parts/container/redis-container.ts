@@ -31,6 +31,25 @@ const SERVER_UID = 999;
 const DEFAULT_LIMITS: Limits = { memory: 64 * 1024 ** 2, pids: 64, nofile: 1024 };
 
 /**
+ * What a node's faults ask of its container's creation, added up (a profile and a preload may go
+ * together): security options after no-new-privileges, their environment, and the entrypoint. A
+ * wrapper (a preload's launcher) goes before the server; a brought image's own entrypoint may be a
+ * shell script, which cannot run under a fork fault, so the server is named directly there too.
+ */
+export function creationOptions(
+  faults: readonly Fault[],
+  brought: boolean,
+): { securityOpt: string[]; env: Record<string, string>; entrypoint: string[] | undefined } {
+  const options = faults.flatMap((f) => (f.container ? [f.container] : []));
+  const wrap = options.flatMap((o) => o.wrap ?? []);
+  return {
+    securityOpt: ["no-new-privileges", ...options.flatMap((o) => o.securityOpt ?? [])],
+    env: Object.assign({}, ...options.map((o) => o.env ?? {})) as Record<string, string>,
+    entrypoint: brought || wrap.length ? [...wrap, "redis-server"] : undefined,
+  };
+}
+
+/**
  * One Redis in a container, in the style of testcontainers' own modules: a builder with the few
  * settings a reproduction needs (faults, limits, server arguments, labels), and a started form that
  * is a node for probes, steps and faults. testcontainers has no setters for PidsLimit, MemorySwap or
@@ -129,12 +148,10 @@ export class RedisReproContainer extends GenericContainer {
 
   override async start(): Promise<StartedRedisReproContainer> {
     const { limits } = this;
-    const options = this.faults.flatMap((f) => (f.container ? [f.container] : []));
-    const wrap = options.flatMap((o) => o.wrap ?? []);
-    const env = Object.assign({}, ...options.map((o) => o.env ?? {})) as Record<string, string>;
+    const { securityOpt, env, entrypoint } = creationOptions(this.faults, this.brought);
     this.withCommand(redisArgs(this.version, this.config))
       .withUlimits({ nofile: { soft: limits.nofile, hard: limits.nofile } })
-      .withSecurityOpt("no-new-privileges", ...options.flatMap((o) => o.securityOpt ?? []))
+      .withSecurityOpt(...securityOpt)
       .withEnvironment(env)
       .withLogConsumer((stream: Readable) => {
         let rest = "";
@@ -147,9 +164,7 @@ export class RedisReproContainer extends GenericContainer {
         });
       });
     if (this.brought) this.withUser(SERVER_USER).withWorkingDir("/data");
-    // A wrapper (a preload's launcher) goes before the server; a brought image's own entrypoint may be
-    // a shell script, which cannot run under a fork fault, so the server is named directly there too.
-    if (this.brought || wrap.length) this.withEntrypoint([...wrap, "redis-server"]);
+    if (entrypoint) this.withEntrypoint(entrypoint);
     // Without Ryuk (the harness removes its own containers by run id) there is nothing to register
     // with, and registering takes testcontainers' machine-wide file lock, which it retries every
     // 0.5-3 s: the second of two containers started together waited for the first, and every run
