@@ -1,3 +1,4 @@
+import { expectation } from "../catalogue/catalogue.js";
 import type { Ended } from "../core/checker.js";
 import { type Clock, runClock } from "../core/clock.js";
 import { errorText, UserError } from "../core/errors.js";
@@ -7,7 +8,6 @@ import type { Node } from "../core/node.js";
 import { type Decision, type Expected, meets } from "../core/outcome.js";
 import type { Probe } from "../core/probe.js";
 import { progress } from "../core/progress.js";
-import { expectation } from "../catalogue/catalogue.js";
 import { unionProbes } from "../parts/checkers/index.js";
 import type { Scenario } from "../scenario/index.js";
 import type { TargetImage } from "../targets/build.js";

@@ -1,14 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { RedisConfig as ScenarioRedisConfig } from "../../harness/scenario/index.js";
-import {
-  DirectiveValue,
-  directive,
-  eventLoopSize,
-  numericDirective,
-  RedisConfig,
-  redisArgs,
-  rejectedDirective,
-} from "../../harness/targets/config.js";
+import { DirectiveValue, RedisConfig, redisArgs, rejectedDirective } from "../../harness/targets/config.js";
 
 const config = RedisConfig.parse({
   appendonly: true,
@@ -159,27 +151,6 @@ describe("RedisConfig (the open directive map)", () => {
   });
 });
 
-describe("directive and numericDirective", () => {
-  it("read a directive as the server will: booleans yes/no, a list's last line, defaults included", () => {
-    expect(directive(config, "appendonly")).toBe("yes");
-    expect(directive({ appendonly: false }, "appendonly")).toBe("no");
-    expect(directive(config, "maxclients")).toBe("64");
-    expect(directive({ save: ["900 1", "300 10"] }, "save")).toBe("300 10");
-    expect(directive(config, "save")).toBe("");
-    expect(directive(config, "dir")).toBe("/data");
-    expect(directive({}, "dir")).toBe("/data");
-    expect(directive(config, "maxmemory")).toBeUndefined();
-  });
-
-  it("numericDirective gives the number, or the fallback where the scenario leaves it or it is no number", () => {
-    expect(numericDirective(config, "hz", 99)).toBe(10);
-    expect(numericDirective(config, "maxclients", 10_000)).toBe(64);
-    expect(numericDirective({ maxclients: "128" }, "maxclients", 10_000)).toBe(128);
-    expect(numericDirective(config, "maxmemory", 7)).toBe(7);
-    expect(numericDirective({ hz: "fast" }, "hz", 10)).toBe(10);
-  });
-});
-
 describe("rejectedDirective", () => {
   it("reads the directive and the reason from a 3.2 FATAL CONFIG FILE ERROR block", () => {
     const log = [
@@ -214,12 +185,5 @@ describe("rejectedDirective", () => {
     expect(
       rejectedDirective(["1:M 27 Nov 2026 16:58:10.300 * Ready to accept connections", "Bad directive"]),
     ).toBeUndefined();
-  });
-});
-
-describe("eventLoopSize", () => {
-  it("is maxclients + 128 (32 reserved + 96 CONFIG_FDSET_INCR)", () => {
-    expect(eventLoopSize(64)).toBe(192);
-    expect(eventLoopSize(10000)).toBe(10128);
   });
 });

@@ -4,6 +4,7 @@ import { AbstractStartedContainer, GenericContainer, type StartedTestContainer, 
 import { UserError } from "../../core/errors.js";
 import type { Fault } from "../../core/fault.js";
 import type { DirEntry, FaultNode, FdEntry, NodeLimits } from "../../core/node.js";
+import { prepareReaper } from "../../engine/client.js";
 import {
   containerCounters,
   containerState,
@@ -11,17 +12,16 @@ import {
   setPidsLimit,
   watchCounters,
 } from "../../engine/containers.js";
-import { prepareReaper } from "../../engine/client.js";
 import { type ContainerEnd, containerEnd } from "../../engine/failure.js";
 import { LABEL_MANAGED, LABEL_NODE, LABEL_RUN, LABEL_TARGET } from "../../engine/labels.js";
 import { connectToNetwork, disconnectFromNetwork } from "../../engine/networks.js";
 import { ownerLabels } from "../../engine/owner.js";
+import type { TargetImage } from "../../targets/build.js";
+import { type RedisConfig, redisArgs } from "../../targets/config.js";
 import { probeClientOptions } from "../probes/connect.js";
 import { listDirFromHost, onlyVanished, parseDirListing } from "../probes/dir.js";
 import { fdsFromHost, hostProcReadable, parseFdListing } from "../probes/fds.js";
 import { parseInfo } from "../probes/info.js";
-import type { TargetImage } from "../../targets/build.js";
-import { type RedisConfig, redisArgs } from "../../targets/config.js";
 import type { Limits } from "./limits.js";
 
 /** The server's user in our images and in the official ones. */
