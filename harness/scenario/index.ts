@@ -237,13 +237,20 @@ function checkProbeNames(
         `invalid scenario ${where}: probes.${i}.name: "${own.name}" is a probe the checker ${checker.name} reads on node ${own.node}; give the probe on ${probes[i]?.node} another name`,
       );
   }
-  if (!("series" in attempt)) return;
+  // A series that names no probe would only show as "could not be read" at the time limit.
   const names = [...new Set([...probes, ...(checker.probes ?? [])].map((p) => p.name))];
-  const dot = attempt.series.indexOf(".");
-  if (dot < 0 || !names.includes(attempt.series.slice(0, dot)))
-    throw new UserError(
-      `invalid scenario ${where}: attempt.series: no probe "${dot < 0 ? attempt.series : attempt.series.slice(0, dot)}" (series are named PROBE.FIELD; probes: ${names.join(", ") || "none"}); fix that field`,
-    );
+  const refs = [
+    ...("series" in attempt ? [{ field: "attempt.series", series: attempt.series }] : []),
+    ...(checker.reads ?? []).map((series) => ({ field: `checker (${checker.name})`, series })),
+  ];
+  for (const { field, series } of refs) {
+    const dot = series.indexOf(".");
+    const probe = dot < 0 ? series : series.slice(0, dot);
+    if (dot < 1 || !names.includes(probe))
+      throw new UserError(
+        `invalid scenario ${where}: ${field}: reads ${series}, but there is no probe "${probe}" (series are named PROBE.FIELD; probes: ${names.join(", ") || "none"}); add the probe or fix the series`,
+      );
+  }
 }
 
 /**

@@ -591,16 +591,39 @@ describe("parseScenario errors name the file and the field", () => {
     expect(message({ attempt: { reply: "(" } })).toContain("attempt.reply: not a regular expression: (");
   });
 
+  it("a series a checker reads needs a probe that makes it, checked before any run", async () => {
+    const data = await realScenario("aof-dir-growth-enomem");
+    const probes = (data.probes as { name: string }[]).filter((p) => p.name !== "aofdir");
+    expect(userError(() => parseScenario({ ...data, probes }, "s.json")).message).toBe(
+      'invalid scenario s.json: checker (aof-dir): reads aofdir.files, but there is no probe "aofdir" (series are named PROBE.FIELD; probes: info); add the probe or fix the series',
+    );
+    const assert = {
+      checker: "assert",
+      series: "disk.files",
+      at: "end",
+      condition: { atMost: 1 },
+      bug: "if-false",
+    };
+    expect(
+      userError(() =>
+        parseScenario(
+          { ...data, checker: { checker: "any", of: [{ checker: "aof-dir" }, assert] } },
+          "s.json",
+        ),
+      ).message,
+    ).toContain('checker (any): reads disk.files, but there is no probe "disk"');
+  });
+
   it("attempts counted by a series need a probe that makes it: the scenario's or the checker's own", async () => {
     const data = await realScenario("aof-dir-growth-enomem");
     expect(
       userError(() => parseScenario({ ...data, attempt: { series: "disk.files" } }, "s.json")).message,
     ).toBe(
-      'invalid scenario s.json: attempt.series: no probe "disk" (series are named PROBE.FIELD; probes: aofdir, info); fix that field',
+      'invalid scenario s.json: attempt.series: reads disk.files, but there is no probe "disk" (series are named PROBE.FIELD; probes: aofdir, info); add the probe or fix the series',
     );
     expect(
       userError(() => parseScenario({ ...data, attempt: { series: "nodots" } }, "s.json")).message,
-    ).toContain('attempt.series: no probe "nodots"');
+    ).toContain('attempt.series: reads nodots, but there is no probe "nodots"');
     expect(parseScenario({ ...data, attempt: { series: "aofdir.incr" } }, "s.json").attempt).toEqual({
       series: "aofdir.incr",
     });
