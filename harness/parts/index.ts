@@ -15,6 +15,7 @@ import {
 import { faultFrom, noFault, pidsLimit, seccompEnomem } from "./faults/index.js";
 import {
   aofDirProbe,
+  commandProbe,
   configProbe,
   connectProbe,
   dirProbe,

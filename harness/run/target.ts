@@ -1,14 +1,16 @@
 import type { Ended } from "../core/checker.js";
 import { type Clock, runClock } from "../core/clock.js";
 import { errorText, UserError } from "../core/errors.js";
-import type { Fault } from "../core/fault.js";
-import { EXITED, FAULT_START, MARK } from "../core/history.js";
+import type { Episode, Fault } from "../core/fault.js";
+import { EXITED, MARK } from "../core/history.js";
 import { type Decision, type Expected, meets } from "../core/outcome.js";
 import type { Probe } from "../core/probe.js";
 import { progress } from "../core/progress.js";
 import { expectation } from "../catalogue/catalogue.js";
+import { unionProbes } from "../parts/checkers/index.js";
 import type { Scenario } from "../scenario/index.js";
 import type { TargetImage } from "../targets/build.js";
+import { LOADED, Nemesis } from "./nemesis.js";
 import { type RunNodes, startNodes } from "./nodes.js";
 import { HistoryRecorder } from "./recorder.js";
 import type { TargetResult } from "./result.js";
@@ -33,11 +35,12 @@ export async function runTarget(
 ): Promise<TargetResult> {
   const clock = runClock();
   const tag = `[${image.target}]`;
-  const faults = faultsByNode(scenario, options.fault);
+  const episodes = episodesOf(scenario, options.fault);
   const probes = probesOf(scenario);
   const recorder = new HistoryRecorder(scenario.attempt, probes);
   const { history } = recorder;
-  const nodes = await startNodes(scenario, image, runId, faults, recorder, clock.now);
+  const nodes = await startNodes(scenario, image, runId, faultsByNode(episodes), recorder, clock.now);
+  const nemesis = new Nemesis(episodes, nodes.get, recorder, clock);
   const containerStartMs = clock.now();
   const attemptsNeeded = scenario.budgets.attempts;
   const read = (which: (p: Probe) => boolean) =>
@@ -49,7 +52,7 @@ export async function runTarget(
   let peakBytes: number | null = null;
   let workloadMs = 0;
   try {
-    await startFaults(nodes, faults, recorder, clock);
+    await nemesis.begin();
     await read(() => true);
     const running = startWorkload(scenario.workload, {
       node: (name = "main") => nodes.get(name),
@@ -67,6 +70,7 @@ export async function runTarget(
     running.loaded.then(
       () => {
         workloadMs = clock.now() - containerStartMs;
+        recorder.event({ t: clock.now(), kind: LOADED });
         progress(`${tag} workload loaded; watching`);
       },
       (error: unknown) => {
@@ -83,6 +87,7 @@ export async function runTarget(
           if (loadError instanceof UserError) throw loadError;
           if (loadError !== undefined)
             return { reason: "error", detail: `a workload step failed: ${errorText(loadError)}` };
+          await nemesis.tick();
           return read((p) => !p.once);
         },
       },
@@ -117,44 +122,29 @@ export async function runTarget(
     },
     memory: { limitBytes: scenario.limits.memory, peakBytes },
     workload: workload?.tally ?? null,
-    faults: [...new Set([...faults.values()].flat().map((f) => f.name))],
+    faults: [...new Set(episodes.map((e) => e.fault.name))].filter((name) => name !== "none"),
   });
 }
 
-/** The main node's fault (or the run's override) and each other node's own, by node. */
-function faultsByNode(scenario: Scenario, override: Fault | undefined): Map<string, Fault[]> {
-  return new Map([
-    ["main", [override ?? scenario.fault]],
-    ...Object.entries(scenario.nodes).map(([name, n]) => [name, [n.fault]] as [string, Fault[]]),
-  ]);
+/** The scenario's episodes, the main node's whole-run fault replaced by the run's override (`--fault`). */
+function episodesOf(scenario: Scenario, override: Fault | undefined): Episode[] {
+  const [main, ...rest] = scenario.episodes;
+  return override && main ? [{ ...main, fault: override }, ...rest] : scenario.episodes;
 }
 
-/** The scenario's probes, then what its checker asks for that the scenario does not already read. */
-function probesOf(scenario: Scenario): Probe[] {
-  const probes = [...scenario.probes];
-  for (const p of scenario.checker.probes ?? []) {
-    if (!probes.some((q) => q.name === p.name && q.node === p.node)) probes.push(p);
-  }
-  return probes;
+/** Each node's faults: their container options apply from the node's creation, whenever they start. */
+function faultsByNode(episodes: readonly Episode[]): Map<string, Fault[]> {
+  const byNode = new Map<string, Fault[]>();
+  for (const e of episodes) byNode.set(e.node, [...(byNode.get(e.node) ?? []), e.fault]);
+  return byNode;
 }
 
 /**
- * Starts every fault that has a start step, in the history as its start event; a fault on from its
- * node's creation (a seccomp profile) is recorded as started then.
+ * The scenario's probes and what its checker asks for, one per node and name: where both ask for the
+ * same probe it reads when both agree (the fd checkers hold fresh clients back near a full table).
  */
-async function startFaults(
-  nodes: RunNodes,
-  faults: Map<string, Fault[]>,
-  recorder: HistoryRecorder,
-  clock: Clock,
-) {
-  for (const [name, list] of faults) {
-    for (const fault of list) {
-      if (fault.name === "none") continue;
-      const line = fault.start ? await fault.start(nodes.get(name)) : fault.description;
-      recorder.event({ t: clock.now(), node: name, kind: FAULT_START, name: fault.name, line });
-    }
-  }
+function probesOf(scenario: Scenario): Probe[] {
+  return unionProbes([scenario.probes, scenario.checker.probes]);
 }
 
 /**

@@ -5,7 +5,7 @@ import { pathToFileURL } from "node:url";
 import type { z } from "zod";
 import type { Checker } from "../core/checker.js";
 import { errorText, firstIssue, UserError } from "../core/errors.js";
-import type { Fault } from "../core/fault.js";
+import type { Episode } from "../core/fault.js";
 import type { Expected } from "../core/outcome.js";
 import { scenariosDir } from "../core/paths.js";
 import type { Probe } from "../core/probe.js";
@@ -35,10 +35,9 @@ export interface ScenarioSource {
   sha256?: string;
 }
 
-/** A node that is not the main one, with its fault made. */
+/** A node that is not the main one. */
 export interface ScenarioNode {
   replicaOf?: string | undefined;
-  fault: Fault;
   redis: RedisConfig;
 }
 
@@ -48,8 +47,11 @@ export interface Scenario {
   description: string;
   redis: RedisConfig;
   limits: Limits;
-  /** The main node's fault. */
-  fault: Fault;
+  /**
+   * Every fault of the run as an episode: the main node's `fault` and each node's own (the whole run,
+   * first), then the scenario's `faults`.
+   */
+  episodes: Episode[];
   nodes: Record<string, ScenarioNode>;
   workload: Step[];
   probes: Probe[];
@@ -95,17 +97,22 @@ export function parseScenario(input: unknown, source: string | ScenarioSource): 
   const fault = (f: z.infer<typeof ScenarioDefinitionSchema>["fault"]) =>
     typeof f === "string" ? faultFrom(f) : f;
   const raw = input as Record<string, unknown>;
+  const episodes: Episode[] = [
+    { fault: fault(s.fault), node: "main", start: "start", heal: "never" },
+    ...Object.entries(s.nodes).map(
+      ([node, n]): Episode => ({ fault: faultFrom(n.fault), node, start: "start", heal: "never" }),
+    ),
+    ...s.faults.map((e): Episode => ({ ...e, fault: faultFrom(e.fault) })),
+  ];
+  checkEpisodes(episodes, s.budgets.timeLimitSeconds * 1000);
   return {
     name: s.name,
     description: s.description,
     redis: s.redis,
     limits: s.limits,
-    fault: fault(s.fault),
+    episodes,
     nodes: Object.fromEntries(
-      Object.entries(s.nodes).map(([name, n]) => [
-        name,
-        { replicaOf: n.replicaOf, fault: faultFrom(n.fault), redis: n.redis },
-      ]),
+      Object.entries(s.nodes).map(([name, n]) => [name, { replicaOf: n.replicaOf, redis: n.redis }]),
     ),
     workload: s.workload.map((w) =>
       typeof w === "function" ? scriptStep(w as ScriptStep) : "run" in w ? (w as Step) : stepFrom(w),
@@ -162,6 +169,39 @@ function guarded(checker: Checker, from: ScenarioSource): Checker {
       return decision;
     },
   };
+}
+
+/**
+ * Checks a schedule before anything runs: a fault on from its node's creation (a seccomp profile)
+ * can only start at the start and never heal; one that cannot heal cannot be given a heal.
+ */
+export function checkEpisodes(episodes: readonly Episode[], timeLimitMs: number): void {
+  for (const e of episodes) {
+    const what = `the ${e.fault.name} episode on ${e.node}`;
+    if (!e.fault.start && e.start !== "start")
+      throw new UserError(
+        `${what} cannot start later: ${e.fault.name} is on from the container's creation; start it at "start", or use an injector that starts on a running server (pids-limit, libfiu)`,
+      );
+    if (!e.fault.heal && e.heal !== "never")
+      throw new UserError(
+        `${what} cannot heal: ${e.fault.name} cannot be lifted while the server runs; set heal to "never", or use an injector that heals (pids-limit, libfiu, network)`,
+      );
+    // Where both ends are times, a heal the time limit comes before is a mistake seen now, not at the end.
+    const offset = e.start === "start" ? 0 : onlyTime(e.start);
+    const heal = e.heal === "never" ? undefined : onlyTime(e.heal);
+    if (offset !== undefined && heal !== undefined) {
+      const last = offset + (e.repeat ? (e.repeat.times - 1) * e.repeat.everyMs : 0) + heal;
+      if (last >= timeLimitMs)
+        throw new UserError(
+          `${what} heals ${(last / 1000).toFixed(1)} s after the workload loaded at the earliest, at or after the run's time limit of ${timeLimitMs / 1000} s: raise budgets.timeLimitSeconds or heal sooner`,
+        );
+    }
+  }
+}
+
+/** An `{afterMs}` alone: a time, not a moment of the history. */
+function onlyTime(moment: object): number | undefined {
+  return Object.keys(moment).length === 1 && "afterMs" in moment ? Number(moment.afterMs) : undefined;
 }
 
 /** The scenarios under scenarios/, data (NAME.json) and scripts (NAME.ts) alike, by name. */

@@ -1,10 +1,9 @@
 import { z } from "zod";
-import type { Checker } from "../core/checker.js";
 import type { Fault } from "../core/fault.js";
 import { Expected } from "../core/outcome.js";
 import type { Probe } from "../core/probe.js";
 import type { ScriptStep, Step } from "../core/step.js";
-import { CheckerSpec } from "../parts/checkers/index.js";
+import { CheckerInput, CheckerSpec } from "../parts/checkers/index.js";
 import { Limits } from "../parts/container/limits.js";
 import { FaultName } from "../parts/faults/index.js";
 import { ProbeSpec } from "../parts/probes/index.js";
@@ -48,6 +47,47 @@ export const AttemptSpec = z.union([
 ]);
 export type AttemptSpec = z.infer<typeof AttemptSpec>;
 
+const AfterMs = z.number().int().min(0);
+
+/** When an episode starts (see core/fault.ts): "start", {afterMs} after the workload loaded, or a moment. */
+export const EpisodeStart = z.union([
+  z.literal("start"),
+  z.object({ afterMs: AfterMs }).strict(),
+  z.object({ attempts: z.number().int().positive(), afterMs: AfterMs.optional() }).strict(),
+  z.object({ mark: z.string().min(1), afterMs: AfterMs.optional() }).strict(),
+  z
+    .object({
+      fault: z.enum(["start", "heal"]),
+      name: z.string().min(1).optional(),
+      node: z.string().min(1).optional(),
+      afterMs: AfterMs.optional(),
+    })
+    .strict(),
+]);
+
+/** When it heals: "never", {afterMs} after its own start, or at a mark or the Nth attempt. */
+export const EpisodeHeal = z.union([
+  z.literal("never"),
+  z.object({ afterMs: AfterMs }).strict(),
+  z.object({ mark: z.string().min(1), afterMs: AfterMs.optional() }).strict(),
+  z.object({ attempts: z.number().int().positive(), afterMs: AfterMs.optional() }).strict(),
+]);
+
+/** A fault for a window of the run on one node, optionally repeated; start and heal are history events. */
+export const EpisodeSpec = z
+  .object({
+    fault: FaultName,
+    node: NodeName,
+    start: EpisodeStart.default("start"),
+    heal: EpisodeHeal.default("never"),
+    repeat: z
+      .object({ times: z.number().int().min(1), everyMs: z.number().int().positive() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type EpisodeSpec = z.infer<typeof EpisodeSpec>;
+
 export const Budgets = z
   .object({
     /** Attempts a no-bug answer must have seen. */
@@ -63,8 +103,10 @@ const fields = {
   /** The main node's redis.conf directives. */
   redis: RedisConfig,
   limits: Limits,
-  /** The fault on the main node (other nodes say their own). */
+  /** The fault on the main node for the whole run (other nodes say their own): shorthand for an episode. */
   fault: FaultName,
+  /** Faults that come and go: each an injector on a node, when it starts, when it heals, how often. */
+  faults: z.array(EpisodeSpec).default([]),
   /** More nodes of the same target, by name ("main" is the scenario's own). */
   nodes: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/), NodeSpec).default({}),
   workload: z.array(StepSpec).min(1),
@@ -87,6 +129,7 @@ const fields = {
 function crossChecks(
   s: {
     nodes: Record<string, { replicaOf?: string | undefined }>;
+    faults: { node: string }[];
     workload: unknown[];
     probes: unknown[];
     attempt: AttemptSpec;
@@ -111,6 +154,7 @@ function crossChecks(
   const parts = [
     ...s.workload.map((w, i) => ({ path: ["workload", i, "node"], node: named(w) })),
     ...s.probes.map((p, i) => ({ path: ["probes", i, "node"], node: named(p) })),
+    ...s.faults.map((f, i) => ({ path: ["faults", i, "node"], node: f.node })),
     { path: ["attempt", "node"], node: "node" in s.attempt ? s.attempt.node : undefined },
   ];
   for (const part of parts) {
@@ -162,10 +206,6 @@ export const ProbeObject = z.custom<Probe>(
   (v) => (has(v, "read") || has(v, "onLog")) && typeof (v as Probe).name === "string",
   "a probe object: { name, node, read(node, now) }",
 );
-export const CheckerObject = z.custom<Checker>(
-  (v) => has(v, "decide") && typeof (v as Checker).name === "string",
-  "a checker object: { name, decide(history, context) }",
-);
 export const FaultObject = z.custom<Fault>(
   (v) => typeof v === "object" && v !== null && typeof (v as Fault).name === "string" && !("probe" in v),
   "a fault object: { name, description, container?, start?, heal? }",
@@ -178,7 +218,8 @@ export const ScenarioDefinitionSchema = z
     fault: z.union([FaultName, FaultObject]),
     workload: z.array(z.union([StepSpec, ScriptStepFunction, StepObject])).min(1),
     probes: z.array(z.union([ProbeSpec, ProbeObject])).default([]),
-    checker: z.union([CheckerObject, CheckerSpec]),
+    /** Data, or the script's own Checker object (at any depth of all/any). */
+    checker: CheckerInput,
   })
   .strict()
   .superRefine(crossChecks);

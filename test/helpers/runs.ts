@@ -6,6 +6,7 @@ import { type Attempt, type Event, type History, LIMIT, type Point } from "../..
 import { type ConnectResult, connectResults } from "../../harness/parts/probes/connect.js";
 import { FD_FIELDS, type FdSample, fdSamples } from "../../harness/parts/probes/fds.js";
 import { parseLogLine } from "../../harness/parts/probes/log.js";
+import { HistoryRecorder } from "../../harness/run/recorder.js";
 import { RunResult, type TargetResult } from "../../harness/run/result.js";
 
 /**
@@ -49,7 +50,10 @@ export function endOf(history: History): number {
  * The context a run gives its checker: now just after the history's last record (or as given), the
  * scenarios' budget of 30 attempts, and how the run ended if it did.
  */
-export function contextFor(history: History, change: { now?: number; attemptsNeeded?: number; ended?: Ended } = {}): CheckContext {
+export function contextFor(
+  history: History,
+  change: { now?: number; attemptsNeeded?: number; ended?: Ended } = {},
+): CheckContext {
   return {
     now: change.now ?? endOf(history) + 1,
     attemptsNeeded: change.attemptsNeeded ?? 30,
@@ -72,14 +76,13 @@ export function recordedBefore(history: History, ms: number): History {
 }
 
 /**
- * The attempts the default scenario counts (each failed fork's log line), for log events a test made
- * up or edited: the fork-failed events the log parser recognised.
+ * The attempts the default scenario counts (each failed fork), for log events a test made up or
+ * edited: their lines go through the run's history recorder, so the tests never restate what it counts.
  */
 export function attemptsOf(events: Event[]): Attempt[] {
-  return events
-    .filter((e) => e.kind === "fork-failed")
-    .sort((a, b) => a.t - b.t)
-    .map((e) => ({ t: e.t, line: e.line ?? null }));
+  const recorder = new HistoryRecorder({ event: "fork-failed", node: "main" });
+  for (const e of [...events].sort((a, b) => a.t - b.t)) if (e.line) recorder.logLine(e.node, e.line, e.t);
+  return recorder.history.attempts;
 }
 
 /** The fds series of a history made from samples (every field read at the sample's time). */
@@ -140,7 +143,9 @@ export function historyFrom(parts: {
   const lines = [...(parts.lines ?? [])].sort((a, b) => a.t - b.t);
   const parsed = lines.flatMap((l) => logEvent(l.t, l.line, l.node) ?? []);
   const limits: Event[] =
-    parts.nofile === undefined ? [] : [{ t: 0, node: "main", kind: LIMIT, name: "nofile", value: parts.nofile }];
+    parts.nofile === undefined
+      ? []
+      : [{ t: 0, node: "main", kind: LIMIT, name: "nofile", value: parts.nofile }];
   const events = [...limits, ...parsed, ...(parts.events ?? [])].sort((a, b) => a.t - b.t);
   const series: Record<string, Point[]> = {
     ...(parts.maxclients === undefined ? {} : { "config.maxclients": [{ t: 0, v: parts.maxclients }] }),
@@ -149,12 +154,18 @@ export function historyFrom(parts: {
     ...(parts.series ?? {}),
   };
   const logs: Record<string, string[]> = {};
-  for (const l of lines) (logs[l.node ?? "main"] ??= []).push(l.line);
+  for (const l of lines) {
+    const node = l.node ?? "main";
+    logs[node] = [...(logs[node] ?? []), l.line];
+  }
   return { series, events, attempts: parts.attempts ?? attemptsOf(events), logs };
 }
 
 /** A sample with the kinds given and the rest as an idle 3.2 server has them (total and maxFd follow). */
-export function fdSample(t: number, kinds: Partial<Omit<FdSample, "t" | "total" | "maxFd">> & { maxFd?: number } = {}): FdSample {
+export function fdSample(
+  t: number,
+  kinds: Partial<Omit<FdSample, "t" | "total" | "maxFd">> & { maxFd?: number } = {},
+): FdSample {
   const pipe = kinds.pipe ?? 2;
   const socket = kinds.socket ?? 3;
   const file = kinds.file ?? 1;

@@ -29,7 +29,8 @@ function decided(
 }
 const undecided = (h: History, context: CheckContext = contextFor(h)) => decideAofDir(h, context);
 /** The attempts the recorded decision had counted (the fixture keeps the old evidence as it was recorded). */
-const recordedAttempts = (r: { decision: { evidence: unknown } }) => (r.decision.evidence as { attempts: number }).attempts;
+const recordedAttempts = (r: { decision: { evidence: unknown } }) =>
+  (r.decision.evidence as { attempts: number }).attempts;
 
 /** What `ls -ln` prints for a 7.0 AOF directory after a few failed rewrites (sizes right-aligned). */
 const listing = `total 164
@@ -191,7 +192,9 @@ describe("the aof-dir checker on the recorded 7.0.15 run", () => {
     const ended = decided(cut, contextFor(cut, { ended: timeLimit }));
     expect(ended).toMatchObject({ outcome: "unknown", label: "inconclusive" });
     expect(ended.reason).toMatch(
-      new RegExp(`^4 attempts, the AOF directory's file count went from ${files[0]?.v} to \\d+ \\(time limit 60 s\\)$`),
+      new RegExp(
+        `^4 attempts, the AOF directory's file count went from ${files[0]?.v} to \\d+ \\(time limit 60 s\\)$`,
+      ),
     );
   });
 
@@ -212,9 +215,9 @@ describe("the aof-dir checker on the recorded 7.0.15 run", () => {
 
   it("a probe of another name has no series in this history: nothing to judge while running", () => {
     expect(decideAofDir(history, contextFor(history), { probe: "other" })).toBeUndefined();
-    expect(aofDirChecker({ probe: "other" }).decide(history, contextFor(history, { ended: timeLimit }))?.reason).toBe(
-      "the AOF directory's file count could not be read (no sample of other.files)",
-    );
+    expect(
+      aofDirChecker({ probe: "other" }).decide(history, contextFor(history, { ended: timeLimit }))?.reason,
+    ).toBe("the AOF directory's file count could not be read (no sample of other.files)");
   });
 
   it("directory samples but no failed fork: inconclusive, no attempt seen", () => {
@@ -254,7 +257,9 @@ describe("the aof-dir checker on a flat directory derived from the recorded run"
   it("the derived run has at least 30 failed forks, sampled past the last one", () => {
     const run = flatRun(2);
     expect(run.attempts.length).toBeGreaterThanOrEqual(30);
-    expect(attemptsUntil(run.attempts, seriesOf(run, "aofdir.files").at(-1)?.t).length).toBe(run.attempts.length);
+    expect(attemptsUntil(run.attempts, seriesOf(run, "aofdir.files").at(-1)?.t).length).toBe(
+      run.attempts.length,
+    );
   });
 
   it("same file count over ≥ 30 failed forks: stable (no bug)", () => {
@@ -361,10 +366,17 @@ describe("the aof-dir checker on 7.0.15 vs 7.0.15+count-failed-aof-fork", () => 
     expect(d.evidence.files.perAttempt ?? 0).toBeGreaterThanOrEqual(0.8);
     expect(d.evidence.manifest.perAttempt).toBeGreaterThan(40);
     expect(d.evidence.manifest.perAttempt).toBeLessThan(50);
-    expect(d.evidence.limiter).toEqual({ line: null, atMs: null, attemptsAtLimit: null, filesAtLimit: null, heldMs: null });
+    expect(d.evidence.limiter).toEqual({
+      line: null,
+      atMs: null,
+      attemptsAtLimit: null,
+      filesAtLimit: null,
+      heldMs: null,
+    });
     expect(d.reason).toContain("no limiter line in the log");
     const fact = (name: string) => d.facts.find((f) => f.name === name)?.value;
     expect(fact("rewrite limiter")).toBe("not engaged");
+    expect(fact("fork error")).toBe("Cannot allocate memory");
     expect(fact("manifest bytes")).toMatch(/^\d+ → \d+$/);
     // The INFO probe read the consecutive failures: the unpatched build never counts a failed fork.
     expect(fact("consecutive failures (INFO)")).toBe("0 → 0");
@@ -378,12 +390,19 @@ describe("the aof-dir checker on 7.0.15 vs 7.0.15+count-failed-aof-fork", () => 
     expect(d.evidence.limiter.line).toContain("triggered the limit, will retry in 1 minutes");
     expect(d.evidence.limiter.heldMs).toBeGreaterThanOrEqual(5_000);
     expect(d.reason).toMatch(
-      new RegExp(`^growth stopped: the rewrite limiter engaged after 3 attempts \\(files ${patchedFiles[0]?.v} → `),
+      new RegExp(
+        `^growth stopped: the rewrite limiter engaged after 3 attempts \\(files ${patchedFiles[0]?.v} → `,
+      ),
     );
     // The INFO probe's series: the limiter counted 3 consecutive failures, and the facts say so.
-    expect(d.evidence.consecutiveFailures).toMatchObject({ series: "info.aof_rewrites_consecutive_failures", last: 3 });
+    expect(d.evidence.consecutiveFailures).toMatchObject({
+      series: "info.aof_rewrites_consecutive_failures",
+      last: 3,
+    });
     expect(d.facts.find((f) => f.name === "consecutive failures (INFO)")?.value).toMatch(/→ 3$/);
-    expect(d.facts.find((f) => f.name === "rewrite limiter")?.value).toMatch(/^engaged after 3 attempts at \d+ files, held \d+\.\d s$/);
+    expect(d.facts.find((f) => f.name === "rewrite limiter")?.value).toMatch(
+      /^engaged after 3 attempts at \d+ files, held \d+\.\d s$/,
+    );
   });
 
   it("before the hold is over: undecided while running, inconclusive once ended; a shorter hold decides", () => {
@@ -423,9 +442,15 @@ describe("the aof-dir checker with no fault (the control)", () => {
   const noFault = (withRewrite: boolean): History => {
     const started = patched.events.find((e) => e.kind === "auto-rewrite");
     if (!started) throw new Error("no auto-rewrite recorded");
-    const events: Event[] = patched.events.filter((e) => e.kind !== "fork-failed" && e.kind !== "rewrite-limited");
+    const events: Event[] = patched.events.filter(
+      (e) => e.kind !== "fork-failed" && e.kind !== "rewrite-limited",
+    );
     if (withRewrite)
-      events.push({ ...started, kind: "rewrite-started", line: "Background append only file rewriting started by pid 9" });
+      events.push({
+        ...started,
+        kind: "rewrite-started",
+        line: "Background append only file rewriting started by pid 9",
+      });
     events.sort((a, b) => a.t - b.t);
     return edited(patched, { events, series: { "aofdir.files": patchedFiles.map((p) => ({ ...p, v: 3 })) } });
   };
@@ -436,7 +461,9 @@ describe("the aof-dir checker with no fault (the control)", () => {
     expect(d.reason).toMatch(/^no attempt; 1 rewrite\(s\) started and the directory held 3 files/);
     expect(d.evidence.attempts).toBe(0);
     expect(d.evidence.limiter.line).toBeNull();
-    expect(d.facts.find((f) => f.name === "rewrite limiter")?.value).toMatch(/^not engaged; held \d+\.\d s after the last of 1 rewrite\(s\)$/);
+    expect(d.facts.find((f) => f.name === "rewrite limiter")?.value).toMatch(
+      /^not engaged; held \d+\.\d s after the last of 1 rewrite\(s\)$/,
+    );
   });
 
   it("no rewrite at all: undecided, then inconclusive", () => {

@@ -20,7 +20,8 @@ import { contextFor, historyFrom, oomKilled, recordedResult, timeLimit } from ".
  */
 function statusHistory(until = 6_000): History {
   const status: Point[] = [];
-  for (let t = 250; t <= until; t += 500) status.push(t < 2_000 ? { t, v: 1, text: "ok" } : { t, v: 0, text: "err" });
+  for (let t = 250; t <= until; t += 500)
+    status.push(t < 2_000 ? { t, v: 1, text: "ok" } : { t, v: 0, text: "err" });
   const attempts = [];
   for (let t = 1_000; t <= until; t += 300) attempts.push({ t, line: null });
   return historyFrom({
@@ -41,7 +42,11 @@ const base = {
   bug: "if-false",
 } as const satisfies Partial<AssertSpecInput>;
 
-function decide(spec: Omit<AssertSpecInput, "checker"> & { checker?: "assert" }, history: History, context: Partial<CheckContext> = {}) {
+function decide(
+  spec: Omit<AssertSpecInput, "checker"> & { checker?: "assert" },
+  history: History,
+  context: Partial<CheckContext> = {},
+) {
   const decision = assertChecker(spec).decide(history, { ...contextFor(history), ...context });
   if (decision) {
     expect(() => Decision.parse(decision)).not.toThrow();
@@ -58,7 +63,7 @@ describe("assert: the first reading at or after a moment", () => {
     expect(d).toMatchObject({ checker: "assert", outcome: "no-bug", label: ASSERT_LABELS.noBug });
     expect(d?.evidence).toMatchObject({ at: 2_200, reading: { t: 2_250, v: 0, text: "err" }, held: true });
     expect(d?.reason).toBe(
-      'info.aof_last_bgrewrite_status read 0 (err) at 2.3 s (the first reading at or after the 5th attempt): "equals "err"" holds, which is no bug (bug if it does not)',
+      "info.aof_last_bgrewrite_status read 0 (err) at 2.3 s (the first reading at or after the 5th attempt): equals 'err' holds, which is no bug (bug if it does not)",
     );
   });
 
@@ -70,10 +75,15 @@ describe("assert: the first reading at or after a moment", () => {
       { name: "series", value: "info.aof_last_bgrewrite_status" },
       { name: "moment", value: "the 1st attempt at 1.0 s" },
       { name: "reading", value: "1 (ok) at 1.3 s" },
-      { name: "condition", value: 'equals "err": does not hold (bug if it does not)' },
+      { name: "condition", value: "equals 'err': does not hold (bug if it does not)" },
     ]);
-    expect(d?.summary).toBe('info.aof_last_bgrewrite_status = 1 (ok) after the 1st attempt: equals "err" does not hold');
-    expect(d?.plot).toMatchObject({ series: "info.aof_last_bgrewrite_status", marks: [{ t: 1_000 }, { t: 1_250 }] });
+    expect(d?.summary).toBe(
+      "info.aof_last_bgrewrite_status = 1 (ok) after the 1st attempt: equals 'err' does not hold",
+    );
+    expect(d?.plot).toMatchObject({
+      series: "info.aof_last_bgrewrite_status",
+      marks: [{ t: 1_000 }, { t: 1_250 }],
+    });
   });
 
   it("bug: if-true states the symptom: the same reading is then the other outcome", () => {
@@ -91,13 +101,27 @@ describe("assert: the first reading at or after a moment", () => {
   it("T ms after a mark, or after a fault's start or heal (by name and node), or at the run's start", () => {
     expect(decide({ ...base, at: { mark: "flood", afterMs: 1_100 } }, h)?.evidence.reading?.t).toBe(4_250);
     expect(decide({ ...base, at: { mark: "flood", value: "on" } }, h)?.evidence.reading?.t).toBe(3_250);
-    expect(decide({ ...base, at: { fault: "start" } }, h)?.evidence).toMatchObject({ at: 900, reading: { t: 1_250 } });
-    expect(decide({ ...base, at: { fault: "heal", name: "seccomp-enomem", node: "main" } }, h)?.evidence.at).toBe(4_000);
+    expect(decide({ ...base, at: { fault: "start" } }, h)?.evidence).toMatchObject({
+      at: 900,
+      reading: { t: 1_250 },
+    });
+    expect(
+      decide({ ...base, at: { fault: "heal", name: "seccomp-enomem", node: "main" } }, h)?.evidence.at,
+    ).toBe(4_000);
     expect(decide({ ...base, at: "start" }, h)?.evidence.reading?.t).toBe(250);
   });
 
+  it("a reading at the moment itself is the one judged (at or after)", () => {
+    expect(decide({ ...base, at: { mark: "flood", afterMs: 250 } }, h)?.evidence.reading?.t).toBe(3_250);
+    expect(decide({ ...base, at: { mark: "flood", afterMs: 251 } }, h)?.evidence.reading?.t).toBe(3_750);
+  });
+
   it("a moment that never comes: nothing while running, unknown once ended, with why", () => {
-    for (const at of [{ mark: "flood", value: "off" }, { fault: "heal", node: "replica" }, { attempts: 99 }] as const) {
+    for (const at of [
+      { mark: "flood", value: "off" },
+      { fault: "heal", node: "replica" },
+      { attempts: 99 },
+    ] as const) {
       expect(decide({ ...base, at }, h)).toBeUndefined();
       const d = decide({ ...base, at }, h, { ended: timeLimit });
       expect(d).toMatchObject({ outcome: "unknown", label: "inconclusive" });
@@ -184,9 +208,16 @@ describe("assert on recorded runs: the 7.x rewrite limiter's count of failed for
     const patched = recordedResult(PAIR, "7.0.15+count-failed-aof-fork").history;
     const checker = checkerFrom(spec);
     expect(checker.name).toBe("counts-failures");
-    expect(checker.decide(plain, contextFor(plain))).toMatchObject({ checker: "counts-failures", outcome: "bug", label: "violated" });
+    expect(checker.decide(plain, contextFor(plain))).toMatchObject({
+      checker: "counts-failures",
+      outcome: "bug",
+      label: "violated",
+    });
     expect(checker.decide(patched, contextFor(patched))).toMatchObject({ outcome: "no-bug", label: "held" });
-    expect(checker.decide(patched, contextFor(patched))?.evidence).toMatchObject({ reading: { v: 3 }, held: true });
+    expect(checker.decide(patched, contextFor(patched))?.evidence).toMatchObject({
+      reading: { v: 3 },
+      held: true,
+    });
   });
 
   it("the data form parses with the schema the scenario uses", () => {

@@ -63,7 +63,10 @@ describe("checkerFrom", () => {
   it("a script's own checker object is used as it is, also inside all and any", () => {
     const own: Checker = { name: "mine", decide: () => undefined };
     expect(checkerFrom(own)).toBe(own);
-    const composed = checkerFrom({ checker: "any", of: [own, { checker: "all", of: [own, { checker: "fd-leak" }] }] });
+    const composed = checkerFrom({
+      checker: "any",
+      of: [own, { checker: "all", of: [own, { checker: "fd-leak" }] }],
+    });
     expect(composed.name).toBe("any");
     const h = historyFrom({});
     // Its part gave nothing while running: nothing yet.
@@ -96,14 +99,22 @@ describe("the data forms' schemas", () => {
     expect(CheckerSpec.parse({ checker: "fd-leak", predict: { tolerance: 0.15 } })).toMatchObject({
       predict: { tolerance: 0.15 },
     });
-    expect(CheckerSpec.safeParse({ checker: "growth", series: "a.b", predict: { tolerance: 0.15 } }).success).toBe(false);
+    expect(
+      CheckerSpec.safeParse({ checker: "growth", series: "a.b", predict: { tolerance: 0.15 } }).success,
+    ).toBe(false);
     expect(CheckerSpec.safeParse({ checker: "leaks", predict: { tolerance: 0.15 } }).success).toBe(false);
   });
 
   it("refuses an unknown kind, an empty composition, a label that is an outcome's word, a pattern that does not compile", () => {
     expect(CheckerSpec.safeParse({ checker: "nope" }).success).toBe(false);
     expect(CheckerSpec.safeParse({ checker: "all", of: [] }).success).toBe(false);
-    const assert = { checker: "assert", series: "info.x", at: "end", condition: { equals: 1 }, bug: "if-false" };
+    const assert = {
+      checker: "assert",
+      series: "info.x",
+      at: "end",
+      condition: { equals: 1 },
+      bug: "if-false",
+    };
     expect(CheckerSpec.safeParse({ ...assert, labels: { bug: "bug" } }).success).toBe(false);
     expect(CheckerSpec.safeParse({ ...assert, labels: { bug: "status-stuck" } }).success).toBe(true);
     expect(CheckerSpec.safeParse({ ...assert, condition: { matches: "(" } }).success).toBe(false);
@@ -124,11 +135,19 @@ describe("the data forms' schemas", () => {
 });
 
 /** A history of the main node at one moment: its highest fd, a pipes-error line or not, attempts, the last probe. */
-function tableAt(maxFd: number, options: { pipesError?: boolean; attempts?: number; probedAt?: number } = {}): History {
+function tableAt(
+  maxFd: number,
+  options: { pipesError?: boolean; attempts?: number; probedAt?: number } = {},
+): History {
   return historyFrom({
     fds: [fdSample(0, { maxFd })],
     lines: options.pipesError
-      ? [{ t: 0, line: "1:M 26 Nov 14:00:00.000 # Error opening /setting AOF rewrite IPC pipes: Numerical result out of range" }]
+      ? [
+          {
+            t: 0,
+            line: "1:M 26 Nov 14:00:00.000 # Error opening /setting AOF rewrite IPC pipes: Numerical result out of range",
+          },
+        ]
       : [],
     connect: options.probedAt === undefined ? [] : [{ t: options.probedAt, ok: true }],
     attempts: Array.from({ length: options.attempts ?? 0 }, (_, i) => ({ t: i, line: null })),
@@ -213,14 +232,20 @@ describe("probes from their data form, on a fake node", () => {
         { fd: 8, target: "/data/appendonly.aof" },
       ],
       listDir: async () => dir,
-      info: async () => ({ used_memory: "1024", aof_last_bgrewrite_status: "err", mem_fragmentation_ratio: "1.5" }),
+      info: async () => ({
+        used_memory: "1024",
+        aof_last_bgrewrite_status: "err",
+        mem_fragmentation_ratio: "1.5",
+      }),
     }) as unknown as Node;
   const readIn = (dir: typeof listing | undefined, data: unknown) =>
     probeFrom(ProbeSpec.parse(data)).read?.(node(dir), () => 5);
   const read = (data: unknown) => readIn(listing, data);
 
   it("dir: the matching files, their bytes and the empty ones", async () => {
-    expect(probeFrom(ProbeSpec.parse({ probe: "dir", name: "incr", path: "/data/appendonlydir" })).name).toBe("incr");
+    expect(probeFrom(ProbeSpec.parse({ probe: "dir", name: "incr", path: "/data/appendonlydir" })).name).toBe(
+      "incr",
+    );
     expect(await read({ probe: "dir", name: "incr", path: "/data/appendonlydir", pattern: "incr" })).toEqual({
       files: 2,
       bytes: 100,
@@ -248,7 +273,13 @@ describe("probes from their data form, on a fake node", () => {
     expect(
       await read({
         probe: "info",
-        fields: ["used_memory", "aof_last_bgrewrite_status", "mem_fragmentation_ratio", "redis_mode", "absent"],
+        fields: [
+          "used_memory",
+          "aof_last_bgrewrite_status",
+          "mem_fragmentation_ratio",
+          "redis_mode",
+          "absent",
+        ],
       }),
     ).toEqual({
       used_memory: { v: 1024 },
@@ -271,6 +302,14 @@ describe("probes from their data form, on a fake node", () => {
   it("fds: counts by kind, of another node by name", async () => {
     const probe = probeFrom(ProbeSpec.parse({ probe: "fds", name: "replica", node: "replica" }));
     expect(probe).toMatchObject({ name: "replica", node: "replica" });
-    expect(await read({ probe: "fds" })).toEqual({ total: 6, maxFd: 8, pipe: 2, socket: 1, file: 2, eventpoll: 1, other: 0 });
+    expect(await read({ probe: "fds" })).toEqual({
+      total: 6,
+      maxFd: 8,
+      pipe: 2,
+      socket: 1,
+      file: 2,
+      eventpoll: 1,
+      other: 0,
+    });
   });
 });

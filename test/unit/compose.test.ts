@@ -13,7 +13,13 @@ import { checkerFrom, fdLeakChecker, leaksChecker } from "../../harness/parts/ch
 import { contextFor, historyFrom, recordedResult, timeLimit } from "../helpers/runs.js";
 
 /** A part that answers `outcome` (with its own label) once the run's clock has reached `from`. */
-function part(name: string, outcome: Outcome, label: string, from = 0, extra: Partial<Decision> = {}): Checker {
+function part(
+  name: string,
+  outcome: Outcome,
+  label: string,
+  from = 0,
+  extra: Partial<Decision> = {},
+): Checker {
   return {
     name,
     decide: (_history, context) =>
@@ -85,10 +91,16 @@ describe("what a composition says", () => {
 
   it("label: the settling parts' labels, each once, joined by +; reason: the rule's words and their reasons", () => {
     const d = decided(
-      anyOf([part("fd-leak", "bug", "exhaustion"), part("assert", "no-bug", "held"), part("within", "bug", "timeout")]),
+      anyOf([
+        part("fd-leak", "bug", "exhaustion"),
+        part("assert", "no-bug", "held"),
+        part("within", "bug", "timeout"),
+      ]),
     );
     expect(d.label).toBe("exhaustion+timeout");
-    expect(d.reason).toBe("a part found its bug (2 of 3): fd-leak: fd-leak says exhaustion; within: within says timeout");
+    expect(d.reason).toBe(
+      "a part found its bug (2 of 3): fd-leak: fd-leak says exhaustion; within: within says timeout",
+    );
     expect(ComposedEvidence.parse(d.evidence)).toEqual({
       rule: "any",
       parts: [
@@ -98,27 +110,39 @@ describe("what a composition says", () => {
       ],
       settledBy: [0, 2],
     });
-    const none = decided(allOf([part("a", "no-bug", "stable"), part("b", "no-bug", "stable"), part("c", "bug", "growing")]));
+    const none = decided(
+      allOf([part("a", "no-bug", "stable"), part("b", "no-bug", "stable"), part("c", "bug", "growing")]),
+    );
     expect(none).toMatchObject({ outcome: "no-bug", label: "stable" });
     expect(none.reason).toBe("a part found no bug: a: a says stable; b: b says stable");
   });
 
   it("own labels per outcome", () => {
     const labels = { bug: "both-symptoms", noBug: "fine", unknown: "unclear" };
-    expect(decided(allOf([part("a", "bug", "x"), part("b", "bug", "y")], labels)).label).toBe("both-symptoms");
+    expect(decided(allOf([part("a", "bug", "x"), part("b", "bug", "y")], labels)).label).toBe(
+      "both-symptoms",
+    );
     expect(decided(allOf([part("a", "bug", "x"), part("b", "no-bug", "y")], labels)).label).toBe("fine");
     expect(decided(allOf([part("a", "bug", "x"), part("b", "unknown", "y")], labels)).label).toBe("unclear");
   });
 
   it("facts and summary: every part's, prefixed by its name; a name two parts share gets its position", () => {
-    const d = decided(allOf([part("assert", "bug", "violated"), part("assert", "bug", "violated"), part("leaks", "bug", "growing")]));
+    const d = decided(
+      allOf([
+        part("assert", "bug", "violated"),
+        part("assert", "bug", "violated"),
+        part("leaks", "bug", "growing"),
+      ]),
+    );
     expect(d.facts).toEqual([
       { name: "all", value: "assert#1 violated (bug), assert#2 violated (bug), leaks growing (bug)" },
       { name: "assert#1: seen", value: "violated" },
       { name: "assert#2: seen", value: "violated" },
       { name: "leaks: seen", value: "growing" },
     ]);
-    expect(d.summary).toBe("assert#1 violated (assert figures); assert#2 violated (assert figures); leaks growing (leaks figures)");
+    expect(d.summary).toBe(
+      "assert#1 violated (assert figures); assert#2 violated (assert figures); leaks growing (leaks figures)",
+    );
   });
 
   it("keeps each part's whole decision, evidence included", () => {
@@ -127,8 +151,12 @@ describe("what a composition says", () => {
   });
 
   it("plot: the first settling part's, else the first part's that has one", () => {
-    const plot = (series: string) => ({ plot: { series, title: series, axis: "x", ceiling: null, marks: [] } });
-    const d = decided(anyOf([part("a", "no-bug", "x", 0, plot("a.x")), part("b", "bug", "y", 0, plot("b.y"))]));
+    const plot = (series: string) => ({
+      plot: { series, title: series, axis: "x", ceiling: null, marks: [] },
+    });
+    const d = decided(
+      anyOf([part("a", "no-bug", "x", 0, plot("a.x")), part("b", "bug", "y", 0, plot("b.y"))]),
+    );
     expect(d.plot?.series).toBe("b.y");
     const e = decided(anyOf([part("a", "no-bug", "x", 0, plot("a.x")), part("b", "bug", "y")]));
     expect(e.plot?.series).toBe("a.x");
@@ -136,7 +164,10 @@ describe("what a composition says", () => {
 
   it("nested through the data form, with a script's own object inside", () => {
     const own = part("mine", "bug", "stuck");
-    const checker = checkerFrom({ checker: "all", of: [own, { checker: "any", of: [own, part("other", "no-bug", "ok")] }] });
+    const checker = checkerFrom({
+      checker: "all",
+      of: [own, { checker: "any", of: [own, part("other", "no-bug", "ok")] }],
+    });
     const d = decided(checker);
     expect(d).toMatchObject({ checker: "all", outcome: "bug", label: "stuck" });
     expect(d.parts?.[1]).toMatchObject({ checker: "any", outcome: "bug", label: "stuck" });
@@ -152,13 +183,19 @@ describe("probes: every part's, one per node and name", () => {
 
   it("keeps distinct probes, merges same-named ones on a node", () => {
     const fds = probe("fds");
-    const merged = unionProbes([[fds, probe("connect")], [probe("fds"), probe("fds", undefined, "replica")]]);
+    const merged = unionProbes([
+      [fds, probe("connect")],
+      [probe("fds"), probe("fds", undefined, "replica")],
+    ]);
     expect(merged.map((p) => `${p.node}/${p.name}`)).toEqual(["main/fds", "main/connect", "replica/fds"]);
     expect(merged[0]).toBe(fds);
   });
 
   it("a probe two parts ask for reads when both say it is due", () => {
-    const [merged] = unionProbes([[probe("connect", (now) => now >= 100)], [probe("connect", (now) => now % 2 === 0)]]);
+    const [merged] = unionProbes([
+      [probe("connect", (now) => now >= 100)],
+      [probe("connect", (now) => now % 2 === 0)],
+    ]);
     const due = (now: number) => merged?.due?.(h, { now, attemptsNeeded: 30 });
     expect([due(50), due(101), due(102)]).toEqual([false, false, true]);
   });
@@ -176,7 +213,9 @@ describe("compositions on recorded runs", () => {
     const any = checkerFrom({ checker: "any", of: parts }).decide(history, contextFor(history));
     expect(any).toMatchObject({ outcome: "bug", label: "exhaustion" });
     expect(any?.parts?.map((p) => p.label)).toEqual(["exhaustion", "exhaustion"]);
-    expect(checkerFrom({ checker: "all", of: parts }).decide(history, contextFor(history))?.outcome).toBe("bug");
+    expect(checkerFrom({ checker: "all", of: parts }).decide(history, contextFor(history))?.outcome).toBe(
+      "bug",
+    );
   });
 
   it("the fixed build: no bug either way", () => {

@@ -25,7 +25,10 @@ const FILE = "config-set-appendonly-3.2.8-vs-fix.json";
 const leaky = recordedResult(FILE, "3.2.8").history;
 const fixed = recordedResult(FILE, "3.2.8+fix-aof-pipe-leak").history;
 
-function decided(history: History, context: CheckContext = contextFor(history)): Decision & { evidence: FdLeakEvidence } {
+function decided(
+  history: History,
+  context: CheckContext = contextFor(history),
+): Decision & { evidence: FdLeakEvidence } {
   const decision = decideFdLeak(history, context);
   if (!decision) throw new Error("expected a decision, got undefined");
   expect(() => Decision.parse(decision)).not.toThrow();
@@ -71,7 +74,9 @@ describe("the fd-leak checker replayed on the recorded CONFIG SET appendonly run
     expect(decision.reason).toBe(recordedResult(FILE, "3.2.8").decision.reason);
     expect(decision.evidence).toMatchObject({ fdsPerAttempt: 6, refused: null, exhaustedMs });
     expect(decision.evidence.clientsWhenFull?.probes).toBeGreaterThanOrEqual(HOLE_PROBES);
-    expect(decision.facts.find((f) => f.name === "fresh client")?.value).toMatch(/^connected with the table full/);
+    expect(decision.facts.find((f) => f.name === "fresh client")?.value).toMatch(
+      /^connected with the table full/,
+    );
   });
 
   it("3.2.8+fix-aof-pipe-leak: stable (no bug), the recorded reason", () => {
@@ -118,13 +123,16 @@ describe("the fd-leak checker on cases derived from the CONFIG SET appendonly ru
   });
 
   it("checked against another leak rate: neither growing nor exhaustion", () => {
-    expect(decideFdLeak(leaky, contextFor(leaky), { checker: "fd-leak", fdsPerAttempt: 2 })?.outcome ?? "undecided").not.toBe(
-      "bug",
-    );
+    expect(
+      decideFdLeak(leaky, contextFor(leaky), { checker: "fd-leak", fdsPerAttempt: 2 })?.outcome ??
+        "undecided",
+    ).not.toBe("bug");
   });
 
   it("container exited: inconclusive, whatever the fds did", () => {
-    expect(decided(leaky, contextFor(leaky, { ended: oomKilled })).reason).toBe("container died: exit code 137 (OOM killed)");
+    expect(decided(leaky, contextFor(leaky, { ended: oomKilled })).reason).toBe(
+      "container died: exit code 137 (OOM killed)",
+    );
     expect(decided(fixed, contextFor(fixed, { ended: oomKilled })).outcome).toBe("unknown");
   });
 });
@@ -132,7 +140,10 @@ describe("the fd-leak checker on cases derived from the CONFIG SET appendonly ru
 describe("clientsWhenFull: the one rule for a full table that fresh clients still get into", () => {
   const ok = (t: number): ConnectResult => ({ t, ok: true });
   it("3 probes from the full moment on, over at least a second, all answered", () => {
-    expect(clientsWhenFull([ok(900), ok(1000), ok(1500), ok(2000)], 1000)).toEqual({ probes: 3, spanMs: HOLE_SPAN_MS });
+    expect(clientsWhenFull([ok(900), ok(1000), ok(1500), ok(2000)], 1000)).toEqual({
+      probes: 3,
+      spanMs: HOLE_SPAN_MS,
+    });
     expect(clientsWhenFull([ok(1000), ok(1500), ok(1999)], 1000)).toBeNull();
     expect(clientsWhenFull([ok(1000), ok(2000)], 1000)).toBeNull();
     expect(clientsWhenFull([ok(1000), { t: 1500, ok: false, error: "x" }, ok(2000)], 1000)).toBeNull();

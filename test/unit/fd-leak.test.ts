@@ -3,12 +3,12 @@ import type { CheckContext } from "../../harness/core/checker.js";
 import type { History } from "../../harness/core/history.js";
 import { Decision } from "../../harness/core/outcome.js";
 import {
-  type FdLeakEvidence,
   decideFdLeak,
+  type FdLeakEvidence,
   FdLeakEvidence as FdLeakEvidenceSchema,
+  FdLeakSpec,
   fdLeakChecker,
   fdLeakEvidence,
-  FdLeakSpec,
   persistentGrowth,
   pipesPerAttempt,
   SETTLE_MS,
@@ -30,14 +30,18 @@ const leaky = recordedResult(FILE, "3.2.8").history;
 const fixed = recordedResult(FILE, "3.2.8+fix-aof-pipe-leak").history;
 const spec = FdLeakSpec.parse({ checker: "fd-leak" });
 
-function decided(history: History, context: CheckContext = contextFor(history)): Decision & { evidence: FdLeakEvidence } {
+function decided(
+  history: History,
+  context: CheckContext = contextFor(history),
+): Decision & { evidence: FdLeakEvidence } {
   const decision = decideFdLeak(history, context);
   if (!decision) throw new Error("expected a decision, got undefined");
   expect(() => Decision.parse(decision)).not.toThrow();
   expect(() => FdLeakEvidenceSchema.parse(decision.evidence)).not.toThrow();
   return decision;
 }
-const undecided = (history: History, context: CheckContext = contextFor(history)) => decideFdLeak(history, context);
+const undecided = (history: History, context: CheckContext = contextFor(history)) =>
+  decideFdLeak(history, context);
 
 describe("the recorded data is what these tests assume", () => {
   it("3.2.8 leaked into its ceiling; the fix stayed flat", () => {
@@ -65,7 +69,14 @@ describe("pipesPerAttempt on the recorded run", () => {
     const bent = samples.filter((s) => s.maxFd >= 192 - 6);
     expect(bent.length).toBeGreaterThan(0);
     // Dropping the samples at the ceiling changes nothing: they were never used.
-    expect(pipesPerAttempt(samples.filter((s) => !bent.includes(s)), leaky.attempts, 192, 6)).toBe(6);
+    expect(
+      pipesPerAttempt(
+        samples.filter((s) => !bent.includes(s)),
+        leaky.attempts,
+        192,
+        6,
+      ),
+    ).toBe(6);
   });
 
   it("is null without a baseline or before 3 failed forks", () => {
@@ -102,7 +113,9 @@ describe("the fd-leak checker on the recorded run", () => {
     expect(fact("time to exhaustion")).toMatch(/^\d+\.\d s after the first failed fork$/);
     expect(fact("fresh client")).toMatch(/^refused at \d+\.\d s: Connection is closed\.$/);
     expect(fact("fork error")).toBe("Cannot allocate memory");
-    expect(decision.summary).toMatch(/^6 fd\/failed fork, fds 8 → \d+ \(ceiling 192\), 31 failed forks, client refused$/);
+    expect(decision.summary).toMatch(
+      /^6 fd\/failed fork, fds 8 → \d+ \(ceiling 192\), 31 failed forks, client refused$/,
+    );
     expect(decision.plot).toMatchObject({ series: "fds.total", ceiling: 192 });
     expect(decision.plot?.marks).toEqual([{ t: decision.evidence.refused?.t, label: "client refused" }]);
   });
@@ -140,7 +153,9 @@ describe("the exhaustion settle: the refused client's own log line may still be 
   const noRegisterError = edited(leaky, { events: leaky.events.filter((e) => e.kind !== "register-error") });
 
   it("without a register-error line, waits SETTLE_MS after the refusal, then decides without it", () => {
-    expect(undecided(noRegisterError, contextFor(noRegisterError, { now: refusedAt + SETTLE_MS - 1 }))).toBeUndefined();
+    expect(
+      undecided(noRegisterError, contextFor(noRegisterError, { now: refusedAt + SETTLE_MS - 1 })),
+    ).toBeUndefined();
     const late = decided(noRegisterError, contextFor(noRegisterError, { now: refusedAt + SETTLE_MS }));
     expect(late.label).toBe("exhaustion");
     expect(late.evidence.logLines).toHaveLength(2);
@@ -148,9 +163,9 @@ describe("the exhaustion settle: the refused client's own log line may still be 
 
   it("with the line in, or once the run has ended, does not wait", () => {
     expect(decided(leaky, contextFor(leaky, { now: refusedAt })).label).toBe("exhaustion");
-    expect(decided(noRegisterError, contextFor(noRegisterError, { now: refusedAt, ended: timeLimit })).label).toBe(
-      "exhaustion",
-    );
+    expect(
+      decided(noRegisterError, contextFor(noRegisterError, { now: refusedAt, ended: timeLimit })).label,
+    ).toBe("exhaustion");
   });
 });
 
@@ -241,7 +256,9 @@ describe("the fd-leak checker on cases derived from the recorded run", () => {
     const results = connectResults(fixed);
     const after = results.findIndex((p) => p.t >= first);
     expect(after).toBeGreaterThanOrEqual(0);
-    const connect = results.map((p, i) => (i === after ? { t: p.t, ok: false, error: "Connection is closed." } : p));
+    const connect = results.map((p, i) =>
+      i === after ? { t: p.t, ok: false, error: "Connection is closed." } : p,
+    );
     const decision = decided(edited(fixed, { connect }));
     expect(decision.label).toBe("inconclusive");
     expect(decision.reason).toBe("fds stayed flat but a fresh client was refused (Connection is closed.)");
@@ -249,7 +266,9 @@ describe("the fd-leak checker on cases derived from the recorded run", () => {
 
   it("the fix with a refused probe before the first failure is still stable", () => {
     const first = fixed.attempts[0]?.t ?? 0;
-    const connect = [{ t: first - 1, ok: false, error: "starting" }, ...connectResults(fixed)].sort((a, b) => a.t - b.t);
+    const connect = [{ t: first - 1, ok: false, error: "starting" }, ...connectResults(fixed)].sort(
+      (a, b) => a.t - b.t,
+    );
     expect(decided(edited(fixed, { connect })).label).toBe("stable");
   });
 
@@ -274,7 +293,13 @@ describe("the fd-leak checker on cases derived from the recorded run", () => {
     const samples = fdSamples(fixed);
     const last = samples.at(-1);
     if (!last) throw new Error("no samples");
-    const spike = { ...last, t: last.t + 100, total: last.total + 6, pipe: last.pipe + 6, maxFd: last.maxFd + 6 };
+    const spike = {
+      ...last,
+      t: last.t + 100,
+      total: last.total + 6,
+      pipe: last.pipe + 6,
+      maxFd: last.maxFd + 6,
+    };
     const after = { ...last, t: last.t + 200 };
     expect(persistentGrowth([...samples, spike, after], last.total)).toBe(0);
     const history = edited(fixed, { fds: [...samples, spike, after] });
@@ -286,7 +311,9 @@ describe("the fd-leak checker on cases derived from the recorded run", () => {
     const history = edited(fixed, { connect: connectResults(fixed).filter((p) => p.t < first) });
     const decision = decided(history, contextFor(history, { ended: timeLimit }));
     expect(decision.label).toBe("inconclusive");
-    expect(decision.reason).toMatch(/^neither stable nor exhausted after \d+ failed forks \(time limit 60 s\)$/);
+    expect(decision.reason).toMatch(
+      /^neither stable nor exhausted after \d+ failed forks \(time limit 60 s\)$/,
+    );
   });
 
   it("no maxclients and no nofile recorded: no ceiling, so no exhaustion", () => {

@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { attemptsUntil } from "../../harness/core/history.js";
 import { Decision } from "../../harness/core/outcome.js";
-import { decideFdLeak, fdLeakEvidence, FdLeakSpec, pipesPerAttempt } from "../../harness/parts/checkers/fd-leak.js";
+import {
+  decideFdLeak,
+  FdLeakSpec,
+  fdLeakEvidence,
+  pipesPerAttempt,
+} from "../../harness/parts/checkers/fd-leak.js";
 import {
   attemptsOf,
   connectResults,
@@ -26,7 +31,9 @@ describe("the recorded data is what these tests assume", () => {
     expect(samples[0]).toMatchObject({ total: 8, pipe: 2 });
     expect(connectResults(history).filter((p) => !p.ok)).toHaveLength(1);
     expect(failures.length).toBeGreaterThan(1600);
-    expect(forkFailed.every((e) => e.errno === "Cannot allocate memory" && e.what === "aof-rewrite")).toBe(true);
+    expect(forkFailed.every((e) => e.errno === "Cannot allocate memory" && e.what === "aof-rewrite")).toBe(
+      true,
+    );
   });
 });
 

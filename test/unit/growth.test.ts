@@ -151,7 +151,9 @@ describe("judgeGrowth on synthetic histories", () => {
     );
     const growing = sampled(1550, (k) => 4 + k);
     const died = judgeGrowth(
-      input(growing, attemptsAt(15), { ended: { reason: "container-exited", detail: "exited with code 137" } }),
+      input(growing, attemptsAt(15), {
+        ended: { reason: "container-exited", detail: "exited with code 137" },
+      }),
     ).judged;
     expect(died?.label).toBe("inconclusive");
     expect(died?.reason).toBe("container died: exited with code 137");
@@ -172,7 +174,13 @@ describe("the growth checker on a history", () => {
     h.series["info.used_memory"] = points;
     return h;
   }
-  const spec = { checker: "growth", series: "info.used_memory", perAttempt: 40, tolerance: 100, minAttempts: 10 } as const;
+  const spec = {
+    checker: "growth",
+    series: "info.used_memory",
+    perAttempt: 40,
+    tolerance: 100,
+    minAttempts: 10,
+  } as const;
 
   it("reads the named series and the history's attempts: growing (bug), with its own evidence, facts and plot", () => {
     const checker = checkerFrom(spec);
@@ -203,10 +211,13 @@ describe("the growth checker on a history", () => {
   it("the constructor fills the data form's defaults and takes the kind or leaves it out", () => {
     const h = memoryHistory(1, 40);
     const a = growthChecker({ series: "info.used_memory" }).decide(h, contextFor(h));
-    const b = growthChecker({ checker: "growth", series: "info.used_memory", perAttempt: 0.8, tolerance: 1, minAttempts: 10 }).decide(
-      h,
-      contextFor(h),
-    );
+    const b = growthChecker({
+      checker: "growth",
+      series: "info.used_memory",
+      perAttempt: 0.8,
+      tolerance: 1,
+      minAttempts: 10,
+    }).decide(h, contextFor(h));
     expect(a?.label).toBe("growing");
     expect(a).toEqual(b);
   });

@@ -2,7 +2,11 @@ import { describe, expect, it } from "vitest";
 import type { History } from "../../harness/core/history.js";
 import { fdLeakChecker } from "../../harness/parts/checkers/fd-leak.js";
 import { checkerFrom } from "../../harness/parts/checkers/index.js";
-import { comparePrediction, Prediction, predictExhaustionSeconds } from "../../harness/parts/checkers/prediction.js";
+import {
+  comparePrediction,
+  Prediction,
+  predictExhaustionSeconds,
+} from "../../harness/parts/checkers/prediction.js";
 import { contextFor, edited, fdSamples, recordedBefore, recordedResult, timeLimit } from "../helpers/runs.js";
 
 describe("predictExhaustionSeconds", () => {
@@ -100,7 +104,12 @@ describe("fd-leak with predict, on the recorded production-settings run", () => 
   it("hz read from the server is used: at hz 20 the leak is twice as slow as predicted", () => {
     const at20: History = edited(history, { series: { "config.hz": [{ t: 0, v: 20 }] } });
     const decision = predicting.decide(at20, contextFor(at20));
-    expect(decision?.evidence.prediction).toMatchObject({ predictedSeconds: 84.3, hz: 20, hzFrom: "config", within: false });
+    expect(decision?.evidence.prediction).toMatchObject({
+      predictedSeconds: 84.3,
+      hz: 20,
+      hzFrom: "config",
+      within: false,
+    });
     expect(decision?.outcome).toBe("unknown");
   });
 

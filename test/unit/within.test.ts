@@ -12,6 +12,7 @@ import {
   withinChecker,
   withinLogProbeName,
 } from "../../harness/parts/checkers/within.js";
+import { HistoryRecorder } from "../../harness/run/recorder.js";
 import { contextFor, historyFrom, oomKilled, timeLimit } from "../helpers/runs.js";
 
 /**
@@ -38,7 +39,11 @@ const linkUp = {
   happens: { series: "rinfo.master_link_status", condition: { equals: "up" } },
 } as const satisfies WithinSpecInput;
 
-function decide(spec: Omit<WithinSpecInput, "checker"> & { checker?: "within" }, history: History, context: Partial<CheckContext> = {}) {
+function decide(
+  spec: Omit<WithinSpecInput, "checker"> & { checker?: "within" },
+  history: History,
+  context: Partial<CheckContext> = {},
+) {
   const decision = withinChecker(spec).decide(history, { ...contextFor(history), ...context });
   if (decision) {
     expect(() => Decision.parse(decision)).not.toThrow();
@@ -54,10 +59,10 @@ describe("within: a series reaches a condition within T of a moment", () => {
     expect(d).toMatchObject({ checker: "within", outcome: "no-bug", label: WITHIN_LABELS.noBug });
     expect(d?.evidence).toMatchObject({ from: 2_000, happened: { t: 3_100, seen: "1 (up)" }, tookMs: 1_100 });
     expect(d?.reason).toBe(
-      'rinfo.master_link_status equals "up" happened 1.1 s after the link-cut\'s heal (within 5.0 s): 1 (up)',
+      "rinfo.master_link_status equals 'up' happened 1.1 s after the link-cut's heal (within 5.0 s): 1 (up)",
     );
     expect(d?.facts).toEqual([
-      { name: "must happen", value: 'rinfo.master_link_status equals "up"' },
+      { name: "must happen", value: "rinfo.master_link_status equals 'up'" },
       { name: "within", value: "5.0 s of the link-cut's heal (at 2.0 s)" },
       { name: "happened", value: "after 1.1 s: 1 (up)" },
     ]);
@@ -81,7 +86,7 @@ describe("within: a series reaches a condition within T of a moment", () => {
     const d = decide(linkUp, h, { now: 7_000 });
     expect(d).toMatchObject({ outcome: "bug", label: WITHIN_LABELS.bug });
     expect(d?.reason).toBe(
-      'rinfo.master_link_status equals "up" did not happen within 5.0 s of the link-cut\'s heal (at 2.0 s); not by 7.0 s',
+      "rinfo.master_link_status equals 'up' did not happen within 5.0 s of the link-cut's heal (at 2.0 s); not by 7.0 s",
     );
   });
 
@@ -92,7 +97,14 @@ describe("within: a series reaches a condition within T of a moment", () => {
   });
 
   it("a status that already held at the moment counts at its first reading after it", () => {
-    const d = decide({ ...linkUp, from: { mark: "load done" }, happens: { series: "rinfo.master_link_status", condition: { equals: "down" } } }, linkHistory(1_000));
+    const d = decide(
+      {
+        ...linkUp,
+        from: { mark: "load done" },
+        happens: { series: "rinfo.master_link_status", condition: { equals: "down" } },
+      },
+      linkHistory(1_000),
+    );
     expect(d?.evidence).toMatchObject({ happened: { t: 600 }, tookMs: 100 });
   });
 
@@ -108,7 +120,10 @@ describe("within: when it cannot tell", () => {
     const h = linkHistory(1_000);
     const never = { ...linkUp, from: { fault: "heal", name: "other" } } as const;
     expect(decide(never, h)).toBeUndefined();
-    expect(decide(never, h, { ended: timeLimit })).toMatchObject({ outcome: "unknown", label: "inconclusive" });
+    expect(decide(never, h, { ended: timeLimit })).toMatchObject({
+      outcome: "unknown",
+      label: "inconclusive",
+    });
     expect(decide(never, h, { ended: timeLimit })?.reason).toBe(
       "the other's heal never came before the run ended (time limit 60 s)",
     );
@@ -119,13 +134,15 @@ describe("within: when it cannot tell", () => {
     const d = decide(linkUp, h, { now: 4_000, ended: timeLimit });
     expect(d?.outcome).toBe("unknown");
     expect(d?.reason).toBe(
-      'the run ended 2.0 s after the link-cut\'s heal, before 5.0 s had passed, and rinfo.master_link_status equals "up" had not happened (time limit 60 s)',
+      "the run ended 2.0 s after the link-cut's heal, before 5.0 s had passed, and rinfo.master_link_status equals 'up' had not happened (time limit 60 s)",
     );
   });
 
   it("the server died before it happened and before the deadline: unknown; after the deadline the timeout stands", () => {
     const h = linkHistory(null, 4_000);
-    expect(decide(linkUp, h, { now: 4_000, ended: oomKilled })?.reason).toMatch(/^container died: exit code 137 \(OOM killed\)/);
+    expect(decide(linkUp, h, { now: 4_000, ended: oomKilled })?.reason).toMatch(
+      /^container died: exit code 137 \(OOM killed\)/,
+    );
     expect(decide(linkUp, linkHistory(null), { ended: oomKilled })?.label).toBe("timeout");
   });
 });
@@ -139,31 +156,41 @@ describe("within: a command succeeds, a log line appears, an event happens", () 
         { t: 3_000, ok: true },
       ],
     });
-    expect(decide({ from: "start", ms: 5_000, happens: { succeeds: "connect" } }, h)?.evidence.tookMs).toBe(3_000);
+    expect(decide({ from: "start", ms: 5_000, happens: { succeeds: "connect" } }, h)?.evidence.tookMs).toBe(
+      3_000,
+    );
     expect(decide({ from: "start", ms: 2_500, happens: { succeeds: "connect" } }, h)?.label).toBe("timeout");
+    // At the deadline itself is within it.
+    expect(decide({ from: "start", ms: 3_000, happens: { succeeds: "connect" } }, h)?.label).toBe("happened");
+    expect(decide({ from: "start", ms: 2_999, happens: { succeeds: "connect" } }, h)?.label).toBe("timeout");
   });
 
   it("log: the checker brings its own log probe; the first matching line after the moment counts", () => {
-    const spec = { from: { attempts: 2 }, ms: 1_000, happens: { log: "MASTER <-> REPLICA sync: Finished", node: "replica" } } as const;
+    const spec = {
+      from: { attempts: 2 },
+      ms: 1_000,
+      happens: { log: "MASTER <-> REPLICA sync: Finished", node: "replica" },
+    } as const;
     const checker = withinChecker(spec);
     const probe = checker.probes?.[0] as Probe;
-    expect(probe).toMatchObject({ name: withinLogProbeName("replica", spec.happens.log), node: "replica", once: true });
+    expect(probe).toMatchObject({
+      name: withinLogProbeName("replica", spec.happens.log),
+      node: "replica",
+      once: true,
+    });
     // What a run records from this probe: its first reading, then a point per matching line of the replica's log.
-    const h = historyFrom({ attempts: [{ t: 100, line: null }, { t: 400, line: null }] });
-    const series = `${probe.name}.count`;
-    const record = (t: number, reading: Record<string, number | { v: number; text?: string }> | undefined) => {
-      for (const [field, value] of Object.entries(reading ?? {})) {
-        const point = typeof value === "number" ? { t, v: value } : { t, ...value };
-        (h.series[`${probe.name}.${field}`] ??= []).push(point);
-      }
-    };
-    record(0, { count: 0 });
+    const recorder = new HistoryRecorder({ event: "fork-failed", node: "main" }, [probe]);
+    recorder.reading(probe.name, 0, { count: 0 });
     const lines: [number, string][] = [
+      [100, "1:M 01 Jan 2026 00:00:00.100 # Can't save in background: fork: Cannot allocate memory"],
       [300, "1:S 01 Jan 2026 00:00:00.300 * MASTER <-> REPLICA sync: Finished with success"],
+      [400, "1:M 01 Jan 2026 00:00:00.400 # Can't save in background: fork: Cannot allocate memory"],
       [900, "1:S 01 Jan 2026 00:00:00.900 * Connecting to MASTER main:6379"],
       [1_300, "1:S 01 Jan 2026 00:00:01.300 * MASTER <-> REPLICA sync: Finished with success"],
     ];
-    for (const [t, line] of lines) record(t, probe.onLog?.(line, h));
+    for (const [t, line] of lines) recorder.logLine(line.startsWith("1:S") ? "replica" : "main", line, t);
+    const h = recorder.history;
+    const series = `${probe.name}.count`;
     expect(h.series[series]?.map((p) => p.v)).toEqual([0, 1, 2]);
     // The line at 300 came before the moment (the 2nd attempt, 400): the one at 1300 is the first after it.
     const d = checker.decide(h, contextFor(h));
@@ -189,14 +216,20 @@ describe("within: a command succeeds, a log line appears, an event happens", () 
     const d = decide({ from: "start", ms: 2_000, happens: { event: "ready", node: "replica" } }, h);
     expect(d?.evidence).toMatchObject({ happened: { t: 1_700 }, tookMs: 1_700 });
     expect(d?.plot).toBeUndefined();
-    expect(decide({ from: "start", ms: 1_000, happens: { event: "ready", node: "replica" } }, h)?.label).toBe("timeout");
+    expect(decide({ from: "start", ms: 1_000, happens: { event: "ready", node: "replica" } }, h)?.label).toBe(
+      "timeout",
+    );
   });
 });
 
 describe("the data form", () => {
   it("parses with the run's start as the default moment, through checkerFrom too", () => {
-    expect(WithinSpec.parse({ checker: "within", ms: 100, happens: { succeeds: "connect" } }).from).toBe("start");
-    expect(checkerFrom({ checker: "within", name: "synced", ms: 100, happens: { succeeds: "connect" } }).name).toBe("synced");
+    expect(WithinSpec.parse({ checker: "within", ms: 100, happens: { succeeds: "connect" } }).from).toBe(
+      "start",
+    );
+    expect(
+      checkerFrom({ checker: "within", name: "synced", ms: 100, happens: { succeeds: "connect" } }).name,
+    ).toBe("synced");
   });
 
   it("refuses the end as a moment, a pattern that does not compile, a zero T", () => {
@@ -204,5 +237,64 @@ describe("the data form", () => {
     expect(WithinSpec.safeParse({ ...ok, from: "end" }).success).toBe(false);
     expect(WithinSpec.safeParse({ ...ok, happens: { log: "(" } }).success).toBe(false);
     expect(WithinSpec.safeParse({ ...ok, ms: 0 }).success).toBe(false);
+  });
+});
+
+describe("within, must not happen: a window that must stay quiet", () => {
+  /** The main node exits (the run records it as an event) at `exitAt`, or never; a fault starts at 1 s. */
+  const exitHistory = (exitAt: number | null) =>
+    historyFrom({
+      events: [
+        { t: 1_000, node: "main", kind: "fault-start", name: "pids-limit" },
+        ...(exitAt === null
+          ? []
+          : [{ t: exitAt, node: "main", kind: "exited", name: "oom", line: "OOM killed" }]),
+      ],
+    });
+  const survives = {
+    from: { fault: "start" },
+    ms: 10_000,
+    happens: { event: "exited", node: "main" },
+    must: "not-happen",
+  } as const;
+
+  it("the server exits 2 s into the fault: happened (bug), at once, even with the run over", () => {
+    const h = exitHistory(3_000);
+    const d = decide(survives, h, { now: 3_001 });
+    expect(d).toMatchObject({
+      outcome: "bug",
+      label: "happened",
+      evidence: { must: "not-happen", tookMs: 2_000 },
+    });
+    expect(d?.reason).toBe(
+      "an exited event on main happened 2.0 s after the fault's start, where it must not within 10.0 s: OOM killed",
+    );
+    expect(decide(survives, h, { now: 3_001, ended: oomKilled })?.label).toBe("happened");
+  });
+
+  it("no exit by the deadline: did-not-happen (no bug); before it, nothing; ended before it, unknown", () => {
+    const h = exitHistory(null);
+    expect(decide(survives, h, { now: 10_999 })).toBeUndefined();
+    expect(decide(survives, h, { now: 11_000 })).toMatchObject({
+      outcome: "no-bug",
+      label: "did-not-happen",
+    });
+    expect(decide(survives, h, { now: 5_000, ended: timeLimit })?.outcome).toBe("unknown");
+    // An exit after the window is not in it.
+    expect(decide(survives, exitHistory(12_000), { now: 12_001 })?.label).toBe("did-not-happen");
+    expect(decide(survives, h, { now: 11_000 })?.facts[0]).toEqual({
+      name: "must not happen",
+      value: "an exited event on main",
+    });
+  });
+
+  it("swapping must happen / must not happen swaps bug and no-bug on a decided window", () => {
+    for (const exitAt of [null, 3_000, 10_999, 11_001]) {
+      const h = exitHistory(exitAt);
+      const ctx = { now: 20_000 };
+      const quiet = decide(survives, h, ctx)?.outcome;
+      const live = decide({ ...survives, must: "happen" }, h, ctx)?.outcome;
+      expect([quiet, live].sort()).toEqual(["bug", "no-bug"]);
+    }
   });
 });

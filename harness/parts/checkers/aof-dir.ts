@@ -9,7 +9,7 @@ import {
   seriesOf,
 } from "../../core/history.js";
 import type { Decision, Fact } from "../../core/outcome.js";
-import { nodeEvents, type ResourceLabel, resourceDecision, seconds, type SpecArg } from "./common.js";
+import { nodeEvents, type ResourceLabel, resourceDecision, type SpecArg, seconds } from "./common.js";
 import { judgeGrowth, SeriesGrowth, seriesGrowth } from "./growth.js";
 
 /**
@@ -69,6 +69,8 @@ export const AofDirEvidence = z.object({
   limiter: LimiterEvidence,
   rewrites: z.number(),
   holdMs: z.number(),
+  /** The errno text of the first failed fork (ENOMEM under seccomp, EAGAIN under a pids limit). */
+  errno: z.string().nullable(),
   /** INFO's aof_rewrites_consecutive_failures, first and last reading, where a probe read it. */
   consecutiveFailures: z.object({ series: z.string(), first: z.number(), last: z.number() }).nullable(),
 });
@@ -107,7 +109,7 @@ export function decideAofDir(
   const { attempts } = history;
   const events = nodeEvents(history);
   const manifest = seriesGrowth(`${spec.probe}.manifestBytes`, manifestBytes, attempts);
-  const { growth, judged: growth_ } = judgeGrowth({
+  const { growth, judged } = judgeGrowth({
     series: filesName,
     points: files,
     attempts,
@@ -144,6 +146,7 @@ export function decideAofDir(
     limiter,
     rewrites: rewrites.length,
     holdMs: spec.holdMs,
+    errno: events.find((e) => e.kind === "fork-failed")?.errno ?? null,
     consecutiveFailures: consecutiveFailures(history),
   };
   const decided = (label: ResourceLabel, reason: string) =>
@@ -156,12 +159,12 @@ export function decideAofDir(
   const last = files.at(-1);
 
   if (context.ended?.reason === "container-exited" || (files.length === 0 && context.ended))
-    return growth_ && decided(growth_.label, growth_.reason);
-  if (growth_?.label === "growing") {
+    return judged && decided(judged.label, judged.reason);
+  if (judged?.label === "growing") {
     const seen = limiter.line ? "the limiter's line appeared" : "no limiter line in the log";
     return decided(
       "growing",
-      `${growth_.reason}; manifest ${manifest.before} → ${manifest.after} bytes; ${seen}`,
+      `${judged.reason}; manifest ${manifest.before} → ${manifest.after} bytes; ${seen}`,
     );
   }
   if (limiter.line && heldAfterLimit !== null && heldAfterLimit >= spec.holdMs) {
@@ -172,7 +175,7 @@ export function decideAofDir(
       `growth stopped: the rewrite limiter engaged after ${limiter.attemptsAtLimit} attempts (files ${first?.v} → ${limiter.filesAtLimit}, manifest ${manifestBytes[0]?.v} → ${manifest.after} bytes) and the directory held ${last?.v} files with no further attempt for ${seconds(heldAfterLimit)}`,
     );
   }
-  if (growth_?.label === "stable") return decided("stable", growth_.reason);
+  if (judged?.label === "stable") return decided("stable", judged.reason);
   if (heldAfterRewrite !== null && heldAfterRewrite >= spec.holdMs) {
     return decided(
       "stable",
@@ -185,7 +188,7 @@ export function decideAofDir(
       "inconclusive",
       `the limiter engaged after ${limiter.attemptsAtLimit} attempts but the directory was not seen holding still for ${seconds(spec.holdMs)} (${context.ended.detail})`,
     );
-  return growth_ && decided(growth_.label, growth_.reason);
+  return judged && decided(judged.label, judged.reason);
 }
 
 function factsOf(e: AofDirEvidence): Fact[] {
@@ -206,6 +209,7 @@ function factsOf(e: AofDirEvidence): Fact[] {
           : "not engaged",
     },
   ];
+  rows.push({ name: "fork error", value: e.errno ?? "—" });
   if (e.consecutiveFailures)
     rows.push({
       name: "consecutive failures (INFO)",

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { CheckContext, Checker } from "../../core/checker.js";
 import { type History, Point, seriesOf } from "../../core/history.js";
 import type { Decision, Outcome } from "../../core/outcome.js";
-import { CheckerName, decision, diedText, Label, seconds, type SpecArg, UNKNOWN_LABEL } from "./common.js";
+import { CheckerName, decision, diedText, Label, type SpecArg, seconds, UNKNOWN_LABEL } from "./common.js";
 import { Condition, conditionText, holds, Moment, momentText, momentTime, pointText } from "./moment.js";
 
 /**
@@ -121,7 +121,7 @@ export function decideAssert(
       name,
       outcome,
       label,
-      `${spec.series} read ${pointText(reading)} at ${seconds(reading.t)} (${which}): "${cond}" ${verdict}, which is ${outcome === "bug" ? "the bug" : "no bug"} (bug ${spec.bug === "if-true" ? "if it holds" : "if it does not"})`,
+      `${spec.series} read ${pointText(reading)} at ${seconds(reading.t)} (${which}): ${cond} ${verdict}, which is ${outcome === "bug" ? "the bug" : "no bug"} (bug ${spec.bug === "if-true" ? "if it holds" : "if it does not"})`,
       {
         summary: `${spec.series} = ${pointText(reading)} ${spec.at === "end" ? "at the end" : `after ${when}`}: ${cond} ${verdict}`,
         facts: [

@@ -6,8 +6,8 @@ import {
   type Fact,
   isOutcome,
   type Outcome,
-  type PlotInput,
   Plot,
+  type PlotInput,
 } from "../../core/outcome.js";
 
 /**

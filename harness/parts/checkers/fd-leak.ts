@@ -11,14 +11,14 @@ import {
   type ResourceLabel,
   resourceDecision,
   round,
-  seconds,
   type SpecArg,
+  seconds,
   UNKNOWN_LABEL,
 } from "./common.js";
 import {
+  ClientsWhenFull,
   ceilingOf,
   ceilingText,
-  ClientsWhenFull,
   clientsWhenFull,
   fdCheckerProbes,
   holeText,

@@ -34,9 +34,10 @@ type LeafSpecInput =
   | z.input<typeof LeaksSpec>
   | z.input<typeof AssertSpec>
   | z.input<typeof WithinSpec>;
+/** A spec as written (defaults may be left out). */
 export type CheckerSpecInput =
   | LeafSpecInput
-  | { checker: "all" | "any"; of: CheckerSpecInput[]; labels?: ComposeLabels | undefined };
+  | { checker: "all" | "any"; of: readonly CheckerSpecInput[]; labels?: ComposeLabels | undefined };
 
 /** A spec, or a Checker object where the data would name one (a script's own). */
 export type CheckerInput =
@@ -83,8 +84,8 @@ export const CheckerObject = z.custom<Checker>(isChecker, {
 
 /** What a script may give: a spec, or its own Checker object, at any depth of all/any. */
 export const CheckerInput: z.ZodType<
-  CheckerInput,
-  CheckerSpecInput | Checker | { checker: "all" | "any"; of: unknown[]; labels?: ComposeLabels }
+  CheckerSpec | Checker | { checker: "all" | "any"; of: unknown[]; labels?: ComposeLabels },
+  CheckerInput
 > = z.lazy(() =>
   z.union([
     CheckerObject,
@@ -148,9 +149,10 @@ export {
   compose,
   composeDecisions,
   composeOutcome,
+  unionProbes,
 } from "./compose.js";
-export { ceilingOf } from "./fd-table.js";
 export { decideFdLeak, FdLeakEvidence, FdLeakSpec, fdLeakChecker } from "./fd-leak.js";
+export { ceilingOf } from "./fd-table.js";
 export { decideGrowth, GrowthEvidence, GrowthSpec, growthChecker, SeriesGrowth } from "./growth.js";
 export {
   DEFAULT_LEAK_SERIES,
@@ -158,8 +160,8 @@ export {
   LeakSeries,
   LeaksEvidence,
   LeaksSpec,
-  leakText,
   leaksChecker,
+  leakText,
 } from "./leaks.js";
 export { Condition, FromMoment, Moment } from "./moment.js";
 export { Prediction } from "./prediction.js";

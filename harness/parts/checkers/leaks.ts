@@ -14,9 +14,9 @@ import {
   type SpecArg,
 } from "./common.js";
 import {
+  ClientsWhenFull,
   ceilingOf,
   ceilingText,
-  ClientsWhenFull,
   clientsWhenFull,
   fdCheckerProbes,
   holeText,

@@ -12,8 +12,8 @@ import {
   diedText,
   Label,
   Pattern,
-  seconds,
   type SpecArg,
+  seconds,
   UNKNOWN_LABEL,
 } from "./common.js";
 import { Condition, conditionText, FromMoment, holds, momentText, momentTime, pointText } from "./moment.js";
@@ -32,6 +32,10 @@ import { Condition, conditionText, FromMoment, holds, momentText, momentTime, po
  * Outcomes: no bug ("happened", with how long it took) once it happened by the deadline; bug
  * ("timeout") once the deadline has passed without it (or it came late); unknown ("inconclusive")
  * when the run ended before the moment came, or before the deadline, or because the server died.
+ *
+ * `must: "not-happen"` turns it into its mirror, a window that must stay quiet ("the server must not
+ * exit within 10 s of the fault": `{event: "exited"}`): bug ("happened") as soon as it happens by the
+ * deadline; no bug ("did-not-happen") once the deadline has passed without it; unknown as above.
  */
 export const Happening = z.union([
   z
@@ -59,6 +63,8 @@ export const WithinSpec = z
     from: FromMoment.default("start"),
     ms: z.number().positive(),
     happens: Happening,
+    /** "happen" (liveness, the default) or "not-happen" (the window must stay quiet). */
+    must: z.enum(["happen", "not-happen"]).default("happen"),
     labels: z.object({ bug: Label.optional(), noBug: Label.optional() }).strict().optional(),
   })
   .strict();
@@ -66,9 +72,11 @@ export type WithinSpec = z.infer<typeof WithinSpec>;
 export type WithinSpecInput = z.input<typeof WithinSpec>;
 
 export const WITHIN_LABELS = { bug: "timeout", noBug: "happened" } as const;
+export const NOT_WITHIN_LABELS = { bug: "happened", noBug: "did-not-happen" } as const;
 
 export const WithinEvidence = z.object({
   what: z.string(),
+  must: z.enum(["happen", "not-happen"]),
   moment: z.string(),
   /** The moment's time (null: it never came). */
   from: z.number().nullable(),
@@ -100,7 +108,8 @@ function happeningText(happens: Happening): string {
   const where = [happens.name && `"${happens.name}"`, happens.node && `on ${happens.node}`]
     .filter(Boolean)
     .join(" ");
-  return `a ${happens.event} event${where ? ` ${where}` : ""}`;
+  const article = /^[aeiou]/i.test(happens.event) ? "an" : "a";
+  return `${article} ${happens.event} event${where ? ` ${where}` : ""}`;
 }
 
 /** The first time at or after `from` that it happened, and what was seen. */
@@ -144,7 +153,7 @@ export function decideWithin(
   const told = (summary: string) => ({
     summary,
     facts: [
-      { name: "must happen", value: what },
+      { name: spec.must === "happen" ? "must happen" : "must not happen", value: what },
       {
         name: "within",
         value: `${seconds(spec.ms)} of ${when}${from === undefined ? " (not reached)" : ` (at ${seconds(from)})`}`,
@@ -156,6 +165,7 @@ export function decideWithin(
     ],
     evidence: {
       what,
+      must: spec.must,
       moment: when,
       from: from ?? null,
       ms: spec.ms,
@@ -177,7 +187,24 @@ export function decideWithin(
       : {}),
   });
 
-  if (from !== undefined && deadline !== undefined) {
+  if (from !== undefined && deadline !== undefined && spec.must === "not-happen") {
+    if (hit && hit.t <= deadline)
+      return decision(
+        name,
+        "bug",
+        spec.labels?.bug ?? NOT_WITHIN_LABELS.bug,
+        `${what} happened ${seconds(hit.t - from)} after ${when}, where it must not within ${seconds(spec.ms)}: ${hit.seen}`,
+        told(`happened after ${seconds(hit.t - from)} (≤ ${seconds(spec.ms)})`),
+      );
+    if (context.now >= deadline)
+      return decision(
+        name,
+        "no-bug",
+        spec.labels?.noBug ?? NOT_WITHIN_LABELS.noBug,
+        `${what} did not happen within ${seconds(spec.ms)} of ${when} (at ${seconds(from)})`,
+        told(`not within ${seconds(spec.ms)}`),
+      );
+  } else if (from !== undefined && deadline !== undefined) {
     if (hit && hit.t <= deadline)
       return decision(
         name,
