@@ -8,7 +8,6 @@ import {
   catalogueVersions,
   expectation,
   expectationFor,
-  expectedOf,
   Measured,
   parseCatalogue,
   recordMeasurements,
@@ -350,22 +349,17 @@ describe("expectation: the one place a target's expectation is asked", () => {
     expect(expectation(scenario, "image:mine", data)).toEqual({ expected: "bug", from: "scenario" });
   });
 
+  it("on the shipped catalogue, the seed's measured labels", () => {
+    const seed = { name: "aof-auto-rewrite-enomem", expect: {} };
+    expect(expectation(seed, "3.2.8")).toEqual({ expected: "exhaustion", from: "catalogue" });
+    expect(expectation(seed, "3.2.9")).toEqual({ expected: "stable", from: "catalogue" });
+    expect(expectation(seed, "3.2.8+fix-aof-pipe-leak")).toEqual({ expected: "stable", from: "catalogue" });
+  });
+
   it("else unmeasured, from nowhere", () => {
     const scenario = { name: "s", expect: {} };
     expect(expectation(scenario, "3.2.9", data)).toEqual({ expected: "unmeasured", from: null });
     expect(expectation(scenario, "3.2.8+other-patch", data)).toEqual({ expected: "unmeasured", from: null });
     expect(expectation(scenario, "image:mine", data)).toEqual({ expected: "unmeasured", from: null });
-  });
-
-  it("expectedOf gives what a run records: the expected outcome or label, null for unmeasured", () => {
-    const scenario = { name: "s", expect: { "3.2.9": "no-bug" } };
-    expect(expectedOf(scenario, "3.2.8", data)).toBe("exhaustion");
-    expect(expectedOf(scenario, "3.2.8+fix-aof-pipe-leak", data)).toBe("stable");
-    expect(expectedOf(scenario, "3.2.9", data)).toBe("no-bug");
-    expect(expectedOf(scenario, "image:nothing-known", data)).toBeNull();
-    // On the shipped catalogue, the seed's measured labels.
-    const seed = { name: "aof-auto-rewrite-enomem", expect: {} };
-    expect(expectedOf(seed, "3.2.8")).toBe("exhaustion");
-    expect(expectedOf(seed, "3.2.9")).toBe("stable");
   });
 });
