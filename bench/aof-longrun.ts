@@ -21,7 +21,7 @@ import {
   RedisReproContainer,
   type StartedRedisReproContainer,
 } from "../harness/parts/container/redis-container.js";
-import { fault } from "../harness/parts/faults/index.js";
+import { faultFrom } from "../harness/parts/faults/index.js";
 import { summariseAofDir } from "../harness/parts/probes/aof-dir.js";
 import { probeClientOptions } from "../harness/parts/probes/connect.js";
 import { infoSection } from "../harness/parts/probes/info.js";
@@ -31,7 +31,6 @@ import { alignColumns } from "../harness/report/table.js";
 import { newRunId } from "../harness/run/scenario.js";
 import type { RedisConfig } from "../harness/scenario/index.js";
 import { ensureImage } from "../harness/targets/build.js";
-import { redisArgs } from "../harness/targets/config.js";
 import { parseTarget } from "../harness/targets/spec.js";
 
 const { values } = parseArgs({
@@ -61,7 +60,7 @@ const config: RedisConfig = {
   save: "",
 };
 const limits = { memory: 256 * 1024 ** 2, pids: 64, nofile: 4096 };
-const injector = fault("seccomp-enomem");
+const injector = faultFrom("seccomp-enomem");
 
 interface Point {
   target: string;
@@ -128,11 +127,11 @@ async function start(target: string, runId: string): Promise<Watched> {
     limiterLines: 0,
     limiterText: [],
   };
-  const container = await new RedisReproContainer(image.image)
+  const container = await new RedisReproContainer(image)
     .withRun(runId, image.target)
     .withFault(injector)
     .withLimits(limits)
-    .withServerArgs(redisArgs(image.version, config))
+    .withConfig(config)
     .withLogLines((line) => {
       const event = parseLogLine(line, 0);
       if (event?.kind === "fork-failed") watched.failedForks++;
@@ -142,7 +141,7 @@ async function start(target: string, runId: string): Promise<Watched> {
       }
     })
     .start();
-  await container.arm();
+  await injector.start?.(container);
   const port = container.port;
   const client = new Redis({ host: "127.0.0.1", port, ...probeClientOptions, commandTimeout: 10_000 });
   client.on("error", () => undefined);

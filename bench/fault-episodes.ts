@@ -17,11 +17,12 @@ import {
 } from "../harness/parts/container/redis-container.js";
 import { type FaultSpec, faultFrom } from "../harness/parts/faults/index.js";
 import { logLineMs } from "../harness/parts/probes/log.js";
-import { ensureImage } from "../harness/targets/build.js";
+import { ensureImage, type TargetImage } from "../harness/targets/build.js";
+import type { RedisConfig } from "../harness/targets/config.js";
 import { parseTarget } from "../harness/targets/spec.js";
 
 export const LIMITS = { memory: 256 * 1024 ** 2, pids: 64, nofile: 1024 };
-const BASE_ARGS = ["--protected-mode", "no", "--save", "", "--appendonly", "no"];
+const BASE_CONFIG: RedisConfig = { save: "", appendonly: "no" };
 const TICK_MS = 100;
 
 export interface Line {
@@ -49,8 +50,8 @@ export interface EpisodeCase {
   /** Row name: the call that fails. */
   call: string;
   fault: FaultSpec;
-  /** Server arguments besides the base ones (e.g. loglevel verbose, where the failure logs at verbose). */
-  args?: string[];
+  /** Directives besides the base ones (e.g. loglevel verbose, where the failure logs at verbose). */
+  config?: RedisConfig;
   /** Once, before the clock starts (e.g. SLAVEOF a port nothing listens on). */
   setup?: (node: StartedRedisReproContainer, client: Redis) => Promise<void>;
   /** Each tick: make the server attempt the call. Errors are expected while the fault holds. */
@@ -101,16 +102,16 @@ function episodeRunId(): string {
 }
 
 /** The image of a release built the harness's way (libfiu included). */
-export async function imageOf(version: string): Promise<string> {
-  return (await ensureImage(parseTarget(version), { bases: "auto" })).image;
+export async function imageOf(version: string): Promise<TargetImage> {
+  return ensureImage(parseTarget(version), { bases: "auto" });
 }
 
 async function startNode(
-  image: string,
+  image: TargetImage,
   runId: string,
   target: string,
   fault: Fault,
-  args: string[],
+  config: RedisConfig,
   lines: Line[],
   now: (() => number) & { t0: number },
   network?: { name: string; alias: string },
@@ -119,7 +120,7 @@ async function startNode(
     .withRun(runId, target, network?.alias ?? "main")
     .withFault(fault)
     .withLimits(LIMITS)
-    .withServerArgs([...BASE_ARGS, ...args])
+    .withConfig({ ...BASE_CONFIG, ...config })
     .withLogLines((line) => lines.push({ t: lineTime(line, now.t0, now()), line }));
   if (network) container = container.withNetworkAlias(network.name, network.alias);
   return container.start();
@@ -149,13 +150,15 @@ export async function runEpisode(version: string, c: EpisodeCase): Promise<Episo
   let node: StartedRedisReproContainer | undefined;
   let stop = false;
   try {
-    node = await startNode(image, runId, version, fault, c.args ?? [], lines, now).catch((error: unknown) => {
-      // A fault on from creation may keep the server from starting at all: its last words say why.
-      const last = lines.filter((l) => / [#*.-] /.test(l.line)).at(-1)?.line;
-      throw new Error(
-        `${error instanceof Error ? error.message : String(error)}; the server's last line: ${last}`,
-      );
-    });
+    node = await startNode(image, runId, version, fault, c.config ?? {}, lines, now).catch(
+      (error: unknown) => {
+        // A fault on from creation may keep the server from starting at all: its last words say why.
+        const last = lines.filter((l) => / [#*.-] /.test(l.line)).at(-1)?.line;
+        throw new Error(
+          `${error instanceof Error ? error.message : String(error)}; the server's last line: ${last}`,
+        );
+      },
+    );
     const client = await node.connection();
     await c.setup?.(node, client);
     const ticking = (async () => {
@@ -238,7 +241,7 @@ export const LIBFIU_CASES: EpisodeCase[] = [
     call: "write",
     fault: { fault: "libfiu", call: "write", errno: "EIO" },
     // A reply's write error is logged at verbose only.
-    args: ["--loglevel", "verbose"],
+    config: { loglevel: "verbose" },
     trigger: (node) => freshPing(node),
     effect: () => /Error writing to client: Input\/output error/,
   },
@@ -318,7 +321,7 @@ export async function runCloseEpisode(version: string): Promise<EpisodeResult> {
   let stop = false;
   const counts: { t: number; fds: number }[] = [];
   try {
-    node = await startNode(image, runId, version, fault, [], lines, now);
+    node = await startNode(image, runId, version, fault, {}, lines, now);
     await node.connection();
     const ticking = (async () => {
       while (!stop) {
@@ -406,10 +409,10 @@ async function publishedPort(id: string): Promise<string | undefined> {
  */
 export async function runCutEpisode(
   version: string,
-  settings: { master?: string[]; replica?: string[] } = {},
+  settings: { master?: RedisConfig; replica?: RedisConfig } = {},
   holdMs = 0,
 ): Promise<CutResult> {
-  const replicaArgs = settings.replica ?? [];
+  const replicaConfig = settings.replica ?? {};
   await prepareReaper();
   const image = await imageOf(version);
   const runId = episodeRunId();
@@ -420,7 +423,7 @@ export async function runCutEpisode(
   const nodes: StartedRedisReproContainer[] = [];
   let stop = false;
   try {
-    const master = await startNode(image, runId, version, faultFrom("none"), settings.master ?? [], [], now, {
+    const master = await startNode(image, runId, version, faultFrom("none"), settings.master ?? {}, [], now, {
       name: network.name,
       alias: "main",
     });
@@ -430,7 +433,7 @@ export async function runCutEpisode(
       runId,
       version,
       cut,
-      ["--slaveof", "main", "6379", ...replicaArgs],
+      { slaveof: "main 6379", ...replicaConfig },
       lines,
       now,
       { name: network.name, alias: "replica" },
@@ -490,8 +493,9 @@ export async function runCutEpisode(
     return {
       version,
       settings:
-        [...(settings.master ?? []), ...replicaArgs].join(" ") ||
-        "defaults (repl-timeout 60, pings every 10 s)",
+        Object.entries({ ...settings.master, ...replicaConfig })
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", ") || "defaults (repl-timeout 60, pings every 10 s)",
       downMs: down ? down.t - startAt : undefined,
       upMs: up ? up.t - healAt : undefined,
       syncLineMs: sync ? sync.t - healAt : undefined,

@@ -59,7 +59,7 @@ for (const version of versions) {
   }
   if (groups.includes("cut")) {
     await measure(`${version} network-cut, defaults`, () => runCutEpisode(version), cuts);
-    const tuned = { master: ["--repl-ping-slave-period", "1"], replica: ["--repl-timeout", "5"] };
+    const tuned = { master: { "repl-ping-slave-period": 1 }, replica: { "repl-timeout": 5 } };
     await measure(`${version} network-cut, tuned`, () => runCutEpisode(version, tuned), cuts);
   }
 }

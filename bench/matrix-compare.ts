@@ -4,15 +4,21 @@ import { type MatrixCell, type MatrixResult, statusMark } from "../harness/campa
 export interface CellDifference {
   scenario: string;
   target: string;
-  first: Pick<MatrixCell, "verdict" | "status" | "reason" | "runId"> | null;
-  second: Pick<MatrixCell, "verdict" | "status" | "reason" | "runId"> | null;
+  first: Pick<MatrixCell, "outcome" | "label" | "status" | "reason" | "runId"> | null;
+  second: Pick<MatrixCell, "outcome" | "label" | "status" | "reason" | "runId"> | null;
 }
 
 const key = (c: MatrixCell) => `${c.scenario}\u0000${c.target}`;
-const brief = ({ verdict, status, reason, runId }: MatrixCell) => ({ verdict, status, reason, runId });
+const brief = ({ outcome, label, status, reason, runId }: MatrixCell) => ({
+  outcome,
+  label,
+  status,
+  reason,
+  runId,
+});
 
 /**
- * Cells whose verdict or status differs between two matrices, and cells present in one only. A cell
+ * Cells whose label or status differs between two matrices, and cells present in one only. A cell
  * that differs from the catalogue the same way in both is not a difference between the runs (it is
  * the catalogue's), so `notAsExpected` lists those separately.
  */
@@ -26,7 +32,7 @@ export function compareMatrices(
   for (const c of a.cells) {
     seen.add(key(c));
     const d = second.get(key(c));
-    if (!d || d.verdict !== c.verdict || d.status !== c.status)
+    if (!d || d.label !== c.label || d.status !== c.status)
       differing.push({
         scenario: c.scenario,
         target: c.target,
@@ -46,7 +52,7 @@ export function compareMatrices(
 export function renderComparison(a: MatrixResult, b: MatrixResult): string {
   const { differing, notAsExpected, cells } = compareMatrices(a, b);
   const side = (s: CellDifference["first"]) =>
-    s ? `${s.verdict ?? "error"} [${s.status}] (${s.reason}; run ${s.runId ?? "—"})` : "absent";
+    s ? `${s.label ?? "error"} [${s.status}] (${s.reason}; run ${s.runId ?? "—"})` : "absent";
   const lines = [
     `${cells} cell(s) compared: ${differing.length} differ between the two matrices`,
     ...differing.map(
@@ -54,7 +60,7 @@ export function renderComparison(a: MatrixResult, b: MatrixResult): string {
     ),
     `${notAsExpected.length} cell result(s) not as the catalogue expects (either matrix)`,
     ...notAsExpected.map(
-      (c) => `  ${c.target} × ${c.scenario}: ${c.verdict ?? "error"} ${statusMark(c)} (${c.reason})`,
+      (c) => `  ${c.target} × ${c.scenario}: ${c.label ?? "error"} ${statusMark(c)} (${c.reason})`,
     ),
   ];
   return `${lines.join("\n")}\n`;

@@ -40,7 +40,7 @@ for (const concurrency of limits) {
   for (let i = 0; i < runs; i++) {
     const result = await runMatrix([{ scenario }], targets, { bases: "auto", concurrency, retries: 0 });
     const seconds = result.cells.map((c) => c.seconds * 1000);
-    const verdicts = result.cells.map((c) => `${c.target}:${c.verdict ?? "error"}`);
+    const labels = result.cells.map((c) => `${c.target}:${c.label ?? "error"}`);
     console.log(
       `\nwarm matrix, ${targets.length} releases × ${scenario.name}, ${concurrency} at once (run ${i + 1}/${runs}): wall ${s(result.runWallMs)} (with image checks ${s(result.wallMs)}; target ≤ 180 s)`,
     );
@@ -49,8 +49,10 @@ for (const concurrency of limits) {
     );
     const odd = result.cells.filter((c) => c.status === "differs" || c.status === "error");
     if (odd.length)
-      console.log(`  differ: ${odd.map((c) => `${c.target} ${c.verdict} (${c.reason})`).join("; ")}`);
-    else console.log(`  ${verdicts.join(" ")}`);
+      console.log(
+        `  differ: ${odd.map((c) => `${c.target} ${c.label ?? "error"} (${c.reason})`).join("; ")}`,
+      );
+    else console.log(`  ${labels.join(" ")}`);
   }
 }
 process.exit(0);

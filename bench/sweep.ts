@@ -63,7 +63,7 @@ async function sweepFigures(): Promise<void> {
   );
 
   // Noise: on cells that came out clean, how far each series moved per attempt.
-  const clean = result.cells.filter((c) => c.verdict === "stable");
+  const clean = result.cells.filter((c) => c.outcome === "no-bug");
   const noise = new Map<string, number>();
   for (const c of clean)
     for (const g of c.growth)
@@ -84,7 +84,7 @@ if (values.hz) {
       budgets: { attempts: 60, timeLimitSeconds: 20 },
     };
     const run = await runScenario(scenario, [target], { bases: "auto" });
-    const a = run.results[0]?.attempts ?? [];
+    const a = run.results[0]?.history.attempts ?? [];
     const span = (a.at(-1)?.t ?? 0) - (a[0]?.t ?? 0);
     const rate = a.length > 1 ? ((a.length - 1) * 1000) / span : 0;
     console.log(

@@ -1,8 +1,8 @@
 import type {} from "vitest";
 import type { TestProject } from "vitest/node";
+import { type Expected, meets } from "./core/outcome.js";
 import { withLogger } from "./core/progress.js";
 import type { RunResult, TargetResult } from "./run/result.js";
-import { type Expected, meets } from "./core/outcome.js";
 import { type EnsureOptions, ensureImage, type TargetImage } from "./targets/build.js";
 import { parseTarget } from "./targets/spec.js";
 

@@ -2,10 +2,10 @@ import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { expectation } from "../catalogue/catalogue.js";
 import { errorText } from "../core/errors.js";
+import { type Decision, Expected, meets, Outcome } from "../core/outcome.js";
 import { progress } from "../core/progress.js";
 import { harnessVersion } from "../core/version.js";
 import { describeEnvironment, Environment } from "../engine/environment.js";
-import { type Decision, Expected, meets, Outcome } from "../core/outcome.js";
 import type { FaultName } from "../parts/faults/index.js";
 import type { RunResult } from "../run/result.js";
 import { type RunOptions, runScenario } from "../run/scenario.js";
@@ -98,8 +98,6 @@ export function defaultConcurrency(cores = availableParallelism()): number {
 
 export interface ScenarioJob {
   scenario: Scenario;
-  /** How the user named it, for rerun commands. */
-  ref?: string;
   /** The fault for this job's runs (default: the options' override, else the scenario's own). */
   fault?: FaultName;
 }
@@ -214,13 +212,12 @@ export async function runMatrix(
   let total = jobs.length;
   progress(`[matrix] ${jobs.length} run(s), ${concurrency} at once`);
   const runCell = async (job: (typeof jobs)[number]) => {
-    const { scenario, ref, target, fault } = job;
+    const { scenario, target, fault } = job;
     const t0 = Date.now();
     const ran = await runScenario(scenario, [target], {
       ...options,
       // Images were made above: a rebuild here would build every one again.
       rebuild: false,
-      scenarioRef: ref,
       ...(fault ? { faultOverride: fault } : {}),
     }).then(
       (run) => {

@@ -1,12 +1,13 @@
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
+import { eventsOf } from "../core/history.js";
+import { Outcome } from "../core/outcome.js";
 import { progress } from "../core/progress.js";
 import { harnessVersion } from "../core/version.js";
 import { Environment } from "../engine/environment.js";
-import { eventsOf } from "../core/history.js";
-import { Outcome } from "../core/outcome.js";
-import { SeriesGrowth } from "../parts/checkers/fd-leak.js";
-import { DEFAULT_LEAK_SERIES, leakText } from "../parts/checkers/leaks.js";
+import type { SeriesGrowth } from "../parts/checkers/growth.js";
+import { SeriesGrowth as SeriesGrowthSchema } from "../parts/checkers/growth.js";
+import { DEFAULT_LEAK_SERIES, LeaksEvidence, leakText } from "../parts/checkers/leaks.js";
 import { type FaultName, FaultName as FaultNames } from "../parts/faults/index.js";
 import { connectResults } from "../parts/probes/connect.js";
 import type { RunResult, TargetResult } from "../run/result.js";
@@ -241,12 +242,12 @@ export const SweepCell = z.object({
   /** The decision's summary line. */
   summary: z.string(),
   reason: z.string(),
-  /** Attempts the run saw. */
+  /** Attempts the decision rests on (the leaks checker's count; else every attempt the run saw). */
   attempts: z.number().nullable(),
   /** Fresh-client probes after the first attempt, and how many were refused. */
   probes: z.object({ total: z.number(), refused: z.number() }).nullable(),
   /** Each series the checker judged: its growth per attempt and whether it leaks. */
-  growth: z.array(SeriesGrowth),
+  growth: z.array(SeriesGrowthSchema),
   /** The attempts' log lines (first few) and the errno. */
   logLines: z.array(z.string()),
   errno: z.string().nullable(),
@@ -298,7 +299,7 @@ export function sweepScenario(path: SweepPath, fault: FaultName): Scenario {
       fault,
       targets: ["3.2.8"],
     },
-    `sweep path ${path.name}`,
+    { kind: "object", ref: `sweep path ${path.name}` },
   );
 }
 
@@ -312,13 +313,14 @@ export function sweepCommand(path: string, target: string, fault: string): strin
   return `npx redis-repro sweep ${target} --path ${path} --fault ${fault}`;
 }
 
-/** What the leaks checker's evidence holds for a sweep: each series it judged (read at this boundary). */
-const LeaksGrowth = z.looseObject({ growth: z.array(SeriesGrowth) });
-
-/** The series the leaks checker judged, from its decision's evidence (none from a run that failed). */
-export function judgedGrowth(result: TargetResult | undefined): SeriesGrowth[] {
-  const parsed = LeaksGrowth.safeParse(result?.decision.evidence);
-  return parsed.success ? parsed.data.growth : [];
+/**
+ * The leaks checker's evidence, read with the checker's own schema: the series it judged and the
+ * attempts it decided on. Undefined for a run that failed or a decision of another checker.
+ */
+export function leaksEvidence(result: TargetResult | undefined): LeaksEvidence | undefined {
+  if (result?.decision.checker !== "leaks") return undefined;
+  const parsed = LeaksEvidence.safeParse(result.decision.evidence);
+  return parsed.success ? parsed.data : undefined;
 }
 
 /** A cell's few words, from the leaks checker's decision: what leaks per attempt, or why it could not tell. */
@@ -342,11 +344,13 @@ export function toSweepCell(
   cell: MatrixCell,
   result: TargetResult | undefined,
 ): SweepCell {
-  const growth = judgedGrowth(result);
+  const evidence = leaksEvidence(result);
+  const growth = evidence?.growth ?? [];
   const history = result?.history;
   const first = history?.attempts[0];
   const probes = history && first ? connectResults(history).filter((p) => p.t >= first.t) : undefined;
-  const attempts = history ? history.attempts.length : null;
+  // The attempts the decision rests on; the log goes on while the container is torn down.
+  const attempts = evidence?.attempts ?? history?.attempts.length ?? null;
   const decision =
     cell.outcome === null || cell.label === null
       ? null
@@ -393,7 +397,7 @@ export async function runSweep(targets: string[], options: SweepOptions): Promis
       throw new UserError(`no fault "${f}" to sweep under: use seccomp-enomem or pids-limit`);
   }
   const jobs: (ScenarioJob & { path: SweepPath; fault: FaultName })[] = paths.flatMap((path) =>
-    faults.map((fault) => ({ scenario: sweepScenario(path, fault), ref: path.name, path, fault })),
+    faults.map((fault) => ({ scenario: sweepScenario(path, fault), path, fault })),
   );
   const byScenario = new Map(jobs.map((j) => [j.scenario.name, j]));
   const runs = new Map<string, TargetResult>();

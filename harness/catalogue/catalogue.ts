@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { UserError } from "../core/errors.js";
+import { firstIssue, UserError } from "../core/errors.js";
+import { type Expected, Outcome } from "../core/outcome.js";
 import { projectRoot } from "../core/paths.js";
-import { Expected, Outcome } from "../core/outcome.js";
 import { findRelease, type Release } from "../targets/releases.js";
 import {
   checkSortedVersions,
@@ -112,10 +112,7 @@ export type CatalogueRelease = CatalogueEntry & { release: Release };
 
 export function parseCatalogue(data: unknown, source: string): Catalogue {
   const parsed = Catalogue.safeParse(data);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(`invalid catalogue ${source}: ${issue?.path.join(".")}: ${issue?.message}`);
-  }
+  if (!parsed.success) throw new Error(`invalid catalogue ${source}: ${firstIssue(parsed.error)}`);
   return parsed.data;
 }
 
@@ -162,16 +159,6 @@ export function expectation(
   if (recorded !== "unmeasured") return { expected: recorded.label, from: "catalogue" };
   const stated = scenario.expect[target];
   return stated ? { expected: stated, from: "scenario" } : { expected: "unmeasured", from: null };
-}
-
-/** The expectation as a run records it: an outcome or a label, or null where nothing is expected. */
-export function expectedOf(
-  scenario: ExpectingScenario,
-  target: string,
-  data: Catalogue = catalogue,
-): Expected | null {
-  const { expected } = expectation(scenario, target, data);
-  return expected === "unmeasured" ? null : expected;
 }
 
 /** Orders targets as releases: by version, a release before its patched builds. */

@@ -14,7 +14,6 @@ export async function run({ values }: Input): Promise<number> {
     const test = scenarioTrials(scenario, {
       bases: baseMode(values),
       rebuild: values.rebuild === true,
-      scenarioRef,
     });
     const [trial] = await test([target]);
     if (!trial) throw new Error(`no result for ${target}`);

@@ -40,7 +40,7 @@ export async function run({ values }: Input): Promise<number> {
     `bisect ${scenario.name} over ${candidates.length} ${commits ? "commit(s)" : "target(s)"}, ${candidates[0]} .. ${candidates.at(-1)}: --good ${good}, --bad ${bad}`,
   );
   const started = Date.now();
-  const options = { bases: baseMode(values), rebuild: values.rebuild === true, scenarioRef };
+  const options = { bases: baseMode(values), rebuild: values.rebuild === true };
   const { steps, outcome: searched, note } = await runBisect(plan, scenarioTrials(scenario, options), say);
   const outcome = commits
     ? searched

@@ -66,7 +66,7 @@ export async function releases({ values }: Input): Promise<number> {
   process.stdout.write(`${lines.join("\n")}\n`);
   const run = rows.filter((r) => r.measured && Object.keys(r.measured).length).length;
   process.stdout.write(
-    `${rows.length} releases, ${cached.size} with a cached tarball, ${run} with measured verdicts (${rows[0]?.version} .. ${rows.at(-1)?.version})\n`,
+    `${rows.length} releases, ${cached.size} with a cached tarball, ${run} measured (${rows[0]?.version} .. ${rows.at(-1)?.version})\n`,
   );
   return 0;
 }

@@ -48,7 +48,7 @@ const scenario = (multiple: boolean): OptionSpec => ({
   type: "string",
   arg: "NAME|FILE",
   multiple,
-  help: `a scenario under scenarios/ by name, or a path to a scenario JSON${multiple ? "; `all` for every one" : ""} (default ${DEFAULT_SCENARIO})`,
+  help: `a scenario under scenarios/ by name, or a path to a scenario file (JSON, or a TypeScript/JavaScript script exporting defineScenario({…}))${multiple ? "; `all` for every one" : ""} (default ${DEFAULT_SCENARIO})`,
 });
 const targetsHelp =
   "3.2.8, 3.2.8+fix-aof-pipe-leak (a release with patches), image:redis:3.2.8 (an image as is), git:REF[+patch] (a commit of --git-dir), dir:PATH[+patch] (a tree as it is)";

@@ -70,7 +70,7 @@ export async function run({ values, args }: Input): Promise<number> {
   const refs = stringList(values.scenario);
   const names = refs.includes("all") ? await listScenarios() : refs.length ? refs : [DEFAULT_SCENARIO];
   const scenarios = [];
-  for (const ref of names) scenarios.push({ scenario: await loadScenario(ref), ref });
+  for (const ref of names) scenarios.push({ scenario: await loadScenario(ref) });
   progress(
     `[matrix] ${targets.length} release(s) × ${scenarios.length} scenario(s): ${targets.join(" ")}${args.length ? "" : ` (releases in ${sourceDirsText()})`}`,
   );

@@ -27,8 +27,11 @@ export async function run({ values, args }: Input): Promise<number> {
     await reports.writeReport(reportDir, result, scenario);
     progress(`report: ${join(reportDir, "report.md")}`);
   }
-  // A dead container is the environment failing the run, not an outcome: say so in one line, exit 3.
-  const died = result.results.find((r) => r.ended?.cause);
-  if (died?.ended?.cause) throw containerDiedError(died.target, { cause: died.ended.cause, detail: died.ended.detail });
+  // A container that died leaving the checker unable to tell is the environment (or the scenario's
+  // limits) failing the run: say so in one line. Where the death is what the checker judged (a crash
+  // is the bug), it is an outcome like any other.
+  const died = result.results.find((r) => r.ended?.cause && r.decision.outcome === "unknown");
+  if (died?.ended?.cause)
+    throw containerDiedError(died.target, { cause: died.ended.cause, detail: died.ended.detail });
   return result.ok ? 0 : 1;
 }

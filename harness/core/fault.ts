@@ -27,3 +27,31 @@ export interface Fault {
   /** Stops failing; says what it did. Absent: it cannot heal while the server runs. */
   heal?(node: FaultNode): Promise<string>;
 }
+
+/**
+ * When an episode starts: "start" (as soon as the nodes run, before the workload), a time after the
+ * workload loaded, the Nth attempt, a mark, or another fault's start or heal; each may add `afterMs`.
+ */
+export type EpisodeStart =
+  | "start"
+  | { afterMs: number }
+  | { attempts: number; afterMs?: number }
+  | { mark: string; afterMs?: number }
+  | { fault: "start" | "heal"; name?: string; node?: string; afterMs?: number };
+
+/** When it heals: never, a time after its own start, or a moment of the history (a mark, the Nth attempt). */
+export type EpisodeHeal =
+  | "never"
+  | { afterMs: number }
+  | { mark: string; afterMs?: number }
+  | { attempts: number; afterMs?: number };
+
+/** A fault on a node for a window of the run, optionally repeated (Jepsen's nemesis, as a schedule). */
+export interface Episode {
+  fault: Fault;
+  node: string;
+  start: EpisodeStart;
+  heal: EpisodeHeal;
+  /** More windows like the first, each `everyMs` after the one before. */
+  repeat?: { times: number; everyMs: number } | undefined;
+}

@@ -24,6 +24,8 @@ export const MARK = "mark";
 export const FAULT_START = "fault-start";
 export const FAULT_HEAL = "fault-heal";
 export const LIMIT = "limit";
+/** A node's container stopped (name: the cause, line: the detail): a crash is an event like any other. */
+export const EXITED = "exited";
 
 export const Event = z.object({
   t: z.number(),

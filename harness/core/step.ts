@@ -26,8 +26,11 @@ export interface StepContext {
   mark(name: string, value?: EventValue): void;
   /** Work that goes on after the step returns (a command every N ms) until the signal aborts. */
   background(work: Promise<unknown>): void;
-  /** A reply a command got, text of an error reply included (attempts may be counted by reply). */
-  reply(node: string, text: string): void;
+  /**
+   * A reply a command got, text of an error reply included (attempts may be counted by reply). With a
+   * `series` name, the reply is also a point of the series NAME.ok: 1, or 0 for an error, the text kept.
+   */
+  reply(node: string, text: string, reply?: { ok: boolean; series?: string | undefined }): void;
   tally: Tally;
 }
 

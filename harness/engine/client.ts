@@ -61,7 +61,9 @@ export function prepareReaper(): Promise<"ryuk" | "harness"> {
       await runtime.image.pull(image);
       return "ryuk";
     } catch (error) {
-      progress(`[engine] Ryuk unavailable (${errorText(error).split("\n")[0]}); the harness removes its own containers`);
+      progress(
+        `[engine] Ryuk unavailable (${errorText(error).split("\n")[0]}); the harness removes its own containers`,
+      );
       return "harness";
     }
   })();

@@ -15,6 +15,7 @@ import {
 import { faultFrom, libfiu, networkCut, noFault, pidsLimit, seccomp, seccompEnomem } from "./faults/index.js";
 import {
   aofDirProbe,
+  commandProbe,
   configProbe,
   connectProbe,
   dirProbe,
@@ -32,6 +33,7 @@ export const Probes = {
   log: logProbe,
   connect: connectProbe,
   config: configProbe,
+  command: commandProbe,
 } as const;
 
 export const Faults = {

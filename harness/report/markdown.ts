@@ -167,8 +167,9 @@ function flatten(value: unknown, prefix: string, out: [string, unknown][]): void
 }
 
 function scenarioSection(report: Report): string[] {
-  // `expect` is left out of the settings: the expectations are listed per target below.
-  const { name, description, targets, expect: _expect, ...settings } = report.scenario;
+  // `expect` is left out of the settings (the expectations are listed per target below), and so is
+  // `$schema` (an editor's hint, not a setting).
+  const { name, description, targets, expect: _expect, $schema: _schema, ...settings } = report.scenario;
   const rows: [string, unknown][] = [];
   flatten(settings, "", rows);
   const out = [`### Scenario ${code(name)}`, ""];

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { Fact, Outcome } from "../core/outcome.js";
 import { Environment } from "../engine/environment.js";
 import { RunResult, type TargetResult } from "../run/result.js";
-import { type Scenario, scenarioData } from "../scenario/index.js";
+import type { Scenario } from "../scenario/index.js";
 import { type HostDir, hostDirs, scrubDeep } from "./scrub.js";
 import { quotedLines } from "./summary.js";
 
@@ -290,7 +290,7 @@ export function buildReport(run: RunResult, scenario: Scenario, options: ReportO
     targets: clean.results.map(targetRow),
     releases: options.releases ?? [],
     patches: scrubDeep(options.patches ?? [], dirs),
-    scenario: scrubDeep(scenarioData(scenario), dirs),
+    scenario: scrubDeep({ name: scenario.name, ...scenario.data }, dirs),
     environment: clean.environment,
     files,
     run: clean,

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { errorText, UserError } from "../core/errors.js";
+import { errorText, firstIssue, UserError } from "../core/errors.js";
 import { harnessVersion } from "../core/version.js";
 import { REPORT_FORMAT, Report } from "./model.js";
 
@@ -31,10 +31,8 @@ export async function readReport(dir: string): Promise<Report> {
     );
   const parsed = Report.safeParse(data);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue?.path.length ? issue.path.join(".") : "(top level)";
     throw new UserError(
-      `${file} is not a redis-repro report: ${path}: ${issue?.message ?? "invalid"}; write it again with --report`,
+      `${file} is not a redis-repro report: ${firstIssue(parsed.error)}; write it again with --report`,
     );
   }
   return parsed.data;

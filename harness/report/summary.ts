@@ -16,21 +16,27 @@ export function outcomeCell(r: {
   return `${decisionText(r.decision)} ${mark}`;
 }
 
+/** A log line at Redis's warning level: "# " after the timestamp, in every release's prefix. */
+const WARNING = / # /;
+
 /**
  * The log lines a reader wants quoted: the first attempt's line, then the first line of each kind of
- * error the server logged (log events that carry an errno), on whichever node, in time order.
+ * log event at Redis's warning level (#) from the first attempt on (from the server's readiness when
+ * there was none): a failed fork, a pipe or fd-registration error, the AOF rewrite limiter. On any
+ * node (another node's line is named), in time order.
  */
 export function quotedLines(r: Pick<TargetResult, "history">): string[] {
   const { history } = r;
   const first = history.attempts.find((a) => a.line);
-  const errors = new Map<string, { t: number; line: string }>();
+  const from = first?.t ?? history.events.find((e) => e.kind === "ready")?.t ?? 0;
+  const warnings = new Map<string, { t: number; line: string }>();
   for (const e of history.events) {
-    if (e.errno === undefined || e.line === undefined) continue;
+    if (e.t < from || e.line === undefined || !WARNING.test(e.line)) continue;
     const key = `${e.node}\u0000${e.kind}`;
-    if (!errors.has(key))
-      errors.set(key, { t: e.t, line: e.node === "main" ? e.line : `${e.node}: ${e.line}` });
+    if (!warnings.has(key))
+      warnings.set(key, { t: e.t, line: e.node === "main" ? e.line : `${e.node}: ${e.line}` });
   }
-  const lines = [...(first?.line ? [{ t: first.t, line: first.line }] : []), ...errors.values()]
+  const lines = [...(first?.line ? [{ t: first.t, line: first.line }] : []), ...warnings.values()]
     .sort((a, b) => a.t - b.t)
     .map((l) => l.line);
   return [...new Set(lines)];

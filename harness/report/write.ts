@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { dirname, extname, join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { catalogueVersions, expectationFor } from "../catalogue/catalogue.js";
 import { errorText, UserError } from "../core/errors.js";
 import type { RunResult, TargetResult } from "../run/result.js";
@@ -144,27 +144,31 @@ export async function reportContext(
   return { releases, patches: patches.map((p) => ({ name: p.name, text: p.text })) };
 }
 
-const SCRIPT_EXTENSIONS = new Set([".ts", ".mts", ".js", ".mjs"]);
-
 /**
- * The scenario script a run was given, from its rerun command's --scenario (a path ending .ts, .mts,
- * .js or .mjs), read from where the run read it; undefined for a data scenario or one given by name.
+ * The scenario script a run was given as a file, read again to be copied beside the report: what the
+ * run loaded, checked by the digest taken when it was loaded. Undefined for data and named scenarios
+ * (their rerun works as is).
  */
 export async function scenarioScript(
-  command: string,
-  path?: string,
+  scenario: Scenario,
 ): Promise<{ path: string; text: Buffer } | undefined> {
-  const parts = command.split(" ");
-  const at = parts.indexOf("--scenario");
-  const given = path ?? (at >= 0 ? parts[at + 1] : undefined);
-  if (given === undefined || !SCRIPT_EXTENSIONS.has(extname(given))) return undefined;
+  const source = scenario.source;
+  if (source.kind !== "script") return undefined;
+  const path = source.file ?? source.ref;
+  let text: Buffer;
   try {
-    return { path: given, text: await readFile(resolve(given)) };
+    text = await readFile(resolve(path));
   } catch (error) {
     throw new UserError(
-      `cannot copy the scenario script ${given} into the report (${errorText(error)}): write the report from the folder the run was started in`,
+      `cannot copy the scenario script ${source.ref} into the report (${errorText(error)}): write the report from the folder the run was started in`,
     );
   }
+  const digest = createHash("sha256").update(text).digest("hex");
+  if (source.sha256 && digest !== source.sha256)
+    throw new UserError(
+      `the scenario script ${source.ref} changed since the run loaded it (sha256 ${source.sha256.slice(0, 12)}… then, ${digest.slice(0, 12)}… now): the report would not ship what ran; run it again`,
+    );
+  return { path, text };
 }
 
 /**
@@ -177,15 +181,14 @@ export async function writeReport(
   dir: string,
   run: RunResult,
   scenario: Scenario,
-  options: { now?: Date; dirs?: HostDir[]; scriptPath?: string } = {},
+  options: { now?: Date; dirs?: HostDir[] } = {},
 ): Promise<WrittenReport> {
   const abs = await prepareReportDir(dir);
-  const source = await scenarioScript(run.command, options.scriptPath);
+  const source = await scenarioScript(scenario);
   const script: ReportScript | null = source
     ? { file: scriptCopyName(source.path), sha256: createHash("sha256").update(source.text).digest("hex") }
     : null;
-  const { scriptPath: _, ...rest } = options;
-  const context: ReportOptions = { ...(await reportContext(run)), ...rest, script };
+  const context: ReportOptions = { ...(await reportContext(run)), ...options, script };
   const report = buildReport(run, scenario, context);
   const chart = renderChart(report.run);
   const contents: [string, string | Buffer][] = [];

@@ -5,7 +5,7 @@ import { createRunNetwork } from "../engine/networks.js";
 import { RedisReproContainer, type StartedRedisReproContainer } from "../parts/container/redis-container.js";
 import type { RedisConfig, Scenario } from "../scenario/index.js";
 import type { TargetImage } from "../targets/build.js";
-import { redisArgs, rejectedDirective } from "../targets/config.js";
+import { rejectedDirective } from "../targets/config.js";
 import type { HistoryRecorder } from "./recorder.js";
 
 /** A node's config: a replica is told where its master is, by the master's alias on the run's network. */
@@ -25,16 +25,15 @@ async function startNode(
   onLine: (line: string) => void,
 ): Promise<StartedRedisReproContainer> {
   const log: string[] = [];
-  let container = new RedisReproContainer(image.image)
+  let container = new RedisReproContainer(image)
     .withRun(run.runId, image.target, run.name)
     .withLimits(limits)
-    .withServerArgs(redisArgs(image.version, config))
+    .withConfig(config)
     .withLogLines((line) => {
       log.push(line);
       onLine(line);
     });
   for (const fault of faults) container = container.withFault(fault);
-  if (image.origin === "brought") container = container.asBroughtImage();
   if (run.network) container = container.withNetworkAlias(run.network, run.name);
   return container.start().catch((error: unknown) => {
     const text = errorText(error);

@@ -46,8 +46,9 @@ export class HistoryRecorder {
   }
 
   /** A reply to one of the workload's commands (the text of an error reply included). */
-  reply(node: string, text: string, t: number): void {
+  reply(node: string, text: string, t: number, reply?: { ok: boolean; series?: string | undefined }): void {
     if (node === this.attemptNode && this.replyPattern?.test(text)) this.attemptAt(t, text);
+    if (reply?.series) this.point(`${reply.series}.ok`, { t, v: reply.ok ? 1 : 0, text });
   }
 
   /** One reading of a probe: its fields become NAME.FIELD series. */

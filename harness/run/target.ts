@@ -1,20 +1,22 @@
+import { expectation } from "../catalogue/catalogue.js";
 import type { Ended } from "../core/checker.js";
 import { type Clock, runClock } from "../core/clock.js";
 import { errorText, UserError } from "../core/errors.js";
-import type { Fault } from "../core/fault.js";
-import { FAULT_START, MARK } from "../core/history.js";
+import type { Episode, Fault } from "../core/fault.js";
+import { EXITED, MARK } from "../core/history.js";
+import type { Node } from "../core/node.js";
 import { type Decision, type Expected, meets } from "../core/outcome.js";
 import type { Probe } from "../core/probe.js";
 import { progress } from "../core/progress.js";
-import type { Tally } from "../core/step.js";
-import { expectation } from "../catalogue/catalogue.js";
+import { unionProbes } from "../parts/checkers/index.js";
 import type { Scenario } from "../scenario/index.js";
 import type { TargetImage } from "../targets/build.js";
+import { LOADED, Nemesis } from "./nemesis.js";
 import { type RunNodes, startNodes } from "./nodes.js";
 import { HistoryRecorder } from "./recorder.js";
 import type { TargetResult } from "./result.js";
 import { watch } from "./watch.js";
-import { startWorkload } from "./workload.js";
+import { type RunningWorkload, startWorkload } from "./workload.js";
 
 export interface TargetRunOptions {
   /** The main node's fault instead of the scenario's (`--fault`). */
@@ -34,11 +36,12 @@ export async function runTarget(
 ): Promise<TargetResult> {
   const clock = runClock();
   const tag = `[${image.target}]`;
-  const faults = faultsByNode(scenario, options.fault);
+  const episodes = episodesOf(scenario, options.fault);
   const probes = probesOf(scenario);
   const recorder = new HistoryRecorder(scenario.attempt, probes);
   const { history } = recorder;
-  const nodes = await startNodes(scenario, image, runId, faults, recorder, clock.now);
+  const nodes = await startNodes(scenario, image, runId, faultsByNode(episodes), recorder, clock.now);
+  const nemesis = new Nemesis(episodes, nodes.get, recorder, clock);
   const containerStartMs = clock.now();
   const attemptsNeeded = scenario.budgets.attempts;
   const read = (which: (p: Probe) => boolean) =>
@@ -46,12 +49,11 @@ export async function runTarget(
   const stop = new AbortController();
   let decision: Decision | undefined;
   let ended: Ended | undefined;
-  let workload: Promise<Tally> | undefined;
-  let tally: Tally | undefined;
+  let workload: RunningWorkload | undefined;
   let peakBytes: number | null = null;
   let workloadMs = 0;
   try {
-    await startFaults(nodes, faults, recorder, clock);
+    await nemesis.begin();
     await read(() => true);
     const running = startWorkload(scenario.workload, {
       node: (name = "main") => nodes.get(name),
@@ -60,19 +62,35 @@ export async function runTarget(
       sleep: (ms) => clock.sleep(ms, stop.signal),
       log: (message) => progress(`${tag} ${message}`),
       mark: (name, value = null) => recorder.event({ t: clock.now(), kind: MARK, name, value }),
-      reply: (node, text) => recorder.reply(node, text, clock.now()),
+      reply: (node, text, reply) => recorder.reply(node, text, clock.now(), reply),
     });
-    workload = running.finish();
-    await running.loaded;
-    workloadMs = clock.now() - containerStartMs;
-    progress(`${tag} workload loaded; waiting for attempts`);
+    workload = running;
+    // The watch starts beside the workload: a step that never returns (a hung server) is itself what
+    // the checker may be waiting to see, and the time limit holds either way.
+    let loadError: unknown;
+    running.loaded.then(
+      () => {
+        workloadMs = clock.now() - containerStartMs;
+        recorder.event({ t: clock.now(), kind: LOADED });
+        progress(`${tag} workload loaded; watching`);
+      },
+      (error: unknown) => {
+        loadError = error ?? new Error("a workload step failed");
+      },
+    );
     ({ decision, ended } = await watch(
       {
         clock,
         history,
         checker: scenario.checker,
         attemptsNeeded,
-        sample: () => read((p) => !p.once),
+        sample: async () => {
+          if (loadError instanceof UserError) throw loadError;
+          if (loadError !== undefined)
+            return { reason: "error", detail: `a workload step failed: ${errorText(loadError)}` };
+          await nemesis.tick();
+          return read((p) => !p.once);
+        },
       },
       {
         deadlineMs: scenario.budgets.timeLimitSeconds * 1000,
@@ -85,7 +103,8 @@ export async function runTarget(
     decision = scenario.checker.decide(history, { now: clock.now(), attemptsNeeded, ended });
   } finally {
     stop.abort();
-    tally = await workload?.catch(() => undefined);
+    // Steps stop at the signal; one stuck on a server that never answers is cut off by the removal.
+    await Promise.race([workload?.finish(), clock.sleep(2_000)]);
     peakBytes = await nodes
       .get("main")
       .memoryPeak()
@@ -103,45 +122,30 @@ export async function runTarget(
       totalMs: clock.now(),
     },
     memory: { limitBytes: scenario.limits.memory, peakBytes },
-    workload: tally ?? null,
-    faults: [...new Set([...faults.values()].flat().map((f) => f.name))],
+    workload: workload?.tally ?? null,
+    faults: [...new Set(episodes.map((e) => e.fault.name))].filter((name) => name !== "none"),
   });
 }
 
-/** The main node's fault (or the run's override) and each other node's own, by node. */
-function faultsByNode(scenario: Scenario, override: Fault | undefined): Map<string, Fault[]> {
-  return new Map([
-    ["main", [override ?? scenario.fault]],
-    ...Object.entries(scenario.nodes).map(([name, n]) => [name, [n.fault]] as [string, Fault[]]),
-  ]);
+/** The scenario's episodes, the main node's whole-run fault replaced by the run's override (`--fault`). */
+export function episodesOf(scenario: Pick<Scenario, "episodes">, override: Fault | undefined): Episode[] {
+  const [main, ...rest] = scenario.episodes;
+  return override && main ? [{ ...main, fault: override }, ...rest] : scenario.episodes;
 }
 
-/** The scenario's probes, then what its checker asks for that the scenario does not already read. */
-function probesOf(scenario: Scenario): Probe[] {
-  const probes = [...scenario.probes];
-  for (const p of scenario.checker.probes ?? []) {
-    if (!probes.some((q) => q.name === p.name && q.node === p.node)) probes.push(p);
-  }
-  return probes;
+/** Each node's faults: their container options apply from the node's creation, whenever they start. */
+export function faultsByNode(episodes: readonly Episode[]): Map<string, Fault[]> {
+  const byNode = new Map<string, Fault[]>();
+  for (const e of episodes) byNode.set(e.node, [...(byNode.get(e.node) ?? []), e.fault]);
+  return byNode;
 }
 
 /**
- * Starts every fault that has a start step, in the history as its start event; a fault on from its
- * node's creation (a seccomp profile) is recorded as started then.
+ * The scenario's probes and what its checker asks for, one per node and name: where both ask for the
+ * same probe it reads when both agree (the fd checkers hold fresh clients back near a full table).
  */
-async function startFaults(
-  nodes: RunNodes,
-  faults: Map<string, Fault[]>,
-  recorder: HistoryRecorder,
-  clock: Clock,
-) {
-  for (const [name, list] of faults) {
-    for (const fault of list) {
-      if (fault.name === "none") continue;
-      const line = fault.start ? await fault.start(nodes.get(name)) : fault.description;
-      recorder.event({ t: clock.now(), node: name, kind: FAULT_START, name: fault.name, line });
-    }
-  }
+export function probesOf(scenario: Pick<Scenario, "probes" | "checker">): Probe[] {
+  return unionProbes([scenario.probes, scenario.checker.probes]);
 }
 
 /**
@@ -150,21 +154,19 @@ async function startFaults(
  * probe shows in the report instead of an empty series. A node whose reads all failed is asked
  * whether it still runs: if not, the run is over.
  */
-async function readProbes(
+export async function readProbes(
   probes: readonly Probe[],
-  nodes: RunNodes,
+  nodes: { get(name: string): Node; readonly all: ReadonlyMap<string, unknown> },
   recorder: HistoryRecorder,
   clock: Clock,
   attemptsNeeded: number,
   which: (probe: Probe) => boolean,
 ): Promise<Ended | undefined> {
-  const tried = new Set<string>();
   const answered = new Set<string>();
   await Promise.all(
     probes.map(async (probe) => {
       if (!probe.read || !which(probe)) return;
       if (probe.due && !probe.due(recorder.history, { now: clock.now(), attemptsNeeded })) return;
-      tried.add(probe.node);
       try {
         const values = await probe.read(nodes.get(probe.node), clock.now);
         if (values) recorder.reading(probe.name, clock.now(), values);
@@ -182,15 +184,18 @@ async function readProbes(
       }
     }),
   );
-  for (const name of tried) {
+  // A node none of whose reads answered this tick (or that nothing reads) is asked whether it still
+  // runs: a crash is an event of the history, and the end of the run.
+  for (const name of nodes.all.keys()) {
     if (answered.has(name)) continue;
     const end = await nodes.get(name).endState();
-    if (end)
-      return {
-        reason: "container-exited",
-        cause: end.cause,
-        detail: name === "main" ? end.detail : `node ${name}: ${end.detail}`,
-      };
+    if (!end) continue;
+    recorder.event({ t: clock.now(), node: name, kind: EXITED, name: end.cause, line: end.detail });
+    return {
+      reason: "container-exited",
+      cause: end.cause,
+      detail: name === "main" ? end.detail : `node ${name}: ${end.detail}`,
+    };
   }
   return undefined;
 }

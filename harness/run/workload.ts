@@ -1,8 +1,10 @@
 import type { Step, StepContext, Tally } from "../core/step.js";
 
 export interface RunningWorkload {
-  /** Resolves once every step has run (those that go on, started): the checker's clock starts after it. */
+  /** Resolves once every step has run (those that go on, started). */
   loaded: Promise<void>;
+  /** What the workload has done so far (updated as it goes). */
+  readonly tally: Tally;
   /** Resolves when the steps that go on have stopped (after the signal), with what the workload did. */
   finish(): Promise<Tally>;
 }
@@ -32,6 +34,7 @@ export function startWorkload(
   })();
   return {
     loaded,
+    tally,
     finish: async () => {
       await loaded.catch(() => undefined);
       await Promise.all(background);

@@ -1,12 +1,11 @@
 import { z } from "zod";
-import type { Checker } from "../core/checker.js";
 import type { Fault } from "../core/fault.js";
 import { Expected } from "../core/outcome.js";
 import type { Probe } from "../core/probe.js";
 import type { ScriptStep, Step } from "../core/step.js";
-import { CheckerSpec } from "../parts/checkers/index.js";
+import { CheckerInput, CheckerSpec } from "../parts/checkers/index.js";
 import { Limits } from "../parts/container/limits.js";
-import { FAULT_HELP, FaultSpec } from "../parts/faults/index.js";
+import { FaultName, FaultObjectSpec, FaultSpec } from "../parts/faults/index.js";
 import { ProbeSpec } from "../parts/probes/index.js";
 import { NodeName } from "../parts/probes/spec.js";
 import { StepSpec } from "../parts/workload/index.js";
@@ -48,6 +47,47 @@ export const AttemptSpec = z.union([
 ]);
 export type AttemptSpec = z.infer<typeof AttemptSpec>;
 
+const AfterMs = z.number().int().min(0);
+
+/** When an episode starts (see core/fault.ts): "start", {afterMs} after the workload loaded, or a moment. */
+export const EpisodeStart = z.union([
+  z.literal("start"),
+  z.object({ afterMs: AfterMs }).strict(),
+  z.object({ attempts: z.number().int().positive(), afterMs: AfterMs.optional() }).strict(),
+  z.object({ mark: z.string().min(1), afterMs: AfterMs.optional() }).strict(),
+  z
+    .object({
+      fault: z.enum(["start", "heal"]),
+      name: z.string().min(1).optional(),
+      node: z.string().min(1).optional(),
+      afterMs: AfterMs.optional(),
+    })
+    .strict(),
+]);
+
+/** When it heals: "never", {afterMs} after its own start, or at a mark or the Nth attempt. */
+export const EpisodeHeal = z.union([
+  z.literal("never"),
+  z.object({ afterMs: AfterMs }).strict(),
+  z.object({ mark: z.string().min(1), afterMs: AfterMs.optional() }).strict(),
+  z.object({ attempts: z.number().int().positive(), afterMs: AfterMs.optional() }).strict(),
+]);
+
+/** A fault for a window of the run on one node, optionally repeated; start and heal are history events. */
+export const EpisodeSpec = z
+  .object({
+    fault: FaultSpec,
+    node: NodeName,
+    start: EpisodeStart.default("start"),
+    heal: EpisodeHeal.default("never"),
+    repeat: z
+      .object({ times: z.number().int().min(1), everyMs: z.number().int().positive() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type EpisodeSpec = z.infer<typeof EpisodeSpec>;
+
 export const Budgets = z
   .object({
     /** Attempts a no-bug answer must have seen. */
@@ -63,8 +103,13 @@ const fields = {
   /** The main node's redis.conf directives. */
   redis: RedisConfig,
   limits: Limits,
-  /** The fault on the main node (other nodes say their own): a name, or an object naming its kind. */
+  /**
+   * The fault on the main node for the whole run (other nodes say their own): shorthand for an
+   * episode. A name, or an object naming its kind (parts/faults: libfiu, seccomp, network-cut…).
+   */
   fault: FaultSpec,
+  /** Faults that come and go: each an injector on a node, when it starts, when it heals, how often. */
+  faults: z.array(EpisodeSpec).default([]),
   /** More nodes of the same target, by name ("main" is the scenario's own). */
   nodes: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/), NodeSpec).default({}),
   workload: z.array(StepSpec).min(1),
@@ -87,6 +132,7 @@ const fields = {
 function crossChecks(
   s: {
     nodes: Record<string, { replicaOf?: string | undefined }>;
+    faults: { node: string }[];
     workload: unknown[];
     probes: unknown[];
     attempt: AttemptSpec;
@@ -111,6 +157,7 @@ function crossChecks(
   const parts = [
     ...s.workload.map((w, i) => ({ path: ["workload", i, "node"], node: named(w) })),
     ...s.probes.map((p, i) => ({ path: ["probes", i, "node"], node: named(p) })),
+    ...s.faults.map((f, i) => ({ path: ["faults", i, "node"], node: f.node })),
     { path: ["attempt", "node"], node: "node" in s.attempt ? s.attempt.node : undefined },
   ];
   for (const part of parts) {
@@ -151,36 +198,54 @@ export type ScenarioDataInput = z.input<typeof ScenarioData>;
 const isFunction = (v: unknown): v is (...args: never[]) => unknown => typeof v === "function";
 const has = (v: unknown, method: string) =>
   typeof v === "object" && v !== null && isFunction((v as Record<string, unknown>)[method]);
+const text = (v: unknown, key: string) =>
+  typeof v === "object" && v !== null && typeof (v as Record<string, unknown>)[key] === "string";
 
 /** A user's own part where the data names a built-in: an object that does the part's job. */
-export const StepObject = z.custom<Step>((v) => has(v, "run"), "a step object: { name, run(context) }");
+export const StepObject = z.custom<Step>(
+  (v) => has(v, "run") && text(v, "name"),
+  "a step object: { name, run(context) }",
+);
 export const ScriptStepFunction = z.custom<ScriptStep>(
   isFunction,
   "a step function: async (client, context) => …",
 );
+// The node is part of the contract: the run reads the probe on it, and the series it writes must not
+// mix with a same-named probe's on another node.
 export const ProbeObject = z.custom<Probe>(
-  (v) => (has(v, "read") || has(v, "onLog")) && typeof (v as Probe).name === "string",
+  (v) => (has(v, "read") || has(v, "onLog")) && text(v, "name") && text(v, "node"),
   "a probe object: { name, node, read(node, now) }",
 );
-export const CheckerObject = z.custom<Checker>(
-  (v) => has(v, "decide") && typeof (v as Checker).name === "string",
-  "a checker object: { name, decide(history, context) }",
-);
 export const FaultObject = z.custom<Fault>(
-  (v) => typeof v === "object" && v !== null && typeof (v as Fault).name === "string" && !("probe" in v),
+  (v) => text(v, "name") && text(v, "description") && !("probe" in (v as object)),
   "a fault object: { name, description, container?, start?, heal? }",
 );
+
+/**
+ * A fault where a script may write one: the data form, or the script's own Fault object. An object
+ * with a `fault` key is the data form (its own errors name the field); one without, a Fault object.
+ */
+const FaultInput = z.union([
+  z
+    .custom<Record<string, unknown>>((v) => typeof v === "object" && v !== null && "fault" in v)
+    .pipe(FaultObjectSpec),
+  FaultName,
+  FaultObject,
+]);
 
 /** A scenario script's definition: the data, with the script's own objects where it likes. */
 export const ScenarioDefinitionSchema = z
   .object({
     ...fields,
-    fault: z.union([FaultSpec, FaultObject], {
-      error: () => `${FAULT_HELP}, or a fault object { name, description, container?, start?, heal? }`,
-    }),
+    fault: FaultInput,
+    nodes: z
+      .record(z.string().regex(/^[a-z][a-z0-9-]*$/), NodeSpec.extend({ fault: FaultInput.default("none") }))
+      .default({}),
+    faults: z.array(EpisodeSpec.extend({ fault: FaultInput })).default([]),
     workload: z.array(z.union([StepSpec, ScriptStepFunction, StepObject])).min(1),
     probes: z.array(z.union([ProbeSpec, ProbeObject])).default([]),
-    checker: z.union([CheckerObject, CheckerSpec]),
+    /** Data, or the script's own Checker object (at any depth of all/any). */
+    checker: CheckerInput,
   })
   .strict()
   .superRefine(crossChecks);

@@ -11,6 +11,7 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type MatrixCell, MatrixResult } from "../../harness/campaigns/matrix.js";
+import { firstIssue } from "../../harness/core/errors.js";
 
 export interface ShardFile {
   file: string;
@@ -34,7 +35,7 @@ export function readShards(dir: string): ShardFile[] {
         if (parsed.success) return { file: name, result: parsed.data };
         return {
           file: name,
-          problem: `not a matrix result: ${parsed.error.issues[0]?.message ?? "invalid"}`,
+          problem: `not a matrix result: ${firstIssue(parsed.error)}`,
         };
       } catch (error) {
         return {

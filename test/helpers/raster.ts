@@ -1,5 +1,5 @@
 import { Resvg } from "@resvg/resvg-js";
-import { type ChartGeometry, fdsAt, type Series } from "../../harness/report/chart.js";
+import { type ChartGeometry, lineAt, type Series } from "../../harness/report/chart.js";
 
 /**
  * The chart as pixels: rendered by resvg (a real SVG rasteriser, not our code) so that a test checks
@@ -67,7 +67,7 @@ export function drawnYAt(raster: Raster, g: ChartGeometry, s: Series, t: number)
 
 /** Where the data says the series is at time t. */
 export function expectedYAt(g: ChartGeometry, s: Series, t: number): number {
-  return g.y(fdsAt(s.points, t));
+  return g.y(lineAt(s.points, t));
 }
 
 /** Times across a series' sampled span, away from its ends. */

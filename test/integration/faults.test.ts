@@ -55,15 +55,12 @@ function healed(r: EpisodeResult): void {
 
 describe.skipIf(missing328)(skipTitle("libfiu in the harness's images (3.2.8)", missing328), () => {
   it("the image carries fiu-run, fiu-ctrl and the preload, whose failure points are the fault's table", async () => {
-    const node = await new RedisReproContainer(await imageOf("3.2.8"))
-      .withRun(runId, "3.2.8")
-      .withServerArgs(["--protected-mode", "no"])
-      .start();
+    const node = await new RedisReproContainer(await imageOf("3.2.8")).withRun(runId, "3.2.8").start();
     try {
       for (const program of ["/usr/bin/fiu-run", "/usr/bin/fiu-ctrl"])
         expect((await node.exec(["test", "-x", program])).exitCode, program).toBe(0);
       const library = (await node.exec(["cat", LIBFIU_PRELOAD])).stdout;
-      const inLibrary = new Set(library.match(/(?:posix|libc|linux)\/[a-z0-9_/]+/g));
+      const inLibrary = new Set<string>(library.match(/(?:posix|libc|linux)\/[a-z0-9_/]+/g));
       // The table leaves out the points that shorten instead of failing, and the five that ignore errno.
       const ignored = [
         "posix/io/dir/readdir_r",
@@ -138,15 +135,11 @@ describe.skipIf(missing7)(skipTitle("libfiu on 7.0.15", missing7), () => {
     // The harness's start fails as it should, but the server exits before testcontainers reads its
     // log (and testcontainers removes it): the same profile on a plain container shows why.
     await expect(
-      new RedisReproContainer(await imageOf("7.0.15"))
-        .withRun(runId, "7.0.15")
-        .withFault(fault)
-        .withServerArgs(["--protected-mode", "no"])
-        .start(),
+      new RedisReproContainer(await imageOf("7.0.15")).withRun(runId, "7.0.15").withFault(fault).start(),
     ).rejects.toThrow();
     const docker = await dockerode();
     const container = await docker.createContainer({
-      Image: await imageOf("7.0.15"),
+      Image: (await imageOf("7.0.15")).image,
       Cmd: ["--protected-mode", "no"],
       Labels: { [LABEL_MANAGED]: "true", [LABEL_RUN]: runId },
       HostConfig: {
@@ -173,7 +166,7 @@ describe.skipIf(missing7)(skipTitle("libfiu on 7.0.15", missing7), () => {
   }, 180_000);
 });
 
-const tuned = { master: ["--repl-ping-slave-period", "1"], replica: ["--repl-timeout", "5"] };
+const tuned = { master: { "repl-ping-slave-period": 1 }, replica: { "repl-timeout": 5 } };
 
 describe.each([
   ["3.2.8", missing328],
@@ -235,7 +228,7 @@ describe("the online path: an official runtime base gets libfiu in a derived bas
 /** An image like the harness's, with libfiu taken out (all of it, or only the preload). */
 async function imageWithout(paths: string[], tag: string): Promise<string> {
   const pack = tarStream.pack();
-  const dockerfile = `FROM ${await imageOf("3.2.8")}\nUSER root\nRUN rm -rf ${paths.join(" ")}\nUSER redis\n`;
+  const dockerfile = `FROM ${(await imageOf("3.2.8")).image}\nUSER root\nRUN rm -rf ${paths.join(" ")}\nUSER redis\n`;
   pack.entry({ name: "Dockerfile" }, dockerfile, () => pack.finalize());
   await buildImage({
     context: pack as unknown as Readable,

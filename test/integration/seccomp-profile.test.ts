@@ -29,11 +29,11 @@ afterAll(async () => {
 
 async function start(fault: Fault, lines: string[] = []): Promise<StartedRedisReproContainer> {
   const image = await ensureImage(parseTarget("3.2.8"), { bases: "auto" });
-  return new RedisReproContainer(image.image)
+  return new RedisReproContainer(image)
     .withRun(runId, "3.2.8")
     .withFault(fault)
     .withLimits({ memory: 256 * 1024 ** 2, pids: 64, nofile: 1024 })
-    .withServerArgs(["--appendonly", "no", "--save", "", "--protected-mode", "no"])
+    .withConfig({ appendonly: "no", save: "" })
     .withLogLines((line) => lines.push(line))
     .start();
 }

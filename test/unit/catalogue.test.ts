@@ -8,7 +8,6 @@ import {
   catalogueVersions,
   expectation,
   expectationFor,
-  expectedVerdict,
   Measured,
   parseCatalogue,
   recordMeasurements,
@@ -76,7 +75,7 @@ describe("the release catalogue (harness/catalogue/catalogue.json)", () => {
     expect(catalogue.releases.find((r) => r.version === "8.0-m01")?.reportsVersion).toBe("7.9.224");
   });
 
-  it("every verdict is either measured (date, harness version, runs) or says unmeasured", () => {
+  it("every entry is either measured (outcome, label, summary, date, harness version, runs) or says unmeasured", () => {
     for (const r of catalogue.releases) {
       for (const [scenario, e] of Object.entries(r.expect)) {
         if (e === "unmeasured") continue;
@@ -84,8 +83,47 @@ describe("the release catalogue (harness/catalogue/catalogue.json)", () => {
         expect(e.date).toMatch(/^\d{4}-\d{2}-\d{2}$/);
         expect(e.harness).toMatch(/^\d+\.\d+\.\d+/);
         expect(e.runId).toMatch(/^\d{8}T\d{6}-[0-9a-f]{6}$/);
+        expect(e.summary, `${r.version} × ${scenario}`).toMatch(/^\d+ failed forks, /);
       }
     }
+  });
+
+  it("keeps what was measured: the old verdicts as labels, each with its outcome", () => {
+    const outcomes: Record<string, string> = {
+      exhaustion: "bug",
+      growing: "bug",
+      stable: "no-bug",
+      inconclusive: "unknown",
+    };
+    const seen = new Set<string>();
+    for (const r of catalogue.releases)
+      for (const table of [r.expect, ...Object.values(r.builds ?? {})])
+        for (const e of Object.values(table)) {
+          if (e === "unmeasured") continue;
+          expect(outcomes[e.label], e.label).toBe(e.outcome);
+          seen.add(e.label);
+        }
+    expect([...seen].sort()).toEqual(["exhaustion", "growing", "inconclusive", "stable"]);
+    // The seed's leak and its fix, as measured, with the figures of the latest run in words.
+    expect(expectationFor("3.2.8", "aof-auto-rewrite-enomem")).toMatchObject({
+      outcome: "bug",
+      label: "exhaustion",
+      summary: "31 failed forks, 6 fd/attempt, fds 8 → 194",
+    });
+    expect(expectationFor("3.2.9", "aof-auto-rewrite-enomem")).toMatchObject({
+      outcome: "no-bug",
+      label: "stable",
+    });
+    expect(expectationFor("7.0.15", "aof-dir-growth-enomem")).toMatchObject({
+      outcome: "bug",
+      label: "growing",
+      summary: expect.stringMatching(/^\d+ failed forks, aofdir\.files \d+ → \d+ \(/),
+    });
+    expect(expectationFor("2.8.24", "aof-dir-growth-enomem")).toMatchObject({
+      outcome: "unknown",
+      label: "inconclusive",
+      summary: expect.stringContaining("aofdir.files not seen"),
+    });
   });
 
   it("the seed scenario is measured on every release", () => {
@@ -96,9 +134,9 @@ describe("the release catalogue (harness/catalogue/catalogue.json)", () => {
   it("agrees with what every scenario file states for a release", async () => {
     for (const name of await listScenarios()) {
       const scenario = await loadScenario(name);
-      for (const [target, verdict] of Object.entries(scenario.expect)) {
+      for (const [target, expected] of Object.entries(scenario.expect)) {
         const e = expectationFor(target, scenario.name);
-        if (e !== "unmeasured") expect(e.verdict, `${target} × ${name}`).toBe(verdict);
+        if (e !== "unmeasured") expect([e.label, e.outcome], `${target} × ${name}`).toContain(expected);
       }
     }
   });
@@ -106,22 +144,23 @@ describe("the release catalogue (harness/catalogue/catalogue.json)", () => {
   it("holds the count-failed-aof-fork builds of the 7.x releases: stable where the release grows", () => {
     for (const version of ["7.0.15", "7.2.6", "7.4.1", "8.0-m01"]) {
       const target = `${version}+count-failed-aof-fork`;
-      expect(expectationFor(version, "aof-dir-growth-enomem"), version).toMatchObject({ verdict: "growing" });
+      expect(expectationFor(version, "aof-dir-growth-enomem"), version).toMatchObject({ label: "growing" });
       expect(expectationFor(target, "aof-dir-growth-enomem"), target).toMatchObject({
-        verdict: "stable",
-        evidence: { attempts: 3 },
+        outcome: "no-bug",
+        label: "stable",
+        summary: expect.stringMatching(/^3 failed forks, /),
       });
       for (const t of [version, target])
         expect(expectationFor(t, "aof-dir-fork-ok-control"), t).toMatchObject({
-          verdict: "stable",
-          evidence: { attempts: 0 },
+          label: "stable",
+          summary: expect.stringMatching(/^0 failed forks, /),
         });
     }
   });
 
   it("patches nobody ran, unknown releases and unlisted scenarios are unmeasured, never guessed", () => {
     expect(expectationFor("3.2.8+fix-aof-pipe-leak", "aof-auto-rewrite-enomem")).toMatchObject({
-      verdict: "stable",
+      label: "stable",
     });
     expect(expectationFor("3.2.0+fix-aof-pipe-leak", "aof-auto-rewrite-enomem")).toBe("unmeasured");
     expect(expectationFor("9.9.9", "aof-auto-rewrite-enomem")).toBe("unmeasured");
@@ -138,11 +177,27 @@ describe("the release catalogue (harness/catalogue/catalogue.json)", () => {
     expect(parse([entry("3.2.8"), entry("3.2.0")])).toThrow(/must come after 3\.2\.8/);
     expect(parse([entry("3.2.8"), entry("3.2.8")])).toThrow(/sorted, no duplicates/);
     expect(parse([entry("3.2.99")])).toThrow(/not in targets\/releases\.ts/);
-    // A verdict without its measurement is a guess.
+    // A label without its measurement is a guess.
     expect(parse([entry("3.2.8", { seed: "stable" })])).toThrow(
       /invalid catalogue t: releases\.0\.expect\.seed/,
     );
-    expect(parse([entry("3.2.8", { seed: { verdict: "stable" } })])).toThrow();
+    expect(parse([entry("3.2.8", { seed: { outcome: "no-bug", label: "stable" } })])).toThrow();
+    const measured = {
+      outcome: "no-bug",
+      label: "stable",
+      summary: "30 failed forks",
+      date: "2026-11-26",
+      harness: "0.1.0",
+      runs: 1,
+      runId: "r",
+    };
+    expect(parse([entry("3.2.8", { seed: measured })])).not.toThrow();
+    // An outcome that is not one, an old entry with its verdict, the label counted among the others.
+    expect(parse([entry("3.2.8", { seed: { ...measured, outcome: "fine" } })])).toThrow(/expect\.seed/);
+    expect(parse([entry("3.2.8", { seed: { ...measured, verdict: "stable" } })])).toThrow(/expect\.seed/);
+    expect(parse([entry("3.2.8", { seed: { ...measured, otherLabels: { stable: 1 } } })])).toThrow(
+      /otherLabels\.stable/,
+    );
     expect(parse([{ ...entry("3.2.8"), config: { protectedMode: "yes", aof: "single-file" } }])).toThrow(
       /config\.protectedMode/,
     );
@@ -164,18 +219,13 @@ describe("recordMeasurements", () => {
     },
     "t",
   );
-  const m = (target: string, verdict: "exhaustion" | "stable") => ({
+  const m = (target: string, label: "exhaustion" | "stable", runId = "20261126T141120-5f1566") => ({
     target,
     scenario: "s",
-    verdict,
-    runId: "20261126T141120-5f1566",
-    evidence: {
-      attempts: 31,
-      baseline: 8,
-      peak: verdict === "stable" ? 8 : 194,
-      fdsPerAttempt: verdict === "stable" ? 0 : 6,
-      growth: [],
-    },
+    outcome: label === "stable" ? ("no-bug" as const) : ("bug" as const),
+    label,
+    summary: label === "stable" ? "31 failed forks, fds 8 → 8" : "31 failed forks, fds 8 → 194",
+    runId,
   });
   const meta = { date: "2026-11-26", harness: "0.1.0" };
 
@@ -186,51 +236,79 @@ describe("recordMeasurements", () => {
       meta,
     );
     expect(recorded).toBe(2);
-    expect(expectationFor("3.2.8", "s", c)).toMatchObject({
-      verdict: "exhaustion",
+    expect(expectationFor("3.2.8", "s", c)).toEqual({
+      outcome: "bug",
+      label: "exhaustion",
+      summary: "31 failed forks, fds 8 → 194",
       date: "2026-11-26",
       harness: "0.1.0",
       runs: 1,
+      runId: "20261126T141120-5f1566",
     });
-    // The build's verdict is its own: it neither replaces the release's nor is taken from it.
-    expect(expectationFor("3.2.8+fix-aof-pipe-leak", "s", c)).toMatchObject({ verdict: "stable", runs: 1 });
-    expect(c.releases[0]?.builds?.["fix-aof-pipe-leak"]?.s).toMatchObject({ verdict: "stable" });
+    // The build's label is its own: it neither replaces the release's nor is taken from it.
+    expect(expectationFor("3.2.8+fix-aof-pipe-leak", "s", c)).toMatchObject({ label: "stable", runs: 1 });
+    expect(c.releases[0]?.builds?.["fix-aof-pipe-leak"]?.s).toMatchObject({
+      outcome: "no-bug",
+      label: "stable",
+    });
     expect(expectationFor("3.2.8+other-patch", "s", c)).toBe("unmeasured");
     expect(expectationFor("3.2.9", "s", c)).toBe("unmeasured");
   });
 
-  it("tallies runs per verdict: the majority is expected, the others stay counted, a change is named", () => {
-    const once = recordMeasurements(base, [m("3.2.8", "exhaustion")], meta).catalogue;
-    const twice = recordMeasurements(once, [m("3.2.8", "exhaustion")], { ...meta, date: "2026-11-27" });
-    expect(expectationFor("3.2.8", "s", twice.catalogue)).toMatchObject({ runs: 2, date: "2026-11-27" });
-    expect(twice.changes).toEqual([]);
-    const flake = recordMeasurements(twice.catalogue, [m("3.2.8", "stable")], meta);
-    expect(flake.changes).toEqual([]);
-    expect(expectationFor("3.2.8", "s", flake.catalogue)).toMatchObject({
-      verdict: "exhaustion",
-      runs: 2,
-      otherVerdicts: { stable: 1 },
-      evidence: { peak: 194 },
+  it("tallies runs per label: the majority is expected, the others stay counted, a change is named", () => {
+    const once = recordMeasurements(base, [m("3.2.8", "exhaustion", "run-1")], meta).catalogue;
+    const twice = recordMeasurements(once, [m("3.2.8", "exhaustion", "run-2")], {
+      ...meta,
+      date: "2026-11-27",
     });
-    const turned = recordMeasurements(flake.catalogue, [m("3.2.8", "stable"), m("3.2.8", "stable")], meta);
+    expect(expectationFor("3.2.8", "s", twice.catalogue)).toMatchObject({
+      runs: 2,
+      date: "2026-11-27",
+      runId: "run-2",
+    });
+    expect(twice.changes).toEqual([]);
+    // A flake is counted under its label; the kept run, day and harness stay the last agreeing run's.
+    const flake = recordMeasurements(twice.catalogue, [m("3.2.8", "stable", "run-3")], {
+      date: "2026-11-28",
+      harness: "0.2.0",
+    });
+    expect(flake.changes).toEqual([]);
+    expect(expectationFor("3.2.8", "s", flake.catalogue)).toEqual({
+      outcome: "bug",
+      label: "exhaustion",
+      summary: "31 failed forks, fds 8 → 194",
+      date: "2026-11-27",
+      harness: "0.1.0",
+      runs: 2,
+      otherLabels: { stable: 1 },
+      runId: "run-2",
+    });
+    const turned = recordMeasurements(
+      flake.catalogue,
+      [m("3.2.8", "stable", "run-4"), m("3.2.8", "stable", "run-5")],
+      meta,
+    );
     expect(expectationFor("3.2.8", "s", turned.catalogue)).toMatchObject({
-      verdict: "stable",
+      outcome: "no-bug",
+      label: "stable",
       runs: 3,
-      otherVerdicts: { exhaustion: 2 },
-      evidence: { peak: 8 },
+      otherLabels: { exhaustion: 2 },
+      summary: "31 failed forks, fds 8 → 8",
+      runId: "run-5",
     });
     expect(turned.changes).toEqual(["3.2.8 × s: was exhaustion (2 run(s)), now stable (3 run(s))"]);
   });
 });
 
-describe("expectation: the one place a target's expected verdict is asked", () => {
-  const measured = (verdict: "exhaustion" | "stable" | "growing") => ({
-    verdict,
+describe("expectation: the one place a target's expectation is asked", () => {
+  const measured = (label: "exhaustion" | "stable" | "growing") => ({
+    outcome: label === "stable" ? "no-bug" : "bug",
+    label,
+    summary: "31 failed forks",
     date: "2026-11-26",
     harness: "0.1.0",
     runs: 1,
     runId: "20261126T141120-5f1566",
-    evidence: { attempts: 31, fdsPerAttempt: 6, baseline: 8, peak: 194, growth: [] },
   });
   const data = parseCatalogue(
     {
@@ -248,7 +326,7 @@ describe("expectation: the one place a target's expected verdict is asked", () =
     "t",
   );
 
-  it("the catalogue's measured verdict comes first, for releases and for their patched builds", () => {
+  it("the catalogue's measured label comes first, for releases and for their patched builds", () => {
     const scenario = {
       name: "s",
       expect: { "3.2.8": "stable" as const, "3.2.8+fix-aof-pipe-leak": "growing" as const },
@@ -260,19 +338,22 @@ describe("expectation: the one place a target's expected verdict is asked", () =
     });
   });
 
-  it("then the scenario's own expect, for what the catalogue does not hold", () => {
+  it("then the scenario's own expect (an outcome or a label), for what the catalogue does not hold", () => {
     const scenario = {
       name: "other",
-      expect: {
-        "3.2.8": "growing" as const,
-        "3.2.9": "stable" as const,
-        "image:mine": "exhaustion" as const,
-      },
+      expect: { "3.2.8": "growing", "3.2.9": "no-bug", "image:mine": "bug" },
     };
     // "unmeasured" in the catalogue holds nothing: the scenario's word stands.
     expect(expectation(scenario, "3.2.8", data)).toEqual({ expected: "growing", from: "scenario" });
-    expect(expectation(scenario, "3.2.9", data)).toEqual({ expected: "stable", from: "scenario" });
-    expect(expectation(scenario, "image:mine", data)).toEqual({ expected: "exhaustion", from: "scenario" });
+    expect(expectation(scenario, "3.2.9", data)).toEqual({ expected: "no-bug", from: "scenario" });
+    expect(expectation(scenario, "image:mine", data)).toEqual({ expected: "bug", from: "scenario" });
+  });
+
+  it("on the shipped catalogue, the seed's measured labels", () => {
+    const seed = { name: "aof-auto-rewrite-enomem", expect: {} };
+    expect(expectation(seed, "3.2.8")).toEqual({ expected: "exhaustion", from: "catalogue" });
+    expect(expectation(seed, "3.2.9")).toEqual({ expected: "stable", from: "catalogue" });
+    expect(expectation(seed, "3.2.8+fix-aof-pipe-leak")).toEqual({ expected: "stable", from: "catalogue" });
   });
 
   it("else unmeasured, from nowhere", () => {
@@ -280,17 +361,5 @@ describe("expectation: the one place a target's expected verdict is asked", () =
     expect(expectation(scenario, "3.2.9", data)).toEqual({ expected: "unmeasured", from: null });
     expect(expectation(scenario, "3.2.8+other-patch", data)).toEqual({ expected: "unmeasured", from: null });
     expect(expectation(scenario, "image:mine", data)).toEqual({ expected: "unmeasured", from: null });
-  });
-
-  it("expectedVerdict gives the same answer on the shipped catalogue, null for unmeasured", () => {
-    const scenario = {
-      name: "aof-auto-rewrite-enomem",
-      expect: { "3.2.8+fix-aof-pipe-leak": "stable" as const },
-    };
-    const recorded = expectationFor("3.2.8", scenario.name);
-    if (recorded === "unmeasured") throw new Error("the seed scenario is unmeasured on 3.2.8");
-    expect(expectedVerdict(scenario, "3.2.8")).toBe(recorded.verdict);
-    expect(expectedVerdict(scenario, "3.2.8+fix-aof-pipe-leak")).toBe("stable");
-    expect(expectedVerdict(scenario, "image:nothing-known")).toBeNull();
   });
 });

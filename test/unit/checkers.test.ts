@@ -1,110 +1,220 @@
 import { describe, expect, it } from "vitest";
-import { emptyHistory, type History } from "../../harness/core/history.js";
-import { type Checker, checkerFor, fdLeakChecker } from "../../harness/parts/checkers/index.js";
-import type { StartedRedisReproContainer } from "../../harness/parts/container/redis-container.js";
-import { infoNumber, samplerFor } from "../../harness/parts/probes/index.js";
-import { ProbeSpec } from "../../harness/scenario/index.js";
-import { seedResult } from "../helpers/fixture.js";
-import { recordedResult } from "../helpers/runs.js";
+import type { Checker } from "../../harness/core/checker.js";
+import type { History } from "../../harness/core/history.js";
+import type { Node } from "../../harness/core/node.js";
+import type { Probe } from "../../harness/core/probe.js";
+import {
+  CheckerInput,
+  CheckerSpec,
+  checkerFrom,
+  fdLeakChecker,
+  isChecker,
+  leaksChecker,
+} from "../../harness/parts/checkers/index.js";
+import { ProbeSpec, probeFrom } from "../../harness/parts/probes/index.js";
+import { infoNumber } from "../../harness/parts/probes/info.js";
+import { contextFor, fdSample, historyFrom, recordedBefore, recordedResult } from "../helpers/runs.js";
 
-/** What a recorded result's history was when the run had seen `attempts` attempts. */
-function historyAt(history: History, attempts: number): History {
-  const until = (history.attempts[attempts - 1]?.t ?? 0) + 1;
-  const before = <T extends { t: number }>(xs: T[]) => xs.filter((x) => x.t < until);
-  return {
-    samples: before(history.samples),
-    series: Object.fromEntries(Object.entries(history.series).map(([k, v]) => [k, before(v)])),
-    events: before(history.events),
-    attempts: before(history.attempts),
-    probes: before(history.probes),
-    log: history.log,
-  };
+describe("checkerFrom", () => {
+  it("each data form gives the checker of its kind", () => {
+    const specs = [
+      { checker: "fd-leak" },
+      { checker: "aof-dir" },
+      { checker: "growth", series: "dir.files" },
+      { checker: "leaks" },
+      { checker: "assert", series: "info.x", at: "end", condition: { equals: 1 }, bug: "if-false" },
+      { checker: "within", ms: 1000, happens: { succeeds: "connect" } },
+      { checker: "all", of: [{ checker: "fd-leak" }, { checker: "leaks" }] },
+      { checker: "any", of: [{ checker: "aof-dir" }] },
+    ] as const;
+    expect(specs.map((s) => checkerFrom(s).name)).toEqual([
+      "fd-leak",
+      "aof-dir",
+      "growth",
+      "leaks",
+      "assert",
+      "within",
+      "all",
+      "any",
+    ]);
+  });
+
+  it("the aof-dir checker, on the recorded 7.0.15 history as it stood at its decision, gives the recorded label", () => {
+    const result = recordedResult("aof-dir-7.0.15.json", "7.0.15");
+    const seen = (result.decision.evidence as { attempts: number }).attempts;
+    const at = recordedBefore(result.history, (result.history.attempts[seen - 1]?.t ?? 0) + 1);
+    const decided = checkerFrom({ checker: "aof-dir", probe: "aofdir" }).decide(at, contextFor(at));
+    expect(decided?.checker).toBe(result.checker);
+    expect(decided).toMatchObject({ outcome: result.decision.outcome, label: result.decision.label });
+    // A probe of another name has no series in this history: nothing to judge, so nothing decided.
+    expect(checkerFrom({ checker: "aof-dir", probe: "other" }).decide(at, contextFor(at))).toBeUndefined();
+  });
+
+  it("the fd-leak checker, on the recorded seed history, gives the recorded label and reason", () => {
+    const result = recordedResult("seed-3.2.8-vs-fix.json", "3.2.8");
+    const decided = checkerFrom({ checker: "fd-leak", tolerance: 3, fdsPerAttempt: 6 }).decide(
+      result.history,
+      contextFor(result.history),
+    );
+    expect(decided).toMatchObject({ checker: "fd-leak", outcome: "bug", label: result.decision.label });
+    expect(decided?.reason).toBe(result.decision.reason);
+  });
+
+  it("a script's own checker object is used as it is, also inside all and any", () => {
+    const own: Checker = { name: "mine", decide: () => undefined };
+    expect(checkerFrom(own)).toBe(own);
+    const composed = checkerFrom({
+      checker: "any",
+      of: [own, { checker: "all", of: [own, { checker: "fd-leak" }] }],
+    });
+    expect(composed.name).toBe("any");
+    const h = historyFrom({});
+    // Its part gave nothing while running: nothing yet.
+    expect(composed.decide(h, contextFor(h))).toBeUndefined();
+  });
+});
+
+describe("the data forms' schemas", () => {
+  it("CheckerSpec: nested all/any parse with each part's defaults filled in", () => {
+    const parsed = CheckerSpec.parse({
+      checker: "all",
+      of: [{ checker: "any", of: [{ checker: "fd-leak" }, { checker: "leaks" }] }, { checker: "aof-dir" }],
+    });
+    expect(parsed).toEqual({
+      checker: "all",
+      of: [
+        {
+          checker: "any",
+          of: [
+            { checker: "fd-leak", tolerance: 3, fdsPerAttempt: 6 },
+            { checker: "leaks", minAttempts: 10, minSamples: 5 },
+          ],
+        },
+        { checker: "aof-dir", probe: "aofdir", holdMs: 5_000 },
+      ],
+    });
+  });
+
+  it("the old specs keep their fields; predict is fd-leak's own and no other's", () => {
+    expect(CheckerSpec.parse({ checker: "fd-leak", predict: { tolerance: 0.15 } })).toMatchObject({
+      predict: { tolerance: 0.15 },
+    });
+    expect(
+      CheckerSpec.safeParse({ checker: "growth", series: "a.b", predict: { tolerance: 0.15 } }).success,
+    ).toBe(false);
+    expect(CheckerSpec.safeParse({ checker: "leaks", predict: { tolerance: 0.15 } }).success).toBe(false);
+  });
+
+  it("refuses an unknown kind, an empty composition, a label that is an outcome's word, a pattern that does not compile", () => {
+    expect(CheckerSpec.safeParse({ checker: "nope" }).success).toBe(false);
+    expect(CheckerSpec.safeParse({ checker: "all", of: [] }).success).toBe(false);
+    const assert = {
+      checker: "assert",
+      series: "info.x",
+      at: "end",
+      condition: { equals: 1 },
+      bug: "if-false",
+    };
+    expect(CheckerSpec.safeParse({ ...assert, labels: { bug: "bug" } }).success).toBe(false);
+    expect(CheckerSpec.safeParse({ ...assert, labels: { bug: "status-stuck" } }).success).toBe(true);
+    expect(CheckerSpec.safeParse({ ...assert, condition: { matches: "(" } }).success).toBe(false);
+    expect(CheckerSpec.safeParse({ ...assert, bug: "yes" }).success).toBe(false);
+  });
+
+  it("a checker object is not data: CheckerInput takes it at any depth, CheckerSpec does not", () => {
+    const own: Checker = { name: "mine", decide: () => undefined };
+    const nested = { checker: "any", of: [own, { checker: "all", of: [{ checker: "fd-leak" }, own] }] };
+    expect(CheckerSpec.safeParse(nested).success).toBe(false);
+    const parsed = CheckerInput.parse(nested) as unknown as { of: [Checker, { of: [unknown, Checker] }] };
+    expect(parsed.of[0]).toBe(own);
+    expect(parsed.of[1].of[1]).toBe(own);
+    expect(CheckerInput.safeParse({ name: "half", decide: "not a function" }).success).toBe(false);
+    expect(isChecker(own)).toBe(true);
+    expect(isChecker({ checker: "fd-leak" })).toBe(false);
+  });
+});
+
+/** A history of the main node at one moment: its highest fd, a pipes-error line or not, attempts, the last probe. */
+function tableAt(
+  maxFd: number,
+  options: { pipesError?: boolean; attempts?: number; probedAt?: number } = {},
+): History {
+  return historyFrom({
+    fds: [fdSample(0, { maxFd })],
+    lines: options.pipesError
+      ? [
+          {
+            t: 0,
+            line: "1:M 26 Nov 14:00:00.000 # Error opening /setting AOF rewrite IPC pipes: Numerical result out of range",
+          },
+        ]
+      : [],
+    connect: options.probedAt === undefined ? [] : [{ t: options.probedAt, ok: true }],
+    attempts: Array.from({ length: options.attempts ?? 0 }, (_, i) => ({ t: i, line: null })),
+    maxclients: 64,
+    nofile: 1024,
+  });
 }
 
-describe("checkerFor", () => {
-  it("the aof-dir checker, on the recorded 7.0.15 history as it stood, gives the recorded decision", () => {
-    const result = recordedResult("aof-dir-7.0.15.json", "7.0.15");
-    const checker = checkerFor({ checker: "aof-dir", probe: "aofdir" });
-    expect(checker.name).toBe(result.checker);
-    const context = {
-      baseline: result.samples[0],
-      ceiling: result.decision.evidence.ceiling,
-      attemptsNeeded: 30,
-    };
-    // Recorded before the limiter evidence existed: the rest is as recorded, and the line is absent.
-    const decided = checker.decide(historyAt(result, result.decision.evidence.attempts), context);
-    const { limiter, ...evidence } = decided?.evidence ?? { limiter: undefined };
-    expect(evidence).toEqual(result.decision.evidence);
-    expect(decided?.verdict).toBe(result.decision.verdict);
-    expect(decided?.reason.startsWith(result.decision.reason)).toBe(true);
-    expect(limiter?.line).toBeNull();
-    // The newer recording (7.0.15 vs count-failed-aof-fork) was made by this checker: all of it.
-    const pair = "aof-dir-7.0.15-vs-count-failed-aof-fork.json";
-    for (const target of ["7.0.15", "7.0.15+count-failed-aof-fork"]) {
-      const r = recordedResult(pair, target);
-      const files = r.series["aofdir.files"] ?? [];
-      const last = files.at(-1)?.t ?? 0;
-      const seen = (t: number) => t <= last;
-      const history = {
-        ...r,
-        samples: r.samples.filter((x) => seen(x.t)),
-        series: Object.fromEntries(Object.entries(r.series).map(([k, v]) => [k, v.filter((x) => seen(x.t))])),
-        events: r.events.filter((x) => seen(x.t)),
-        attempts: r.attempts.filter((x) => seen(x.t)),
-        probes: r.probes.filter((x) => seen(x.t)),
-      };
-      const d = checker.decide(history, { ...context, baseline: r.samples[0] });
-      expect(d?.verdict, target).toBe(r.decision.verdict);
-      expect(d?.reason, target).toBe(r.decision.reason);
-      expect(d?.evidence.limiter, target).toEqual(r.decision.evidence.limiter);
+function connectOf(checker: Checker): Probe {
+  const probe = checker.probes?.find((p) => p.name === "connect");
+  if (!probe?.due) throw new Error(`${checker.name} asks for no timed fresh-client probe`);
+  return probe;
+}
+
+describe("the fd checkers' fresh-client timing (what probeNow was)", () => {
+  const due = (probe: Probe, history: History, now: number, attemptsNeeded = 30) =>
+    probe.due?.(history, { now, attemptsNeeded }) ?? true;
+
+  describe("fd-leak (ceiling 192, 6 fds per attempt)", () => {
+    const probe = connectOf(fdLeakChecker());
+
+    it("far from the ceiling, probes when its interval (1 s) has passed", () => {
+      expect(due(probe, tableAt(20, { probedAt: 0 }), 1_000)).toBe(true);
+      expect(due(probe, tableAt(20, { probedAt: 0 }), 999)).toBe(false);
+      expect(due(probe, tableAt(20), 0)).toBe(true);
+    });
+
+    it("near the ceiling (3 attempts' worth), holds its probe until an attempt failed for want of a slot, then probes every tick", () => {
+      expect(due(probe, tableAt(192 - 18, { probedAt: 0 }), 5_000)).toBe(false);
+      expect(due(probe, tableAt(192 - 19, { probedAt: 0 }), 5_000)).toBe(true);
+      expect(due(probe, tableAt(190, { pipesError: true, probedAt: 0 }), 1)).toBe(true);
+    });
+
+    it("once the attempt budget is reached, probes at once (every tick), unless near the ceiling", () => {
+      expect(due(probe, tableAt(20, { attempts: 30, probedAt: 0 }), 1)).toBe(true);
+      expect(due(probe, tableAt(20, { attempts: 29, probedAt: 0 }), 1)).toBe(false);
+      expect(due(probe, tableAt(180, { attempts: 30, probedAt: 0 }), 1)).toBe(false);
+    });
+
+    it("a larger leak per attempt holds back further from the ceiling", () => {
+      const wide = connectOf(fdLeakChecker({ fdsPerAttempt: 20 }));
+      expect(due(wide, tableAt(192 - 60, { probedAt: 0 }), 5_000)).toBe(false);
+      expect(due(wide, tableAt(192 - 61, { probedAt: 0 }), 5_000)).toBe(true);
+    });
+  });
+
+  describe("leaks (64 fds of margin; full is also the highest fd at the table's end)", () => {
+    const probe = connectOf(leaksChecker());
+
+    it("holds back within 64 fds of the ceiling, probes every tick once the highest fd reached it", () => {
+      expect(due(probe, tableAt(192 - 64, { probedAt: 0 }), 5_000)).toBe(false);
+      expect(due(probe, tableAt(192 - 65, { probedAt: 0 }), 5_000)).toBe(true);
+      expect(due(probe, tableAt(191, { probedAt: 0 }), 1)).toBe(true);
+      expect(due(probe, tableAt(150, { pipesError: true, probedAt: 0 }), 1)).toBe(true);
+    });
+  });
+
+  it("both read maxclients and hz once, and the fds", () => {
+    for (const checker of [fdLeakChecker(), leaksChecker()]) {
+      const config = checker.probes?.find((p) => p.name === "config");
+      expect(config?.once).toBe(true);
+      expect(checker.probes?.find((p) => p.name === "fds")?.node).toBe("main");
     }
-    // A probe of another name has no series in this history: nothing to judge, so nothing decided.
-    expect(checkerFor({ checker: "aof-dir", probe: "other" }).decide(result, context)).toBeUndefined();
-  });
-
-  it("the fd-leak checker, on the recorded seed history, gives the recorded decision", () => {
-    const result = seedResult("3.2.8");
-    const checker = checkerFor({ checker: "fd-leak", tolerance: 3, fdsPerAttempt: 6 });
-    const context = {
-      baseline: result.samples[0],
-      ceiling: result.decision.evidence.ceiling,
-      attemptsNeeded: 30,
-    };
-    expect(checker.decide(result, context)).toEqual(result.decision);
-  });
-
-  it("a script's own checker object is used as it is", () => {
-    const own: Checker = { name: "mine", decide: () => undefined };
-    expect(checkerFor(own)).toBe(own);
   });
 });
 
-describe("fdLeakChecker().probeNow", () => {
-  const checker = fdLeakChecker(6, 3);
-  const context = { ceiling: 192, attemptsNeeded: 30 };
-  const at = (maxFd: number, pipesError = false): History => ({
-    ...emptyHistory(),
-    samples: [{ t: 0, total: maxFd + 1, maxFd, pipe: 0, socket: 0, file: 0, eventpoll: 1, other: 0 }],
-    events: pipesError
-      ? [{ t: 0, kind: "pipes-error", line: "Error opening /setting AOF rewrite IPC pipes: x" }]
-      : [],
-  });
-  const probeNow = checker.probeNow;
-  if (!probeNow) throw new Error("the fd-leak checker gates its probes");
-
-  it("far from the ceiling, probes when due", () => {
-    expect(probeNow(at(20), context, true)).toBe(true);
-    expect(probeNow(at(20), context, false)).toBe(false);
-  });
-
-  it("near the ceiling, holds its probe until an attempt failed for want of a slot, then probes at once", () => {
-    expect(probeNow(at(192 - 18), context, true)).toBe(false);
-    expect(probeNow(at(192 - 19), context, true)).toBe(true);
-    expect(probeNow(at(190, true), context, false)).toBe(true);
-  });
-});
-
-describe("samplerFor on a fake node", () => {
+describe("probes from their data form, on a fake node", () => {
   const listing = [
     { name: "appendonly.aof.1.base.rdb", size: 89 },
     { name: "appendonly.aof.1.incr.aof", size: 100 },
@@ -113,38 +223,39 @@ describe("samplerFor on a fake node", () => {
   ];
   const node = (dir: typeof listing | undefined) =>
     ({
-      fds: async (t: number) => ({
-        t,
-        total: 9,
-        maxFd: 8,
-        pipe: 2,
-        socket: 3,
-        file: 2,
-        eventpoll: 1,
-        other: 1,
-      }),
+      fds: async () => [
+        { fd: 0, target: "/dev/null" },
+        { fd: 3, target: "anon_inode:[eventpoll]" },
+        { fd: 4, target: "pipe:[1]" },
+        { fd: 5, target: "pipe:[2]" },
+        { fd: 6, target: "socket:[3]" },
+        { fd: 8, target: "/data/appendonly.aof" },
+      ],
       listDir: async () => dir,
       info: async () => ({
         used_memory: "1024",
         aof_last_bgrewrite_status: "err",
         mem_fragmentation_ratio: "1.5",
       }),
-    }) as unknown as StartedRedisReproContainer;
-  const spec = (data: unknown) => ProbeSpec.parse(data);
+    }) as unknown as Node;
+  const readIn = (dir: typeof listing | undefined, data: unknown) =>
+    probeFrom(ProbeSpec.parse(data)).read?.(node(dir), () => 5);
+  const read = (data: unknown) => readIn(listing, data);
 
   it("dir: the matching files, their bytes and the empty ones", async () => {
-    const sampler = samplerFor(
-      spec({ probe: "dir", name: "incr", path: "/data/appendonlydir", pattern: "incr" }),
-      node(listing),
+    expect(probeFrom(ProbeSpec.parse({ probe: "dir", name: "incr", path: "/data/appendonlydir" })).name).toBe(
+      "incr",
     );
-    expect(sampler?.name).toBe("incr");
-    expect(await sampler?.sample(0)).toEqual({ files: 2, bytes: 100, emptyFiles: 1 });
+    expect(await read({ probe: "dir", name: "incr", path: "/data/appendonlydir", pattern: "incr" })).toEqual({
+      files: 2,
+      bytes: 100,
+      emptyFiles: 1,
+    });
   });
 
   it("aof-dir: the multi-part AOF's parts", async () => {
-    const sampler = samplerFor(spec({ probe: "aof-dir" }), node(listing));
-    expect(sampler?.name).toBe("aofdir");
-    expect(await sampler?.sample(0)).toEqual({
+    expect(probeFrom(ProbeSpec.parse({ probe: "aof-dir" })).name).toBe("aofdir");
+    expect(await read({ probe: "aof-dir" })).toEqual({
       files: 4,
       base: 1,
       incr: 2,
@@ -155,30 +266,25 @@ describe("samplerFor on a fake node", () => {
   });
 
   it("a directory that does not exist yet reads as nothing", async () => {
-    expect(
-      await samplerFor(spec({ probe: "dir", path: "/data/x" }), node(undefined))?.sample(0),
-    ).toBeUndefined();
+    expect(await readIn(undefined, { probe: "dir", path: "/data/x" })).toBeUndefined();
   });
 
-  it("info: the named fields that are numbers (ok/err statuses as 1/0); others left out", async () => {
-    const sampler = samplerFor(
-      spec({
+  it("info: the named fields that are numbers (ok/err statuses as 1/0 with the word kept); others left out", async () => {
+    expect(
+      await read({
         probe: "info",
         fields: [
           "used_memory",
           "aof_last_bgrewrite_status",
           "mem_fragmentation_ratio",
           "redis_mode",
-          "empty",
           "absent",
         ],
       }),
-      node(listing),
-    );
-    expect(await sampler?.sample(0)).toEqual({
-      used_memory: 1024,
-      aof_last_bgrewrite_status: 0,
-      mem_fragmentation_ratio: 1.5,
+    ).toEqual({
+      used_memory: { v: 1024 },
+      aof_last_bgrewrite_status: { v: 0, text: "err" },
+      mem_fragmentation_ratio: { v: 1.5 },
     });
   });
 
@@ -193,14 +299,17 @@ describe("samplerFor on a fake node", () => {
     expect(infoNumber(undefined)).toBeUndefined();
   });
 
-  it("fds: counts by kind of another node; log probes have no sampler (the recorder counts them)", async () => {
-    expect(await samplerFor(spec({ probe: "fds", name: "replica" }), node(listing))?.sample(5)).toEqual({
-      total: 9,
+  it("fds: counts by kind, of another node by name", async () => {
+    const probe = probeFrom(ProbeSpec.parse({ probe: "fds", name: "replica", node: "replica" }));
+    expect(probe).toMatchObject({ name: "replica", node: "replica" });
+    expect(await read({ probe: "fds" })).toEqual({
+      total: 6,
       maxFd: 8,
       pipe: 2,
-      socket: 3,
+      socket: 1,
       file: 2,
+      eventpoll: 1,
+      other: 0,
     });
-    expect(samplerFor(spec({ probe: "log", name: "oom", pattern: "OOM" }), node(listing))).toBeUndefined();
   });
 });

@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UserError } from "../../harness/core/errors.js";
-import type { ExecResult, FaultNode } from "../../harness/core/node.js";
+import type { Fault } from "../../harness/core/fault.js";
+import type { EndCause, ExecResult } from "../../harness/core/node.js";
 import { dockerDir } from "../../harness/core/paths.js";
 import {
   errnoOf,
@@ -12,53 +13,59 @@ import {
   LIBFIU_POINTS,
   LIBFIU_PRELOAD,
   libfiuPoint,
+  noFault,
+  pidsLimit,
+  seccompEnomem,
 } from "../../harness/parts/faults/index.js";
+import { fakeNode } from "../helpers/fake-node.js";
+import { recordedResult } from "../helpers/runs.js";
 import { type SeccompProfile, verdictFor } from "../helpers/seccomp.js";
 
 /**
- * A stand-in for a running node: the calls a fault makes, in order, and scripted answers. Faults are
- * pure sequencing over the FaultNode calls; what those calls do is tested on real containers
- * (test/integration/faults.test.ts).
+ * A node that records what a fault asks of it, in order, with scripted answers (over the shared fake
+ * node, which fails loudly on anything not given). A fault's start and heal are pure logic over these
+ * calls; what the engine does with them is tested on real containers (test/integration/faults.test.ts).
  */
-function fakeNode(
+function recordingNode(
   answers: {
     tasks?: number | Error;
     exec?: (command: string[]) => Partial<ExecResult>;
-    ended?: { cause: string; detail: string };
+    ended?: { cause: EndCause; detail: string };
+    execBlocked?: Error;
   } = {},
 ) {
   const calls: string[] = [];
-  const node = {
-    name: "main",
+  const node = fakeNode({
     limits: { memory: 64 * 1024 ** 2, pids: 64, nofile: 1024 },
-    async taskCount() {
+    taskCount: async () => {
       calls.push("taskCount");
       if (answers.tasks instanceof Error) throw answers.tasks;
       return answers.tasks ?? 4;
     },
-    async setPidsLimit(limit: number) {
+    setPidsLimit: async (limit) => {
       calls.push(`setPidsLimit ${limit}`);
     },
-    async execBlocked(blocked: boolean) {
+    execBlocked: async (blocked) => {
       calls.push(`execBlocked ${blocked}`);
+      if (answers.execBlocked && blocked) throw answers.execBlocked;
     },
-    async disconnect() {
+    disconnect: async () => {
       calls.push("disconnect");
     },
-    async reconnect() {
+    reconnect: async () => {
       calls.push("reconnect");
     },
-    async endState() {
+    endState: async () => {
       calls.push("endState");
       return answers.ended;
     },
-    async exec(command: string[]): Promise<ExecResult> {
+    exec: async (command) => {
       calls.push(`exec ${command.join(" ")}`);
       const answer = answers.exec?.(command) ?? {};
       const output = answer.output ?? "";
       return { exitCode: 0, stdout: output, stderr: "", ...answer, output };
     },
-  } as unknown as FaultNode;
+  });
   return { node, calls };
 }
 
@@ -82,7 +89,7 @@ describe("fault pids-limit", () => {
     "with %i server threads: start sets the limit to that, heal sets the node's own back",
     async (n) => {
       // The cgroup holds one more task (a BGSAVE child, a probe): the limit is the server's own threads.
-      const { node, calls } = fakeNode({ tasks: n + 1, exec: threads(n) });
+      const { node, calls } = recordingNode({ tasks: n + 1, exec: threads(n) });
       const f = faultFrom("pids-limit");
       expect(await f.start?.(node)).toContain(`pids limit set to ${n}`);
       expect(await f.heal?.(node)).toBe("pids limit set back to 64");
@@ -98,13 +105,20 @@ describe("fault pids-limit", () => {
   );
 
   it("where /proc/1/task cannot be listed, the cgroup's count is the limit", async () => {
-    const { node, calls } = fakeNode({ tasks: 5, exec: () => ({ exitCode: 1 }) });
+    const { node, calls } = recordingNode({ tasks: 5, exec: () => ({ exitCode: 1 }) });
     await faultFrom("pids-limit").start?.(node);
     expect(calls).toContain("setPidsLimit 5");
   });
 
+  it("sets no limit when the node cannot be read another way (no exec would work after)", async () => {
+    const refused = new Error("cannot read the engine host's /proc");
+    const { node, calls } = recordingNode({ tasks: 5, exec: threads(3), execBlocked: refused });
+    await expect(pidsLimit().start?.(node)).rejects.toBe(refused);
+    expect(calls).toEqual(["taskCount", "exec ls /proc/1/task", "execBlocked true"]);
+  });
+
   it("without a pids controller: an environment error naming the fix, and no limit set", async () => {
-    const { node, calls } = fakeNode({ tasks: new Error("the engine reports no pids count") });
+    const { node, calls } = recordingNode({ tasks: new Error("the engine reports no pids count") });
     const error = await thrown(faultFrom({ fault: "pids-limit" }).start?.(node) as Promise<string>);
     expect(error.exitCode).toBe(3);
     expect(error.message).toMatch(/pids-limit fault needs the engine's pids cgroup controller/);
@@ -120,6 +134,28 @@ describe("every named fault", () => {
       expect(f.name).toBe(name);
       expect(f.description.length).toBeGreaterThan(0);
     }
+  });
+
+  it("how each is on: seccomp from the node's creation, pids-limit started and healed on a running node", () => {
+    const how = (f: Fault) => ({
+      container: f.container !== undefined,
+      start: f.start !== undefined,
+      heal: f.heal !== undefined,
+    });
+    expect(how(seccompEnomem())).toEqual({ container: true, start: false, heal: false });
+    expect(how(pidsLimit())).toEqual({ container: false, start: true, heal: true });
+    expect(how(noFault())).toEqual({ container: false, start: false, heal: false });
+    expect(how(faultFrom({ fault: "libfiu", call: "fork", errno: "EAGAIN" }))).toEqual({
+      container: true,
+      start: true,
+      heal: true,
+    });
+    expect(how(faultFrom({ fault: "seccomp", calls: ["pipe2"], errno: "EMFILE" }))).toEqual({
+      container: true,
+      start: false,
+      heal: false,
+    });
+    expect(how(faultFrom({ fault: "network-cut" }))).toEqual({ container: false, start: true, heal: true });
   });
 
   it("none is a control: no option, nothing to start or heal, no errno expected", () => {
@@ -187,6 +223,20 @@ describe("fault seccomp-enomem", () => {
     for (const call of ["execve", "pipe", "pipe2", "socket", "accept", "accept4", "epoll_wait", "open"])
       expect(verdictFor(profile, call)).toBe("ALLOW");
   });
+
+  it("replaces Docker's default profile and refuses what it refuses (seccomp-default.test.ts has the list)", () => {
+    for (const call of ["mount", "unshare", "setns", "io_uring_setup", "bpf", "keyctl", "kexec_load"])
+      expect(verdictFor(profile, call), call).toBe("ERRNO 1");
+    expect(verdictFor(profile, "socket", [38])).toBe("ERRNO 1");
+  });
+
+  it("a recorded run under it logged the errno the fault expects", () => {
+    const result = recordedResult("seed-fidelity-3.2.8.json.gz", "3.2.8");
+    expect(result.faults).toEqual(["seccomp-enomem"]);
+    const failed = result.history.events.filter((e) => e.kind === "fork-failed");
+    expect(failed.length).toBeGreaterThan(0);
+    expect(new Set(failed.map((e) => e.errno))).toEqual(new Set([f.expectedErrno]));
+  });
 });
 
 describe("fault libfiu", () => {
@@ -216,7 +266,7 @@ describe("fault libfiu", () => {
     const f = faultFrom({ fault: "libfiu", call: "write", errno: "EIO" });
     expect(f).toMatchObject({ name: "libfiu:write:EIO", expectedErrno: "Input/output error" });
     expect(f.container).toEqual({ wrap: ["fiu-run", "-x"] });
-    const { node, calls } = fakeNode();
+    const { node, calls } = recordingNode();
     await f.start?.(node);
     await f.heal?.(node);
     expect(calls).toEqual([
@@ -228,7 +278,7 @@ describe("fault libfiu", () => {
   it("a probability below 1 uses enable_random; errno names are case-blind and numbers work", async () => {
     const f = faultFrom({ fault: "libfiu", call: "accept", errno: "emfile", probability: 0.25 });
     expect(f.name).toBe("libfiu:accept:EMFILE@0.25");
-    const { node, calls } = fakeNode();
+    const { node, calls } = recordingNode();
     await f.start?.(node);
     expect(calls.at(-1)).toBe(
       "exec fiu-ctrl -c enable_random name=posix/io/net/accept,failnum=1,failinfo=24,probability=0.25 1",
@@ -238,7 +288,7 @@ describe("fault libfiu", () => {
 
   it("an image without the preload: fiu-ctrl fails, and the error says the library is missing", async () => {
     const said = "Error: unknown pid or named pipe 1";
-    const { node, calls } = fakeNode({
+    const { node, calls } = recordingNode({
       exec: (c) => (c[0] === "test" ? { exitCode: 1 } : c[0] === "fiu-ctrl" ? { output: said } : {}),
     });
     const error = await thrown(
@@ -255,7 +305,7 @@ describe("fault libfiu", () => {
   });
 
   it("a server that stops as the point takes effect (malloc aborts it): start says so, the run sees the end", async () => {
-    const { node, calls } = fakeNode({
+    const { node, calls } = recordingNode({
       exec: (c) => (c[0] === "fiu-ctrl" ? { exitCode: 1, output: "" } : {}),
       ended: { cause: "exited", detail: "exited with code 134" },
     });
@@ -267,7 +317,7 @@ describe("fault libfiu", () => {
   });
 
   it("a server not started under fiu-run: the error names the missing control FIFO", async () => {
-    const { node } = fakeNode({
+    const { node } = recordingNode({
       exec: (c) =>
         c.join(" ") === "test -p /tmp/fiu-ctrl-1.in"
           ? { exitCode: 1 }
@@ -283,7 +333,7 @@ describe("fault libfiu", () => {
 
   it("fiu-ctrl exits 0 when it fails: anything it prints is an error, on start and on heal", async () => {
     const said = "/tmp/fiu-ctrl-1: Command 'disable name=posix/proc/fork' returned error (-1)";
-    const { node } = fakeNode({ exec: (c) => (c[0] === "fiu-ctrl" ? { output: said } : {}) });
+    const { node } = recordingNode({ exec: (c) => (c[0] === "fiu-ctrl" ? { output: said } : {}) });
     const error = await thrown(
       faultFrom({ fault: "libfiu", call: "fork", errno: "ENOMEM" }).heal?.(node) as Promise<string>,
     );
@@ -319,7 +369,7 @@ describe("fault network-cut", () => {
   it("start leaves the run's network, heal joins it again", async () => {
     const f = faultFrom({ fault: "network-cut" });
     expect(f.name).toBe("network-cut");
-    const { node, calls } = fakeNode();
+    const { node, calls } = recordingNode();
     expect(await f.start?.(node)).toMatch(/disconnected/);
     expect(await f.heal?.(node)).toMatch(/connected .* again/);
     expect(calls).toEqual(["disconnect", "reconnect"]);

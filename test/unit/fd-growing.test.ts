@@ -1,113 +1,153 @@
 import { describe, expect, it } from "vitest";
-import { Decision, decideFdLeak, type FdLeakInput } from "../../harness/parts/checkers/fd-leak.js";
-import type { ConnectProbe } from "../../harness/parts/probes/connect.js";
-import { attemptsOf, checkerInput, recordedBefore, recordedResult } from "../helpers/runs.js";
+import type { CheckContext } from "../../harness/core/checker.js";
+import type { History } from "../../harness/core/history.js";
+import { Decision } from "../../harness/core/outcome.js";
+import { decideFdLeak, type FdLeakEvidence } from "../../harness/parts/checkers/fd-leak.js";
+import { clientsWhenFull, HOLE_PROBES, HOLE_SPAN_MS } from "../../harness/parts/checkers/fd-table.js";
+import type { ConnectResult } from "../../harness/parts/probes/connect.js";
+import {
+  attemptsOf,
+  connectResults,
+  contextFor,
+  edited,
+  fdSamples,
+  oomKilled,
+  recordedBefore,
+  recordedResult,
+  timeLimit,
+} from "../helpers/runs.js";
 
 /**
  * CONFIG SET appendonly yes every 100 ms under ENOMEM: 3.2.8 leaks 6 pipe fds per failed fork up to
  * the ceiling, but closes the AOF it opened after each attempt, so fresh clients still get in.
  */
 const FILE = "config-set-appendonly-3.2.8-vs-fix.json";
-const leaky = recordedResult(FILE, "3.2.8");
-const fixed = recordedResult(FILE, "3.2.8+fix-aof-pipe-leak");
-const exhaustedMs = leaky.decision.evidence.exhaustedMs ?? 0;
-const timeLimit = { reason: "time-limit", detail: "time limit 60 s" } as const;
+const leaky = recordedResult(FILE, "3.2.8").history;
+const fixed = recordedResult(FILE, "3.2.8+fix-aof-pipe-leak").history;
 
-function decided(input: FdLeakInput): Decision {
-  const decision = decideFdLeak(input);
+function decided(
+  history: History,
+  context: CheckContext = contextFor(history),
+): Decision & { evidence: FdLeakEvidence } {
+  const decision = decideFdLeak(history, context);
   if (!decision) throw new Error("expected a decision, got undefined");
   expect(() => Decision.parse(decision)).not.toThrow();
   return decision;
 }
+const exhaustedMs = decided(leaky).evidence.exhaustedMs ?? 0;
 
-/** The probes with the i-th one (in time order among those matching `where`) refused. */
-function refuseOne(probes: ConnectProbe[], where: (p: ConnectProbe) => boolean, i = 0): ConnectProbe[] {
-  const target = probes.filter(where)[i];
+/** The fresh-client results with the i-th one (in time order among those matching `where`) refused. */
+function refuseOne(where: (p: ConnectResult) => boolean, i = 0): History {
+  const results = connectResults(leaky);
+  const target = results.filter(where)[i];
   if (!target) throw new Error("no probe to refuse");
-  return probes.map((p) => (p === target ? { t: p.t, ok: false, error: "Connection is closed." } : p));
+  return edited(leaky, {
+    connect: results.map((p) => (p === target ? { t: p.t, ok: false, error: "Connection is closed." } : p)),
+  });
 }
 
 describe("the recorded data is what these tests assume", () => {
   it("3.2.8 reached the ceiling, every probe connected, at least 3 of them with the table full", () => {
-    expect(leaky.decision.evidence.ceiling).toBe(192);
     expect(exhaustedMs).toBeGreaterThan(0);
-    expect(leaky.samples.some((s) => s.maxFd >= 192 - 6)).toBe(true);
-    expect(leaky.probes.every((p) => p.ok)).toBe(true);
+    expect(fdSamples(leaky).some((s) => s.maxFd >= 192 - 6)).toBe(true);
+    expect(connectResults(leaky).every((p) => p.ok)).toBe(true);
     const fullAt = leaky.events.find((e) => e.kind === "pipes-error")?.t ?? Number.POSITIVE_INFINITY;
-    expect(leaky.probes.filter((p) => p.t >= fullAt).length).toBeGreaterThanOrEqual(3);
-    // Attempts are the failed forks (the scenario's default), all of them seen before the decision.
+    expect(connectResults(leaky).filter((p) => p.t >= fullAt).length).toBeGreaterThanOrEqual(3);
+    // Attempts are the failed forks (the scenario's default).
     expect(attemptsOf(leaky.events)).toEqual(leaky.attempts);
-    expect(leaky.attempts).toHaveLength(leaky.decision.evidence.attempts);
   });
 
   it("the fix stayed at its baseline, every probe connected", () => {
-    expect(fixed.samples.every((s) => s.total === fixed.samples[0]?.total)).toBe(true);
-    expect(fixed.probes.every((p) => p.ok)).toBe(true);
+    const samples = fdSamples(fixed);
+    expect(samples.every((s) => s.total === samples[0]?.total)).toBe(true);
+    expect(connectResults(fixed).every((p) => p.ok)).toBe(true);
   });
 });
 
-describe("decideFdLeak replayed on the recorded CONFIG SET appendonly run", () => {
-  it("3.2.8: growing, 6 fds per failed fork, with the recorded decision", () => {
-    const decision = decided(checkerInput(leaky));
-    expect(decision.verdict).toBe("growing");
+describe("the fd-leak checker replayed on the recorded CONFIG SET appendonly run", () => {
+  it("3.2.8: growing (bug), 6 fds per failed fork, the recorded reason", () => {
+    const decision = decided(leaky);
+    expect(decision).toMatchObject({ outcome: "bug", label: "growing" });
     expect(decision.reason).toMatch(
       /^6 fds leaked per failed fork up to the ceiling 192 after 31 failed forks, but fresh clients still connect \(\d+ probes over \d\.\d s with the table full\)$/,
     );
-    expect(decision.evidence).toMatchObject({ fdsPerAttempt: 6, refusedProbe: null, exhaustedMs });
-    expect(decision).toEqual(leaky.decision);
+    expect(decision.reason).toBe(recordedResult(FILE, "3.2.8").decision.reason);
+    expect(decision.evidence).toMatchObject({ fdsPerAttempt: 6, refused: null, exhaustedMs });
+    expect(decision.evidence.clientsWhenFull?.probes).toBeGreaterThanOrEqual(HOLE_PROBES);
+    expect(decision.facts.find((f) => f.name === "fresh client")?.value).toMatch(
+      /^connected with the table full/,
+    );
   });
 
-  it("3.2.8+fix-aof-pipe-leak: stable, with the recorded decision", () => {
-    const decision = decided(checkerInput(fixed));
-    expect(decision.verdict).toBe("stable");
+  it("3.2.8+fix-aof-pipe-leak: stable (no bug), the recorded reason", () => {
+    const decision = decided(fixed);
+    expect(decision).toMatchObject({ outcome: "no-bug", label: "stable" });
     expect(decision.evidence.fdsPerAttempt).toBe(0);
-    expect(decision).toEqual(fixed.decision);
+    expect(decision.reason).toBe(recordedResult(FILE, "3.2.8+fix-aof-pipe-leak").decision.reason);
   });
 
-  it("the verdicts hold once the run has ended", () => {
-    expect(decided(checkerInput(leaky, { ended: timeLimit })).verdict).toBe("growing");
-    expect(decided(checkerInput(fixed, { ended: timeLimit })).verdict).toBe("stable");
+  it("the outcomes hold once the run has ended", () => {
+    expect(decided(leaky, contextFor(leaky, { ended: timeLimit })).label).toBe("growing");
+    expect(decided(fixed, contextFor(fixed, { ended: timeLimit })).label).toBe("stable");
   });
 });
 
-describe("decideFdLeak on cases derived from the CONFIG SET appendonly run", () => {
+describe("the fd-leak checker on cases derived from the CONFIG SET appendonly run", () => {
   it.each([0, 1, 2])("probe %i at the ceiling refused: exhaustion, not growing", (i) => {
-    const probes = refuseOne(leaky.probes, (p) => p.t >= exhaustedMs, i);
-    const decision = decided(checkerInput(leaky, { probes }));
-    expect(decision.verdict).toBe("exhaustion");
-    expect(decision.evidence.refusedProbe).toBe("Connection is closed.");
+    const decision = decided(refuseOne((p) => p.t >= exhaustedMs, i));
+    expect(decision.label).toBe("exhaustion");
+    expect(decision.evidence.refused?.error).toBe("Connection is closed.");
     expect(decision.reason).toContain("a fresh client was refused");
   });
 
   it("a refusal before the ceiling is not exhaustion: still growing", () => {
-    const probes = refuseOne(leaky.probes, (p) => p.t < exhaustedMs && p.t > (leaky.probes[0]?.t ?? 0));
-    const decision = decided(checkerInput(leaky, { probes }));
-    expect(decision.verdict).toBe("growing");
-    expect(decision.evidence.refusedProbe).toBeNull();
+    const first = connectResults(leaky)[0]?.t ?? 0;
+    const decision = decided(refuseOne((p) => p.t < exhaustedMs && p.t > first));
+    expect(decision.label).toBe("growing");
+    expect(decision.evidence.refused).toBeNull();
   });
 
   it("fewer than 3 probes at the ceiling: undecided while running, inconclusive once ended", () => {
-    const atCeiling = leaky.probes.filter((p) => p.t >= exhaustedMs);
-    const probes = leaky.probes.filter((p) => p !== atCeiling.at(-1));
-    expect(decideFdLeak(checkerInput(leaky, { probes }))).toBeUndefined();
-    const decision = decided(checkerInput(leaky, { probes, ended: timeLimit }));
-    expect(decision.verdict).toBe("inconclusive");
+    const results = connectResults(leaky);
+    const atCeiling = results.filter((p) => p.t >= exhaustedMs);
+    const history = edited(leaky, { connect: results.filter((p) => p !== atCeiling.at(-1)) });
+    expect(decideFdLeak(history, contextFor(history))).toBeUndefined();
+    const decision = decided(history, contextFor(history, { ended: timeLimit }));
+    expect(decision.label).toBe("inconclusive");
     expect(decision.reason).toContain("fds grew by 6 per failed fork");
   });
 
   it("cut before the ceiling: undecided while running", () => {
-    expect(decideFdLeak(checkerInput(leaky, recordedBefore(leaky, exhaustedMs)))).toBeUndefined();
+    const cut = recordedBefore(leaky, exhaustedMs);
+    expect(decideFdLeak(cut, contextFor(cut))).toBeUndefined();
   });
 
   it("checked against another leak rate: neither growing nor exhaustion", () => {
-    expect(decideFdLeak(checkerInput(leaky, { fdsPerAttempt: 2 }))?.verdict ?? "undecided").not.toMatch(
-      /growing|exhaustion/,
-    );
+    expect(
+      decideFdLeak(leaky, contextFor(leaky), { checker: "fd-leak", fdsPerAttempt: 2 })?.outcome ??
+        "undecided",
+    ).not.toBe("bug");
   });
 
   it("container exited: inconclusive, whatever the fds did", () => {
-    const ended = { reason: "container-exited", detail: "exit code 137 (OOM killed)" } as const;
-    expect(decided(checkerInput(leaky, { ended })).reason).toBe("container died: exit code 137 (OOM killed)");
-    expect(decided(checkerInput(fixed, { ended })).verdict).toBe("inconclusive");
+    expect(decided(leaky, contextFor(leaky, { ended: oomKilled })).reason).toBe(
+      "container died: exit code 137 (OOM killed)",
+    );
+    expect(decided(fixed, contextFor(fixed, { ended: oomKilled })).outcome).toBe("unknown");
+  });
+});
+
+describe("clientsWhenFull: the one rule for a full table that fresh clients still get into", () => {
+  const ok = (t: number): ConnectResult => ({ t, ok: true });
+  it("3 probes from the full moment on, over at least a second, all answered", () => {
+    expect(clientsWhenFull([ok(900), ok(1000), ok(1500), ok(2000)], 1000)).toEqual({
+      probes: 3,
+      spanMs: HOLE_SPAN_MS,
+    });
+    expect(clientsWhenFull([ok(1000), ok(1500), ok(1999)], 1000)).toBeNull();
+    expect(clientsWhenFull([ok(1000), ok(2000)], 1000)).toBeNull();
+    expect(clientsWhenFull([ok(1000), { t: 1500, ok: false, error: "x" }, ok(2000)], 1000)).toBeNull();
+    expect(clientsWhenFull([ok(1000), ok(1500), ok(2000)], undefined)).toBeNull();
+    expect(clientsWhenFull([ok(1000), ok(1500), ok(2000)], Number.POSITIVE_INFINITY)).toBeNull();
   });
 });

@@ -11,7 +11,7 @@ import {
   withUntestedGap,
 } from "../../harness/campaigns/bisect.js";
 import { UserError } from "../../harness/core/errors.js";
-import type { Verdict } from "../../harness/scenario/index.js";
+import type { Outcome } from "../../harness/core/outcome.js";
 import { readWorkTree, resolveCommit, resolveGitDir, versionFromHeader } from "../../harness/targets/git.js";
 import { formatTarget, parseTarget } from "../../harness/targets/spec.js";
 import { readTarball } from "../../harness/targets/verify.js";
@@ -103,19 +103,27 @@ describe("readWorkTree", () => {
   });
 });
 
-/** A tester from a table: what a real run would give, a build failure where asked. */
-function tableTester(table: Record<string, Verdict | "build-failed">, log: string[]) {
+type Row = "exhaustion" | "stable" | "inconclusive" | "build-failed";
+const OUTCOME: Record<Exclude<Row, "build-failed">, Outcome> = {
+  exhaustion: "bug",
+  stable: "no-bug",
+  inconclusive: "unknown",
+};
+
+/** A tester from a table: what a real run would give (by label), a build failure where asked. */
+function tableTester(table: Record<string, Row>, log: string[]) {
   return async (targets: string[]): Promise<Trial[]> =>
     targets.map((target) => {
       log.push(target);
-      const verdict = table[target];
-      if (verdict === undefined) throw new Error(`no verdict for ${target}`);
-      if (verdict === "build-failed") return { target, verdict, reason: "image build for it failed" };
+      const label = table[target];
+      if (label === undefined) throw new Error(`no outcome for ${target}`);
+      if (label === "build-failed") return { target, buildFailed: true, reason: "image build for it failed" };
       return {
         target,
-        verdict,
+        outcome: OUTCOME[label],
+        label,
         built: true,
-        evidence: { attempts: 30, fdsPerAttempt: 0, baseline: 8, peak: 8, growth: [] },
+        summary: `${label} figures of ${target}`,
         reason: "",
         runId: "r",
       };
@@ -132,7 +140,7 @@ describe("runBisect over commits", () => {
 
   it("skips a commit that does not build and names the first that flips, with id and subject", async () => {
     const tested: string[] = [];
-    const table: Record<string, Verdict | "build-failed"> = {
+    const table: Record<string, Row> = {
       "git:c0": "exhaustion",
       "git:c1": "exhaustion",
       "git:c2": "exhaustion",
@@ -142,24 +150,52 @@ describe("runBisect over commits", () => {
       "git:c6": "stable",
       "git:c7": "stable",
     };
-    const { steps, outcome } = await runBisect(plan, tableTester(table, tested));
+    const said: string[] = [];
+    const { steps, outcome, note } = await runBisect(plan, tableTester(table, tested), (l) => said.push(l));
     expect(outcome).toMatchObject({ kind: "found", last: "git:c4", first: "git:c5", direction: "fix" });
-    expect(steps.find((s) => s.target === "git:c3")).toMatchObject({ verdict: "build-failed", side: "skip" });
-    expect(steps.map((s) => s.subject)).toContain("commit 5");
+    expect(note).toBeUndefined();
+    expect(steps.find((s) => s.target === "git:c3")).toMatchObject({
+      outcome: null,
+      label: null,
+      side: "skip",
+      reason: "image build for it failed",
+    });
+    expect(steps.find((s) => s.target === "git:c5")).toMatchObject({
+      outcome: "no-bug",
+      label: "stable",
+      side: "good",
+      subject: "commit 5",
+      summary: "stable figures of git:c5",
+    });
     expect(tested.length).toBeLessThan(ids.length);
     expect(describeOutcome(outcome, plan, commits)).toBe(
-      `c50000000 ("commit 5") is the first commit that gives stable (the one before it, c40000000 ("commit 4"), gives exhaustion): the fix is commit c5${"0".repeat(38)}`,
+      `c50000000 ("commit 5") is the first commit without the bug: it gives no-bug (stable), the one before it, c40000000 ("commit 4"), gives bug (exhaustion); the fix is commit c5${"0".repeat(38)}`,
     );
+    // Each step's line, then the range still to search and the steps it may take: not a count of
+    // every untested commit.
+    expect(said[0]).toMatch(
+      /^step 1: c00000000 commit 0 +exhaustion \(bug\) +bad +exhaustion figures of git:c0$/,
+    );
+    expect(said[1]).toMatch(
+      /^step 1: c70000000 commit 7 +stable \(no-bug\) +good +stable figures of git:c7$/,
+    );
+    expect(said[2]).toBe(
+      "        still to search: c00000000 .. c70000000, 6 untested commit(s) between: about 3 more step(s)",
+    );
+    expect(said.find((l) => l.startsWith("step 2:"))).toMatch(
+      /^step 2: c30000000 commit 3 +build failed +skipped +image build/,
+    );
+    expect(said.join("\n")).not.toMatch(/\d+ left/);
   });
 
   it("an end that does not build stops the search in one line", async () => {
-    const table: Record<string, Verdict | "build-failed"> = { "git:c0": "build-failed", "git:c7": "stable" };
+    const table: Record<string, Row> = { "git:c0": "build-failed", "git:c7": "stable" };
     const error = await runBisect(plan, tableTester(table, [])).catch((e: Error) => e);
     expect((error as Error).message).toMatch(/--bad git:c0 cannot be tested/);
   });
 
   it("only skipped commits at the flip give an ambiguous outcome naming them", async () => {
-    const table: Record<string, Verdict | "build-failed"> = {
+    const table: Record<string, Row> = {
       "git:c0": "exhaustion",
       "git:c1": "exhaustion",
       "git:c2": "exhaustion",
@@ -178,23 +214,40 @@ describe("runBisect over commits", () => {
     });
     expect(describeOutcome(outcome, plan, commits)).toContain('c40000000 ("commit 4")');
   });
+
+  it("ends that contradict their names are said once, after the first step, and the search goes on", async () => {
+    const swapped = { ...plan, good: "git:c0", bad: "git:c7" };
+    const table: Record<string, Row> = Object.fromEntries(
+      candidates.map((t, i) => [t, i < 5 ? ("exhaustion" as const) : ("stable" as const)]),
+    );
+    const said: string[] = [];
+    const { outcome, note } = await runBisect(swapped, tableTester(table, []), (l) => said.push(l));
+    expect(outcome).toMatchObject({ kind: "found", last: "git:c4", first: "git:c5", direction: "fix" });
+    expect(note).toMatch(
+      /^note: --good git:c0 gives bug \(exhaustion\) and --bad git:c7 gives no-bug \(stable\)/,
+    );
+    expect(said.filter((l) => l.startsWith("note:"))).toEqual([note]);
+    expect(said.indexOf(note ?? "")).toBe(2);
+  });
 });
 
 describe("bisect over releases names never-run releases instead of a flip in the gap", () => {
   const table = ["4.0.0", "4.0.1", "4.0.2", "4.0.13", "4.0.14", "5.0.0"];
+  const bug = { outcome: "bug" as const, label: "exhaustion" };
+  const fine = { outcome: "no-bug" as const, label: "stable" };
   it("a flip between two measured releases with unmeasured ones between is a gap", () => {
     const found = {
       kind: "found" as const,
       last: "4.0.0",
       first: "4.0.14",
-      from: "exhaustion" as const,
-      to: "stable" as const,
+      from: bug,
+      to: fine,
       direction: "fix" as const,
     };
     const outcome = withUntestedGap(found, table);
     expect(outcome).toEqual({ ...found, kind: "untested-gap", untested: ["4.0.1", "4.0.2", "4.0.13"] });
     const words = describeOutcome(outcome, { good: "4.0.14", bad: "4.0.0" });
-    expect(words).toContain("3 release(s) between them were never run (4.0.1, 4.0.2, 4.0.13)");
+    expect(words).toContain("3 release(s) before 4.0.14 on its line were never run (4.0.1, 4.0.2, 4.0.13)");
     expect(words).not.toContain("landed in 4.0.14");
   });
 
@@ -203,28 +256,59 @@ describe("bisect over releases names never-run releases instead of a flip in the
       kind: "found" as const,
       last: "4.0.14",
       first: "5.0.0",
-      from: "exhaustion" as const,
-      to: "stable" as const,
+      from: bug,
+      to: fine,
       direction: "fix" as const,
     };
     expect(withUntestedGap(found, table)).toEqual(found);
   });
+
+  it("lists only releases on the newer end's line: 6.2.17 … 6.2.23 are not between 6.2.16 and 7.0.15", () => {
+    const full = [
+      "6.2.15",
+      "6.2.16",
+      ...Array.from({ length: 7 }, (_, i) => `6.2.${17 + i}`),
+      "7.0-rc1",
+      "7.0-rc2",
+      "7.0-rc3",
+      ...Array.from({ length: 16 }, (_, i) => `7.0.${i}`),
+      "7.2.0",
+    ];
+    const found = {
+      kind: "found" as const,
+      last: "6.2.16",
+      first: "7.0.15",
+      from: bug,
+      to: fine,
+      direction: "fix" as const,
+    };
+    const outcome = withUntestedGap(found, full);
+    if (outcome.kind !== "untested-gap") throw new Error(`expected a gap, got ${outcome.kind}`);
+    expect(outcome.untested).toEqual([
+      "7.0-rc1",
+      "7.0-rc2",
+      "7.0-rc3",
+      ...Array.from({ length: 15 }, (_, i) => `7.0.${i}`),
+    ]);
+    const words = describeOutcome(outcome, { good: "7.0.15", bad: "6.2.16" });
+    expect(words).not.toMatch(/6\.2\.1[7-9]|6\.2\.2\d/);
+    expect(words).toContain("18 release(s) before 7.0.15 on its line were never run (7.0-rc1, ");
+  });
 });
 
 describe("bisectRunExit (git bisect run)", () => {
-  it("hunting a regression: stable is good, a leak bad, inconclusive or no build cannot test", () => {
-    expect(bisectRunExit("stable", false)).toBe(0);
-    expect(bisectRunExit("exhaustion", false)).toBe(1);
-    expect(bisectRunExit("growing", false)).toBe(1);
-    expect(bisectRunExit("inconclusive", false)).toBe(125);
+  it("hunting a regression: no bug is good, the bug bad, unknown or no build cannot test", () => {
+    expect(bisectRunExit("no-bug", false)).toBe(0);
+    expect(bisectRunExit("bug", false)).toBe(1);
+    expect(bisectRunExit("unknown", false)).toBe(125);
     expect(bisectRunExit("build-failed", false)).toBe(125);
   });
 
-  it("hunting a fix (--fix): the leak is the old side (0), stable the new (1)", () => {
-    expect(bisectRunExit("exhaustion", true)).toBe(0);
-    expect(bisectRunExit("growing", true)).toBe(0);
-    expect(bisectRunExit("stable", true)).toBe(1);
-    expect(bisectRunExit("inconclusive", true)).toBe(125);
+  it("hunting a fix (--fix): the bug is the old side (0), no bug the new (1)", () => {
+    expect(bisectRunExit("bug", true)).toBe(0);
+    expect(bisectRunExit("no-bug", true)).toBe(1);
+    expect(bisectRunExit("unknown", true)).toBe(125);
+    expect(bisectRunExit("build-failed", true)).toBe(125);
   });
 });
 
@@ -258,10 +342,18 @@ describe("commits of a clone (a real, tiny git repository)", () => {
     expect(full.candidates).toHaveLength(5);
   });
 
-  it("refuses ends on different lines of history, an unknown ref and a folder that is no clone", async () => {
+  it("refuses ends on different lines of history, offering their merge-base; an unknown ref; no clone", async () => {
     const gitDir = await resolveGitDir(repo.dir);
-    const apart = await commitCandidates(gitDir, ids[2] ?? "", ids[3] ?? "").catch((e: Error) => e);
-    expect((apart as Error).message).toMatch(/different lines of history/);
+    const [main2, side, base] = [ids[2] ?? "", ids[3] ?? "", (ids[1] ?? "").slice(0, 12)];
+    const apart = await commitCandidates(gitDir, main2, side).catch((e: Error) => e);
+    expect(apart).toBeInstanceOf(UserError);
+    expect((apart as Error).message).toBe(
+      `--good ${main2} and --bad ${side} are on different lines of history (neither is an ancestor of the other); their merge-base is ${base} ("commit 1") (git merge-base): use it in place of the end on the other line, --good ${base} --bad ${side} or --good ${main2} --bad ${base}`,
+    );
+    // The merge-base offered works as an end.
+    expect((await commitCandidates(gitDir, main2, base)).candidates).toEqual(
+      [ids[1], ids[2]].map((id) => `git:${id}`),
+    );
     const merged = await commitCandidates(gitDir, ids[3] ?? "", "main").catch((e: Error) => e);
     expect((merged as Error).message).toMatch(/not on the first-parent line .* add --full-history/);
     expect((await commitCandidates(gitDir, ids[3] ?? "", "main", false)).candidates[0]).toBe(`git:${ids[3]}`);

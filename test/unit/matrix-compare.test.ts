@@ -14,7 +14,7 @@ describe("matrix twice-compare", () => {
   it("two recorded matrices (before the probe fix): the four flaky cells, each with both reasons", () => {
     const { differing, cells } = compareMatrices(load(1), load(2));
     expect(cells).toBe(load(1).cells.length);
-    expect(differing.map((d) => [d.target, d.first?.verdict, d.second?.verdict])).toEqual([
+    expect(differing.map((d) => [d.target, d.first?.label, d.second?.label])).toEqual([
       ["3.2.0", "exhaustion", "growing"],
       ["3.2.1", "exhaustion", "growing"],
       ["3.2.4", "growing", "exhaustion"],
@@ -28,12 +28,12 @@ describe("matrix twice-compare", () => {
     expect(renderComparison(load(2), load(2))).toMatch(/^25 cell\(s\) compared: 0 differ/);
   });
 
-  it("a cell whose verdict changed is listed with both runs' verdicts and reasons", () => {
+  it("a cell whose label changed is listed with both runs' labels and reasons", () => {
     const a = load(1);
     const b = structuredClone(load(1));
     const cell = b.cells[3];
     if (!cell) throw new Error("fixture too small");
-    cell.verdict = cell.verdict === "stable" ? "inconclusive" : "stable";
+    cell.label = cell.label === "stable" ? "inconclusive" : "stable";
     cell.reason = "changed for the test";
     const { differing } = compareMatrices(a, b);
     expect(differing).toHaveLength(1);

@@ -3,14 +3,15 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   cellExpectation,
+  cellRuns,
+  cellStatus,
   defaultConcurrency,
   MatrixResult,
   pool,
-  renderJunit,
-  renderMatrix,
   toCell,
 } from "../../harness/campaigns/matrix.js";
 import { projectRoot } from "../../harness/core/paths.js";
+import { matrixJunit, renderMatrix } from "../../harness/report/matrix.js";
 import { RunResult } from "../../harness/run/result.js";
 import { loadScenario } from "../../harness/scenario/index.js";
 import { seedRunData } from "../helpers/fixture.js";
@@ -22,12 +23,19 @@ const recorded = MatrixResult.parse(
   ),
 );
 
-/** The recorded seed run cut down to one target, as runScenario returns it for a matrix cell. */
+/**
+ * The recorded seed run cut down to one target, as runScenario returns it for a matrix cell; its
+ * decision given a summary line, as a checker writes one.
+ */
 function runOf(target: string, as?: string): RunResult {
   const run = RunResult.parse(seedRunData());
   const result = run.results.find((r) => r.target === target);
   if (!result) throw new Error(`no ${target} in the fixture`);
-  return { ...run, results: [{ ...result, target: as ?? target }] };
+  const summary = `summary of ${target}`;
+  return {
+    ...run,
+    results: [{ ...result, target: as ?? target, decision: { ...result.decision, summary } }],
+  };
 }
 
 describe("cellExpectation", () => {
@@ -59,28 +67,77 @@ describe("cellExpectation", () => {
 });
 
 describe("toCell", () => {
-  it("a verdict equal to the catalogue's is as expected, with the evidence the table shows", () => {
+  it("a label equal to the catalogue's is as expected, with the outcome, label and summary line", () => {
     const cell = toCell(seed, "3.2.8", { run: runOf("3.2.8") }, 4.2);
     expect(cell).toMatchObject({
       target: "3.2.8",
-      verdict: "exhaustion",
+      checker: "fd-leak",
+      outcome: "bug",
+      label: "exhaustion",
+      summary: "summary of 3.2.8",
       expected: "exhaustion",
+      expectedFrom: "catalogue",
       status: "as-expected",
-      evidence: { attempts: 31, baseline: 8, peak: 194, fdsPerAttempt: 6 },
       seconds: 4.2,
     });
     expect(cell.command).toContain("redis-repro run");
+    expect(cellRuns(cell)).toEqual([
+      {
+        outcome: "bug",
+        label: "exhaustion",
+        summary: "summary of 3.2.8",
+        reason: cell.reason,
+        runId: cell.runId,
+      },
+    ]);
   });
 
-  it("a different verdict differs; a run that threw is an error cell, not a crash", () => {
+  it("another label differs; a run that threw is an error cell, not a crash", () => {
     expect(toCell(seed, "3.2.9", { run: runOf("3.2.8", "3.2.9") }, 1).status).toBe("differs");
     const failed = toCell(seed, "3.2.9", { error: "container for 3.2.9 did not become ready: x" }, 1);
-    expect(failed).toMatchObject({ status: "error", verdict: null, evidence: null, expected: "stable" });
+    expect(failed).toMatchObject({
+      status: "error",
+      outcome: null,
+      label: null,
+      summary: "",
+      expected: "stable",
+      reason: "container for 3.2.9 did not become ready: x",
+    });
   });
 
-  it("without a measured expectation the verdict is reported as unmeasured", () => {
+  it("without a measured expectation the outcome is reported as unmeasured", () => {
     const cell = toCell(seed, "3.2.0+fix-aof-pipe-leak", { run: runOf("3.2.8+fix-aof-pipe-leak") }, 1);
-    expect(cell).toMatchObject({ status: "unmeasured", verdict: "stable", expected: "unmeasured" });
+    expect(cell).toMatchObject({
+      status: "unmeasured",
+      outcome: "no-bug",
+      label: "stable",
+      expected: "unmeasured",
+    });
+  });
+
+  it("a scenario may expect an outcome: any label of that outcome meets it", () => {
+    const bug = { ...seed, name: "mine", expect: { "3.2.8": "bug", "3.2.9": "bug" } };
+    expect(toCell(bug, "3.2.8", { run: runOf("3.2.8") }, 1)).toMatchObject({
+      expected: "bug",
+      expectedFrom: "scenario",
+      status: "as-expected",
+    });
+    expect(toCell(bug, "3.2.9", { run: runOf("3.2.8+fix-aof-pipe-leak", "3.2.9") }, 1).status).toBe(
+      "differs",
+    );
+  });
+});
+
+describe("cellStatus", () => {
+  it.each([
+    [{ outcome: "bug", label: "exhaustion" }, "exhaustion", "as-expected"],
+    [{ outcome: "bug", label: "growing" }, "exhaustion", "differs"],
+    [{ outcome: "bug", label: "growing" }, "bug", "as-expected"],
+    [{ outcome: "no-bug", label: "stable" }, "bug", "differs"],
+    [{ outcome: "unknown", label: "inconclusive" }, "no-bug", "differs"],
+    [{ outcome: "unknown", label: "inconclusive" }, "unmeasured", "unmeasured"],
+  ] as const)("%o against %s is %s", (decision, expected, status) => {
+    expect(cellStatus(decision, expected)).toBe(status);
   });
 });
 
@@ -106,7 +163,7 @@ describe("pool", () => {
   });
 });
 
-describe("renderMatrix and renderJunit on a recorded matrix", () => {
+describe("renderMatrix and matrixJunit on a recorded matrix", () => {
   const differing = {
     ...recorded,
     ok: false,
@@ -115,17 +172,20 @@ describe("renderMatrix and renderJunit on a recorded matrix", () => {
       c.target === "3.2.9"
         ? {
             ...c,
-            verdict: "growing" as const,
-            expected: "stable" as const,
+            outcome: "bug" as const,
+            label: "growing",
+            summary: "31 failed forks, 1 fd/attempt, fds 8 → 40",
+            expected: "stable",
             expectedFrom: "catalogue" as const,
             status: "differs" as const,
             reason: 'fds <grew> & "kept" growing',
             earlier: [
               {
-                verdict: "inconclusive" as const,
+                outcome: "unknown" as const,
+                label: "inconclusive",
+                summary: "589 failed forks, fds 14 → 14",
                 reason: "spike",
                 runId: "r0",
-                evidence: { attempts: 589, fdsPerAttempt: 0, baseline: 14, peak: 14, growth: [] },
               },
             ],
           }
@@ -133,36 +193,89 @@ describe("renderMatrix and renderJunit on a recorded matrix", () => {
     ),
   };
 
-  it("prints one row per release with verdict, failed forks and fds, then what differs", () => {
+  it("prints one row per release with the label ✓/✗ and the summary line, then what differs", () => {
     const text = renderMatrix(recorded);
     const lines = text.split("\n");
     expect(lines[0]).toMatch(/^matrix · 25 release\(s\) × 1 scenario\(s\) · 4 at once/);
-    expect(lines.find((l) => l.startsWith("3.2.8 "))).toMatch(/exhaustion \(unmeasured\)\s+31\s+8 → 194/);
-    expect(lines.find((l) => l.startsWith("8.0-m01 "))).toMatch(/stable \(unmeasured\)\s+31\s+14 → 14/);
+    expect(lines[2]).toMatch(/^release +aof-auto-rewrite-enomem +summary +time$/);
+    expect(lines.find((l) => l.startsWith("3.0.7 "))).toBe(
+      "3.0.7    exhaustion (unmeasured)    31 failed forks, 6 fd/attempt, fds 8 → 194     6.5 s",
+    );
+    expect(lines.find((l) => l.startsWith("3.2.8 "))).toMatch(
+      /exhaustion \(unmeasured\) +31 failed forks, 5\.79 fd/,
+    );
+    expect(lines.find((l) => l.startsWith("8.0-m01 "))).toMatch(
+      /stable \(unmeasured\) +31 failed forks, 0 fd\/attempt, fds 14 → 14 /,
+    );
+    // No fd columns: the figures are the checker's, in its summary line.
+    expect(lines[2]).not.toMatch(/forks|fds/);
     expect(text).toContain("0 as expected, 0 differ, 25 unmeasured, 0 failed to run");
     const bad = renderMatrix(differing);
-    expect(bad).toContain("growing ✗ expected stable (run 2; before: inconclusive)");
-    expect(bad).toContain("    earlier run r0: inconclusive: spike");
+    expect(bad).toMatch(
+      /growing ✗ expected stable \(run 2; before: inconclusive\) +31 failed forks, 1 fd\/attempt/,
+    );
+    expect(bad).toContain('3.2.9 × aof-auto-rewrite-enomem: growing (bug): fds <grew> & "kept" growing');
+    expect(bad).toContain("    earlier run r0: inconclusive (unknown): spike");
     expect(bad).toContain("an expectation was NOT met");
   });
 
   it("writes JUnit: a suite per scenario, a case per release; differs fail, unmeasured skip; escaped", () => {
-    const xml = renderJunit(differing);
+    const xml = matrixJunit(differing);
     expect(
       xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="redis-repro matrix"'),
     ).toBe(true);
     expect(xml).toMatch(/<testsuites [^>]*tests="25" failures="1" errors="0" skipped="24"/);
+    expect(xml).toMatch(
+      /<testsuite name="aof-auto-rewrite-enomem" tests="25" failures="1" errors="0" skipped="24"/,
+    );
     expect(xml.match(/<testcase /g)).toHaveLength(25);
     expect(xml).toContain(
-      '<failure type="verdict" message="expected stable, got growing">fds &lt;grew&gt; &amp; &quot;kept&quot; growing</failure>',
+      '<failure type="expectation" message="expected stable, got growing (bug)">fds &lt;grew&gt; &amp; &quot;kept&quot; growing</failure>',
     );
-    expect(xml).toContain('<skipped message="unmeasured: no recorded verdict; this run gave exhaustion"/>');
-    expect(xml).toContain("earlier run r0: inconclusive: spike");
+    expect(xml).toContain(
+      '<skipped message="unmeasured: nothing recorded to compare with; this run gave exhaustion (bug)"/>',
+    );
+    expect(xml).toContain("earlier run r0: inconclusive (unknown): spike");
+    expect(xml).toContain("31 failed forks, 1 fd/attempt, fds 8 → 40");
     // Well formed enough for any reader: every element that opens closes.
     for (const tag of ["testsuites", "testsuite", "testcase", "system-out"])
       expect(xml.match(new RegExp(`<${tag}[ >]`, "g"))?.length).toBe(
         xml.match(new RegExp(`</${tag}>`, "g"))?.length,
       );
     expect(xml.replace(/<!\[CDATA\[[\s\S]*?\]\]>/g, "")).not.toMatch(/&(?!amp;|lt;|gt;|quot;)/);
+  });
+
+  it("an error cell is a JUnit error, an as-expected one passes with its figures in system-out", () => {
+    const [first, second] = recorded.cells;
+    if (!first || !second) throw new Error("fixture too small");
+    const mixed = {
+      ...recorded,
+      scenarios: ["aof-auto-rewrite-enomem"],
+      cells: [
+        {
+          ...first,
+          status: "as-expected" as const,
+          expected: first.label ?? "",
+          expectedFrom: "catalogue" as const,
+        },
+        {
+          ...second,
+          status: "error" as const,
+          outcome: null,
+          label: null,
+          summary: "",
+          reason: "no engine",
+          command: null,
+        },
+      ],
+    };
+    const xml = matrixJunit(mixed);
+    expect(xml).toMatch(/tests="2" failures="0" errors="1" skipped="0"/);
+    expect(xml).toContain('<error type="run" message="no engine"/>');
+    expect(xml).toMatch(
+      new RegExp(
+        `name="${first.target}" time="[\\d.]+"><system-out>${first.label} \\(${first.outcome}\\); expected ${first.label} \\(catalogue\\); ${first.summary}`,
+      ),
+    );
   });
 });

@@ -3,15 +3,17 @@ import type { MatrixCell } from "../../harness/campaigns/matrix.js";
 import {
   DEFAULT_FAULTS,
   pathApplies,
-  renderSweep,
-  renderSweepJunit,
   SWEEP_PATHS,
   type SweepResult,
   selectPaths,
   sweepScenario,
+  sweepText,
   toSweepCell,
 } from "../../harness/campaigns/sweep.js";
 import { UserError } from "../../harness/core/errors.js";
+import { leaksChecker } from "../../harness/parts/checkers/leaks.js";
+import { renderSweep, sweepJunit } from "../../harness/report/sweep.js";
+import { decidedRun } from "../helpers/decided.js";
 
 const growth = (series: string, perAttempt: number, leaking: boolean) => ({
   series,
@@ -27,18 +29,14 @@ function matrixCell(change: Partial<MatrixCell>): MatrixCell {
     scenario: "sweep-aof-rewrite-auto-seccomp-enomem",
     target: "3.2.8",
     version: "3.2.8",
-    verdict: "exhaustion",
+    checker: "leaks",
+    outcome: "bug",
+    label: "exhaustion",
+    summary: "31 attempts, 6 fd/attempt (pipe)",
     expected: "unmeasured",
     expectedFrom: null,
     status: "unmeasured",
     reason: "6 fd/attempt (pipe) over 31 attempts, and a fresh client was refused",
-    evidence: {
-      attempts: 31,
-      fdsPerAttempt: 6,
-      baseline: 8,
-      peak: 191,
-      growth: [growth("fds.pipe", 6.1, true), growth("fds.total", 6.1, true), growth("fds.socket", 0, false)],
-    },
     seconds: 6.2,
     runId: "20261127T000000-abcdef",
     command: null,
@@ -52,9 +50,13 @@ describe("the sweep's paths", () => {
     for (const path of SWEEP_PATHS) {
       for (const fault of DEFAULT_FAULTS) {
         const scenario = sweepScenario(path, fault);
-        expect(scenario.fault).toBe(fault);
+        // The whole run, on the main node (other nodes run under no fault).
+        const failing = scenario.episodes.filter((e) => e.fault.name !== "none");
+        expect(failing.map((e) => [e.fault.name, e.node, e.start, e.heal])).toEqual([
+          [fault, "main", "start", "never"],
+        ]);
         expect(scenario.name).toBe(`sweep-${path.name}-${fault}`);
-        expect(scenario.checker).toMatchObject({ checker: "leaks" });
+        expect(scenario.checker.name).toBe("leaks");
         expect(scenario.probes.map((p) => p.name)).toEqual(["dir", "aofdir", "info"]);
       }
     }
@@ -63,16 +65,18 @@ describe("the sweep's paths", () => {
   it("replication paths put the fault on the master only, and start the replica as a plain server", () => {
     for (const path of SWEEP_PATHS.filter((p) => p.name.startsWith("repl-"))) {
       const scenario = sweepScenario(path, "pids-limit");
-      expect(scenario.nodes.replica?.fault).toBe("none");
+      // The fault is on the master only: the replica's episode is no fault.
+      expect(scenario.episodes.map((e) => [e.node, e.fault.name])).toEqual([
+        ["main", "pids-limit"],
+        ["replica", "none"],
+      ]);
+      expect(scenario.nodes.replica).toBeDefined();
       // No replicaOf: a sync before a pids limit is armed would succeed and hide the path.
       expect(scenario.nodes.replica?.replicaOf).toBeUndefined();
-      const checker = scenario.checker as { series?: { series: string; perAttempt: number }[] };
+      const checker = scenario.data.checker as { series?: { series: string; perAttempt: number }[] };
       expect(checker.series?.find((s) => s.series === "info.used_memory")?.perAttempt).toBe(65_536);
-      expect(
-        scenario.workload.some(
-          (s) => typeof s !== "function" && s.step === "command" && s.node === "replica",
-        ),
-      ).toBe(true);
+      const workload = scenario.data.workload as { step: string; node?: string }[];
+      expect(workload.some((s) => s.step === "command" && s.node === "replica")).toBe(true);
     }
   });
 
@@ -89,65 +93,137 @@ describe("the sweep's paths", () => {
 
 describe("sweep cells and output", () => {
   it("a cell's few words come from the leaking series, the kind before the total", () => {
-    const cell = toSweepCell("aof-rewrite-auto", "seccomp-enomem", matrixCell({}), undefined);
-    expect(cell.text).toBe("6 fd/attempt (pipe); refused");
-    expect(cell.command).toBe("npx redis-repro sweep 3.2.8 --path aof-rewrite-auto --fault seccomp-enomem");
-    const clean = toSweepCell(
-      "rdb-bgsave",
-      "pids-limit",
-      matrixCell({
-        verdict: "stable",
-        evidence: {
-          attempts: 30,
-          fdsPerAttempt: 0,
-          baseline: 7,
-          peak: 7,
-          growth: [growth("fds.pipe", 0, false)],
-        },
-      }),
-      undefined,
+    const leaking = [
+      growth("fds.pipe", 6.1, true),
+      growth("fds.total", 6.1, true),
+      growth("fds.socket", 0, false),
+    ];
+    expect(sweepText({ outcome: "bug", label: "exhaustion", summary: "" }, leaking, 31)).toBe(
+      "6 fd/attempt (pipe); refused",
     );
-    expect(clean.text).toBe("clean");
+    expect(sweepText({ outcome: "bug", label: "growing", summary: "" }, leaking, 31)).toBe(
+      "6 fd/attempt (pipe)",
+    );
+    expect(
+      sweepText({ outcome: "no-bug", label: "stable", summary: "" }, [growth("fds.pipe", 0, false)], 30),
+    ).toBe("clean");
+    expect(sweepText({ outcome: "unknown", label: "inconclusive", summary: "" }, [], 2)).toBe(
+      "inconclusive (2 attempts)",
+    );
+    expect(sweepText(null, [], null)).toBe("error");
+    // A bug decided on something other than a leaking series keeps its own words.
+    expect(sweepText({ outcome: "bug", label: "died", summary: "server gone after 3 attempts" }, [], 3)).toBe(
+      "server gone after 3 attempts",
+    );
+  });
+
+  it("from a recorded run (7.0.15's diskless sync under pids-limit): the decision's growth, attempts, probes, log", () => {
+    // The scenario's own settings for the leaks checker (scenarios/repl-diskless-pipe-leak-enomem.json).
+    const checker = leaksChecker({
+      series: [
+        { series: "fds.pipe", perAttempt: 0.5 },
+        { series: "fds.total", perAttempt: 0.5 },
+      ],
+      minAttempts: 5,
+    });
+    const result = decidedRun("repl-diskless-7.0.15.json.gz", checker, 6).results[0];
+    if (!result) throw new Error("the fixture has no result");
+    const cell = toSweepCell(
+      "repl-sync-diskless",
+      "pids-limit",
+      matrixCell({ target: "7.0.15", version: "7.0.15", label: "growing", reason: result.decision.reason }),
+      result,
+    );
+    expect(cell).toMatchObject({
+      outcome: "bug",
+      label: "growing",
+      text: "1 fd/attempt (pipe)",
+      attempts: 497,
+      errno: "Resource temporarily unavailable",
+      command: "npx redis-repro sweep 7.0.15 --path repl-sync-diskless --fault pids-limit",
+    });
+    expect(cell.growth.map((g) => [g.series, g.leaking])).toEqual([
+      ["fds.pipe", true],
+      ["fds.total", true],
+    ]);
+    expect(cell.logLines).toHaveLength(3);
+    expect(cell.logLines[0]).toContain("Can't save in background: fork: Resource temporarily unavailable");
+    expect(cell.probes?.total).toBeGreaterThan(0);
+    expect(cell.probes?.refused).toBe(0);
+  });
+
+  it("a cell whose run failed has no run: error, nothing judged", () => {
     const failed = toSweepCell(
       "rdb-bgsave",
       "pids-limit",
-      matrixCell({ verdict: null, evidence: null }),
+      matrixCell({ outcome: null, label: null, summary: "", status: "error", reason: "no engine" }),
       undefined,
     );
-    expect(failed.text).toBe("error");
+    expect(failed).toMatchObject({ text: "error", attempts: null, probes: null, growth: [], logLines: [] });
   });
 
   it("renders a table per fault and JUnit where a leak fails and an undecided cell is skipped", () => {
-    const leak = toSweepCell("aof-rewrite-auto", "seccomp-enomem", matrixCell({}), undefined);
-    const undecided = toSweepCell(
-      "rdb-save-point",
-      "seccomp-enomem",
-      matrixCell({ verdict: "inconclusive", reason: "too few attempts: 2 of 3" }),
-      undefined,
-    );
+    const leak = {
+      ...toSweepCell("aof-rewrite-auto", "seccomp-enomem", matrixCell({}), undefined),
+      text: "6 fd/attempt (pipe); refused",
+      attempts: 31,
+    };
+    const undecided = {
+      ...toSweepCell(
+        "rdb-save-point",
+        "seccomp-enomem",
+        matrixCell({ outcome: "unknown", label: "inconclusive", reason: "too few attempts: 2 of 3" }),
+        undefined,
+      ),
+      text: "inconclusive (2 attempts)",
+      attempts: 2,
+    };
+    const clean = {
+      ...toSweepCell(
+        "rdb-bgsave",
+        "seccomp-enomem",
+        matrixCell({ outcome: "no-bug", label: "stable", reason: "nothing grew" }),
+        undefined,
+      ),
+      text: "clean",
+      attempts: 30,
+    };
     const result: SweepResult = {
       harness: { name: "redis-repro", version: "0.1.0" },
       startedAt: "2026-11-27T17:00:00.000Z",
       targets: ["3.2.8"],
       faults: ["seccomp-enomem"],
-      paths: ["aof-rewrite-auto", "rdb-save-point", "rdb-bgsave"],
+      paths: ["aof-rewrite-auto", "rdb-save-point", "rdb-bgsave", "lua-debug-fork"],
       concurrency: 6,
       environment: {} as SweepResult["environment"],
       builds: [],
       runWallMs: 10_000,
       wallMs: 11_000,
       clean: false,
-      cells: [leak, undecided],
+      cells: [leak, undecided, clean],
     };
     const table = renderSweep(result);
     expect(table).toMatch(/aof-rewrite-auto\s+6 fd\/attempt \(pipe\); refused \[31\]/);
-    expect(table).toMatch(/rdb-bgsave\s+n\/a/);
+    expect(table).toMatch(/rdb-save-point\s+inconclusive \(2 attempts\) \[2\]/);
+    expect(table).toMatch(/rdb-bgsave\s+clean \[30\]/);
+    expect(table).toMatch(/lua-debug-fork\s+n\/a/);
+    expect(table).toContain(
+      "3.2.8 × rdb-save-point × seccomp-enomem: inconclusive (unknown): too few attempts: 2 of 3",
+    );
     expect(table).toContain(
       "rerun: npx redis-repro sweep 3.2.8 --path rdb-save-point --fault seccomp-enomem",
     );
-    const junit = renderSweepJunit(result);
-    expect(junit).toContain('tests="2" failures="1" errors="0" skipped="1"');
+    expect(table).not.toContain("3.2.8 × rdb-bgsave");
+    expect(table.trimEnd().endsWith("something leaks or could not be decided (see above)")).toBe(true);
+    const junit = sweepJunit(result);
+    expect(junit).toMatch(
+      /<testsuites name="redis-repro sweep" tests="3" failures="1" errors="0" skipped="1"/,
+    );
+    expect(junit).toContain(
+      '<testsuite name="3.2.8 seccomp-enomem" tests="3" failures="1" errors="0" skipped="1"',
+    );
     expect(junit).toContain('<failure type="leak" message="6 fd/attempt (pipe); refused">');
     expect(junit).toContain('<skipped message="too few attempts: 2 of 3"/>');
+    expect(junit).toMatch(/name="rdb-bgsave" time="[\d.]+"><system-out>stable \(no-bug\)/);
   });
 });

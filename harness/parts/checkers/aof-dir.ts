@@ -1,8 +1,15 @@
 import { z } from "zod";
 import type { CheckContext, Checker } from "../../core/checker.js";
-import { type Attempt, attemptsUntil, type History, type Point, seriesNames, seriesOf } from "../../core/history.js";
+import {
+  type Attempt,
+  attemptsUntil,
+  type History,
+  type Point,
+  seriesNames,
+  seriesOf,
+} from "../../core/history.js";
 import type { Decision, Fact } from "../../core/outcome.js";
-import { nodeEvents, type ResourceLabel, resourceDecision, seconds, type SpecArg } from "./common.js";
+import { nodeEvents, type ResourceLabel, resourceDecision, type SpecArg, seconds } from "./common.js";
 import { judgeGrowth, SeriesGrowth, seriesGrowth } from "./growth.js";
 
 /**
@@ -62,6 +69,8 @@ export const AofDirEvidence = z.object({
   limiter: LimiterEvidence,
   rewrites: z.number(),
   holdMs: z.number(),
+  /** The errno text of the first failed fork (ENOMEM under seccomp, EAGAIN under a pids limit). */
+  errno: z.string().nullable(),
   /** INFO's aof_rewrites_consecutive_failures, first and last reading, where a probe read it. */
   consecutiveFailures: z.object({ series: z.string(), first: z.number(), last: z.number() }).nullable(),
 });
@@ -100,7 +109,7 @@ export function decideAofDir(
   const { attempts } = history;
   const events = nodeEvents(history);
   const manifest = seriesGrowth(`${spec.probe}.manifestBytes`, manifestBytes, attempts);
-  const { growth, judged: growth_ } = judgeGrowth({
+  const { growth, judged } = judgeGrowth({
     series: filesName,
     points: files,
     attempts,
@@ -137,6 +146,7 @@ export function decideAofDir(
     limiter,
     rewrites: rewrites.length,
     holdMs: spec.holdMs,
+    errno: events.find((e) => e.kind === "fork-failed")?.errno ?? null,
     consecutiveFailures: consecutiveFailures(history),
   };
   const decided = (label: ResourceLabel, reason: string) =>
@@ -149,12 +159,12 @@ export function decideAofDir(
   const last = files.at(-1);
 
   if (context.ended?.reason === "container-exited" || (files.length === 0 && context.ended))
-    return growth_ && decided(growth_.label, growth_.reason);
-  if (growth_?.label === "growing") {
+    return judged && decided(judged.label, judged.reason);
+  if (judged?.label === "growing") {
     const seen = limiter.line ? "the limiter's line appeared" : "no limiter line in the log";
     return decided(
       "growing",
-      `${growth_.reason}; manifest ${manifest.before} → ${manifest.after} bytes; ${seen}`,
+      `${judged.reason}; manifest ${manifest.before} → ${manifest.after} bytes; ${seen}`,
     );
   }
   if (limiter.line && heldAfterLimit !== null && heldAfterLimit >= spec.holdMs) {
@@ -165,7 +175,7 @@ export function decideAofDir(
       `growth stopped: the rewrite limiter engaged after ${limiter.attemptsAtLimit} attempts (files ${first?.v} → ${limiter.filesAtLimit}, manifest ${manifestBytes[0]?.v} → ${manifest.after} bytes) and the directory held ${last?.v} files with no further attempt for ${seconds(heldAfterLimit)}`,
     );
   }
-  if (growth_?.label === "stable") return decided("stable", growth_.reason);
+  if (judged?.label === "stable") return decided("stable", judged.reason);
   if (heldAfterRewrite !== null && heldAfterRewrite >= spec.holdMs) {
     return decided(
       "stable",
@@ -178,7 +188,7 @@ export function decideAofDir(
       "inconclusive",
       `the limiter engaged after ${limiter.attemptsAtLimit} attempts but the directory was not seen holding still for ${seconds(spec.holdMs)} (${context.ended.detail})`,
     );
-  return growth_ && decided(growth_.label, growth_.reason);
+  return judged && decided(judged.label, judged.reason);
 }
 
 function factsOf(e: AofDirEvidence): Fact[] {
@@ -199,6 +209,7 @@ function factsOf(e: AofDirEvidence): Fact[] {
           : "not engaged",
     },
   ];
+  rows.push({ name: "fork error", value: e.errno ?? "—" });
   if (e.consecutiveFailures)
     rows.push({
       name: "consecutive failures (INFO)",
@@ -214,5 +225,9 @@ function summaryOf(e: AofDirEvidence): string {
 
 export function aofDirChecker(specInput: SpecArg<AofDirSpecInput> = {}): Checker<AofDirEvidence> {
   const spec = AofDirSpec.parse({ ...specInput, checker: "aof-dir" });
-  return { name: "aof-dir", decide: (history, context) => decideAofDir(history, context, spec) };
+  return {
+    name: "aof-dir",
+    reads: [`${spec.probe}.files`, `${spec.probe}.manifestBytes`],
+    decide: (history, context) => decideAofDir(history, context, spec),
+  };
 }

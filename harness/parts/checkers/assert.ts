@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { CheckContext, Checker } from "../../core/checker.js";
 import { type History, Point, seriesOf } from "../../core/history.js";
 import type { Decision, Outcome } from "../../core/outcome.js";
-import { CheckerName, decision, diedText, Label, seconds, type SpecArg, UNKNOWN_LABEL } from "./common.js";
+import { CheckerName, decision, diedText, Label, type SpecArg, seconds, UNKNOWN_LABEL } from "./common.js";
 import { Condition, conditionText, holds, Moment, momentText, momentTime, pointText } from "./moment.js";
 
 /**
@@ -59,8 +59,18 @@ export function decideAssert(
   const points = seriesOf(history, spec.series);
   const when = momentText(spec.at);
   const cond = conditionText(spec.condition);
-  const at = spec.at === "end" ? (context.ended ? (points.at(-1)?.t ?? null) : undefined) : momentTime(history, spec.at);
-  const reading = at === undefined || at === null ? undefined : spec.at === "end" ? points.at(-1) : points.find((p) => p.t >= at);
+  const at =
+    spec.at === "end"
+      ? context.ended
+        ? (points.at(-1)?.t ?? null)
+        : undefined
+      : momentTime(history, spec.at);
+  const reading =
+    at === undefined || at === null
+      ? undefined
+      : spec.at === "end"
+        ? points.at(-1)
+        : points.find((p) => p.t >= at);
   const evidence = (held: boolean | null, point?: Point): AssertEvidence => ({
     series: spec.series,
     moment: when,
@@ -84,8 +94,14 @@ export function decideAssert(
       summary: `${spec.series} ${when}: not judged`,
       facts: [
         { name: "series", value: spec.series },
-        { name: "moment", value: at === undefined || at === null ? `${when} (not reached)` : `${when} at ${seconds(at)}` },
-        { name: "condition", value: `${cond} (bug ${spec.bug === "if-true" ? "if it holds" : "if it does not"})` },
+        {
+          name: "moment",
+          value: at === undefined || at === null ? `${when} (not reached)` : `${when} at ${seconds(at)}`,
+        },
+        {
+          name: "condition",
+          value: `${cond} (bug ${spec.bug === "if-true" ? "if it holds" : "if it does not"})`,
+        },
       ],
       evidence: evidence(null),
       plot: plot(),
@@ -96,21 +112,26 @@ export function decideAssert(
     const held = holds(spec.condition, reading);
     const outcome: Outcome = held === (spec.bug === "if-true") ? "bug" : "no-bug";
     const label =
-      outcome === "bug" ? (spec.labels?.bug ?? ASSERT_LABELS.bug) : (spec.labels?.noBug ?? ASSERT_LABELS.noBug);
+      outcome === "bug"
+        ? (spec.labels?.bug ?? ASSERT_LABELS.bug)
+        : (spec.labels?.noBug ?? ASSERT_LABELS.noBug);
     const which = spec.at === "end" ? "the last reading" : `the first reading at or after ${when}`;
     const verdict = held ? "holds" : "does not hold";
     return decision(
       name,
       outcome,
       label,
-      `${spec.series} read ${pointText(reading)} at ${seconds(reading.t)} (${which}): "${cond}" ${verdict}, which is ${outcome === "bug" ? "the bug" : "no bug"} (bug ${spec.bug === "if-true" ? "if it holds" : "if it does not"})`,
+      `${spec.series} read ${pointText(reading)} at ${seconds(reading.t)} (${which}): ${cond} ${verdict}, which is ${outcome === "bug" ? "the bug" : "no bug"} (bug ${spec.bug === "if-true" ? "if it holds" : "if it does not"})`,
       {
         summary: `${spec.series} = ${pointText(reading)} ${spec.at === "end" ? "at the end" : `after ${when}`}: ${cond} ${verdict}`,
         facts: [
           { name: "series", value: spec.series },
           { name: "moment", value: at === undefined || at === null ? when : `${when} at ${seconds(at)}` },
           { name: "reading", value: `${pointText(reading)} at ${seconds(reading.t)}` },
-          { name: "condition", value: `${cond}: ${verdict} (bug ${spec.bug === "if-true" ? "if it holds" : "if it does not"})` },
+          {
+            name: "condition",
+            value: `${cond}: ${verdict} (bug ${spec.bug === "if-true" ? "if it holds" : "if it does not"})`,
+          },
         ],
         evidence: evidence(held, reading),
         plot: plot(reading),
@@ -131,5 +152,9 @@ export function decideAssert(
 /** The assert checker (see AssertSpec). */
 export function assertChecker(specInput: SpecArg<AssertSpecInput>): Checker<AssertEvidence> {
   const spec = AssertSpec.parse({ ...specInput, checker: "assert" });
-  return { name: spec.name ?? "assert", decide: (history, context) => decideAssert(history, context, spec) };
+  return {
+    name: spec.name ?? "assert",
+    reads: [spec.series],
+    decide: (history, context) => decideAssert(history, context, spec),
+  };
 }

@@ -1,7 +1,14 @@
 import { z } from "zod";
 import type { CheckContext, Ended } from "../../core/checker.js";
 import type { Event, History } from "../../core/history.js";
-import { type Decision, type Fact, isOutcome, type Outcome, type PlotInput, Plot } from "../../core/outcome.js";
+import {
+  type Decision,
+  type Fact,
+  isOutcome,
+  type Outcome,
+  Plot,
+  type PlotInput,
+} from "../../core/outcome.js";
 
 /**
  * The resource checkers' labels (the verdicts they had before outcomes) and the outcome each means:

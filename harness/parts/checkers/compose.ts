@@ -70,7 +70,11 @@ const RULE_TEXT: Record<ComposeRule, Record<Outcome, string>> = {
 };
 
 /** Pure: the composition of the parts' decisions (every part decided). */
-export function composeDecisions(rule: ComposeRule, decisions: Decision[], labels: ComposeLabels = {}): Decision<ComposedEvidence> {
+export function composeDecisions(
+  rule: ComposeRule,
+  decisions: Decision[],
+  labels: ComposeLabels = {},
+): Decision<ComposedEvidence> {
   const outcome = composeOutcome(
     rule,
     decisions.map((d) => d.outcome),
@@ -84,7 +88,9 @@ export function composeDecisions(rule: ComposeRule, decisions: Decision[], label
   const facts: Fact[] = [
     {
       name: rule,
-      value: decisions.map((d, i) => `${names[i]} ${d.label}${d.label === d.outcome ? "" : ` (${d.outcome})`}`).join(", "),
+      value: decisions
+        .map((d, i) => `${names[i]} ${d.label}${d.label === d.outcome ? "" : ` (${d.outcome})`}`)
+        .join(", "),
     },
     ...decisions.flatMap((d, i) => d.facts.map((f) => ({ name: `${names[i]}: ${f.name}`, value: f.value }))),
   ];
@@ -94,11 +100,17 @@ export function composeDecisions(rule: ComposeRule, decisions: Decision[], label
     outcome,
     label,
     reason: `${RULE_TEXT[rule][outcome]}${count}: ${settledBy.map((i) => `${names[i]}: ${decisions[i]?.reason}`).join("; ")}`,
-    summary: decisions.map((d, i) => `${names[i]} ${d.label}${d.summary ? ` (${d.summary})` : ""}`).join("; "),
+    summary: decisions
+      .map((d, i) => `${names[i]} ${d.label}${d.summary ? ` (${d.summary})` : ""}`)
+      .join("; "),
     facts,
     evidence: {
       rule,
-      parts: decisions.map((d, i) => ({ checker: names[i] ?? d.checker, outcome: d.outcome, label: d.label })),
+      parts: decisions.map((d, i) => ({
+        checker: names[i] ?? d.checker,
+        outcome: d.outcome,
+        label: d.label,
+      })),
       settledBy,
     },
     parts: decisions,
@@ -130,12 +142,18 @@ export function unionProbes(lists: readonly (readonly Probe[] | undefined)[]): P
 }
 
 /** A composition of checkers (see the rules above). */
-export function compose(rule: ComposeRule, parts: readonly Checker[], labels: ComposeLabels = {}): Checker<ComposedEvidence> {
+export function compose(
+  rule: ComposeRule,
+  parts: readonly Checker[],
+  labels: ComposeLabels = {},
+): Checker<ComposedEvidence> {
   if (parts.length === 0) throw new Error(`${rule} needs at least one checker`);
   const probes = unionProbes(parts.map((p) => p.probes));
+  const reads = [...new Set(parts.flatMap((p) => p.reads ?? []))];
   return {
     name: rule,
     ...(probes.length ? { probes } : {}),
+    ...(reads.length ? { reads } : {}),
     decide(history: History, context: CheckContext) {
       const decisions: Decision[] = [];
       for (const part of parts) {

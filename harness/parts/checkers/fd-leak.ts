@@ -11,14 +11,14 @@ import {
   type ResourceLabel,
   resourceDecision,
   round,
-  seconds,
   type SpecArg,
+  seconds,
   UNKNOWN_LABEL,
 } from "./common.js";
 import {
+  ClientsWhenFull,
   ceilingOf,
   ceilingText,
-  ClientsWhenFull,
   clientsWhenFull,
   fdCheckerProbes,
   holeText,
@@ -170,7 +170,11 @@ function predictionOf(history: History, e: FdLeakEvidence, tolerance: number): F
   const predicted = predictExhaustionSeconds(e.ceiling, e.baseline, e.expectedPerAttempt, hz);
   const measured =
     e.exhaustedMs === null || e.firstFailureMs === null ? null : (e.exhaustedMs - e.firstFailureMs) / 1000;
-  return { ...comparePrediction(predicted, measured, tolerance), hz, hzFrom: read === undefined ? "default" : "config" };
+  return {
+    ...comparePrediction(predicted, measured, tolerance),
+    hz,
+    hzFrom: read === undefined ? "default" : "config",
+  };
 }
 
 type Judged = { label: ResourceLabel; reason: string } | undefined;
@@ -215,7 +219,11 @@ function judge(history: History, context: CheckContext, spec: FdLeakSpec, e: FdL
     const probedAfterBudget = enoughAt !== undefined && probesAfter.some((p) => p.t >= enoughAt);
     if (attempts >= context.attemptsNeeded && growth <= spec.tolerance) {
       const bad = probesAfter.find((p) => !p.ok);
-      if (bad) return decided("inconclusive", `fds stayed flat but a fresh client was refused (${bad.error ?? "?"})`);
+      if (bad)
+        return decided(
+          "inconclusive",
+          `fds stayed flat but a fresh client was refused (${bad.error ?? "?"})`,
+        );
       if (probedAfterBudget)
         return decided(
           "stable",
@@ -226,7 +234,8 @@ function judge(history: History, context: CheckContext, spec: FdLeakSpec, e: FdL
 
   const ended = context.ended;
   if (!ended) return undefined;
-  if (attempts === 0) return decided("inconclusive", `no fork failure seen before the run ended (${ended.detail})`);
+  if (attempts === 0)
+    return decided("inconclusive", `no fork failure seen before the run ended (${ended.detail})`);
   if (perAttempt !== null && perAttempt >= 1)
     return decided(
       "inconclusive",
@@ -237,7 +246,10 @@ function judge(history: History, context: CheckContext, spec: FdLeakSpec, e: FdL
       "inconclusive",
       `too few failed forks: ${attempts} of ${context.attemptsNeeded} (${ended.detail})`,
     );
-  return decided("inconclusive", `neither stable nor exhausted after ${attempts} failed forks (${ended.detail})`);
+  return decided(
+    "inconclusive",
+    `neither stable nor exhausted after ${attempts} failed forks (${ended.detail})`,
+  );
 }
 
 function facts(e: FdLeakEvidence): Fact[] {
@@ -277,7 +289,11 @@ function clientText(e: FdLeakEvidence): string {
 }
 
 function summaryOf(e: FdLeakEvidence): string {
-  const client = e.refused ? "client refused" : e.clientsWhenFull ? "clients still connect" : "clients connect";
+  const client = e.refused
+    ? "client refused"
+    : e.clientsWhenFull
+      ? "clients still connect"
+      : "clients connect";
   return `${e.fdsPerAttempt ?? "—"} fd/failed fork, fds ${e.baseline ?? "—"} → ${e.peak ?? "—"} (ceiling ${e.ceiling ?? "—"}), ${e.attempts} failed forks, ${client}`;
 }
 

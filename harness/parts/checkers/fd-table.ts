@@ -57,7 +57,10 @@ export function pipesErrorAt(history: History): number | undefined {
  * otherwise it probes when its interval has passed, and at once (every tick) when the scenario's
  * attempt budget has been reached, so that a decision waits for no interval.
  */
-export function fdCheckerProbes(options: { margin: number; full: (history: History, ceiling: number | null) => boolean }): Probe[] {
+export function fdCheckerProbes(options: {
+  margin: number;
+  full: (history: History, ceiling: number | null) => boolean;
+}): Probe[] {
   return [
     fdsProbe(),
     configProbe({ parameters: ["maxclients", "hz"] }),

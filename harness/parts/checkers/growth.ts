@@ -88,15 +88,23 @@ export function judgeGrowth(input: GrowthInput): {
   if (input.points.length === 0 && input.ended)
     return decided("inconclusive", `${words} could not be read (no sample of ${input.series})`);
   const grown = growth.before !== null && growth.after !== null ? round(growth.after - growth.before) : null;
-  if (growth.perAttempt !== null && growth.attempts >= input.minAttempts && growth.perAttempt >= input.perAttempt)
+  if (
+    growth.perAttempt !== null &&
+    growth.attempts >= input.minAttempts &&
+    growth.perAttempt >= input.perAttempt
+  )
     return decided(
       "growing",
       `${words} grew by ${grown} over ${growth.attempts} attempts (${growth.perAttempt} per attempt): ${growth.before} → ${growth.after}`,
     );
   if (grown !== null && growth.attempts >= input.attemptsNeeded && grown <= input.tolerance)
-    return decided("stable", `${words} stayed within ${input.tolerance} of ${growth.before} over ${growth.attempts} attempts`);
+    return decided(
+      "stable",
+      `${words} stayed within ${input.tolerance} of ${growth.before} over ${growth.attempts} attempts`,
+    );
   if (!input.ended) return { growth };
-  if (attempts === 0) return decided("inconclusive", `no attempt seen before the run ended (${input.ended.detail})`);
+  if (attempts === 0)
+    return decided("inconclusive", `no attempt seen before the run ended (${input.ended.detail})`);
   return decided(
     "inconclusive",
     `${attempts} attempts, ${words} went from ${growth.before} to ${growth.after} (${input.ended.detail})`,
@@ -170,5 +178,9 @@ export function decideGrowth(
 
 export function growthChecker(specInput: SpecArg<GrowthSpecInput>): Checker<GrowthEvidence> {
   const spec = GrowthSpec.parse({ ...specInput, checker: "growth" });
-  return { name: "growth", decide: (history, context) => decideGrowth(history, context, spec) };
+  return {
+    name: "growth",
+    reads: [spec.series],
+    decide: (history, context) => decideGrowth(history, context, spec),
+  };
 }

@@ -34,7 +34,10 @@ type LeafSpecInput =
   | z.input<typeof LeaksSpec>
   | z.input<typeof AssertSpec>
   | z.input<typeof WithinSpec>;
-export type CheckerSpecInput = LeafSpecInput | { checker: "all" | "any"; of: CheckerSpecInput[]; labels?: ComposeLabels | undefined };
+/** A spec as written (defaults may be left out). */
+export type CheckerSpecInput =
+  | LeafSpecInput
+  | { checker: "all" | "any"; of: readonly CheckerSpecInput[]; labels?: ComposeLabels | undefined };
 
 /** A spec, or a Checker object where the data would name one (a script's own). */
 export type CheckerInput =
@@ -48,8 +51,20 @@ const leaves = [FdLeakSpec, AofDirSpec, GrowthSpec, LeaksSpec, AssertSpec, Withi
 export const CheckerSpec: z.ZodType<CheckerSpec, CheckerSpecInput> = z.lazy(() =>
   z.discriminatedUnion("checker", [
     ...leaves,
-    z.object({ checker: z.literal("all"), of: z.array(CheckerSpec).min(1), labels: ComposeLabels.optional() }).strict(),
-    z.object({ checker: z.literal("any"), of: z.array(CheckerSpec).min(1), labels: ComposeLabels.optional() }).strict(),
+    z
+      .object({
+        checker: z.literal("all"),
+        of: z.array(CheckerSpec).min(1),
+        labels: ComposeLabels.optional(),
+      })
+      .strict(),
+    z
+      .object({
+        checker: z.literal("any"),
+        of: z.array(CheckerSpec).min(1),
+        labels: ComposeLabels.optional(),
+      })
+      .strict(),
   ]),
 );
 
@@ -68,17 +83,31 @@ export const CheckerObject = z.custom<Checker>(isChecker, {
 });
 
 /** What a script may give: a spec, or its own Checker object, at any depth of all/any. */
-export const CheckerInput: z.ZodType<CheckerInput, CheckerSpecInput | Checker | { checker: "all" | "any"; of: unknown[]; labels?: ComposeLabels }> =
-  z.lazy(() =>
-    z.union([
-      CheckerObject,
-      z.discriminatedUnion("checker", [
-        ...leaves,
-        z.object({ checker: z.literal("all"), of: z.array(CheckerInput).min(1), labels: ComposeLabels.optional() }).strict(),
-        z.object({ checker: z.literal("any"), of: z.array(CheckerInput).min(1), labels: ComposeLabels.optional() }).strict(),
-      ]),
+export const CheckerInput: z.ZodType<
+  CheckerSpec | Checker | { checker: "all" | "any"; of: unknown[]; labels?: ComposeLabels },
+  CheckerInput
+> = z.lazy(() =>
+  z.union([
+    CheckerObject,
+    z.discriminatedUnion("checker", [
+      ...leaves,
+      z
+        .object({
+          checker: z.literal("all"),
+          of: z.array(CheckerInput).min(1),
+          labels: ComposeLabels.optional(),
+        })
+        .strict(),
+      z
+        .object({
+          checker: z.literal("any"),
+          of: z.array(CheckerInput).min(1),
+          labels: ComposeLabels.optional(),
+        })
+        .strict(),
     ]),
-  ) as never;
+  ]),
+) as never;
 
 /**
  * The checker a spec names, or the object given, as it is. Data is parsed here too (defaults filled
@@ -120,11 +149,20 @@ export {
   compose,
   composeDecisions,
   composeOutcome,
+  unionProbes,
 } from "./compose.js";
-export { ceilingOf } from "./fd-table.js";
 export { decideFdLeak, FdLeakEvidence, FdLeakSpec, fdLeakChecker } from "./fd-leak.js";
+export { ceilingOf } from "./fd-table.js";
 export { decideGrowth, GrowthEvidence, GrowthSpec, growthChecker, SeriesGrowth } from "./growth.js";
-export { DEFAULT_LEAK_SERIES, decideLeaks, LeakSeries, LeaksEvidence, LeaksSpec, leakText, leaksChecker } from "./leaks.js";
+export {
+  DEFAULT_LEAK_SERIES,
+  decideLeaks,
+  LeakSeries,
+  LeaksEvidence,
+  LeaksSpec,
+  leaksChecker,
+  leakText,
+} from "./leaks.js";
 export { Condition, FromMoment, Moment } from "./moment.js";
 export { Prediction } from "./prediction.js";
 export { decideWithin, Happening, WithinEvidence, WithinSpec, withinChecker } from "./within.js";

@@ -14,9 +14,9 @@ import {
   type SpecArg,
 } from "./common.js";
 import {
+  ClientsWhenFull,
   ceilingOf,
   ceilingText,
-  ClientsWhenFull,
   clientsWhenFull,
   fdCheckerProbes,
   holeText,
@@ -245,7 +245,10 @@ export function decideLeaks(
   const unseen = growth.filter((g) => g.attempts < context.attemptsNeeded).map((g) => g.series);
 
   if (leaking.length && refused)
-    return decided("exhaustion", `${what} over ${n} attempts, and a fresh client was refused (${refused.error ?? "refused"})`);
+    return decided(
+      "exhaustion",
+      `${what} over ${n} attempts, and a fresh client was refused (${refused.error ?? "refused"})`,
+    );
   // Full: an attempt failed for want of an fd, or the highest fd reached the table's end. Attempts
   // stop there (the fork is never tried), so waiting for the budget would wait for the time limit.
   const fullAt = Math.min(
@@ -269,8 +272,17 @@ export function decideLeaks(
     );
   }
   if (leaking.length && !fdsLeak && n >= context.attemptsNeeded && probedAt(spec.minAttempts))
-    return decided("growing", `${what} over ${n} attempts; fresh clients still connect (${probes.length} probes)`);
-  if (!leaking.length && n >= context.attemptsNeeded && enoughSamples && unseen.length === 0 && probedAt(context.attemptsNeeded)) {
+    return decided(
+      "growing",
+      `${what} over ${n} attempts; fresh clients still connect (${probes.length} probes)`,
+    );
+  if (
+    !leaking.length &&
+    n >= context.attemptsNeeded &&
+    enoughSamples &&
+    unseen.length === 0 &&
+    probedAt(context.attemptsNeeded)
+  ) {
     if (refused)
       return decided(
         "inconclusive",
@@ -284,7 +296,8 @@ export function decideLeaks(
 
   const ended = context.ended;
   if (!ended) return undefined;
-  if (leaking.length) return decided(refused ? "exhaustion" : "growing", `${what} over ${n} attempts (${ended.detail})`);
+  if (leaking.length)
+    return decided(refused ? "exhaustion" : "growing", `${what} over ${n} attempts (${ended.detail})`);
   if (n === 0) return decided("inconclusive", `no attempt seen before the run ended (${ended.detail})`);
   if (n < context.attemptsNeeded)
     return decided(
@@ -337,7 +350,8 @@ export function leaksChecker(specInput: SpecArg<LeaksSpecInput> = {}): Checker<L
       margin: 64,
       full: (history, ceiling) =>
         pipesErrorAt(history) !== undefined ||
-        (ceiling !== null && (seriesOf(history, "fds.maxFd").at(-1)?.v ?? Number.NEGATIVE_INFINITY) >= ceiling - 1),
+        (ceiling !== null &&
+          (seriesOf(history, "fds.maxFd").at(-1)?.v ?? Number.NEGATIVE_INFINITY) >= ceiling - 1),
     }),
     decide: (history, context) => decideLeaks(history, context, spec),
   };

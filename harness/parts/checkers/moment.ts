@@ -1,5 +1,13 @@
 import { z } from "zod";
-import { EventValue, eventsOf, FAULT_HEAL, FAULT_START, type History, MARK, type Point } from "../../core/history.js";
+import {
+  EventValue,
+  eventsOf,
+  FAULT_HEAL,
+  FAULT_START,
+  type History,
+  MARK,
+  type Point,
+} from "../../core/history.js";
 import { Pattern, seconds } from "./common.js";
 
 /**
@@ -12,9 +20,7 @@ import { Pattern, seconds } from "./common.js";
  */
 const AfterMs = z.number().min(0).default(0);
 
-export const AttemptsMoment = z
-  .object({ attempts: z.number().int().positive(), afterMs: AfterMs })
-  .strict();
+export const AttemptsMoment = z.object({ attempts: z.number().int().positive(), afterMs: AfterMs }).strict();
 export const MarkMoment = z
   .object({ mark: z.string().min(1), value: EventValue.optional(), afterMs: AfterMs })
   .strict();
@@ -109,12 +115,15 @@ export function holds(condition: Condition, point: Point): boolean {
 }
 
 export function conditionText(condition: Condition): string {
-  if ("equals" in condition) return `equals ${JSON.stringify(condition.equals)}`;
-  if ("not" in condition) return `is not ${JSON.stringify(condition.not)}`;
+  if ("equals" in condition) return `equals ${wordText(condition.equals)}`;
+  if ("not" in condition) return `is not ${wordText(condition.not)}`;
   if ("atMost" in condition) return `is at most ${condition.atMost}`;
   if ("atLeast" in condition) return `is at least ${condition.atLeast}`;
   return `matches /${condition.matches}/`;
 }
+
+/** A word of a condition: numbers as they are, words in single quotes. */
+const wordText = (word: number | string) => (typeof word === "number" ? String(word) : `'${word}'`);
 
 /** A reading in words: "0 (err)", "3". */
 export function pointText(point: Point): string {

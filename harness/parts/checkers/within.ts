@@ -12,8 +12,8 @@ import {
   diedText,
   Label,
   Pattern,
-  seconds,
   type SpecArg,
+  seconds,
   UNKNOWN_LABEL,
 } from "./common.js";
 import { Condition, conditionText, FromMoment, holds, momentText, momentTime, pointText } from "./moment.js";
@@ -32,10 +32,18 @@ import { Condition, conditionText, FromMoment, holds, momentText, momentTime, po
  * Outcomes: no bug ("happened", with how long it took) once it happened by the deadline; bug
  * ("timeout") once the deadline has passed without it (or it came late); unknown ("inconclusive")
  * when the run ended before the moment came, or before the deadline, or because the server died.
+ *
+ * `must: "not-happen"` turns it into its mirror, a window that must stay quiet ("the server must not
+ * exit within 10 s of the fault": `{event: "exited"}`): bug ("happened") as soon as it happens by the
+ * deadline; no bug ("did-not-happen") once the deadline has passed without it; unknown as above.
  */
 export const Happening = z.union([
-  z.object({ series: z.string().regex(/^[^.]+\..+$/, "a series PROBE.FIELD"), condition: Condition }).strict(),
-  z.object({ succeeds: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "a probe's name, e.g. connect") }).strict(),
+  z
+    .object({ series: z.string().regex(/^[^.]+\..+$/, "a series PROBE.FIELD"), condition: Condition })
+    .strict(),
+  z
+    .object({ succeeds: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "a probe's name, e.g. connect") })
+    .strict(),
   z.object({ log: Pattern, node: NodeName }).strict(),
   z
     .object({
@@ -55,6 +63,8 @@ export const WithinSpec = z
     from: FromMoment.default("start"),
     ms: z.number().positive(),
     happens: Happening,
+    /** "happen" (liveness, the default) or "not-happen" (the window must stay quiet). */
+    must: z.enum(["happen", "not-happen"]).default("happen"),
     labels: z.object({ bug: Label.optional(), noBug: Label.optional() }).strict().optional(),
   })
   .strict();
@@ -62,9 +72,11 @@ export type WithinSpec = z.infer<typeof WithinSpec>;
 export type WithinSpecInput = z.input<typeof WithinSpec>;
 
 export const WITHIN_LABELS = { bug: "timeout", noBug: "happened" } as const;
+export const NOT_WITHIN_LABELS = { bug: "happened", noBug: "did-not-happen" } as const;
 
 export const WithinEvidence = z.object({
   what: z.string(),
+  must: z.enum(["happen", "not-happen"]),
   moment: z.string(),
   /** The moment's time (null: it never came). */
   from: z.number().nullable(),
@@ -93,12 +105,19 @@ function happeningText(happens: Happening): string {
   if ("series" in happens) return `${happens.series} ${conditionText(happens.condition)}`;
   if ("succeeds" in happens) return `${happens.succeeds} succeeds (${happens.succeeds}.ok = 1)`;
   if ("log" in happens) return `a line matching /${happens.log}/ in ${happens.node}'s log`;
-  const where = [happens.name && `"${happens.name}"`, happens.node && `on ${happens.node}`].filter(Boolean).join(" ");
-  return `a ${happens.event} event${where ? ` ${where}` : ""}`;
+  const where = [happens.name && `"${happens.name}"`, happens.node && `on ${happens.node}`]
+    .filter(Boolean)
+    .join(" ");
+  const article = /^[aeiou]/i.test(happens.event) ? "an" : "a";
+  return `${article} ${happens.event} event${where ? ` ${where}` : ""}`;
 }
 
 /** The first time at or after `from` that it happened, and what was seen. */
-function firstAfter(history: History, happens: Happening, from: number): { t: number; seen: string } | undefined {
+function firstAfter(
+  history: History,
+  happens: Happening,
+  from: number,
+): { t: number; seen: string } | undefined {
   if ("event" in happens) {
     const event = eventsOf(history, happens.event, {
       ...(happens.node !== undefined ? { node: happens.node } : {}),
@@ -134,8 +153,11 @@ export function decideWithin(
   const told = (summary: string) => ({
     summary,
     facts: [
-      { name: "must happen", value: what },
-      { name: "within", value: `${seconds(spec.ms)} of ${when}${from === undefined ? " (not reached)" : ` (at ${seconds(from)})`}` },
+      { name: spec.must === "happen" ? "must happen" : "must not happen", value: what },
+      {
+        name: "within",
+        value: `${seconds(spec.ms)} of ${when}${from === undefined ? " (not reached)" : ` (at ${seconds(from)})`}`,
+      },
       {
         name: "happened",
         value: hit && from !== undefined ? `after ${seconds(hit.t - from)}: ${hit.seen}` : "not seen",
@@ -143,6 +165,7 @@ export function decideWithin(
     ],
     evidence: {
       what,
+      must: spec.must,
       moment: when,
       from: from ?? null,
       ms: spec.ms,
@@ -164,7 +187,24 @@ export function decideWithin(
       : {}),
   });
 
-  if (from !== undefined && deadline !== undefined) {
+  if (from !== undefined && deadline !== undefined && spec.must === "not-happen") {
+    if (hit && hit.t <= deadline)
+      return decision(
+        name,
+        "bug",
+        spec.labels?.bug ?? NOT_WITHIN_LABELS.bug,
+        `${what} happened ${seconds(hit.t - from)} after ${when}, where it must not within ${seconds(spec.ms)}: ${hit.seen}`,
+        told(`happened after ${seconds(hit.t - from)} (≤ ${seconds(spec.ms)})`),
+      );
+    if (context.now >= deadline)
+      return decision(
+        name,
+        "no-bug",
+        spec.labels?.noBug ?? NOT_WITHIN_LABELS.noBug,
+        `${what} did not happen within ${seconds(spec.ms)} of ${when} (at ${seconds(from)})`,
+        told(`not within ${seconds(spec.ms)}`),
+      );
+  } else if (from !== undefined && deadline !== undefined) {
     if (hit && hit.t <= deadline)
       return decision(
         name,
@@ -179,7 +219,11 @@ export function decideWithin(
         "bug",
         spec.labels?.bug ?? WITHIN_LABELS.bug,
         `${what} did not happen within ${seconds(spec.ms)} of ${when} (at ${seconds(from)})${hit ? `; it came after ${seconds(hit.t - from)}` : `; not by ${seconds(context.now)}`}`,
-        told(hit ? `came after ${seconds(hit.t - from)} (> ${seconds(spec.ms)})` : `not within ${seconds(spec.ms)}`),
+        told(
+          hit
+            ? `came after ${seconds(hit.t - from)} (> ${seconds(spec.ms)})`
+            : `not within ${seconds(spec.ms)}`,
+        ),
       );
   }
   const ended = context.ended;
@@ -197,12 +241,19 @@ export function decideWithin(
 export function withinChecker(specInput: SpecArg<WithinSpecInput>): Checker<WithinEvidence> {
   const spec = WithinSpec.parse({ ...specInput, checker: "within" });
   const { happens } = spec;
+  const read =
+    "series" in happens ? happens.series : "succeeds" in happens ? `${happens.succeeds}.ok` : undefined;
   return {
     name: spec.name ?? "within",
+    ...(read ? { reads: [read] } : {}),
     ...("log" in happens
       ? {
           probes: [
-            logProbe({ name: withinLogProbeName(happens.node, happens.log), pattern: happens.log, node: happens.node }),
+            logProbe({
+              name: withinLogProbeName(happens.node, happens.log),
+              pattern: happens.log,
+              node: happens.node,
+            }),
           ],
         }
       : {}),

@@ -4,6 +4,7 @@ import { AbstractStartedContainer, GenericContainer, type StartedTestContainer, 
 import { errorText, UserError } from "../../core/errors.js";
 import type { Fault } from "../../core/fault.js";
 import type { DirEntry, FaultNode, FdEntry, NodeLimits } from "../../core/node.js";
+import { prepareReaper } from "../../engine/client.js";
 import {
   containerCounters,
   containerState,
@@ -11,11 +12,12 @@ import {
   setPidsLimit,
   watchCounters,
 } from "../../engine/containers.js";
-import { prepareReaper } from "../../engine/client.js";
 import { type ContainerEnd, containerEnd } from "../../engine/failure.js";
 import { LABEL_MANAGED, LABEL_NODE, LABEL_RUN, LABEL_TARGET } from "../../engine/labels.js";
 import { connectToNetwork, disconnectFromNetwork } from "../../engine/networks.js";
 import { ownerLabels } from "../../engine/owner.js";
+import type { TargetImage } from "../../targets/build.js";
+import { type RedisConfig, redisArgs } from "../../targets/config.js";
 import { probeClientOptions } from "../probes/connect.js";
 import { listDirFromHost, onlyVanished, parseDirListing } from "../probes/dir.js";
 import { fdsFromHost, hostProcReadable, parseFdListing } from "../probes/fds.js";
@@ -29,6 +31,25 @@ const SERVER_UID = 999;
 const DEFAULT_LIMITS: Limits = { memory: 64 * 1024 ** 2, pids: 64, nofile: 1024 };
 
 /**
+ * What a node's faults ask of its container's creation, added up (a profile and a preload may go
+ * together): security options after no-new-privileges, their environment, and the entrypoint. A
+ * wrapper (a preload's launcher) goes before the server; a brought image's own entrypoint may be a
+ * shell script, which cannot run under a fork fault, so the server is named directly there too.
+ */
+export function creationOptions(
+  faults: readonly Fault[],
+  brought: boolean,
+): { securityOpt: string[]; env: Record<string, string>; entrypoint: string[] | undefined } {
+  const options = faults.flatMap((f) => (f.container ? [f.container] : []));
+  const wrap = options.flatMap((o) => o.wrap ?? []);
+  return {
+    securityOpt: ["no-new-privileges", ...options.flatMap((o) => o.securityOpt ?? [])],
+    env: Object.assign({}, ...options.map((o) => o.env ?? {})) as Record<string, string>,
+    entrypoint: brought || wrap.length ? [...wrap, "redis-server"] : undefined,
+  };
+}
+
+/**
  * One Redis in a container, in the style of testcontainers' own modules: a builder with the few
  * settings a reproduction needs (faults, limits, server arguments, labels), and a started form that
  * is a node for probes, steps and faults. testcontainers has no setters for PidsLimit, MemorySwap or
@@ -37,14 +58,24 @@ const DEFAULT_LIMITS: Limits = { memory: 64 * 1024 ** 2, pids: 64, nofile: 1024 
 export class RedisReproContainer extends GenericContainer {
   private faults: Fault[] = [];
   private limits: Limits = DEFAULT_LIMITS;
-  private args: string[] = [];
+  private config: RedisConfig = {};
+  private readonly version: string | undefined;
   private brought = false;
   private nodeName = "main";
   private network: { name: string; alias: string } | undefined;
   private lineHandlers: ((line: string) => void)[] = [];
 
-  constructor(image: string) {
-    super(image);
+  /**
+   * An image by name, or one the harness built or found (`ensureImage`): then the server's release is
+   * known, and the arguments suit it (protected-mode exists from 3.2), and a brought image's own
+   * entrypoint is bypassed.
+   */
+  constructor(image: string | TargetImage) {
+    super(typeof image === "string" ? image : image.image);
+    if (typeof image !== "string") {
+      this.version = image.version;
+      this.brought = image.origin === "brought";
+    }
     this.withExposedPorts(6379)
       .withLabels({ [LABEL_MANAGED]: "true" })
       // No shell can run where fork fails, so readiness comes from the log, never an exec.
@@ -63,9 +94,9 @@ export class RedisReproContainer extends GenericContainer {
     return this;
   }
 
-  /** redis-server's arguments (targets/config.ts makes them from a scenario's directives). */
-  withServerArgs(args: string[]): this {
-    this.args = args;
+  /** redis.conf directives, passed to redis-server as arguments (any directive; booleans as yes/no). */
+  withConfig(config: RedisConfig): this {
+    this.config = config;
     return this;
   }
 
@@ -80,12 +111,6 @@ export class RedisReproContainer extends GenericContainer {
       // Which process started it, so cleanup can tell a killed run's leftovers from a live run's.
       ...ownerLabels(),
     });
-  }
-
-  /** An image the user brought: its entrypoint may be a shell script, which cannot run under the fault. */
-  asBroughtImage(): this {
-    this.brought = true;
-    return this;
   }
 
   /** Every line the server logs, as it comes. */
@@ -123,12 +148,10 @@ export class RedisReproContainer extends GenericContainer {
 
   override async start(): Promise<StartedRedisReproContainer> {
     const { limits } = this;
-    const options = this.faults.flatMap((f) => (f.container ? [f.container] : []));
-    const wrap = options.flatMap((o) => o.wrap ?? []);
-    const env = Object.assign({}, ...options.map((o) => o.env ?? {})) as Record<string, string>;
-    this.withCommand(this.args)
+    const { securityOpt, env, entrypoint } = creationOptions(this.faults, this.brought);
+    this.withCommand(redisArgs(this.version, this.config))
       .withUlimits({ nofile: { soft: limits.nofile, hard: limits.nofile } })
-      .withSecurityOpt("no-new-privileges", ...options.flatMap((o) => o.securityOpt ?? []))
+      .withSecurityOpt(...securityOpt)
       .withEnvironment(env)
       .withLogConsumer((stream: Readable) => {
         let rest = "";
@@ -141,9 +164,7 @@ export class RedisReproContainer extends GenericContainer {
         });
       });
     if (this.brought) this.withUser(SERVER_USER).withWorkingDir("/data");
-    // A wrapper (a preload's launcher) goes before the server; a brought image's own entrypoint may be
-    // a shell script, which cannot run under a fork fault, so the server is named directly there too.
-    if (this.brought || wrap.length) this.withEntrypoint([...wrap, "redis-server"]);
+    if (entrypoint) this.withEntrypoint(entrypoint);
     // Without Ryuk (the harness removes its own containers by run id) there is nothing to register
     // with, and registering takes testcontainers' machine-wide file lock, which it retries every
     // 0.5-3 s: the second of two containers started together waited for the first, and every run
@@ -153,7 +174,7 @@ export class RedisReproContainer extends GenericContainer {
     this.lineHandlers.push((line) => log.push(line));
     const started = await super.start().catch((error: unknown) => {
       // The engine's words for a wrapper the image lacks would read as a missing redis-server.
-      const program = wrap[0];
+      const program = entrypoint && entrypoint.length > 1 ? entrypoint[0] : undefined;
       if (program && new RegExp(`"${program}": executable file not found`).test(errorText(error))) {
         const faults = this.faults.filter((f) => f.container?.wrap?.length).map((f) => f.name);
         throw new UserError(

@@ -28,20 +28,19 @@ export const FAULT_HELP = `name a fault (${FaultName.options.join(", ")}) or giv
  * parameters: {"fault": "libfiu", "call": "write", "errno": "EIO", "probability": 0.5},
  * {"fault": "seccomp", "calls": ["pipe2", "pipe"], "errno": "EMFILE"}, {"fault": "network-cut"}.
  */
-export const FaultSpec = z.union(
+export const FaultObjectSpec = z.discriminatedUnion(
+  "fault",
   [
-    FaultName,
-    z.discriminatedUnion("fault", [
-      LibfiuSpec,
-      SeccompSpec,
-      NetworkCutSpec,
-      z.object({ fault: z.literal("seccomp-enomem") }).strict(),
-      z.object({ fault: z.literal("pids-limit") }).strict(),
-      z.object({ fault: z.literal("none") }).strict(),
-    ]),
+    LibfiuSpec,
+    SeccompSpec,
+    NetworkCutSpec,
+    z.object({ fault: z.literal("seccomp-enomem") }).strict(),
+    z.object({ fault: z.literal("pids-limit") }).strict(),
+    z.object({ fault: z.literal("none") }).strict(),
   ],
   { error: () => FAULT_HELP },
 );
+export const FaultSpec = z.union([FaultName, FaultObjectSpec], { error: () => FAULT_HELP });
 export type FaultSpec = z.input<typeof FaultSpec>;
 
 /**

@@ -81,7 +81,7 @@ export function seccomp(spec: Omit<z.input<typeof SeccompSpec>, "fault">): Fault
   const list = [...new Set(calls)];
   const profile = profileWith(
     [{ names: list, action: "SCMP_ACT_ERRNO", errnoRet: e.number, comment: `the fault: ${e.name}` }],
-    `redis-repro fault: ${list.join(", ")} fail with ${e.name}; the rest is docker/seccomp/base.json`,
+    `fault profile of redis-repro: ${list.join(", ")} fail with ${e.name}; the rest is docker/seccomp/base.json`,
   );
   return {
     name: `seccomp:${list.join(",")}:${e.name}`,

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Probe } from "../../core/probe.js";
 import { AofDirProbeSpec, aofDirProbe } from "./aof-dir.js";
+import { CommandProbeSpec, commandProbe } from "./command.js";
 import { ConfigProbeSpec, configProbe } from "./config.js";
 import { ConnectProbeSpec, connectProbe } from "./connect.js";
 import { DirProbeSpec, dirProbe } from "./dir.js";
@@ -17,6 +18,7 @@ export const ProbeSpec = z.discriminatedUnion("probe", [
   LogProbeSpec,
   ConnectProbeSpec,
   ConfigProbeSpec,
+  CommandProbeSpec,
 ]);
 export type ProbeSpec = z.infer<typeof ProbeSpec>;
 
@@ -37,7 +39,9 @@ export function probeFrom(spec: ProbeSpec): Probe {
       return connectProbe(spec);
     case "config":
       return configProbe(spec);
+    case "command":
+      return commandProbe(spec);
   }
 }
 
-export { aofDirProbe, configProbe, connectProbe, dirProbe, fdsProbe, infoProbe, logProbe };
+export { aofDirProbe, commandProbe, configProbe, connectProbe, dirProbe, fdsProbe, infoProbe, logProbe };

@@ -1,3 +1,4 @@
+import type { Redis } from "ioredis";
 import { z } from "zod";
 import type { Probe } from "../../core/probe.js";
 import { NodeName, ProbeName } from "./spec.js";
@@ -27,13 +28,20 @@ export function parseInfo(text: string): Record<string, string> {
   return out;
 }
 
-/** Words INFO uses for a good and a bad state, as 1 and 0. */
-const STATES: Record<string, number> = { ok: 1, err: 0, up: 1, down: 0, yes: 1, no: 0 };
+/** Words INFO uses for a good and a bad state, as 1 and 0 (a Map: "toString" is no state). */
+const STATES = new Map<string, number>([
+  ["ok", 1],
+  ["err", 0],
+  ["up", 1],
+  ["down", 0],
+  ["yes", 1],
+  ["no", 0],
+]);
 
 /** An INFO value as a number: numbers as they are, ok/err (up/down, yes/no) as 1/0, anything else undefined. */
 export function infoNumber(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  const state = STATES[text];
+  const state = STATES.get(text);
   if (state !== undefined) return state;
   const value = Number(text);
   return text.trim() !== "" && Number.isFinite(value) ? value : undefined;
@@ -49,9 +57,14 @@ export function infoProbe(spec: { name?: string; node?: string; fields: string[]
       for (const field of spec.fields) {
         const text = info[field];
         const v = infoNumber(text);
-        if (v !== undefined) values[field] = text !== undefined && text in STATES ? { v, text } : { v };
+        if (v !== undefined) values[field] = text !== undefined && STATES.has(text) ? { v, text } : { v };
       }
       return values;
     },
   };
+}
+
+/** One INFO section through a client, as a flat map. */
+export async function infoSection(client: Redis, section: string): Promise<Record<string, string>> {
+  return parseInfo(await client.info(section));
 }

@@ -40,6 +40,11 @@ export const StepSpec = z.discriminatedUnion("step", [
       andThen: z.array(z.array(z.string()).min(1)).optional(),
       /** Repeat every N ms until the run decides (each one an attempt); absent: once. */
       everyMs: z.number().int().positive().optional(),
+      /** Also records each reply as the series NAME.ok (1, or 0 for an error reply; the text kept). */
+      name: z
+        .string()
+        .regex(/^[A-Za-z][A-Za-z0-9_-]*$/)
+        .optional(),
       node: NodeName,
     })
     .strict(),
@@ -69,13 +74,19 @@ async function fill(client: Redis, keys: number, valueBytes: number, signal: Abo
 }
 
 /** Sends one command; its reply (an error's text too) goes to the history and the tally. */
-async function send(client: Redis, args: string[], node: string, context: StepContext): Promise<void> {
-  const [name = "", ...rest] = args;
-  const reply = await client.call(name, ...rest).then(
-    (r) => String(r),
-    (e: unknown) => errorText(e),
+async function send(
+  client: Redis,
+  args: string[],
+  node: string,
+  context: StepContext,
+  series: string | undefined,
+): Promise<void> {
+  const [command = "", ...rest] = args;
+  const [reply, ok] = await client.call(command, ...rest).then(
+    (r) => [String(r), true] as const,
+    (e: unknown) => [errorText(e), false] as const,
   );
-  context.reply(node, reply);
+  context.reply(node, reply, { ok, series });
   context.tally.commands++;
   context.tally.replies[reply] = (context.tally.replies[reply] ?? 0) + 1;
 }
@@ -119,6 +130,7 @@ export function commandStep(spec: {
   args: string[];
   andThen?: string[][];
   everyMs?: number;
+  name?: string;
   node?: string;
 }): Step {
   const node = spec.node ?? "main";
@@ -127,7 +139,8 @@ export function commandStep(spec: {
     async run(context) {
       const client = await context.node(node).connection();
       const sendAll = async () => {
-        for (const args of [spec.args, ...(spec.andThen ?? [])]) await send(client, args, node, context);
+        for (const args of [spec.args, ...(spec.andThen ?? [])])
+          await send(client, args, node, context, spec.name);
       };
       const every = spec.everyMs;
       if (every === undefined) return sendAll();
