@@ -118,7 +118,7 @@ export async function runTarget(
     phases: {
       containerStartMs,
       workloadMs,
-      verdictMs: clock.now() - containerStartMs - workloadMs,
+      decideMs: clock.now() - containerStartMs - workloadMs,
       totalMs: clock.now(),
     },
     memory: { limitBytes: scenario.limits.memory, peakBytes },
