@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
@@ -243,9 +243,10 @@ async function imageWithout(paths: string[], tag: string): Promise<string> {
 describe.skipIf(missing328)(skipTitle("bad input for the injectors (3.2.8)", missing328), () => {
   let scenario: (fault: unknown) => Promise<string>;
   const images: string[] = [];
+  let dir = "";
 
   beforeAll(async () => {
-    const dir = await mkdtemp(join(tmpdir(), "redis-repro-faults-"));
+    dir = await mkdtemp(join(tmpdir(), "redis-repro-faults-"));
     const seed = JSON.parse(
       await readFile(new URL("../../scenarios/aof-auto-rewrite-enomem.json", import.meta.url), "utf8"),
     );
@@ -261,6 +262,7 @@ describe.skipIf(missing328)(skipTitle("bad input for the injectors (3.2.8)", mis
 
   afterAll(async () => {
     for (const image of images) await removeImage(image);
+    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   async function oneLine(args: string[], run: string, exitCode: number): Promise<string> {
