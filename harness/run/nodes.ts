@@ -36,6 +36,8 @@ async function startNode(
   for (const fault of faults) container = container.withFault(fault);
   if (run.network) container = container.withNetworkAlias(run.network, run.name);
   return container.start().catch((error: unknown) => {
+    // Already a one-line error naming the thing (a fault's wrapper the image lacks): as it is.
+    if (error instanceof UserError) throw error;
     const text = errorText(error);
     const rejected = rejectedDirective(log);
     if (rejected) {

@@ -297,7 +297,7 @@ export function checkEpisodes(episodes: readonly Episode[], timeLimitMs: number)
       );
     if (!e.fault.heal && e.heal !== "never")
       throw new UserError(
-        `${what} cannot heal: ${e.fault.name} cannot be lifted while the server runs; set heal to "never", or use an injector that heals (pids-limit, libfiu, network)`,
+        `${what} cannot heal: ${e.fault.name} cannot be lifted while the server runs; set heal to "never", or use an injector that heals (pids-limit, libfiu, network-cut)`,
       );
     // Where both ends are times, a heal the time limit comes before is a mistake seen now, not at the end.
     const offset = e.start === "start" ? 0 : onlyTime(e.start);
