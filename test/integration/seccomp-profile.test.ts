@@ -5,7 +5,8 @@ import {
   RedisReproContainer,
   type StartedRedisReproContainer,
 } from "../../harness/parts/container/redis-container.js";
-import { type Fault, fault } from "../../harness/parts/faults/index.js";
+import type { Fault } from "../../harness/core/fault.js";
+import { faultFrom, noFault } from "../../harness/parts/faults/index.js";
 import { ensureImage } from "../../harness/targets/build.js";
 import { parseTarget } from "../../harness/targets/spec.js";
 import { countContainers, missingSource, skipTitle } from "./support.js";
@@ -28,11 +29,11 @@ afterAll(async () => {
 
 async function start(fault: Fault, lines: string[] = []): Promise<StartedRedisReproContainer> {
   const image = await ensureImage(parseTarget("3.2.8"), { bases: "auto" });
-  return new RedisReproContainer(image.image)
+  return new RedisReproContainer(image)
     .withRun(runId, "3.2.8")
     .withFault(fault)
     .withLimits({ memory: 256 * 1024 ** 2, pids: 64, nofile: 1024 })
-    .withServerArgs(["--appendonly", "no", "--save", "", "--protected-mode", "no"])
+    .withConfig({ appendonly: false, save: "" })
     .withLogLines((line) => lines.push(line))
     .start();
 }
@@ -55,7 +56,7 @@ async function waitForLine(lines: string[], pattern: RegExp, ms: number): Promis
 
 describe.skipIf(missing)(skipTitle("the seccomp fault in a real container", missing), () => {
   it("control: without any profile this kernel lets an unprivileged process set up io_uring", async () => {
-    const container = await start({ ...fault("none"), securityOpt: ["seccomp=unconfined"] });
+    const container = await start({ ...noFault(), container: { securityOpt: ["seccomp=unconfined"] } });
     try {
       const result = await probe(container);
       expect(result.output).toBe("io_uring_setup: allowed");
@@ -67,7 +68,7 @@ describe.skipIf(missing)(skipTitle("the seccomp fault in a real container", miss
 
   it("under the fault: io_uring_setup gets EPERM, Redis answers, a fork fails with ENOMEM", async () => {
     const lines: string[] = [];
-    const container = await start(fault("seccomp-enomem"), lines);
+    const container = await start(faultFrom("seccomp-enomem"), lines);
     const client = container.client();
     try {
       const result = await probe(container);
@@ -91,7 +92,9 @@ describe.skipIf(missing)(skipTitle("the seccomp fault in a real container", miss
   }, 60_000);
 
   it("the pids-limit fault keeps the engine's default profile (a filter, no seccomp option of ours)", async () => {
-    const f = fault("pids-limit");
+    // Its container options are none: it acts on the running node, which this test does not ask it to.
+    const f = faultFrom("pids-limit");
+    expect(f.container).toBeUndefined();
     const container = await start(f);
     try {
       const inspected = await (await dockerode()).getContainer(container.getId()).inspect();
