@@ -29,7 +29,7 @@ afterAll(async () => {
   for (const id of ids) await removeContainers(id);
 });
 
-/** A run that stays up until its time limit: no fault, so no verdict comes early. */
+/** A run that stays up until its time limit: no fault, so no decision comes early. */
 const longRun = () =>
   scenarioFile((s) => {
     s.name = "long";
@@ -50,8 +50,8 @@ describe.skipIf(missing)(skipTitle("engine-side faults", missing), () => {
     });
     const child = spawnCli(["run", "--scenario", file, "--target", "3.2.8"], { REDIS_REPRO_RUN_ID: killed });
     await Promise.all([
-      stderrLine(liveChild, /waiting for (fork )?attempts/),
-      stderrLine(child, /waiting for (fork )?attempts/),
+      stderrLine(liveChild, /workload loaded; watching/),
+      stderrLine(child, /workload loaded; watching/),
     ]);
     child.kill("SIGKILL");
     await child;
@@ -71,12 +71,12 @@ describe.skipIf(missing)(skipTitle("engine-side faults", missing), () => {
     expect(await countContainers(live)).toBe(0);
   }, 90_000);
 
-  it("the next run removes a killed run's containers with one warning line, and gives its verdict", async () => {
+  it("the next run removes a killed run's containers with one warning line, and gives its outcome", async () => {
     const file = await longRun();
     const killed = runId("killed-2");
     const next = runId("next");
     const child = spawnCli(["run", "--scenario", file, "--target", "3.2.8"], { REDIS_REPRO_RUN_ID: killed });
-    await stderrLine(child, /waiting for (fork )?attempts/);
+    await stderrLine(child, /workload loaded; watching/);
     child.kill("SIGKILL");
     await child;
     expect(await countContainers(killed)).toBe(1);
@@ -94,7 +94,7 @@ describe.skipIf(missing)(skipTitle("engine-side faults", missing), () => {
     const file = await longRun();
     const id = runId("removed");
     const child = spawnCli(["run", "--scenario", file, "--target", "3.2.8"], { REDIS_REPRO_RUN_ID: id });
-    await stderrLine(child, /waiting for (fork )?attempts/);
+    await stderrLine(child, /workload loaded; watching/);
     const docker = await dockerode();
     const [container] = await docker.listContainers({ filters: { label: [`${LABEL_RUN}=${id}`] } });
     if (!container) throw new Error("the run's container is not there");
