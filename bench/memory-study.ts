@@ -49,7 +49,8 @@ async function study(fill: number, label: string): Promise<void> {
   if (!r) return;
   const count = (kind: string) => eventsOf(r.history, kind, { node: "main" }).length;
   const peak = r.memory.peakBytes === null ? "—" : `${(r.memory.peakBytes / 1024 ** 2).toFixed(1)} MiB`;
-  const died = r.ended?.reason === "container-exited" ? `container died: ${r.ended.detail}` : "container alive";
+  const died =
+    r.ended?.reason === "container-exited" ? `container died: ${r.ended.detail}` : "container alive";
   console.log(
     `${label.padEnd(34)} dataset ${(((r.workload?.writes ?? 0) * valueBytes) / 1024 ** 2).toFixed(1)} MiB, peak ${peak}: ` +
       `${count("rewrite-started")} rewrites forked, ${count("fork-failed")} forks failed, ` +

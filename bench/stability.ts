@@ -9,9 +9,7 @@ import { repeatRuns } from "./repeat.js";
 const [countArg, ...targetArgs] = process.argv.slice(2);
 const n = Number(countArg ?? 20);
 const { runs } = await repeatRuns(n, targetArgs, undefined, (run, wallMs, i) => {
-  const cells = run.results.map(
-    (r) => `${r.target}=${r.decision.label}${r.matches === false ? "(✗)" : ""}`,
-  );
+  const cells = run.results.map((r) => `${r.target}=${r.decision.label}${r.matches === false ? "(✗)" : ""}`);
   console.log(`run ${String(i + 1).padStart(2)}/${n}: ${cells.join("  ")}  ${(wallMs / 1000).toFixed(1)} s`);
 });
 const agreed = runs.filter(({ run }) => run.ok).length;

@@ -76,9 +76,7 @@ describe("the AOF rewrite limiter: 7.0.15 vs 7.0.15+count-failed-aof-fork", () =
       expect(report.files.chart).toBe("chart.svg");
       const fact = (t: (typeof report.targets)[number], name: string) =>
         t.facts.find((f) => f.name === name)?.value;
-      expect(
-        report.targets.map((t) => [t.target, t.label, fact(t, "consecutive failures (INFO)")]),
-      ).toEqual([
+      expect(report.targets.map((t) => [t.target, t.label, fact(t, "consecutive failures (INFO)")])).toEqual([
         ["7.0.15", "growing", "0 → 0"],
         [PATCHED, "stable", "0 → 3"],
       ]);
@@ -86,9 +84,7 @@ describe("the AOF rewrite limiter: 7.0.15 vs 7.0.15+count-failed-aof-fork", () =
       const md = await readFile(join(dir, "report.md"), "utf8");
       expect(md).toContain("![files in the AOF directory, one line per target](chart.svg)");
       expect(md).toContain("+            server.stat_aofrw_consecutive_failures++;");
-      expect(await readFile(join(dir, "raw/7.0.15.series.csv"), "utf8")).toMatch(
-        /^t_ms,series,value,text\n/,
-      );
+      expect(await readFile(join(dir, "raw/7.0.15.series.csv"), "utf8")).toMatch(/^t_ms,series,value,text\n/);
       expect(await readFile(join(dir, "raw/7.0.15.log.txt"), "utf8")).toContain("Creating AOF incr file");
       for (const e of (await readdir(dir, { recursive: true, withFileTypes: true })).filter((x) =>
         x.isFile(),

@@ -66,7 +66,11 @@ describe("git: targets and bisect --commits on a repository made from the 3.2.8 
       expect(out.conclusion).toContain("Close the rewrite pipes when fork() fails");
       const brokenStep = out.steps.find((s: { commit?: string }) => s.commit === broken);
       // A commit that does not build has no outcome: skipped, as `git bisect skip` does, with the reason.
-      expect(brokenStep, JSON.stringify(out.steps)).toMatchObject({ outcome: null, label: null, side: "skip" });
+      expect(brokenStep, JSON.stringify(out.steps)).toMatchObject({
+        outcome: null,
+        label: null,
+        side: "skip",
+      });
       expect(brokenStep.reason).toMatch(/image build for .* failed/);
       const fixStep = out.steps.find((s: { commit?: string }) => s.commit === fix);
       expect(fixStep).toMatchObject({ outcome: "no-bug", label: "stable", side: "good" });

@@ -45,26 +45,23 @@ afterAll(async () => {
 describe("redis-repro matrix on the real engine", () => {
   for (const version of versions) {
     const reason = missing.get(version);
-    it.skipIf(reason)(
-      skipTitle(`${version} × ${seed.name}: the label the catalogue records`, reason),
-      () => {
-        const cell = result?.cells.find((c) => c.target === version);
-        expect(cell, version).toBeDefined();
-        expect(cell?.status).not.toBe("error");
-        const expected = expectationFor(version, seed.name);
-        if (expected === "unmeasured") expect(cell?.status).toBe("unmeasured");
-        else {
-          expect(cell?.outcome).toBe(expected.outcome);
-          expect(cell?.label).toBe(expected.label);
-          expect(cell?.status).toBe("as-expected");
-        }
-        expect(cell?.checker).toBe("fd-leak");
-        const decided = runs.get(version)?.results[0]?.decision;
-        expect(decided?.label).toBe(cell?.label);
-        expect(FdLeakEvidence.parse(decided?.evidence).attempts).toBeGreaterThanOrEqual(3);
-        expect(cell?.command).toContain(`--target ${version}`);
-      },
-    );
+    it.skipIf(reason)(skipTitle(`${version} × ${seed.name}: the label the catalogue records`, reason), () => {
+      const cell = result?.cells.find((c) => c.target === version);
+      expect(cell, version).toBeDefined();
+      expect(cell?.status).not.toBe("error");
+      const expected = expectationFor(version, seed.name);
+      if (expected === "unmeasured") expect(cell?.status).toBe("unmeasured");
+      else {
+        expect(cell?.outcome).toBe(expected.outcome);
+        expect(cell?.label).toBe(expected.label);
+        expect(cell?.status).toBe("as-expected");
+      }
+      expect(cell?.checker).toBe("fd-leak");
+      const decided = runs.get(version)?.results[0]?.decision;
+      expect(decided?.label).toBe(cell?.label);
+      expect(FdLeakEvidence.parse(decided?.evidence).attempts).toBeGreaterThanOrEqual(3);
+      expect(cell?.command).toContain(`--target ${version}`);
+    });
   }
 
   it.skipIf(present.length === 0)(

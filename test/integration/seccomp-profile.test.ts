@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Fault } from "../../harness/core/fault.js";
 import { removeContainers } from "../../harness/engine/cleanup.js";
 import { dockerode, prepareReaper } from "../../harness/engine/client.js";
 import {
   RedisReproContainer,
   type StartedRedisReproContainer,
 } from "../../harness/parts/container/redis-container.js";
-import type { Fault } from "../../harness/core/fault.js";
 import { faultFrom, noFault } from "../../harness/parts/faults/index.js";
 import { ensureImage } from "../../harness/targets/build.js";
 import { parseTarget } from "../../harness/targets/spec.js";

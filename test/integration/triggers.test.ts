@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { expectation } from "../../harness/catalogue/catalogue.js";
 import { eventsOf, FAULT_START, seriesOf } from "../../harness/core/history.js";
-import { AofDirEvidence, FdLeakEvidence } from "../../harness/parts/checkers/index.js";
 import { pipesPerAttempt } from "../../harness/parts/checkers/fd-leak.js";
+import { AofDirEvidence, FdLeakEvidence } from "../../harness/parts/checkers/index.js";
 import type { FaultName } from "../../harness/parts/faults/index.js";
 import { fdSamples, fdsProbe } from "../../harness/parts/probes/fds.js";
 import { runScenario } from "../../harness/run/scenario.js";

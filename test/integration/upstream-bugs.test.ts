@@ -91,7 +91,8 @@ describe("upstream Redis bugs, before and after their fix", () => {
         for (const gives of c.before.gives) expect(before).toHaveOutcome(gives);
         for (const gives of c.after.gives) expect(after).toHaveOutcome(gives);
         // What the catalogue records, where it holds the scenario yet, is what was measured here.
-        for (const r of run.results) if (r.expected !== null) expect(meets(r.decision, r.expected)).toBe(true);
+        for (const r of run.results)
+          if (r.expected !== null) expect(meets(r.decision, r.expected)).toBe(true);
         expect(run.ok).toBe(true);
         c.check(before, after);
         expect(await countContainers(run.runId)).toBe(0);

@@ -5,7 +5,8 @@ import definition, { type FreshClientsEvidence } from "../scenarios/fresh-client
 /** Our checker's evidence, typed: only a decision our checker made carries it. */
 function evidenceOf(result: TargetResult | undefined): FreshClientsEvidence {
   const decision: Decision | undefined = result?.decision;
-  if (decision?.checker !== "fresh-clients") throw new Error(`not decided by fresh-clients: ${decision?.checker}`);
+  if (decision?.checker !== "fresh-clients")
+    throw new Error(`not decided by fresh-clients: ${decision?.checker}`);
   return decision.evidence as FreshClientsEvidence;
 }
 
