@@ -11,7 +11,10 @@ export const FAULTS = ["seccomp-enomem", "pids-limit", "none"] as const;
 export const BASE_MODES = ["auto", "online", "offline"] as const;
 export const MAX_CONCURRENCY = 8;
 
-const json: OptionSpec = { type: "boolean", help: "print only JSON on stdout (progress stays on stderr)" };
+const json: OptionSpec = {
+  type: "boolean",
+  help: "print only JSON on stdout, and no progress on stderr (errors still go there)",
+};
 const sources: OptionSpec = {
   type: "string",
   arg: "DIR",
@@ -67,7 +70,7 @@ export const commands: CommandSpec[] = [
       report: {
         type: "string",
         arg: "DIR",
-        help: "also write a bug report there: report.md, report.json, fds.svg, raw/ logs and samples (DIR must be new, empty, or an earlier report, which is replaced)",
+        help: "also write a bug report there: report.md, report.json, chart.svg (where the deciding checker names a series to plot), scenario.json, raw/ logs, events, series and attempts (DIR must be new, empty, or an earlier report, which is replaced)",
       },
       json,
       ...build,
