@@ -75,8 +75,8 @@ async function harnessRound(dir: string, i: number): Promise<Phases> {
       return {
         "container start": p.containerStartMs,
         workload: p.workloadMs,
-        "until verdict": p.verdictMs,
-        teardown: p.totalMs - p.containerStartMs - p.workloadMs - p.verdictMs,
+        "until verdict": p.decideMs,
+        teardown: p.totalMs - p.containerStartMs - p.workloadMs - p.decideMs,
       };
     }),
   };

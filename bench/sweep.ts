@@ -51,11 +51,11 @@ async function sweepFigures(): Promise<void> {
       sum = {
         start: sum.start + p.containerStartMs,
         workload: sum.workload + p.workloadMs,
-        verdict: sum.verdict + p.verdictMs,
+        verdict: sum.verdict + p.decideMs,
         total: sum.total + c.seconds * 1000,
       };
     console.log(
-      `${`${c.path} ${c.fault}`.padEnd(42)}${(p ? s(p.containerStartMs) : "—").padStart(6)} ${(p ? s(p.workloadMs) : "—").padStart(9)} ${(p ? s(p.verdictMs) : "—").padStart(8)} ${s(c.seconds * 1000).padStart(11)} ${String(c.attempts ?? "—").padStart(9)}  ${c.text}`,
+      `${`${c.path} ${c.fault}`.padEnd(42)}${(p ? s(p.containerStartMs) : "—").padStart(6)} ${(p ? s(p.workloadMs) : "—").padStart(9)} ${(p ? s(p.decideMs) : "—").padStart(8)} ${s(c.seconds * 1000).padStart(11)} ${String(c.attempts ?? "—").padStart(9)}  ${c.text}`,
     );
   }
   console.log(

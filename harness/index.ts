@@ -5,34 +5,12 @@
  * The surface is deliberate: api/redis-repro.api.md records it and CI fails when it changes unseen.
  */
 
-// Scenarios: define (a script's default export), parse (data or a definition), load (a name or a file).
-export {
-  defineScenario,
-  loadScenario,
-  parseScenario,
-  type Scenario,
-  ScenarioData,
-  type ScenarioDefinition,
-} from "./scenario/index.js";
-
-// Running: one scenario on targets, one target, many (matrix) and every fork path (sweep).
-export { newRunId, type RunOptions, runScenario } from "./run/scenario.js";
-export { runTarget } from "./run/target.js";
-export { RunResult, type TargetResult } from "./run/result.js";
 export { type MatrixOptions, MatrixResult, runMatrix } from "./campaigns/matrix.js";
 export { runSweep, type SweepOptions, SweepResult } from "./campaigns/sweep.js";
-
-// The container, in the style of testcontainers' modules.
-export { RedisReproContainer, type StartedRedisReproContainer } from "./parts/container/redis-container.js";
-
 // The parts' contracts, and their built-ins (a user's own object goes wherever a built-in would).
 export type { CheckContext, Checker, Ended } from "./core/checker.js";
+export { UserError } from "./core/errors.js";
 export type { Fault, FaultContainerOptions } from "./core/fault.js";
-export type { DirEntry, ExecResult, FaultNode, FdEntry, Node, NodeLimits } from "./core/node.js";
-export type { Probe, Reading } from "./core/probe.js";
-export type { ScriptStep, Step, StepContext, Tally } from "./core/step.js";
-export { Checkers, Faults, Probes, Steps } from "./parts/index.js";
-
 // The history checkers read, and what they decide.
 export {
   type Attempt,
@@ -44,13 +22,29 @@ export {
   seriesOf,
   valueAt,
 } from "./core/history.js";
+export type { DirEntry, ExecResult, FaultNode, FdEntry, Node, NodeLimits } from "./core/node.js";
 export { Decision, type Expected, type Fact, meets, Outcome, type Plot } from "./core/outcome.js";
-
+export type { Probe, Reading } from "./core/probe.js";
+export { type Logger, setLogger, withLogger } from "./core/progress.js";
+export type { ScriptStep, Step, StepContext, Tally } from "./core/step.js";
+// The container, in the style of testcontainers' modules.
+export { RedisReproContainer, type StartedRedisReproContainer } from "./parts/container/redis-container.js";
+export { Checkers, Faults, Probes, Steps } from "./parts/index.js";
 // Reports: write a run's folder, read one back.
 export { readReport } from "./report/read.js";
 export { writeReport } from "./report/write.js";
-
+export { RunResult, type TargetResult } from "./run/result.js";
+// Running: one scenario on targets, one target, many (matrix) and every fork path (sweep).
+export { newRunId, type RunOptions, runScenario } from "./run/scenario.js";
+export { runTarget } from "./run/target.js";
+// Scenarios: define (a script's default export), parse (data or a definition), load (a name or a file).
+export {
+  defineScenario,
+  loadScenario,
+  parseScenario,
+  type Scenario,
+  ScenarioData,
+  type ScenarioDefinition,
+} from "./scenario/index.js";
 // Images, errors, logging.
 export { ensureImage, type TargetImage } from "./targets/build.js";
-export { UserError } from "./core/errors.js";
-export { type Logger, setLogger, withLogger } from "./core/progress.js";

@@ -242,7 +242,7 @@ export const SweepCell = z.object({
   /** The decision's summary line. */
   summary: z.string(),
   reason: z.string(),
-  /** Attempts the run saw. */
+  /** Attempts the decision rests on (the leaks checker's count; else every attempt the run saw). */
   attempts: z.number().nullable(),
   /** Fresh-client probes after the first attempt, and how many were refused. */
   probes: z.object({ total: z.number(), refused: z.number() }).nullable(),
@@ -314,13 +314,13 @@ export function sweepCommand(path: string, target: string, fault: string): strin
 }
 
 /**
- * The series the leaks checker judged, from its decision's evidence (read with the checker's own
- * schema); none from a run that failed or a decision of another checker.
+ * The leaks checker's evidence, read with the checker's own schema: the series it judged and the
+ * attempts it decided on. Undefined for a run that failed or a decision of another checker.
  */
-export function judgedGrowth(result: TargetResult | undefined): SeriesGrowth[] {
-  if (result?.decision.checker !== "leaks") return [];
+export function leaksEvidence(result: TargetResult | undefined): LeaksEvidence | undefined {
+  if (result?.decision.checker !== "leaks") return undefined;
   const parsed = LeaksEvidence.safeParse(result.decision.evidence);
-  return parsed.success ? parsed.data.growth : [];
+  return parsed.success ? parsed.data : undefined;
 }
 
 /** A cell's few words, from the leaks checker's decision: what leaks per attempt, or why it could not tell. */
@@ -344,11 +344,13 @@ export function toSweepCell(
   cell: MatrixCell,
   result: TargetResult | undefined,
 ): SweepCell {
-  const growth = judgedGrowth(result);
+  const evidence = leaksEvidence(result);
+  const growth = evidence?.growth ?? [];
   const history = result?.history;
   const first = history?.attempts[0];
   const probes = history && first ? connectResults(history).filter((p) => p.t >= first.t) : undefined;
-  const attempts = history ? history.attempts.length : null;
+  // The attempts the decision rests on; the log goes on while the container is torn down.
+  const attempts = evidence?.attempts ?? history?.attempts.length ?? null;
   const decision =
     cell.outcome === null || cell.label === null
       ? null

@@ -161,16 +161,6 @@ export function expectation(
   return stated ? { expected: stated, from: "scenario" } : { expected: "unmeasured", from: null };
 }
 
-/** The expectation as a run records it: an outcome or a label, or null where nothing is expected. */
-export function expectedOf(
-  scenario: ExpectingScenario,
-  target: string,
-  data: Catalogue = catalogue,
-): Expected | null {
-  const { expected } = expectation(scenario, target, data);
-  return expected === "unmeasured" ? null : expected;
-}
-
 /** Orders targets as releases: by version, a release before its patched builds. */
 export function compareTargets(a: string, b: string): number {
   const x = parseTarget(a);

@@ -59,18 +59,18 @@ const targetsHelp =
 export const commands: CommandSpec[] = [
   {
     name: "run",
-    summary: "run a scenario on targets side by side and give verdicts with evidence",
+    summary: "run a scenario on targets side by side: each an outcome (bug, no-bug, unknown) with its evidence",
     about: `With no target: the scenario's own targets (for the seed, ${DEFAULT_SCENARIO}: 3.2.8 and 3.2.8+fix-aof-pipe-leak). Missing images are built first, one at a time.`,
     args: [{ name: "TARGET", variadic: true, help: targetsHelp }],
     argsAlias: "target",
     options: {
       scenario: scenario(false),
       target,
-      fault: { type: "string", choices: FAULTS, help: "override the scenario's fork-failure injector" },
+      fault: { type: "string", choices: FAULTS, help: "the main node's whole-run fault instead of the scenario's" },
       report: {
         type: "string",
         arg: "DIR",
-        help: "also write a bug report there: report.md, report.json, chart.svg (where the deciding checker names a series to plot), scenario.json, raw/ logs, events, series and attempts (DIR must be new, empty, or an earlier report, which is replaced)",
+        help: "also write a bug report there: report.md, report.json, chart.svg (the deciding checker's plot), scenario.json (and a script scenario's copy with its sha256), raw/ logs, events, series and attempts (DIR must be new, empty, or an earlier report, which is replaced)",
       },
       json,
       ...build,
@@ -80,9 +80,9 @@ export const commands: CommandSpec[] = [
   },
   {
     name: "matrix",
-    summary: "run scenarios × releases in parallel and compare each verdict with the release catalogue",
+    summary: "run scenarios × releases in parallel and compare each outcome with the release catalogue",
     about:
-      "Missing images are built first, one at a time. Prints release × scenario → verdict, failed forks and fds.",
+      "Missing images are built first, one at a time. Prints release × scenario → label ✓/✗ against the catalogue, the checker's summary line and the time.",
     args: [
       {
         name: "RELEASES",
@@ -98,7 +98,7 @@ export const commands: CommandSpec[] = [
       retries: {
         type: "string",
         arg: "N",
-        help: "run a cell that differs (or fails to run) again, after the others, up to N times, 0..3 (default 1); earlier verdicts stay in the table, JSON and JUnit",
+        help: "run a cell that differs (or fails to run) again, after the others, up to N times, 0..3 (default 1); earlier runs stay in the table, JSON and JUnit",
       },
       junit: {
         type: "string",
@@ -107,16 +107,16 @@ export const commands: CommandSpec[] = [
       },
       record: {
         type: "boolean",
-        help: "write the measured verdicts into the catalogue with today's date and the harness version (a maintainer's step)",
+        help: "write the measured outcomes and labels into the catalogue with today's date and the harness version (a maintainer's step)",
       },
       catalogue: {
         type: "boolean",
-        help: "print the catalogue (releases, hash check, config, expected verdicts) and exit",
+        help: "print the catalogue (releases, hash check, config, what each scenario gave) and exit",
       },
       json,
       ...build,
     },
-    exit: "0 every verdict matches the catalogue (unmeasured ones are reported, not failed), 1 one differs or a run failed",
+    exit: "0 every measured expectation met (unmeasured cells are reported, not failed), 1 one differs or a run failed",
     load: () => import("./matrix.js").then((m) => m.run),
   },
   {
@@ -164,7 +164,7 @@ export const commands: CommandSpec[] = [
       report: {
         type: "string",
         arg: "DIR",
-        help: "also write sweep.md, sweep.json and a chart per leaking cell there",
+        help: "also write sweep.md, sweep.json and the chart of each cell that is not clean",
       },
       json,
       ...build,
@@ -174,9 +174,9 @@ export const commands: CommandSpec[] = [
   },
   {
     name: "bisect",
-    summary: "find the release, commit or patch where a scenario's verdict flips, by runs",
+    summary: "find the release, commit or patch where a scenario's outcome flips, by runs",
     about:
-      "Binary search from --good to --bad (either may be the older); each step runs the scenario on one target, the ends first, side by side. A verdict equal to --good's is good; inconclusive, or a target that does not build, is skipped (as git bisect skip); any other is bad. Over releases (default): those from A to B that can run here (in the catalogue, or with a cached tarball); a flip across never-run releases is named as a gap. Over commits (--commits, or an end written git:REF): every first-parent commit from A to B of the --git-dir clone. With one release and patches on one side (--bad 3.2.8 --good 3.2.8+fix-aof-pipe-leak) the two builds run to confirm the patch flips it.",
+      "Binary search from --good to --bad (either may be the older); each step runs the scenario on one target, the ends first, side by side. By outcome: no-bug is good, bug is bad, unknown (or a target that does not build) is skipped as git bisect skip; an end that contradicts its name is said in one line. After each step it prints the range still to search and about how many steps are left. Ends on different lines of history are refused with their merge-base offered. Over releases (default): those from A to B that can run here (in the catalogue, or with a cached tarball); a flip across never-run releases is named as a gap. Over commits (--commits, or an end written git:REF): every first-parent commit from A to B of the --git-dir clone. With one release and patches on one side (--bad 3.2.8 --good 3.2.8+fix-aof-pipe-leak) the two builds run to confirm the patch flips it.",
     options: {
       good: {
         type: "string",
@@ -193,22 +193,22 @@ export const commands: CommandSpec[] = [
       json,
       ...build,
     },
-    exit: "0 the flip was found, 1 no single flip (the ends agree, only skipped or never-run targets between, or it flips back)",
+    exit: "0 the flip was found, 1 no single flip (the ends agree, an end is unknown, only skipped or never-run targets between, or it flips back)",
     load: () => import("./bisect.js").then((m) => m.run),
   },
   {
     name: "bisect-run",
     summary: "for `git bisect run`: build the working tree, run a scenario, exit 0 good, 1 bad, 125 skip",
     about:
-      "Builds the tree as it is (dir:DIR, uncommitted changes included) and runs the scenario on it. By default a leak (exhaustion or growing) is bad and stable good, to find the commit that brought a leak; to find the one that fixed it, start git bisect with the fixed commit as bad and pass --fix. Example: git bisect start --first-parent 3.2.9 3.2.8; git bisect run npx redis-repro bisect-run --fix.",
+      "Builds the tree as it is (dir:DIR, uncommitted changes included) and runs the scenario on it. By default the bug is bad and no bug good, to find the commit that brought a bug; to find the one that fixed it, start git bisect with the fixed commit as bad and pass --fix. Example: git bisect start --first-parent 3.2.9 3.2.8; git bisect run npx redis-repro bisect-run --fix.",
     options: {
       tree: { type: "string", arg: "DIR", default: ".", help: "the Redis source tree to build" },
-      fix: { type: "boolean", help: "hunting a fix: a leak exits 0, stable exits 1" },
+      fix: { type: "boolean", help: "hunting a fix: the bug exits 0, no bug exits 1" },
       scenario: scenario(false),
       json,
       ...build,
     },
-    exit: "0 good, 1 bad, 125 cannot test (it did not build, or the run was inconclusive), 128 any other failure (stops git bisect)",
+    exit: "0 good, 1 bad, 125 cannot test (it did not build, or the outcome was unknown), 128 any other failure (stops git bisect)",
     load: () => import("./bisect-run.js").then((m) => m.run),
   },
   {

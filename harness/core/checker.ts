@@ -31,5 +31,7 @@ export interface CheckContext {
 export interface Checker<E = unknown> {
   readonly name: string;
   readonly probes?: readonly Probe[];
+  /** Series it reads (PROBE.FIELD) that its own probes do not make: checked against the scenario's before a run. */
+  readonly reads?: readonly string[];
   decide(history: History, context: CheckContext): Decision<E> | undefined;
 }

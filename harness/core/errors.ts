@@ -3,9 +3,9 @@
  * 130/143 (SIGINT/SIGTERM) come from harness/core/interrupt.ts.
  */
 export const ExitCode = {
-  /** Every verdict (or outcome) as expected. */
+  /** Every outcome as expected. */
   ok: 0,
-  /** A verdict not as expected, or no single flip for bisect. */
+  /** An outcome not as expected, or no single flip for bisect. */
   notAsExpected: 1,
   /** The command line or an input file is wrong: fix what you typed. */
   usage: 2,
@@ -49,7 +49,7 @@ export function errorText(error: unknown): string {
 
 /**
  * The environment failed the run (the engine went away, a container was removed from outside), not
- * the user's input nor the verdict: `kind` lets the CLI give it the environment's exit code.
+ * the user's input nor an outcome: `kind` lets the CLI give it the environment's exit code.
  */
 export class EnvironmentError extends UserError {
   constructor(message: string) {

@@ -1,20 +1,10 @@
 import { dockerode } from "./client.js";
+import { removeContainer } from "./containers.js";
 import { LABEL_MANAGED, LABEL_RUN } from "./labels.js";
 import { type Liveness, ownerLiveness } from "./owner.js";
 
 async function removeIds(ids: string[]): Promise<void> {
-  const docker = await dockerode();
-  await Promise.all(
-    ids.map((id) =>
-      docker
-        .getContainer(id)
-        .remove({ force: true, v: true })
-        .catch((error: { statusCode?: number }) => {
-          // Already gone (a parallel cleanup, or AutoRemove) is the outcome we want.
-          if (error.statusCode !== 404 && error.statusCode !== 409) throw error;
-        }),
-    ),
-  );
+  await Promise.all(ids.map(removeContainer));
 }
 
 /** Removes networks by id; one already gone is the outcome we want. Their containers must be gone first. */

@@ -68,8 +68,9 @@ export async function setPidsLimit(id: string, limit: number): Promise<void> {
 }
 
 /**
- * Kills and removes one container at once. Used after a run's verdict: the evidence is already read,
- * so waiting for a graceful stop (Redis would rewrite or fsync its AOF) costs time and checks nothing.
+ * Kills and removes one container at once: after a run's decision (the evidence is read, and a
+ * graceful stop, where Redis rewrites or fsyncs its AOF, checks nothing) and in every cleanup. Already
+ * gone (a parallel cleanup), or being removed (409), is the outcome wanted.
  */
 export async function removeContainer(id: string): Promise<void> {
   await (await dockerode())

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { EndCause } from "../core/node.js";
 import { EnvironmentError, errorText, UserError } from "../core/errors.js";
+import type { EndCause } from "../core/node.js";
 import { containerState } from "./containers.js";
 
 /**

@@ -40,13 +40,18 @@ export interface BuildRequest {
   labels: Record<string, string>;
   /** Build only up to this stage (the classic builder's --target). */
   target?: string;
+  /**
+   * The engine's default network for RUN steps. Only for a base image's own packages (made once,
+   * like a pull); a Redis build never has it.
+   */
+  network?: boolean;
   /** Each line of the builder's output, as it comes. */
   onLine: (line: string) => void;
 }
 
 /**
  * Builds with the engine's classic builder through the API: no CLI or buildx plugin needed, and
- * networkmode none, because a build must not need the network. Throws the builder's own error.
+ * networkmode none, because a build must not need the network (a base's packages aside). Throws the builder's own error.
  */
 export async function buildImage(request: BuildRequest): Promise<void> {
   const docker = await dockerode();
@@ -54,7 +59,7 @@ export async function buildImage(request: BuildRequest): Promise<void> {
     t: request.tag,
     buildargs: request.buildargs,
     labels: { [LABEL_MANAGED]: "true", ...request.labels },
-    networkmode: "none",
+    networkmode: request.network ? "default" : "none",
     rm: true,
     forcerm: true,
     nocache: request.noCache === true,

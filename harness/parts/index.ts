@@ -12,7 +12,7 @@ import {
   leaksChecker,
   withinChecker,
 } from "./checkers/index.js";
-import { faultFrom, noFault, pidsLimit, seccompEnomem } from "./faults/index.js";
+import { faultFrom, libfiu, networkCut, noFault, pidsLimit, seccomp, seccompEnomem } from "./faults/index.js";
 import {
   aofDirProbe,
   commandProbe,
@@ -39,8 +39,11 @@ export const Probes = {
 export const Faults = {
   seccompEnomem,
   pidsLimit,
+  libfiu,
+  seccomp,
+  networkCut,
   none: noFault,
-  /** A fault by its data form's name. */
+  /** A fault by its data form (a name, or an object naming its kind). */
   named: faultFrom,
 } as const;
 

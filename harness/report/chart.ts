@@ -179,14 +179,7 @@ export function chartGeometry(run: RunResult): ChartGeometry | undefined {
     yTicks: ticks(yMax, yStep),
     x,
     y,
-    series: series.map((s) => {
-      const each = spacing(s.rings) >= MIN_RING_SPACING;
-      return {
-        ...s,
-        label: each || s.rings.length === 0 ? s.label : `${s.label} · ring: the first attempt`,
-        ringMarks: each ? "each" : "first",
-      };
-    }),
+    series: series.map((s) => ({ ...s, ringMarks: spacing(s.rings) >= MIN_RING_SPACING ? "each" : "first" })),
     ceilings,
     faultNames: [...new Set(series.flatMap((s) => s.faults.map((f) => f.name)))],
   };
@@ -250,7 +243,12 @@ export function renderChart(run: RunResult): string | undefined {
     out.push(mark, text(kx + 34, ky, words, `fill="#222222"`));
     kx += 34 + words.length * 6.6 + 18;
   };
-  if (g.series.some((s) => s.rings.length)) key(ring(kx + 13, ky - 4, "#555555"), "attempt");
+  const ringed = g.series.filter((s) => s.rings.length);
+  if (ringed.length)
+    key(
+      ring(kx + 13, ky - 4, "#555555"),
+      ringed.every((s) => s.ringMarks === "each") ? "attempt" : "attempt (where too dense: the first only)",
+    );
   const crossLabels = [...new Set(g.series.flatMap((s) => s.crosses.map((c) => c.label)))];
   if (crossLabels.length) key(cross(kx + 13, ky - 4, 4, CROSS_COLOUR), crossLabels.join(", "));
   if (g.ceilings.length)
@@ -264,13 +262,24 @@ export function renderChart(run: RunResult): string | undefined {
       `fault: ${g.faultNames.join(", ")}`,
     );
 
-  // Fault windows under everything else.
-  for (const s of g.series) {
-    for (const f of s.faults) {
-      const [x1, x2] = [g.x(f.start), g.x(f.heal ?? g.xMaxMs)];
+  // Fault windows under everything else: each fault's windows over every target, merged where they
+  // overlap (each target's run has its own clock, on one axis), and named once per band.
+  for (const name of g.faultNames) {
+    const windows = g.series
+      .flatMap((s) => s.faults.filter((f) => f.name === name))
+      .map((f) => ({ start: f.start, end: f.heal ?? g.xMaxMs }))
+      .sort((a, b) => a.start - b.start);
+    const bands: { start: number; end: number }[] = [];
+    for (const w of windows) {
+      const last = bands.at(-1);
+      if (last && w.start <= last.end) last.end = Math.max(last.end, w.end);
+      else bands.push({ ...w });
+    }
+    for (const b of bands) {
+      const [x1, x2] = [g.x(b.start), g.x(b.end)];
       out.push(
         `<rect x="${n(x1)}" y="${plot.top}" width="${n(Math.max(1, x2 - x1))}" height="${plot.bottom - plot.top}" fill="${FAULT_FILL}"/>`,
-        text(x1 + 4, plot.top + 14, f.name, `fill="#555555"`),
+        text(x1 + 4, plot.top + 14, name, `fill="#555555"`),
       );
     }
   }

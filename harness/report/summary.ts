@@ -62,7 +62,7 @@ export function summaryRows(results: TargetResult[]): [string, ...string[]][] {
       "wall: start/load/decide",
       ...results.map(
         (r) =>
-          `${seconds(r.phases.containerStartMs)} / ${seconds(r.phases.workloadMs)} / ${seconds(r.phases.verdictMs)}`,
+          `${seconds(r.phases.containerStartMs)} / ${seconds(r.phases.workloadMs)} / ${seconds(r.phases.decideMs)}`,
       ),
     ],
     [

@@ -35,7 +35,9 @@ function startTime(history: History, start: EpisodeStart): number | undefined {
 /** The time a window heals (undefined: not yet known, or never). */
 function healTime(history: History, heal: EpisodeHeal, started: number): number | undefined {
   if (heal === "never") return undefined;
-  if ("attempts" in heal) return after(history.attempts[heal.attempts - 1]?.t, heal.afterMs);
+  // Counted from the window's own start, as a mark is: each window of a repeated episode heals on its own.
+  if ("attempts" in heal)
+    return after(history.attempts.filter((a) => a.t >= started)[heal.attempts - 1]?.t, heal.afterMs);
   if ("mark" in heal)
     return after(eventsOf(history, MARK, { name: heal.mark }).find((e) => e.t >= started)?.t, heal.afterMs);
   return started + heal.afterMs;

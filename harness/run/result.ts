@@ -39,7 +39,7 @@ export const TargetResult = z.object({
   phases: z.object({
     containerStartMs: z.number(),
     workloadMs: z.number(),
-    verdictMs: z.number(),
+    decideMs: z.number(),
     totalMs: z.number(),
   }),
   memory: z.object({ limitBytes: z.number(), peakBytes: z.number().nullable() }),

@@ -1,12 +1,13 @@
+import { expectation } from "../catalogue/catalogue.js";
 import type { Ended } from "../core/checker.js";
 import { type Clock, runClock } from "../core/clock.js";
 import { errorText, UserError } from "../core/errors.js";
 import type { Episode, Fault } from "../core/fault.js";
 import { EXITED, MARK } from "../core/history.js";
+import type { Node } from "../core/node.js";
 import { type Decision, type Expected, meets } from "../core/outcome.js";
 import type { Probe } from "../core/probe.js";
 import { progress } from "../core/progress.js";
-import { expectation } from "../catalogue/catalogue.js";
 import { unionProbes } from "../parts/checkers/index.js";
 import type { Scenario } from "../scenario/index.js";
 import type { TargetImage } from "../targets/build.js";
@@ -117,7 +118,7 @@ export async function runTarget(
     phases: {
       containerStartMs,
       workloadMs,
-      verdictMs: clock.now() - containerStartMs - workloadMs,
+      decideMs: clock.now() - containerStartMs - workloadMs,
       totalMs: clock.now(),
     },
     memory: { limitBytes: scenario.limits.memory, peakBytes },
@@ -127,13 +128,13 @@ export async function runTarget(
 }
 
 /** The scenario's episodes, the main node's whole-run fault replaced by the run's override (`--fault`). */
-function episodesOf(scenario: Scenario, override: Fault | undefined): Episode[] {
+export function episodesOf(scenario: Pick<Scenario, "episodes">, override: Fault | undefined): Episode[] {
   const [main, ...rest] = scenario.episodes;
   return override && main ? [{ ...main, fault: override }, ...rest] : scenario.episodes;
 }
 
 /** Each node's faults: their container options apply from the node's creation, whenever they start. */
-function faultsByNode(episodes: readonly Episode[]): Map<string, Fault[]> {
+export function faultsByNode(episodes: readonly Episode[]): Map<string, Fault[]> {
   const byNode = new Map<string, Fault[]>();
   for (const e of episodes) byNode.set(e.node, [...(byNode.get(e.node) ?? []), e.fault]);
   return byNode;
@@ -143,7 +144,7 @@ function faultsByNode(episodes: readonly Episode[]): Map<string, Fault[]> {
  * The scenario's probes and what its checker asks for, one per node and name: where both ask for the
  * same probe it reads when both agree (the fd checkers hold fresh clients back near a full table).
  */
-function probesOf(scenario: Scenario): Probe[] {
+export function probesOf(scenario: Pick<Scenario, "probes" | "checker">): Probe[] {
   return unionProbes([scenario.probes, scenario.checker.probes]);
 }
 
@@ -153,9 +154,9 @@ function probesOf(scenario: Scenario): Probe[] {
  * probe shows in the report instead of an empty series. A node whose reads all failed is asked
  * whether it still runs: if not, the run is over.
  */
-async function readProbes(
+export async function readProbes(
   probes: readonly Probe[],
-  nodes: RunNodes,
+  nodes: { get(name: string): Node; readonly all: ReadonlyMap<string, unknown> },
   recorder: HistoryRecorder,
   clock: Clock,
   attemptsNeeded: number,

@@ -5,13 +5,13 @@ import { pathToFileURL } from "node:url";
 import type { z } from "zod";
 import type { Checker } from "../core/checker.js";
 import { errorText, firstIssue, UserError } from "../core/errors.js";
-import type { Episode } from "../core/fault.js";
+import type { Episode, Fault } from "../core/fault.js";
 import type { Expected } from "../core/outcome.js";
 import { scenariosDir } from "../core/paths.js";
 import type { Probe } from "../core/probe.js";
 import type { ScriptStep, Step } from "../core/step.js";
-import { checkerFrom } from "../parts/checkers/index.js";
-import { faultFrom } from "../parts/faults/index.js";
+import { type CheckerInput, checkerFrom, isChecker } from "../parts/checkers/index.js";
+import { type FaultSpec, faultFrom } from "../parts/faults/index.js";
 import { probeFrom } from "../parts/probes/index.js";
 import { scriptStep, stepFrom } from "../parts/workload/index.js";
 import {
@@ -72,12 +72,14 @@ export function defineScenario(definition: ScenarioDefinition): ScenarioDefiniti
 
 export const DEFAULT_SCENARIO = "aof-auto-rewrite-enomem";
 
-/** A part of a script as data: a function or object by its name. */
+/** A part of a script as data: a function or object by its name (inside all/any too). */
 function named(part: unknown, kind: string): unknown {
   if (typeof part === "function") return { [kind]: "script", name: part.name || "anonymous" };
   if (typeof part === "object" && part !== null && !Array.isArray(part)) {
     const fn = Object.values(part).some((v) => typeof v === "function");
     if (fn) return { [kind]: "script", name: (part as { name?: string }).name ?? "anonymous" };
+    const of = (part as { of?: unknown }).of;
+    if (Array.isArray(of)) return { ...part, of: of.map((p) => named(p, kind)) };
   }
   return part;
 }
@@ -91,20 +93,32 @@ export function parseScenario(input: unknown, source: string | ScenarioSource): 
   const parsed = ScenarioDefinitionSchema.safeParse(input);
   if (!parsed.success)
     throw new UserError(
-      `invalid scenario ${from.file ?? from.ref}: ${firstIssue(parsed.error)}; fix that field`,
+      `invalid scenario ${from.file ?? from.ref}: ${firstIssue({ issues: [specificIssue(parsed.error.issues[0], input)] })}; fix that field`,
     );
   const s = parsed.data;
+  // The data form (a name, or an object naming its kind) or a script's own fault object (it has a name).
   const fault = (f: z.infer<typeof ScenarioDefinitionSchema>["fault"]) =>
-    typeof f === "string" ? faultFrom(f) : f;
+    typeof f === "string" || !("name" in f) ? faultFrom(f as FaultSpec) : (f as Fault);
   const raw = input as Record<string, unknown>;
+  const probes = s.probes.map((p) => ("probe" in p ? probeFrom(p) : (p as Probe)));
+  // Parsed: every part is a spec or a Checker, however loosely the schema types its output.
+  const checker = checkerFrom(guardedParts(s.checker as CheckerInput, from));
+  checkProbeNames(probes, checker, s.attempt, from);
   const episodes: Episode[] = [
     { fault: fault(s.fault), node: "main", start: "start", heal: "never" },
     ...Object.entries(s.nodes).map(
-      ([node, n]): Episode => ({ fault: faultFrom(n.fault), node, start: "start", heal: "never" }),
+      ([node, n]): Episode => ({ fault: fault(n.fault), node, start: "start", heal: "never" }),
     ),
-    ...s.faults.map((e): Episode => ({ ...e, fault: faultFrom(e.fault) })),
+    ...s.faults.map((e): Episode => ({ ...e, fault: fault(e.fault) })),
   ];
-  checkEpisodes(episodes, s.budgets.timeLimitSeconds * 1000);
+  try {
+    checkEpisodes(episodes, s.budgets.timeLimitSeconds * 1000);
+  } catch (error) {
+    // The user's mistake, named with the file it is in.
+    if (error instanceof UserError)
+      throw new UserError(`invalid scenario ${from.file ?? from.ref}: ${error.message}`);
+    throw error;
+  }
   return {
     name: s.name,
     description: s.description,
@@ -117,11 +131,9 @@ export function parseScenario(input: unknown, source: string | ScenarioSource): 
     workload: s.workload.map((w) =>
       typeof w === "function" ? scriptStep(w as ScriptStep) : "run" in w ? (w as Step) : stepFrom(w),
     ),
-    probes: s.probes.map((p) => ("probe" in p ? probeFrom(p) : (p as Probe))),
+    probes,
     attempt: s.attempt,
-    checker: hasCode(raw.checker)
-      ? guarded(checkerFrom(s.checker as Parameters<typeof checkerFrom>[0]), from)
-      : checkerFrom(s.checker as Parameters<typeof checkerFrom>[0]),
+    checker,
     budgets: s.budgets,
     targets: s.targets,
     expect: s.expect,
@@ -131,9 +143,62 @@ export function parseScenario(input: unknown, source: string | ScenarioSource): 
       probes: ((raw.probes as unknown[] | undefined) ?? []).map((p) => named(p, "probe")),
       checker: named(raw.checker, "checker"),
       fault: named(raw.fault, "fault"),
+      ...(Array.isArray(raw.faults)
+        ? {
+            faults: raw.faults.map((e) =>
+              typeof e === "object" && e !== null && "fault" in e
+                ? { ...e, fault: named(e.fault, "fault") }
+                : e,
+            ),
+          }
+        : {}),
+      ...(raw.nodes && typeof raw.nodes === "object"
+        ? {
+            nodes: Object.fromEntries(
+              Object.entries(raw.nodes).map(([name, n]) => [
+                name,
+                typeof n === "object" && n !== null && "fault" in n
+                  ? { ...n, fault: named(n.fault, "fault") }
+                  : n,
+              ]),
+            ),
+          }
+        : {}),
     },
     source: from,
   };
+}
+
+interface Issue {
+  code: string;
+  path: readonly PropertyKey[];
+  message: string;
+  errors?: Issue[][];
+}
+
+/**
+ * The issue to name where a slot takes data or a script's own object (a union): zod says only
+ * "Invalid input" there. What the value is decides which form's complaint is meant: code (or an
+ * object where the data form is a word, e.g. a fault) is the script's own object's; anything else
+ * the data form's, down to the field ("workload.0.step: Invalid discriminator value. Expected …").
+ */
+function specificIssue(issue: Issue | undefined, input: unknown, base: readonly PropertyKey[] = []): Issue {
+  if (!issue) return { code: "custom", path: base, message: "invalid" };
+  const path = [...base, ...issue.path];
+  const options = (issue.errors ?? []).filter((list) => list.length > 0);
+  if (issue.code !== "invalid_union" || options.length === 0) return { ...issue, path };
+  const value = path.reduce<unknown>(
+    (v, key) => (typeof v === "object" && v !== null ? (v as Record<PropertyKey, unknown>)[key] : undefined),
+    input,
+  );
+  const isObjectForm = (list: Issue[]) => list.every((i) => i.code === "custom" && i.path.length === 0);
+  const data = options.filter((list) => !isObjectForm(list));
+  const refusedOutright = data.every((list) =>
+    list.every((i) => i.path.length === 0 && (i.code === "invalid_type" || i.code === "invalid_value")),
+  );
+  const code = hasCode(value) || (typeof value === "object" && value !== null && refusedOutright);
+  const chosen = code ? options.findLast(isObjectForm) : data[0];
+  return specificIssue((chosen ?? options[0])?.[0], input, path);
 }
 
 /** Whether a part of a definition holds code (a function anywhere in it): a user's own part. */
@@ -144,6 +209,52 @@ function hasCode(value: unknown, depth = 0): boolean {
 }
 
 /**
+ * The checker input with each of the script's own Checker objects (at any depth of all/any) guarded,
+ * so that its mistakes are named as the user's and by its own name; built-ins pass as they are.
+ */
+function guardedParts(input: CheckerInput, from: ScenarioSource): CheckerInput {
+  if (isChecker(input)) return guarded(input, from);
+  if (input.checker === "all" || input.checker === "any")
+    return { ...input, of: input.of.map((part) => guardedParts(part, from)) };
+  return input;
+}
+
+/**
+ * Names the probes' series must keep apart, checked once the parts are made: a checker's own probe
+ * under a name the scenario uses on another node would mix two nodes' readings in one series, and an
+ * attempt counted by a series needs a probe that makes it.
+ */
+function checkProbeNames(
+  probes: Probe[],
+  checker: Checker,
+  attempt: AttemptSpec,
+  from: ScenarioSource,
+): void {
+  const where = from.file ?? from.ref;
+  for (const own of checker.probes ?? []) {
+    const i = probes.findIndex((p) => p.name === own.name && p.node !== own.node);
+    if (i >= 0)
+      throw new UserError(
+        `invalid scenario ${where}: probes.${i}.name: "${own.name}" is a probe the checker ${checker.name} reads on node ${own.node}; give the probe on ${probes[i]?.node} another name`,
+      );
+  }
+  // A series that names no probe would only show as "could not be read" at the time limit.
+  const names = [...new Set([...probes, ...(checker.probes ?? [])].map((p) => p.name))];
+  const refs = [
+    ...("series" in attempt ? [{ field: "attempt.series", series: attempt.series }] : []),
+    ...(checker.reads ?? []).map((series) => ({ field: `checker (${checker.name})`, series })),
+  ];
+  for (const { field, series } of refs) {
+    const dot = series.indexOf(".");
+    const probe = dot < 0 ? series : series.slice(0, dot);
+    if (dot < 1 || !names.includes(probe))
+      throw new UserError(
+        `invalid scenario ${where}: ${field}: reads ${series}, but there is no probe "${probe}" (series are named PROBE.FIELD; probes: ${names.join(", ") || "none"}); add the probe or fix the series`,
+      );
+  }
+}
+
+/**
  * A scenario's checker, with a user's mistake named as theirs: a checker that throws, or gives no
  * decision once the run has ended, is a usage error naming the checker and the scenario's file, not
  * the harness's internal error. Checkers made from data alone are the harness's own and pass as they are.
@@ -151,13 +262,15 @@ function hasCode(value: unknown, depth = 0): boolean {
 function guarded(checker: Checker, from: ScenarioSource): Checker {
   const where = from.file ?? from.ref;
   return {
-    ...checker,
     name: checker.name,
+    // Read, not spread: a class's probes may be a getter on its prototype.
+    ...(checker.probes ? { probes: checker.probes } : {}),
     decide(history, context) {
       let decision: ReturnType<Checker["decide"]>;
       try {
         decision = checker.decide(history, context);
       } catch (error) {
+        if (error instanceof UserError) throw error;
         throw new UserError(
           `checker "${checker.name}" of ${where} threw: ${scriptErrorText(where, error)}; fix the checker`,
         );
@@ -217,6 +330,8 @@ const SCRIPT_EXTENSIONS = new Set([".ts", ".mts", ".js", ".mjs"]);
 /**
  * Where a script's load error is, as esbuild (through tsx) or Node reports it: "file:line:column:
  * message" when it can be found, so a syntax error names the user's line rather than the loader.
+ * tsx's loader runs esbuild in another thread: its error arrives with only its message, whose lines
+ * after the first are esbuild's "FILE:LINE:COLUMN: ERROR: TEXT" (the column counted from 0).
  */
 export function scriptErrorText(file: string, error: unknown): string {
   const e = error as {
@@ -226,11 +341,18 @@ export function scriptErrorText(file: string, error: unknown): string {
   if (first?.location)
     return `${first.location.file ?? file}:${first.location.line}:${(first.location.column ?? 0) + 1}: ${first.text}`;
   const text = errorText(error);
+  const esbuild = text
+    .split("\n")
+    .map((l) => /^(.+):(\d+):(\d+): ERROR: (.+)$/.exec(l.trim()))
+    .find((m) => m !== null);
+  if (esbuild) return `${esbuild[1]}:${esbuild[2]}:${Number(esbuild[3]) + 1}: ${esbuild[4]}`;
   const stackLine = (error as Error)?.stack
     ?.split("\n")
     .find((l) => l.includes(basename(file)))
     ?.match(/\(?([^()\s]+:\d+:\d+)\)?$/)?.[1];
-  return `${text.split("\n")[0]}${stackLine ? ` (at ${stackLine.replace(/^file:\/\//, "")})` : ""}`;
+  // A loader may tag the module's URL (tsx: "?tsx-namespace=…"): the user's file is the path before it.
+  const at = stackLine?.replace(/^file:\/\//, "").replace(/\?[^:]*(?=:\d+:\d+$)/, "");
+  return `${text.split("\n")[0]}${at ? ` (at ${at})` : ""}`;
 }
 
 /**

@@ -5,7 +5,7 @@ import type { Probe } from "../core/probe.js";
 import type { ScriptStep, Step } from "../core/step.js";
 import { CheckerInput, CheckerSpec } from "../parts/checkers/index.js";
 import { Limits } from "../parts/container/limits.js";
-import { FaultName } from "../parts/faults/index.js";
+import { FaultName, FaultObjectSpec, FaultSpec } from "../parts/faults/index.js";
 import { ProbeSpec } from "../parts/probes/index.js";
 import { NodeName } from "../parts/probes/spec.js";
 import { StepSpec } from "../parts/workload/index.js";
@@ -27,7 +27,7 @@ export const NodeSpec = z
     /** Makes it a replica of that node (`slaveof NODE 6379`, which every release accepts). */
     replicaOf: z.string().optional(),
     /** Defaults to none: a scenario aims its fault at the main node unless it says otherwise. */
-    fault: FaultName.default("none"),
+    fault: FaultSpec.default("none"),
     redis: RedisConfig.default({}),
   })
   .strict();
@@ -76,7 +76,7 @@ export const EpisodeHeal = z.union([
 /** A fault for a window of the run on one node, optionally repeated; start and heal are history events. */
 export const EpisodeSpec = z
   .object({
-    fault: FaultName,
+    fault: FaultSpec,
     node: NodeName,
     start: EpisodeStart.default("start"),
     heal: EpisodeHeal.default("never"),
@@ -103,8 +103,11 @@ const fields = {
   /** The main node's redis.conf directives. */
   redis: RedisConfig,
   limits: Limits,
-  /** The fault on the main node for the whole run (other nodes say their own): shorthand for an episode. */
-  fault: FaultName,
+  /**
+   * The fault on the main node for the whole run (other nodes say their own): shorthand for an
+   * episode. A name, or an object naming its kind (parts/faults: libfiu, seccomp, network-cut…).
+   */
+  fault: FaultSpec,
   /** Faults that come and go: each an injector on a node, when it starts, when it heals, how often. */
   faults: z.array(EpisodeSpec).default([]),
   /** More nodes of the same target, by name ("main" is the scenario's own). */
@@ -195,27 +198,50 @@ export type ScenarioDataInput = z.input<typeof ScenarioData>;
 const isFunction = (v: unknown): v is (...args: never[]) => unknown => typeof v === "function";
 const has = (v: unknown, method: string) =>
   typeof v === "object" && v !== null && isFunction((v as Record<string, unknown>)[method]);
+const text = (v: unknown, key: string) =>
+  typeof v === "object" && v !== null && typeof (v as Record<string, unknown>)[key] === "string";
 
 /** A user's own part where the data names a built-in: an object that does the part's job. */
-export const StepObject = z.custom<Step>((v) => has(v, "run"), "a step object: { name, run(context) }");
+export const StepObject = z.custom<Step>(
+  (v) => has(v, "run") && text(v, "name"),
+  "a step object: { name, run(context) }",
+);
 export const ScriptStepFunction = z.custom<ScriptStep>(
   isFunction,
   "a step function: async (client, context) => …",
 );
+// The node is part of the contract: the run reads the probe on it, and the series it writes must not
+// mix with a same-named probe's on another node.
 export const ProbeObject = z.custom<Probe>(
-  (v) => (has(v, "read") || has(v, "onLog")) && typeof (v as Probe).name === "string",
+  (v) => (has(v, "read") || has(v, "onLog")) && text(v, "name") && text(v, "node"),
   "a probe object: { name, node, read(node, now) }",
 );
 export const FaultObject = z.custom<Fault>(
-  (v) => typeof v === "object" && v !== null && typeof (v as Fault).name === "string" && !("probe" in v),
+  (v) => text(v, "name") && text(v, "description") && !("probe" in (v as object)),
   "a fault object: { name, description, container?, start?, heal? }",
 );
+
+/**
+ * A fault where a script may write one: the data form, or the script's own Fault object. An object
+ * with a `fault` key is the data form (its own errors name the field); one without, a Fault object.
+ */
+const FaultInput = z.union([
+  z
+    .custom<Record<string, unknown>>((v) => typeof v === "object" && v !== null && "fault" in v)
+    .pipe(FaultObjectSpec),
+  FaultName,
+  FaultObject,
+]);
 
 /** A scenario script's definition: the data, with the script's own objects where it likes. */
 export const ScenarioDefinitionSchema = z
   .object({
     ...fields,
-    fault: z.union([FaultName, FaultObject]),
+    fault: FaultInput,
+    nodes: z
+      .record(z.string().regex(/^[a-z][a-z0-9-]*$/), NodeSpec.extend({ fault: FaultInput.default("none") }))
+      .default({}),
+    faults: z.array(EpisodeSpec.extend({ fault: FaultInput })).default([]),
     workload: z.array(z.union([StepSpec, ScriptStepFunction, StepObject])).min(1),
     probes: z.array(z.union([ProbeSpec, ProbeObject])).default([]),
     /** Data, or the script's own Checker object (at any depth of all/any). */

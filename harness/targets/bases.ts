@@ -1,10 +1,13 @@
+import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
+import tarStream from "tar-stream";
 import { z } from "zod";
 import { errorText, UserError } from "../core/errors.js";
 import { cacheRoot } from "../core/paths.js";
 import { progress } from "../core/progress.js";
-import { importImage, localImageId, tryPull } from "../engine/images.js";
+import { buildImage, importImage, localImageId, tryPull } from "../engine/images.js";
 import { LABEL_KIND } from "../engine/labels.js";
 
 /**
@@ -22,7 +25,16 @@ interface BaseDefinition {
   offline: string;
   /** debootstrap --include list for the offline equivalent. */
   include: string[];
+  /**
+   * Packages the images need at run time that the official image lacks: in the offline base through
+   * debootstrap's --include, on top of the official one in a derived base made once (builds run
+   * without network, so the Dockerfile cannot install them).
+   */
+  packages: string[];
 }
+
+/** libfiu's preload and its launcher and control scripts (parts/faults/libfiu.ts). */
+export const RUNTIME_PACKAGES = ["libfiu0", "fiu-utils"];
 
 const suite = "bookworm";
 
@@ -33,11 +45,14 @@ export function baseDefinitions(env: NodeJS.ProcessEnv = process.env): Record<Ba
       // A new name with ccache: an older offline builder without it is not taken for this one.
       offline: `redis-repro/base:${suite}-builder-ccache`,
       include: ["gcc", "make", "libc6-dev", "patch", "ccache"],
+      packages: [],
     },
     runtime: {
       official: env.REDIS_REPRO_RUNTIME_IMAGE ?? `debian:${suite}-slim`,
-      offline: `redis-repro/base:${suite}-slim`,
-      include: [],
+      // A new name with libfiu: an older offline runtime without it is not taken for this one.
+      offline: `redis-repro/base:${suite}-slim-fiu`,
+      include: RUNTIME_PACKAGES,
+      packages: RUNTIME_PACKAGES,
     },
   };
 }
@@ -105,16 +120,86 @@ async function makeOffline(role: BaseRole, definition: BaseDefinition): Promise<
   }
 }
 
-export async function resolveBase(role: BaseRole, mode: BaseMode): Promise<ResolvedBase> {
-  const definition = baseDefinitions()[role];
+/** The tag of an official base with packages added: its id and the package list name it. */
+export function derivedTag(role: BaseRole, officialId: string, packages: string[]): string {
+  const digest = createHash("sha256").update(packages.join(" ")).digest("hex").slice(0, 8);
+  return `redis-repro/base:${role}-${officialId.replace(/^sha256:/, "").slice(0, 12)}-${digest}`;
+}
+
+/**
+ * An official base with the packages the images need and it lacks, made once with the network
+ * (apt-get from the image's own sources, as a pull would fetch it) and reused: the Redis builds
+ * that start FROM it stay without network. Where it cannot be made (no Debian archive, a base
+ * without apt), the official base is used as it is: only the faults that need the packages refuse
+ * to run on its images, each saying so.
+ */
+async function withPackages(base: ResolvedBase, packages: string[]): Promise<ResolvedBase> {
+  if (!packages.length) return base;
+  const tag = derivedTag(base.role, base.id, packages);
+  const existing = await localImageId(tag);
+  if (existing) return { ...base, ref: tag, id: existing };
+  progress(`[bases] adding ${packages.join(", ")} to ${base.ref} as ${tag}`);
+  const pack = tarStream.pack();
+  const dockerfile = [
+    `FROM ${base.id}`,
+    // Lists and caches are not part of an image (the official slim image drops them too).
+    `RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${packages.join(" ")} && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin`,
+    "",
+  ].join("\n");
+  pack.entry({ name: "Dockerfile" }, dockerfile, () => pack.finalize());
+  const lines: string[] = [];
+  const [repo = "", version = ""] = tag.split(":");
+  try {
+    await buildImage({
+      // tar-stream's Pack is a streamx Readable, which the engine API reads like a Node one.
+      context: pack as unknown as Readable,
+      tag: `${repo}:${version}`,
+      buildargs: {},
+      labels: { [LABEL_KIND]: `base-${base.role}` },
+      network: true,
+      onLine: (line) => lines.push(line),
+    });
+  } catch (error) {
+    progress(
+      `[bases] could not add ${packages.join(", ")} to ${base.ref} (${errorText(error).split("\n")[0]}); using it as it is: the libfiu fault will refuse its images`,
+    );
+    return base;
+  }
+  const id = await localImageId(tag);
+  if (!id) throw new Error(`build of ${tag} reported success but left no image`);
+  progress(`[bases] made ${tag}`);
+  return { ...base, ref: tag, id };
+}
+
+export async function resolveBase(
+  role: BaseRole,
+  mode: BaseMode,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ResolvedBase> {
+  const definition = baseDefinitions(env)[role];
+  const official = await resolveOfficial(role, mode, definition);
+  if (official) return withPackages(official, definition.packages);
+  const existing = await localImageId(definition.offline);
+  if (existing) return { role, ref: definition.offline, id: existing, how: "offline" };
+  try {
+    return { role, ref: definition.offline, id: await makeOffline(role, definition), how: "made-offline" };
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    throw new UserError(`making ${definition.offline} failed: ${errorText(error)}`, "environment");
+  }
+}
+
+/** The official base, local or pulled; undefined where the offline equivalent is to be used. */
+async function resolveOfficial(
+  role: BaseRole,
+  mode: BaseMode,
+  definition: BaseDefinition,
+): Promise<ResolvedBase | undefined> {
   if (mode !== "offline") {
     const id = await localImageId(definition.official);
     if (id) return { role, ref: definition.official, id, how: "local" };
   }
-  if (mode === "auto") {
-    const offlineId = await localImageId(definition.offline);
-    if (offlineId) return { role, ref: definition.offline, id: offlineId, how: "offline" };
-  }
+  if (mode === "auto" && (await localImageId(definition.offline))) return undefined;
   if (mode !== "offline") {
     progress(`[bases] pulling ${definition.official}`);
     const pulled = await tryPull(definition.official);
@@ -130,14 +215,7 @@ export async function resolveBase(role: BaseRole, mode: BaseMode): Promise<Resol
       `[bases] cannot pull ${definition.official} (${pulled.ok ? "?" : pulled.reason}); using an offline equivalent`,
     );
   }
-  const existing = await localImageId(definition.offline);
-  if (existing) return { role, ref: definition.offline, id: existing, how: "offline" };
-  try {
-    return { role, ref: definition.offline, id: await makeOffline(role, definition), how: "made-offline" };
-  } catch (error) {
-    if (error instanceof UserError) throw error;
-    throw new UserError(`making ${definition.offline} failed: ${errorText(error)}`, "environment");
-  }
+  return undefined;
 }
 
 export async function resolveBases(mode: BaseMode): Promise<Record<BaseRole, ResolvedBase>> {

@@ -52,25 +52,6 @@ export function redisArgs(version: string | undefined, config: RedisConfig): str
   return args;
 }
 
-/** A directive's value as the harness reads it (one value; a list's last line wins, as in redis.conf). */
-export function directive(config: RedisConfig, name: string): string | undefined {
-  const value = { ...DEFAULTS, ...config }[name];
-  if (value === undefined) return undefined;
-  const last = Array.isArray(value) ? value.at(-1) : value;
-  return typeof last === "boolean" ? (last ? "yes" : "no") : last === undefined ? undefined : String(last);
-}
-
-/** A numeric directive, or the server's default where the scenario leaves it. */
-export function numericDirective(config: RedisConfig, name: string, fallback: number): number {
-  const value = Number(directive(config, name));
-  return Number.isFinite(value) && directive(config, name) !== undefined ? value : fallback;
-}
-
-/** Event loop size: fds at or above it get ERANGE (maxclients + CONFIG_FDSET_INCR, 32 + 96). */
-export function eventLoopSize(maxclients: number): number {
-  return maxclients + 128;
-}
-
 /**
  * The directive Redis refused at start, from its "FATAL CONFIG FILE ERROR" block (">>> 'name args'"
  * then "Bad directive or wrong number of arguments"), or undefined.

@@ -1,12 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { RedisConfig } from "../../harness/scenario/index.js";
-import {
-  directive,
-  eventLoopSize,
-  numericDirective,
-  redisArgs,
-  rejectedDirective,
-} from "../../harness/targets/config.js";
+import { RedisConfig as ScenarioRedisConfig } from "../../harness/scenario/index.js";
+import { DirectiveValue, RedisConfig, redisArgs, rejectedDirective } from "../../harness/targets/config.js";
 
 const config = RedisConfig.parse({
   appendonly: true,
@@ -121,6 +115,16 @@ describe("redisArgs", () => {
 });
 
 describe("RedisConfig (the open directive map)", () => {
+  it("is the one schema the scenario layer composes (no second copy)", () => {
+    expect(ScenarioRedisConfig).toBe(RedisConfig);
+  });
+
+  it("a list's lines are words, not numbers or lists", () => {
+    expect(DirectiveValue.safeParse(["900 1", "300 10"]).success).toBe(true);
+    expect(DirectiveValue.safeParse([900]).success).toBe(false);
+    expect(DirectiveValue.safeParse([["900 1"]]).success).toBe(false);
+  });
+
   it("accepts any directive name and the value kinds redis.conf has", () => {
     const parsed = RedisConfig.parse({
       "maxmemory-policy": "noeviction",
@@ -144,27 +148,6 @@ describe("RedisConfig (the open directive map)", () => {
 
   it.each([null, { a: 1 }, [1, 2]])("refuses the value %j", (value) => {
     expect(RedisConfig.safeParse({ hz: value }).success).toBe(false);
-  });
-});
-
-describe("directive and numericDirective", () => {
-  it("read a directive as the server will: booleans yes/no, a list's last line, defaults included", () => {
-    expect(directive(config, "appendonly")).toBe("yes");
-    expect(directive({ appendonly: false }, "appendonly")).toBe("no");
-    expect(directive(config, "maxclients")).toBe("64");
-    expect(directive({ save: ["900 1", "300 10"] }, "save")).toBe("300 10");
-    expect(directive(config, "save")).toBe("");
-    expect(directive(config, "dir")).toBe("/data");
-    expect(directive({}, "dir")).toBe("/data");
-    expect(directive(config, "maxmemory")).toBeUndefined();
-  });
-
-  it("numericDirective gives the number, or the fallback where the scenario leaves it or it is no number", () => {
-    expect(numericDirective(config, "hz", 99)).toBe(10);
-    expect(numericDirective(config, "maxclients", 10_000)).toBe(64);
-    expect(numericDirective({ maxclients: "128" }, "maxclients", 10_000)).toBe(128);
-    expect(numericDirective(config, "maxmemory", 7)).toBe(7);
-    expect(numericDirective({ hz: "fast" }, "hz", 10)).toBe(10);
   });
 });
 
@@ -202,12 +185,5 @@ describe("rejectedDirective", () => {
     expect(
       rejectedDirective(["1:M 27 Nov 2026 16:58:10.300 * Ready to accept connections", "Bad directive"]),
     ).toBeUndefined();
-  });
-});
-
-describe("eventLoopSize", () => {
-  it("is maxclients + 128 (32 reserved + 96 CONFIG_FDSET_INCR)", () => {
-    expect(eventLoopSize(64)).toBe(192);
-    expect(eventLoopSize(10000)).toBe(10128);
   });
 });

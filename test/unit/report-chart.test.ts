@@ -164,7 +164,8 @@ describe("the chart of the recorded seed run (the fd-leak decision's plot), rast
     // On a 60 s axis the 3 s climb of 3.2.8 is squeezed too.
     expect(lg.series.map((s) => s.ringMarks)).toEqual(["first", "first"]);
     const text = renderChart(long) ?? "";
-    expect(text).toContain("· ring: the first attempt");
+    expect(text).toContain(">attempt (where too dense: the first only)</text>");
+    expect(svg).toContain(">attempt</text>");
     const lr = rasterize(text);
     const series = lg.series[1];
     const first = series?.rings[0];
@@ -202,6 +203,21 @@ describe("fault windows and marks from the history", () => {
     expect(near(mr.rgb(mg.x(1500), y), FAULT_FILL, 6)).toBe(true);
     expect(near(mr.rgb(mg.x(2600), y), "#FFFFFF", 6)).toBe(true);
     expect(near(mr.rgb(mg.x(900), y), "#FFFFFF", 6)).toBe(true);
+  });
+
+  it("the same fault on two targets, overlapping on the axis, is one band named once", () => {
+    const both: RunResult = structuredClone(run);
+    for (const [i, r] of both.results.entries())
+      r.history.events.push({
+        t: 1000 + i * 300,
+        node: "main",
+        kind: FAULT_START,
+        name: "seccomp-enomem",
+        line: "on",
+      });
+    const text = renderChart(both) ?? "";
+    expect(text.match(/>seccomp-enomem<\/text>/g)).toHaveLength(1);
+    expect(text.match(new RegExp(`fill="${FAULT_FILL}"`, "g"))).toHaveLength(2); // the band and its key
   });
 
   it("a fault never healed is shaded to the end of the axis", () => {

@@ -50,7 +50,11 @@ describe("the sweep's paths", () => {
     for (const path of SWEEP_PATHS) {
       for (const fault of DEFAULT_FAULTS) {
         const scenario = sweepScenario(path, fault);
-        expect(scenario.fault.name).toBe(fault);
+        // The whole run, on the main node (other nodes run under no fault).
+        const failing = scenario.episodes.filter((e) => e.fault.name !== "none");
+        expect(failing.map((e) => [e.fault.name, e.node, e.start, e.heal])).toEqual([
+          [fault, "main", "start", "never"],
+        ]);
         expect(scenario.name).toBe(`sweep-${path.name}-${fault}`);
         expect(scenario.checker.name).toBe("leaks");
         expect(scenario.probes.map((p) => p.name)).toEqual(["dir", "aofdir", "info"]);
@@ -61,7 +65,12 @@ describe("the sweep's paths", () => {
   it("replication paths put the fault on the master only, and start the replica as a plain server", () => {
     for (const path of SWEEP_PATHS.filter((p) => p.name.startsWith("repl-"))) {
       const scenario = sweepScenario(path, "pids-limit");
-      expect(scenario.nodes.replica?.fault.name).toBe("none");
+      // The fault is on the master only: the replica's episode is no fault.
+      expect(scenario.episodes.map((e) => [e.node, e.fault.name])).toEqual([
+        ["main", "pids-limit"],
+        ["replica", "none"],
+      ]);
+      expect(scenario.nodes.replica).toBeDefined();
       // No replicaOf: a sync before a pids limit is armed would succeed and hide the path.
       expect(scenario.nodes.replica?.replicaOf).toBeUndefined();
       const checker = scenario.data.checker as { series?: { series: string; perAttempt: number }[] };

@@ -1,60 +1,60 @@
 import { describe, expect, it } from "vitest";
-import { type History, HistoryRecorder } from "../../harness/core/history.js";
-import type { CheckContext, Checker, Decision, Ended } from "../../harness/parts/checkers/index.js";
-import { type Clock, type WatchOptions, watch } from "../../harness/run/watch.js";
-import { emptyEvidence } from "../helpers/runs.js";
+import type { CheckContext, Checker, Ended } from "../../harness/core/checker.js";
+import { runClock } from "../../harness/core/clock.js";
+import { UserError } from "../../harness/core/errors.js";
+import type { History } from "../../harness/core/history.js";
+import type { Decision } from "../../harness/core/outcome.js";
+import { HistoryRecorder } from "../../harness/run/recorder.js";
+import { type WatchOptions, watch } from "../../harness/run/watch.js";
+import { fakeClock } from "../helpers/fake-clock.js";
 
-/** A clock that only moves when the loop sleeps; `during` runs what "happens" while it sleeps. */
-function fakeClock(during: (from: number, to: number) => void = () => undefined) {
-  let now = 0;
-  const sleeps: number[] = [];
-  const clock: Clock = {
-    now: () => now,
-    sleep: async (ms) => {
-      sleeps.push(ms);
-      during(now, now + ms);
-      now += ms;
-    },
-  };
-  return { clock, sleeps };
-}
+const decision = (label: string, reason: string): Decision => ({
+  checker: "test",
+  outcome: label === "inconclusive" ? "unknown" : "no-bug",
+  label,
+  reason,
+  summary: "",
+  facts: [],
+  evidence: null,
+});
 
-const evidence = emptyEvidence();
-const decision = (verdict: Decision["verdict"], reason: string): Decision => ({ verdict, reason, evidence });
+/** Asks only once the run has ended, saying how. */
+const onlyWhenEnded: Checker = {
+  name: "never",
+  decide: (_h, c) => (c.ended ? decision("inconclusive", `${c.ended.reason}: ${c.ended.detail}`) : undefined),
+};
 
-/** A sampler that records one reading per tick (value = tick number) and what the loop asked of it. */
-function parts(
-  checker: Checker,
-  options: { endAt?: number; attemptsPerTick?: number; clock?: ReturnType<typeof fakeClock> } = {},
-) {
-  const { clock } = options.clock ?? fakeClock();
-  const recorder = new HistoryRecorder({ series: "probe.n" });
-  const calls = { samples: 0, connects: [] as number[], contexts: [] as CheckContext[] };
+/**
+ * The loop's parts on a fake clock: a sampler that writes one reading a tick (n = tick number) into
+ * the history, and takes `sampleMs` of clock time; it reports the node gone on tick `endAt`.
+ */
+function setup(checker: Checker, options: { endAt?: number; sampleMs?: number; ended?: Ended } = {}) {
+  const time = fakeClock();
+  const recorder = new HistoryRecorder({ event: "fork-failed", node: "main" });
+  const calls = { samples: 0, contexts: [] as CheckContext[], sampledAt: [] as number[] };
+  const gone: Ended = options.ended ?? { reason: "container-exited", detail: "exit code 137", cause: "oom" };
   return {
     calls,
+    time,
     history: recorder.history,
-    clock,
     parts: {
-      clock,
+      clock: time.clock,
       history: recorder.history,
+      attemptsNeeded: 5,
       checker: {
-        ...checker,
+        name: checker.name,
         decide: (h: History, c: CheckContext) => {
           calls.contexts.push(c);
           return checker.decide(h, c);
         },
       },
-      context: () => ({ ceiling: 192, attemptsNeeded: 5 }),
       sample: async (): Promise<Ended | undefined> => {
         calls.samples++;
-        if (options.endAt !== undefined && calls.samples >= options.endAt)
-          return { reason: "container-exited", detail: "exited with code 137" };
-        recorder.reading("probe", clock.now(), { n: calls.samples * (options.attemptsPerTick ?? 0) });
+        calls.sampledAt.push(time.clock.now());
+        time.advance(options.sampleMs ?? 0);
+        if (options.endAt !== undefined && calls.samples >= options.endAt) return gone;
+        recorder.reading("probe", time.clock.now(), { n: calls.samples });
         return undefined;
-      },
-      connect: async () => {
-        calls.connects.push(clock.now());
-        recorder.connect({ t: clock.now(), ok: true });
       },
     },
   };
@@ -64,141 +64,104 @@ const opts = (change: Partial<WatchOptions> = {}): WatchOptions => ({
   deadlineMs: 1_000,
   timeLimitText: "time limit 1 s",
   sampleIntervalMs: 200,
-  probeIntervalMs: 1_000,
   ...change,
 });
 
-describe("watch with a fake clock and fake samplers", () => {
-  it("decides as soon as the checker does, on the tick it can", async () => {
-    const checker: Checker = {
+describe("watch on a fake clock", () => {
+  it("decides on the tick the checker can, on what the sampler wrote; no ending is returned", async () => {
+    const third: Checker = {
       name: "third",
       decide: (h) => (h.series["probe.n"]?.length === 3 ? decision("stable", "three readings") : undefined),
     };
-    const w = parts(checker);
+    const w = setup(third);
     const result = await watch(w.parts, opts());
-    expect(result.reason).toBe("three readings");
+    expect(result.decision.reason).toBe("three readings");
+    expect(result.ended).toBeUndefined();
     expect(w.calls.samples).toBe(3);
-    expect(w.clock.now()).toBe(400);
-    expect(w.calls.contexts.every((c) => c.ended === undefined)).toBe(true);
+    expect(w.time.clock.now()).toBe(400);
+    // Asked after every tick, with the clock's time then and the scenario's budget; never ended.
+    expect(w.calls.contexts.map((c) => c.now)).toEqual([0, 200, 400]);
+    expect(w.calls.contexts.every((c) => c.attemptsNeeded === 5 && c.ended === undefined)).toBe(true);
   });
 
-  it("the time limit ends an undecided run: the checker is asked once more, with ended", async () => {
-    const checker: Checker = {
-      name: "never",
-      decide: (_h, c) =>
-        c.ended ? decision("inconclusive", `ended: ${c.ended.reason}, ${c.ended.detail}`) : undefined,
-    };
-    const w = parts(checker);
+  it("ends an undecided run at the deadline: the checker is asked once more, with the time limit", async () => {
+    const w = setup(onlyWhenEnded);
     const result = await watch(w.parts, opts());
-    expect(result).toMatchObject({ verdict: "inconclusive", reason: "ended: time-limit, time limit 1 s" });
-    // Ticks at 0, 200, … 1000: the deadline is checked after the tick's reading.
-    expect(w.calls.samples).toBe(6);
-    expect(w.clock.now()).toBe(1_000);
+    expect(result.decision.reason).toBe("time-limit: time limit 1 s");
+    expect(result.ended).toEqual({ reason: "time-limit", detail: "time limit 1 s" });
+    // Ticks at 0, 200, … 1000: the deadline is checked after the tick's reading and decision.
+    expect(w.calls.sampledAt).toEqual([0, 200, 400, 600, 800, 1_000]);
+    expect(w.calls.contexts.at(-1)?.ended).toEqual(result.ended);
+    expect(w.calls.contexts.slice(0, -1).every((c) => c.ended === undefined)).toBe(true);
   });
 
-  it("a container that exits: the checker decides with ended container-exited, nothing probed after", async () => {
-    const checker: Checker = {
-      name: "never",
-      decide: (_h, c) =>
-        c.ended ? decision("inconclusive", `${c.ended.reason}: ${c.ended.detail}`) : undefined,
+  it("a decision on the deadline's own tick stands: no time limit is reported", async () => {
+    const atDeadline: Checker = {
+      name: "late",
+      decide: (_h, c) => (c.now >= 1_000 && !c.ended ? decision("stable", "just in time") : undefined),
     };
-    const w = parts(checker, { endAt: 3 });
+    const w = setup(atDeadline);
+    const result = await watch(w.parts, opts());
+    expect(result.decision.reason).toBe("just in time");
+    expect(result.ended).toBeUndefined();
+  });
+
+  it("stops when a node is gone: the checker decides with that ending, nothing is sampled after", async () => {
+    const w = setup(onlyWhenEnded, { endAt: 3 });
     const result = await watch(w.parts, opts({ deadlineMs: 60_000 }));
-    expect(result.reason).toBe("container-exited: exited with code 137");
+    expect(result.ended).toEqual({ reason: "container-exited", detail: "exit code 137", cause: "oom" });
+    expect(result.decision.reason).toBe("container-exited: exit code 137");
     expect(w.calls.samples).toBe(3);
-    expect(w.clock.now()).toBe(400);
-    expect(w.calls.connects).toEqual([0]);
+    expect(w.time.clock.now()).toBe(400);
+    // The tick that found the node gone asks only the last question, with the ending.
+    expect(w.calls.contexts).toHaveLength(3);
+    expect(w.calls.contexts.at(-1)?.ended?.cause).toBe("oom");
   });
 
-  it("a checker that gives nothing for an ended run is an error, not a hang", async () => {
-    const w = parts({ name: "mute", decide: () => undefined });
-    await expect(watch(w.parts, opts())).rejects.toThrow("checker mute gave no decision for an ended run");
-    const dead = parts({ name: "mute", decide: () => undefined }, { endAt: 2 });
-    await expect(watch(dead.parts, opts())).rejects.toThrow("checker mute gave no decision for an ended run");
-  });
-
-  it("settleMs waits for evidence on its way, then the checker decides again on what arrived", async () => {
-    const arrived: string[] = [];
-    // The line arrives during the settle wait (300 ms), not during a sample interval.
-    const clock = fakeClock((from, to) => {
-      if (to - from === 300) arrived.push("late log line");
-    });
-    const checker: Checker = {
-      name: "settling",
-      decide: (h) =>
-        (h.series["probe.n"]?.length ?? 0) < 2
-          ? undefined
-          : decision("exhaustion", arrived.length ? `with ${arrived.at(-1)}` : "without it"),
-    };
-    const w = parts(checker, { clock });
-    const asked: string[] = [];
-    const result = await watch(
-      w.parts,
-      opts({
-        settleMs: (d) => {
-          asked.push(d.reason);
-          return 300;
-        },
-      }),
+  it("a checker that gives nothing for an ended run is an error naming it, not a hang", async () => {
+    const mute: Checker = { name: "mute", decide: () => undefined };
+    await expect(watch(setup(mute).parts, opts())).rejects.toThrow(
+      "checker mute gave no decision for an ended run (time limit 1 s)",
     );
-    expect(asked).toEqual(["without it"]);
-    expect(result.reason).toBe("with late log line");
-    // One sample interval, then the settle time.
-    expect(clock.sleeps).toEqual([200, 300]);
+    await expect(watch(setup(mute, { endAt: 2 }).parts, opts())).rejects.toThrow(
+      "checker mute gave no decision for an ended run (exit code 137)",
+    );
   });
 
-  it("settleMs of 0 does not wait", async () => {
-    const checker: Checker = { name: "now", decide: () => decision("stable", "at once") };
-    const w = parts(checker);
-    expect((await watch(w.parts, opts({ settleMs: () => 0 }))).reason).toBe("at once");
-    expect(w.clock.now()).toBe(0);
+  it("keeps the tick: a slow sample shortens the sleep, one slower than the tick skips it", async () => {
+    const quick = setup(onlyWhenEnded, { sampleMs: 50 });
+    await watch(quick.parts, opts({ deadlineMs: 600 }));
+    expect(quick.time.sleeps).toEqual([150, 150, 150]);
+    expect(quick.calls.sampledAt).toEqual([0, 200, 400, 600]);
+    const slow = setup(onlyWhenEnded, { sampleMs: 300 });
+    const result = await watch(slow.parts, opts({ deadlineMs: 600 }));
+    // The second sample starts as the first ends, and ends on the deadline.
+    expect(slow.time.sleeps).toEqual([0]);
+    expect(slow.calls.sampledAt).toEqual([0, 300]);
+    expect(result.ended?.reason).toBe("time-limit");
   });
 
-  it("probes a fresh client when due (every probe interval) without probeNow", async () => {
-    const checker: Checker = {
-      name: "never",
-      decide: (_h, c) => (c.ended ? decision("inconclusive", "x") : undefined),
-    };
-    const w = parts(checker);
-    await watch(w.parts, opts({ deadlineMs: 2_000, probeIntervalMs: 1_000 }));
-    expect(w.calls.connects).toEqual([0, 1_000, 2_000]);
-  });
-
-  it("probeNow gates the probe: it is told whether one is due, and its answer stands", async () => {
-    const seen: boolean[] = [];
-    const never: Checker = {
-      name: "never",
-      decide: (_h, c) => (c.ended ? decision("inconclusive", "x") : undefined),
-      probeNow: (_h, _c, due) => {
-        seen.push(due);
-        return false;
+  it("a checker that throws ends the watch with its error (a user's checker: their UserError)", async () => {
+    const broken: Checker = {
+      name: "broken",
+      decide: () => {
+        throw new UserError('checker "broken" of my-bug.ts threw: boom; fix the checker');
       },
     };
-    const w = parts(never);
-    await watch(w.parts, opts({ deadlineMs: 2_000 }));
-    expect(w.calls.connects).toEqual([]);
-    // Never probed, so always due.
-    expect(seen.every((d) => d)).toBe(true);
-    const always = parts({ ...never, probeNow: () => true });
-    await watch(always.parts, opts({ deadlineMs: 600 }));
-    expect(always.calls.connects).toEqual([0, 200, 400, 600]);
+    const w = setup(broken);
+    await expect(watch(w.parts, opts())).rejects.toBeInstanceOf(UserError);
+    expect(w.calls.samples).toBe(1);
   });
+});
 
-  it("once the attempt budget is reached a probe is due on every tick", async () => {
-    const due: [number, boolean][] = [];
-    const checker: Checker = {
-      name: "budget",
-      decide: (_h, c) => (c.ended ? decision("inconclusive", "x") : undefined),
-      probeNow: (h, _c, isDue) => {
-        due.push([h.attempts.length, isDue]);
-        return isDue;
-      },
-    };
-    // Two attempts a tick (the probe series rises by 2): the budget of 5 is reached on the third tick.
-    const w = parts(checker, { attemptsPerTick: 2 });
-    await watch(w.parts, opts({ deadlineMs: 1_000, probeIntervalMs: 10_000 }));
-    expect(due.map(([n]) => n)).toEqual([0, 2, 4, 6, 8, 10]);
-    expect(due.map(([, d]) => d)).toEqual([true, false, false, true, true, true]);
-    expect(w.calls.connects).toEqual([0, 600, 800, 1_000]);
+describe("runClock", () => {
+  it("a sleep whose signal aborts ends early, without an error", async () => {
+    const clock = runClock();
+    await expect(clock.sleep(60_000, AbortSignal.abort())).resolves.toBeUndefined();
+    const stop = new AbortController();
+    const sleeping = clock.sleep(60_000, stop.signal);
+    stop.abort();
+    await expect(sleeping).resolves.toBeUndefined();
+    expect(clock.now()).toBeGreaterThanOrEqual(0);
   });
 });

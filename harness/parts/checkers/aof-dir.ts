@@ -225,5 +225,9 @@ function summaryOf(e: AofDirEvidence): string {
 
 export function aofDirChecker(specInput: SpecArg<AofDirSpecInput> = {}): Checker<AofDirEvidence> {
   const spec = AofDirSpec.parse({ ...specInput, checker: "aof-dir" });
-  return { name: "aof-dir", decide: (history, context) => decideAofDir(history, context, spec) };
+  return {
+    name: "aof-dir",
+    reads: [`${spec.probe}.files`, `${spec.probe}.manifestBytes`],
+    decide: (history, context) => decideAofDir(history, context, spec),
+  };
 }

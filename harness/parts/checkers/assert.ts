@@ -152,5 +152,9 @@ export function decideAssert(
 /** The assert checker (see AssertSpec). */
 export function assertChecker(specInput: SpecArg<AssertSpecInput>): Checker<AssertEvidence> {
   const spec = AssertSpec.parse({ ...specInput, checker: "assert" });
-  return { name: spec.name ?? "assert", decide: (history, context) => decideAssert(history, context, spec) };
+  return {
+    name: spec.name ?? "assert",
+    reads: [spec.series],
+    decide: (history, context) => decideAssert(history, context, spec),
+  };
 }

@@ -149,9 +149,11 @@ export function compose(
 ): Checker<ComposedEvidence> {
   if (parts.length === 0) throw new Error(`${rule} needs at least one checker`);
   const probes = unionProbes(parts.map((p) => p.probes));
+  const reads = [...new Set(parts.flatMap((p) => p.reads ?? []))];
   return {
     name: rule,
     ...(probes.length ? { probes } : {}),
+    ...(reads.length ? { reads } : {}),
     decide(history: History, context: CheckContext) {
       const decisions: Decision[] = [];
       for (const part of parts) {

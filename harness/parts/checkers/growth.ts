@@ -178,5 +178,9 @@ export function decideGrowth(
 
 export function growthChecker(specInput: SpecArg<GrowthSpecInput>): Checker<GrowthEvidence> {
   const spec = GrowthSpec.parse({ ...specInput, checker: "growth" });
-  return { name: "growth", decide: (history, context) => decideGrowth(history, context, spec) };
+  return {
+    name: "growth",
+    reads: [spec.series],
+    decide: (history, context) => decideGrowth(history, context, spec),
+  };
 }

@@ -241,8 +241,11 @@ export function decideWithin(
 export function withinChecker(specInput: SpecArg<WithinSpecInput>): Checker<WithinEvidence> {
   const spec = WithinSpec.parse({ ...specInput, checker: "within" });
   const { happens } = spec;
+  const read =
+    "series" in happens ? happens.series : "succeeds" in happens ? `${happens.succeeds}.ok` : undefined;
   return {
     name: spec.name ?? "within",
+    ...(read ? { reads: [read] } : {}),
     ...("log" in happens
       ? {
           probes: [

@@ -1,9 +1,10 @@
 import type { Readable } from "node:stream";
 import { Redis, type RedisOptions } from "ioredis";
 import { AbstractStartedContainer, GenericContainer, type StartedTestContainer, Wait } from "testcontainers";
-import { UserError } from "../../core/errors.js";
+import { errorText, UserError } from "../../core/errors.js";
 import type { Fault } from "../../core/fault.js";
 import type { DirEntry, FaultNode, FdEntry, NodeLimits } from "../../core/node.js";
+import { prepareReaper } from "../../engine/client.js";
 import {
   containerCounters,
   containerState,
@@ -11,17 +12,16 @@ import {
   setPidsLimit,
   watchCounters,
 } from "../../engine/containers.js";
-import { prepareReaper } from "../../engine/client.js";
 import { type ContainerEnd, containerEnd } from "../../engine/failure.js";
 import { LABEL_MANAGED, LABEL_NODE, LABEL_RUN, LABEL_TARGET } from "../../engine/labels.js";
 import { connectToNetwork, disconnectFromNetwork } from "../../engine/networks.js";
 import { ownerLabels } from "../../engine/owner.js";
+import type { TargetImage } from "../../targets/build.js";
+import { type RedisConfig, redisArgs } from "../../targets/config.js";
 import { probeClientOptions } from "../probes/connect.js";
 import { listDirFromHost, onlyVanished, parseDirListing } from "../probes/dir.js";
 import { fdsFromHost, hostProcReadable, parseFdListing } from "../probes/fds.js";
 import { parseInfo } from "../probes/info.js";
-import type { TargetImage } from "../../targets/build.js";
-import { type RedisConfig, redisArgs } from "../../targets/config.js";
 import type { Limits } from "./limits.js";
 
 /** The server's user in our images and in the official ones. */
@@ -29,6 +29,25 @@ const SERVER_USER = "redis";
 /** Its uid and gid (999 in our images and the official ones). */
 const SERVER_UID = 999;
 const DEFAULT_LIMITS: Limits = { memory: 64 * 1024 ** 2, pids: 64, nofile: 1024 };
+
+/**
+ * What a node's faults ask of its container's creation, added up (a profile and a preload may go
+ * together): security options after no-new-privileges, their environment, and the entrypoint. A
+ * wrapper (a preload's launcher) goes before the server; a brought image's own entrypoint may be a
+ * shell script, which cannot run under a fork fault, so the server is named directly there too.
+ */
+export function creationOptions(
+  faults: readonly Fault[],
+  brought: boolean,
+): { securityOpt: string[]; env: Record<string, string>; entrypoint: string[] | undefined } {
+  const options = faults.flatMap((f) => (f.container ? [f.container] : []));
+  const wrap = options.flatMap((o) => o.wrap ?? []);
+  return {
+    securityOpt: ["no-new-privileges", ...options.flatMap((o) => o.securityOpt ?? [])],
+    env: Object.assign({}, ...options.map((o) => o.env ?? {})) as Record<string, string>,
+    entrypoint: brought || wrap.length ? [...wrap, "redis-server"] : undefined,
+  };
+}
 
 /**
  * One Redis in a container, in the style of testcontainers' own modules: a builder with the few
@@ -129,12 +148,10 @@ export class RedisReproContainer extends GenericContainer {
 
   override async start(): Promise<StartedRedisReproContainer> {
     const { limits } = this;
-    const options = this.faults.flatMap((f) => (f.container ? [f.container] : []));
-    const wrap = options.flatMap((o) => o.wrap ?? []);
-    const env = Object.assign({}, ...options.map((o) => o.env ?? {})) as Record<string, string>;
+    const { securityOpt, env, entrypoint } = creationOptions(this.faults, this.brought);
     this.withCommand(redisArgs(this.version, this.config))
       .withUlimits({ nofile: { soft: limits.nofile, hard: limits.nofile } })
-      .withSecurityOpt("no-new-privileges", ...options.flatMap((o) => o.securityOpt ?? []))
+      .withSecurityOpt(...securityOpt)
       .withEnvironment(env)
       .withLogConsumer((stream: Readable) => {
         let rest = "";
@@ -147,9 +164,7 @@ export class RedisReproContainer extends GenericContainer {
         });
       });
     if (this.brought) this.withUser(SERVER_USER).withWorkingDir("/data");
-    // A wrapper (a preload's launcher) goes before the server; a brought image's own entrypoint may be
-    // a shell script, which cannot run under a fork fault, so the server is named directly there too.
-    if (this.brought || wrap.length) this.withEntrypoint([...wrap, "redis-server"]);
+    if (entrypoint) this.withEntrypoint(entrypoint);
     // Without Ryuk (the harness removes its own containers by run id) there is nothing to register
     // with, and registering takes testcontainers' machine-wide file lock, which it retries every
     // 0.5-3 s: the second of two containers started together waited for the first, and every run
@@ -157,7 +172,19 @@ export class RedisReproContainer extends GenericContainer {
     this.withAutoCleanup((await prepareReaper()) === "ryuk");
     const log: string[] = [];
     this.lineHandlers.push((line) => log.push(line));
-    return new StartedRedisReproContainer(await super.start(), {
+    const started = await super.start().catch((error: unknown) => {
+      // The engine's words for a wrapper the image lacks would read as a missing redis-server.
+      const program = entrypoint && entrypoint.length > 1 ? entrypoint[0] : undefined;
+      if (program && new RegExp(`"${program}": executable file not found`).test(errorText(error))) {
+        const faults = this.faults.filter((f) => f.container?.wrap?.length).map((f) => f.name);
+        throw new UserError(
+          `image ${this.imageName.string} lacks ${program}, which the ${faults.join(", ")} fault starts the server with: use an image that has it (the images the harness builds do: their runtime base carries libfiu0 and fiu-utils) or another fault`,
+          "environment",
+        );
+      }
+      throw error;
+    });
+    return new StartedRedisReproContainer(started, {
       name: this.nodeName,
       limits,
       network: this.network,

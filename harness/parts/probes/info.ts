@@ -28,13 +28,20 @@ export function parseInfo(text: string): Record<string, string> {
   return out;
 }
 
-/** Words INFO uses for a good and a bad state, as 1 and 0. */
-const STATES: Record<string, number> = { ok: 1, err: 0, up: 1, down: 0, yes: 1, no: 0 };
+/** Words INFO uses for a good and a bad state, as 1 and 0 (a Map: "toString" is no state). */
+const STATES = new Map<string, number>([
+  ["ok", 1],
+  ["err", 0],
+  ["up", 1],
+  ["down", 0],
+  ["yes", 1],
+  ["no", 0],
+]);
 
 /** An INFO value as a number: numbers as they are, ok/err (up/down, yes/no) as 1/0, anything else undefined. */
 export function infoNumber(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  const state = STATES[text];
+  const state = STATES.get(text);
   if (state !== undefined) return state;
   const value = Number(text);
   return text.trim() !== "" && Number.isFinite(value) ? value : undefined;
@@ -50,7 +57,7 @@ export function infoProbe(spec: { name?: string; node?: string; fields: string[]
       for (const field of spec.fields) {
         const text = info[field];
         const v = infoNumber(text);
-        if (v !== undefined) values[field] = text !== undefined && text in STATES ? { v, text } : { v };
+        if (v !== undefined) values[field] = text !== undefined && STATES.has(text) ? { v, text } : { v };
       }
       return values;
     },

@@ -74,8 +74,11 @@ export function logProbe(spec: { name: string; pattern: string; node?: string })
   return {
     name: spec.name,
     node: spec.node ?? "main",
-    // Before any line the count is 0: the first matching line is a rise like any other.
+    // Before any line the count is 0: the first matching line is a rise like any other. The run's
+    // first reading comes after the node has started, so it only says 0 while no line has matched:
+    // a startup line counted already must not be reset.
     once: true,
+    due: (history) => seriesOf(history, series).length === 0,
     read: async () => ({ count: 0 }),
     onLog: (line, history) =>
       re.test(line)
