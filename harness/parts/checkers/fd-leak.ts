@@ -291,7 +291,9 @@ function facts(e: FdLeakEvidence, label: ResourceLabel): Fact[] {
  */
 function peakText(e: FdLeakEvidence, label: ResourceLabel): string {
   const lasting =
-    label === "stable" && e.lastingPeak !== null && e.lastingPeak !== e.peak ? ` (${e.lastingPeak} lasting)` : "";
+    label === "stable" && e.lastingPeak !== null && e.lastingPeak !== e.peak
+      ? ` (${e.lastingPeak} lasting)`
+      : "";
   return `${e.baseline ?? "—"} → ${e.peak ?? "—"}${lasting}`;
 }
 
