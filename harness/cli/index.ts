@@ -56,14 +56,19 @@ const targetsHelp =
 export const commands: CommandSpec[] = [
   {
     name: "run",
-    summary: "run a scenario on targets side by side: each an outcome (bug, no-bug, unknown) with its evidence",
+    summary:
+      "run a scenario on targets side by side: each an outcome (bug, no-bug, unknown) with its evidence",
     about: `With no target: the scenario's own targets (for the seed, ${DEFAULT_SCENARIO}: 3.2.8 and 3.2.8+fix-aof-pipe-leak). Missing images are built first, one at a time.`,
     args: [{ name: "TARGET", variadic: true, help: targetsHelp }],
     argsAlias: "target",
     options: {
       scenario: scenario(false),
       target,
-      fault: { type: "string", choices: FAULTS, help: "the main node's whole-run fault instead of the scenario's" },
+      fault: {
+        type: "string",
+        choices: FAULTS,
+        help: "the main node's whole-run fault instead of the scenario's",
+      },
       report: {
         type: "string",
         arg: "DIR",

@@ -69,6 +69,8 @@ export interface ChartGeometry {
   y(v: number): number;
   series: Series[];
   ceilings: number[];
+  /** What the dashed lines are ("ceiling", "baseline + tolerance"): the first plot's word. */
+  ceilingLabel: string;
   /** Names of the faults shaded, for the key. */
   faultNames: string[];
 }
@@ -181,6 +183,7 @@ export function chartGeometry(run: RunResult): ChartGeometry | undefined {
     y,
     series: series.map((s) => ({ ...s, ringMarks: spacing(s.rings) >= MIN_RING_SPACING ? "each" : "first" })),
     ceilings,
+    ceilingLabel: results.find((r) => r.decision.plot?.ceiling)?.decision.plot?.ceilingLabel ?? "ceiling",
     faultNames: [...new Set(series.flatMap((s) => s.faults.map((f) => f.name)))],
   };
 }
@@ -254,7 +257,7 @@ export function renderChart(run: RunResult): string | undefined {
   if (g.ceilings.length)
     key(
       `<line x1="${kx}" y1="${ky - 4}" x2="${kx + 26}" y2="${ky - 4}" stroke="${CEILING_COLOUR}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
-      "ceiling",
+      g.ceilingLabel,
     );
   if (g.faultNames.length)
     key(
@@ -319,7 +322,7 @@ export function renderChart(run: RunResult): string | undefined {
     out.push(
       `<line x1="${plot.left}" y1="${n(g.y(c))}" x2="${plot.right}" y2="${n(g.y(c))}" stroke="${CEILING_COLOUR}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
       // Below the line at the left, where a climbing line has not arrived and no mark is labelled.
-      text(plot.left + 6, g.y(c) + 15, `ceiling ${c}`, `fill="${CEILING_COLOUR}"`),
+      text(plot.left + 6, g.y(c) + 15, `${g.ceilingLabel} ${c}`, `fill="${CEILING_COLOUR}"`),
     );
   }
 

@@ -6,7 +6,7 @@ import { expectation, expectationFor } from "../../harness/catalogue/catalogue.j
 import { LIMIT } from "../../harness/core/history.js";
 import { Outcome } from "../../harness/core/outcome.js";
 import { scenariosDir } from "../../harness/core/paths.js";
-import { ceilingOf, RESOURCE_LABELS } from "../../harness/parts/checkers/index.js";
+import { ceilingOf, RECOVERY_LABELS, RESOURCE_LABELS } from "../../harness/parts/checkers/index.js";
 import { StepSpec } from "../../harness/parts/workload/index.js";
 import { HistoryRecorder } from "../../harness/run/recorder.js";
 import {
@@ -38,7 +38,12 @@ function labelsIn(spec: unknown): string[] {
 }
 
 /** The words an expectation may use: an outcome, or a label the built-in checkers name. */
-const WORDS = [...Outcome.options, ...Object.keys(RESOURCE_LABELS), "inconclusive"];
+const WORDS = [
+  ...Outcome.options,
+  ...Object.keys(RESOURCE_LABELS),
+  ...Object.values(RECOVERY_LABELS),
+  "inconclusive",
+];
 
 describe("every file in scenarios/", () => {
   it("is a JSON scenario (or a TypeScript script) that parses and is named after its file", async () => {

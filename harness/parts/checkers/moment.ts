@@ -80,7 +80,7 @@ export function faultEvent(history: History, moment: FaultMoment): Event | undef
     ...(moment.node !== undefined ? { node: moment.node } : {}),
     ...(moment.name !== undefined ? { name: moment.name } : {}),
   });
-  if (moment.which === "first") return events[0];
+  if (moment.which !== "last") return events[0];
   if (moment.fault === "start") return events.at(-1);
   // A heal with windows still to come (its value, set by the run) is not its episode's last.
   return events.findLast((e) => typeof e.value !== "number" || e.value === 0);

@@ -246,7 +246,11 @@ export function decideRecovery(
     const limit = base && "value" in base ? base.value + (r.require === "baseline" ? r.tolerance : 0) : null;
     const happens = happeningOf(r, limit);
     const series = happens ? (seriesFor(happens) ?? null) : r.require === "baseline" ? r.series : null;
-    const held = healed !== undefined && happens ? (firstAfter(history, happens, healed) ?? null) : null;
+    const hit = healed !== undefined && happens ? firstAfter(history, happens, healed) : undefined;
+    // A fresh client's success has no text of its own: it got PONG.
+    const held = hit
+      ? { t: hit.t, seen: r.require === "clients" && hit.seen === "1" ? "PONG" : hit.seen }
+      : null;
     const after =
       healed === undefined || !series ? [] : seriesOf(history, series).filter((p) => p.t >= healed);
     const last = (held ? after.filter((p) => p.t < held.t) : after).at(-1) ?? null;
@@ -289,22 +293,27 @@ export function decideRecovery(
   const died = containerDied(context);
   if (died)
     return decision(name, "unknown", UNKNOWN_LABEL, diedText(died), told(`not judged: ${diedText(died)}`));
+  // As Kleene's "and": one requirement that did not hold is enough; one that cannot be judged (no
+  // baseline) leaves the answer unknown only when every other one held.
   const unknowable = results.filter((r) => r.unknown !== null);
+  const failed = missing.filter((r) => r.unknown === null);
+  const whyUnknown = () =>
+    decision(
+      name,
+      "unknown",
+      UNKNOWN_LABEL,
+      unknowable.map((r) => r.unknown).join("; "),
+      told(`not judged: ${unknowable.map((r) => shortWhat(r)).join(", ")} without a baseline`),
+    );
+  if (healed !== undefined && unknowable.length && failed.length === 0) return whyUnknown();
   if (deadline !== undefined && context.now >= deadline) {
-    if (unknowable.length)
-      return decision(
-        name,
-        "unknown",
-        UNKNOWN_LABEL,
-        unknowable.map((r) => r.unknown).join("; "),
-        told(`not judged: ${unknowable.map((r) => shortWhat(r)).join(", ")} without a baseline`),
-      );
+    if (failed.length === 0) return whyUnknown();
     return decision(
       name,
       "bug",
       spec.labels?.bug ?? RECOVERY_LABELS.bug,
-      `not within ${seconds(spec.ms)} of ${when} (at ${seconds(healed ?? 0)}): ${missing.map((r) => `${r.what} (${notYet(r)})`).join("; ")}`,
-      told(`not recovered: ${missing.map((r) => shortWhat(r)).join(", ")}`),
+      `not within ${seconds(spec.ms)} of ${when} (at ${seconds(healed ?? 0)}): ${failed.map((r) => `${r.what} (${notYet(r)})`).join("; ")}`,
+      told(`not recovered: ${failed.map((r) => shortWhat(r)).join(", ")}`),
     );
   }
   const ended = context.ended;
@@ -391,6 +400,7 @@ function plotOf(
     title: shown.what,
     axis: series.slice(series.indexOf(".") + 1),
     ceiling: shown.require === "baseline" ? shown.limit : null,
+    ceilingLabel: "baseline + tolerance",
     marks: [
       ...(e.healedAt !== null ? [{ t: e.healedAt, label: when }] : []),
       ...(deadline !== undefined ? [{ t: deadline, label: "deadline" }] : []),
