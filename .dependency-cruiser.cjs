@@ -1,6 +1,17 @@
 // The layers of harness/, lowest first: a module may import its own layer and the ones below, never
 // one above, and nothing may import in a circle. `npm run layers` checks it (CI runs it).
-const layers = ["core", "engine", "targets", "parts", "scenario", "catalogue", "run", "campaigns", "report", "cli"];
+const layers = [
+  "core",
+  "engine",
+  "targets",
+  "parts",
+  "scenario",
+  "catalogue",
+  "run",
+  "campaigns",
+  "report",
+  "cli",
+];
 
 const above = (i) => `^harness/(${layers.slice(i + 1).join("|")})/`;
 

@@ -7,8 +7,9 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { eventsOf, seriesOf } from "../harness/core/history.js";
 import { runScenario } from "../harness/run/scenario.js";
-import { loadScenario, type Scenario } from "../harness/scenario/index.js";
+import { loadScenario, parseScenario } from "../harness/scenario/index.js";
 
 const { values } = parseArgs({
   options: { target: { type: "string", default: "3.2.8" }, "change-host-overcommit": { type: "boolean" } },
@@ -25,28 +26,35 @@ async function meminfo(): Promise<string> {
 }
 
 async function study(fill: number, label: string): Promise<void> {
-  const scenario: Scenario = {
-    ...base,
-    name: `memory-study-${Math.round(fill * 100)}`,
-    fault: "none",
-    limits: { ...base.limits, memory: limit },
-    workload: [
-      { step: "fill", keys: Math.floor((limit * fill) / (valueBytes + 80)), valueBytes, node: "main" },
-      { step: "command", args: ["BGREWRITEAOF"], everyMs: 500, node: "main" },
-    ],
-    budgets: { attempts: 30, timeLimitSeconds: 10 },
-    expect: {},
-  };
+  const name = `memory-study-${Math.round(fill * 100)}`;
+  // The base scenario as data with this level's changes, parsed as any scenario is.
+  const scenario = parseScenario(
+    {
+      ...base.data,
+      name,
+      fault: "none",
+      limits: { ...base.limits, memory: limit },
+      workload: [
+        { step: "fill", keys: Math.floor((limit * fill) / (valueBytes + 80)), valueBytes },
+        { step: "command", args: ["BGREWRITEAOF"], everyMs: 500 },
+      ],
+      probes: [{ probe: "info", fields: ["aof_last_bgrewrite_status"] }],
+      budgets: { attempts: 30, timeLimitSeconds: 10 },
+      expect: {},
+    },
+    { kind: "object", ref: name },
+  );
   const run = await runScenario(scenario, [target], { bases: "auto" });
   const [r] = run.results;
   if (!r) return;
-  const count = (kind: string) => r.events.filter((e) => e.kind === kind).length;
+  const count = (kind: string) => eventsOf(r.history, kind, { node: "main" }).length;
   const peak = r.memory.peakBytes === null ? "—" : `${(r.memory.peakBytes / 1024 ** 2).toFixed(1)} MiB`;
-  const died = r.decision.reason.startsWith("container died") ? r.decision.reason : "container alive";
+  const died =
+    r.ended?.reason === "container-exited" ? `container died: ${r.ended.detail}` : "container alive";
   console.log(
     `${label.padEnd(34)} dataset ${(((r.workload?.writes ?? 0) * valueBytes) / 1024 ** 2).toFixed(1)} MiB, peak ${peak}: ` +
       `${count("rewrite-started")} rewrites forked, ${count("fork-failed")} forks failed, ` +
-      `last rewrite ${r.info.aof_last_bgrewrite_status ?? "?"}; ${died}`,
+      `last rewrite ${seriesOf(r.history, "info.aof_last_bgrewrite_status").at(-1)?.text ?? "?"}; ${died}`,
   );
 }
 

@@ -11,7 +11,10 @@ export const FAULTS = ["seccomp-enomem", "pids-limit", "none"] as const;
 export const BASE_MODES = ["auto", "online", "offline"] as const;
 export const MAX_CONCURRENCY = 8;
 
-const json: OptionSpec = { type: "boolean", help: "print only JSON on stdout (progress stays on stderr)" };
+const json: OptionSpec = {
+  type: "boolean",
+  help: "print only JSON on stdout, and no progress on stderr (errors still go there)",
+};
 const sources: OptionSpec = {
   type: "string",
   arg: "DIR",

@@ -31,7 +31,9 @@ export class HistoryRecorder {
 
   /** A line of a node's log. */
   logLine(node: string, line: string, t: number): void {
-    (this.history.logs[node] ??= []).push(line);
+    const logs = this.history.logs[node] ?? [];
+    logs.push(line);
+    this.history.logs[node] = logs;
     const event = parseLogLine(line, t, node);
     if (event) this.history.events.push(event);
     if (node === this.attemptNode) {
@@ -65,7 +67,8 @@ export class HistoryRecorder {
   }
 
   private point(name: string, point: Point): void {
-    const series = (this.history.series[name] ??= []);
+    const series = this.history.series[name] ?? [];
+    this.history.series[name] = series;
     const before = series.at(-1);
     series.push(point);
     if ("series" in this.attempt && this.attempt.series === name && before && point.v > before.v) {

@@ -2,9 +2,9 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { seriesOf } from "../../harness/core/history.js";
-import { aofView } from "../../harness/parts/checkers/aof-dir.js";
-import { AOF_FILES_METRIC, chartGeometry } from "../../harness/report/chart.js";
+import { eventsOf, FAULT_START, seriesOf } from "../../harness/core/history.js";
+import { AofDirEvidence, FdLeakEvidence } from "../../harness/parts/checkers/index.js";
+import { chartGeometry } from "../../harness/report/chart.js";
 import { Report } from "../../harness/report/model.js";
 import { hostPathsIn } from "../../harness/report/scrub.js";
 import { writeReport } from "../../harness/report/write.js";
@@ -36,48 +36,55 @@ describe("the AOF rewrite limiter: 7.0.15 vs 7.0.15+count-failed-aof-fork", () =
       const [plain, patched] = run.results;
       if (!plain || !patched) throw new Error("two results expected");
 
-      const a = aofView(plain.decision.evidence);
-      const b = aofView(patched.decision.evidence);
+      const a = AofDirEvidence.parse(plain.decision.evidence);
+      const b = AofDirEvidence.parse(patched.decision.evidence);
       expect(plain.checker).toBe("aof-dir");
-      expect(plain.decision.verdict, plain.decision.reason).toBe("growing");
-      expect(a?.files?.perAttempt ?? 0).toBeGreaterThanOrEqual(0.8);
-      expect(a?.manifest?.perAttempt ?? 0).toBeGreaterThan(0);
-      expect(a?.limiter.line).toBeNull();
-      expect(plain.events.some((e) => e.kind === "rewrite-limited")).toBe(false);
-      expect(plain.info.aof_rewrites_consecutive_failures).toBe("0");
+      expect(plain).toHaveOutcome("bug");
+      expect(plain).toHaveOutcome("growing");
+      expect(a.files.perAttempt ?? 0).toBeGreaterThanOrEqual(0.8);
+      expect(a.manifest.perAttempt ?? 0).toBeGreaterThan(0);
+      expect(a.limiter.line).toBeNull();
+      expect(eventsOf(plain.history, "rewrite-limited")).toEqual([]);
       // The scenario's INFO probe: the limiter's counter, sampled every tick, never moved.
-      expect(seriesOf(plain, "info.aof_rewrites_consecutive_failures").every((p) => p.v === 0)).toBe(true);
+      const plainCounter = seriesOf(plain.history, "info.aof_rewrites_consecutive_failures");
+      expect(plainCounter.length).toBeGreaterThan(0);
+      expect(plainCounter.every((p) => p.v === 0)).toBe(true);
+      expect(a.consecutiveFailures).toMatchObject({ first: 0, last: 0 });
 
-      expect(patched.decision.verdict, patched.decision.reason).toBe("stable");
-      expect(b?.limiter.line).toMatch(
+      expect(patched).toHaveOutcome("no-bug");
+      expect(patched).toHaveOutcome("stable");
+      expect(b.limiter.line).toMatch(
         /Background AOF rewrite has repeatedly failed and triggered the limit, will retry in 1 minutes/,
       );
       // The limiter's threshold: three failed forks, three files, then nothing for the hold.
-      expect(b?.limiter.attemptsAtLimit).toBe(3);
-      expect(b?.limiter.heldMs ?? 0).toBeGreaterThanOrEqual(5_000);
-      expect(patched.decision.evidence.attempts).toBe(3);
+      expect(b.limiter.attemptsAtLimit).toBe(3);
+      expect(b.limiter.heldMs ?? 0).toBeGreaterThanOrEqual(5_000);
+      expect(b.attempts).toBe(3);
       // From the sample before the workload: three files more (one per failed fork).
-      const files = seriesOf(patched, "aofdir.files");
+      const files = seriesOf(patched.history, "aofdir.files");
       expect((files.at(-1)?.v ?? 0) - (files[0]?.v ?? 0)).toBe(3);
-      expect(patched.info.aof_rewrites_consecutive_failures).toBe("3");
-      expect(seriesOf(patched, "info.aof_rewrites_consecutive_failures").at(-1)?.v).toBe(3);
+      expect(seriesOf(patched.history, "info.aof_rewrites_consecutive_failures").at(-1)?.v).toBe(3);
+      expect(b.consecutiveFailures?.last).toBe(3);
+      expect(run).toMeetExpectations();
       expect(run.ok).toBe(true);
       expect(await countContainers(run.runId)).toBe(0);
 
-      // The report carries the files chart, the AOF table and the patch itself, and no host path.
+      // The report carries the files chart, aof-dir's rows and the patch itself, and no host path.
       const dir = join(base, "pair");
       await writeReport(dir, run, growth);
       const report = Report.parse(JSON.parse(await readFile(join(dir, "report.json"), "utf8")));
-      expect(report.files.aofChart).toBe("aof-files.svg");
-      expect(report.aof.map((a) => [a.target, a.verdict, a.consecutiveFailures])).toEqual([
-        ["7.0.15", "growing", "0"],
-        [PATCHED, "stable", "3"],
+      expect(report.files.chart).toBe("chart.svg");
+      const fact = (t: (typeof report.targets)[number], name: string) =>
+        t.facts.find((f) => f.name === name)?.value;
+      expect(report.targets.map((t) => [t.target, t.label, fact(t, "consecutive failures (INFO)")])).toEqual([
+        ["7.0.15", "growing", "0 → 0"],
+        [PATCHED, "stable", "0 → 3"],
       ]);
       expect(report.patches.map((p) => p.name)).toEqual(["count-failed-aof-fork"]);
       const md = await readFile(join(dir, "report.md"), "utf8");
-      expect(md).toContain("![Files in the AOF directory over time, one line per target](aof-files.svg)");
+      expect(md).toContain("![files in the AOF directory, one line per target](chart.svg)");
       expect(md).toContain("+            server.stat_aofrw_consecutive_failures++;");
-      expect(await readFile(join(dir, "raw/7.0.15.series.csv"), "utf8")).toMatch(/^t_ms,series,value\n/);
+      expect(await readFile(join(dir, "raw/7.0.15.series.csv"), "utf8")).toMatch(/^t_ms,series,value,text\n/);
       expect(await readFile(join(dir, "raw/7.0.15.log.txt"), "utf8")).toContain("Creating AOF incr file");
       for (const e of (await readdir(dir, { recursive: true, withFileTypes: true })).filter((x) =>
         x.isFile(),
@@ -85,16 +92,19 @@ describe("the AOF rewrite limiter: 7.0.15 vs 7.0.15+count-failed-aof-fork", () =
         expect(hostPathsIn(await readFile(join(e.parentPath, e.name), "utf8")), e.name).toEqual([]);
 
       // In the chart the unpatched line ends higher than the patched one, which ends where its data does.
-      const g = chartGeometry(report.run, AOF_FILES_METRIC);
-      const raster = rasterize(await readFile(join(dir, "aof-files.svg"), "utf8"));
+      const g = chartGeometry(report.run);
+      if (!g) throw new Error("aof-dir's decisions have a plot");
+      expect(g.title).toBe("files in the AOF directory");
+      const raster = rasterize(await readFile(join(dir, "chart.svg"), "utf8"));
       const [up, flat] = g.series;
       if (!up || !flat) throw new Error("two series expected");
       const lastUp = up.points.at(-1);
       const lastFlat = flat.points.at(-1);
       if (!lastUp || !lastFlat) throw new Error("no points");
-      expect(lastUp.fds).toBeGreaterThan(lastFlat.fds);
+      expect(lastUp.v).toBeGreaterThan(lastFlat.v);
       const drawn = drawnYAt(raster, g, flat, lastFlat.t - 200);
-      expect(Math.abs((drawn ?? 0) - g.y(lastFlat.fds))).toBeLessThanOrEqual(5);
+      expect(drawn).toBeDefined();
+      expect(Math.abs((drawn ?? 0) - g.y(lastFlat.v))).toBeLessThanOrEqual(5);
     },
     180_000,
   );
@@ -118,8 +128,8 @@ describe("the AOF rewrite limiter: 7.0.15 vs 7.0.15+count-failed-aof-fork", () =
         kind: "found",
         last: "7.0.15",
         first: PATCHED,
-        from: "growing",
-        to: "stable",
+        from: { outcome: "bug", label: "growing" },
+        to: { outcome: "no-bug", label: "stable" },
       });
       expect(out.conclusion).toContain("the fix is the patch count-failed-aof-fork");
     },
@@ -131,9 +141,12 @@ describe("the AOF rewrite limiter: 7.0.15 vs 7.0.15+count-failed-aof-fork", () =
     async () => {
       const run = await runScenario(growth, [PATCHED], { bases: "auto", faultOverride: "pids-limit" });
       const [patched] = run.results;
-      expect(patched?.decision.verdict, patched?.decision.reason).toBe("stable");
-      expect(patched?.decision.evidence.errno).toBe("Resource temporarily unavailable");
-      expect(patched && aofView(patched.decision.evidence)?.limiter.attemptsAtLimit).toBe(3);
+      if (!patched) throw new Error("one result expected");
+      expect(patched).toHaveOutcome("stable");
+      expect(patched.faults).toEqual(["pids-limit"]);
+      const e = AofDirEvidence.parse(patched.decision.evidence);
+      expect(e.errno).toBe("Resource temporarily unavailable");
+      expect(e.limiter.attemptsAtLimit).toBe(3);
       expect(await countContainers(run.runId)).toBe(0);
     },
     120_000,
@@ -143,14 +156,17 @@ describe("the AOF rewrite limiter: 7.0.15 vs 7.0.15+count-failed-aof-fork", () =
     skipTitle("control: with fork working both builds rewrite and keep base + incr + manifest", missing7),
     async () => {
       const run = await runScenario(control, ["7.0.15", PATCHED], { bases: "auto" });
+      expect(run.results).toHaveLength(2);
       for (const r of run.results) {
-        expect(r.fault).toBe("none");
-        expect(r.decision.verdict, `${r.target}: ${r.decision.reason}`).toBe("stable");
-        expect(r.decision.evidence.attempts).toBe(0);
-        expect(r.events.some((e) => e.kind === "rewrite-started")).toBe(true);
-        expect(r.events.some((e) => e.kind === "rewrite-limited")).toBe(false);
-        expect(seriesOf(r, "aofdir.files").at(-1)?.v).toBeLessThanOrEqual(4);
-        expect(r.info.aof_rewrites_consecutive_failures).toBe("0");
+        expect(r.faults).toEqual([]);
+        expect(eventsOf(r.history, FAULT_START)).toEqual([]);
+        expect(r).toHaveOutcome("stable");
+        const e = AofDirEvidence.parse(r.decision.evidence);
+        expect(e.attempts).toBe(0);
+        expect(eventsOf(r.history, "rewrite-started").length).toBeGreaterThan(0);
+        expect(eventsOf(r.history, "rewrite-limited")).toEqual([]);
+        expect(seriesOf(r.history, "aofdir.files").at(-1)?.v).toBeLessThanOrEqual(4);
+        expect(seriesOf(r.history, "info.aof_rewrites_consecutive_failures").at(-1)?.v).toBe(0);
       }
       expect(run.ok).toBe(true);
       expect(await countContainers(run.runId)).toBe(0);
@@ -168,9 +184,10 @@ describe("the AOF rewrite limiter: 7.0.15 vs 7.0.15+count-failed-aof-fork", () =
       // Past the limiter's threshold the patched build stops forking, so the budget is the threshold.
       const scenario = { ...seed, budgets: { ...seed.budgets, attempts: 3 } };
       const run = await runScenario(scenario, ["7.0.15", PATCHED], { bases: "auto" });
+      expect(run.results).toHaveLength(2);
       for (const r of run.results) {
-        expect(r.decision.verdict, `${r.target}: ${r.decision.reason}`).toBe("stable");
-        expect(r.decision.evidence.fdsPerAttempt ?? 0).toBeLessThan(1);
+        expect(r).toHaveOutcome("stable");
+        expect(FdLeakEvidence.parse(r.decision.evidence).fdsPerAttempt ?? 0).toBeLessThan(1);
       }
       expect(await countContainers(run.runId)).toBe(0);
     },

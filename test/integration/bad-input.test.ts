@@ -10,15 +10,23 @@ import { cli, countContainers, missingSource, skipTitle } from "./support.js";
  * Every user error: one line on stderr naming the problem and the fix, exit 2 (usage) or 3 (environment),
  * nothing tagged or left running.
  */
+let errorRuns = 0;
+
+/**
+ * The engine is shared with other runs while this file runs: what the command left is counted by its
+ * own run id (containers) and by its targets (images), never by totals another run may change.
+ */
 async function expectUserError(
   args: string[],
   pattern: RegExp,
   env: Record<string, string> = {},
   exitCode: number = ExitCode.usage,
 ) {
-  const imagesBefore = (await listManagedImages()).map((i) => i.tag).sort();
-  const containersBefore = await countContainers();
-  const result = await cli(args, env);
+  const runId = `bad-input-${process.pid}-${++errorRuns}`;
+  // An image a target of these args would make is tagged with its version (and patches: "3.2.8-fix-…").
+  const targets = args.filter((a) => /^\d+\.\d+\.\d+/.test(a)).map((a) => a.replace(/\+/g, "-"));
+  const imagesBefore = new Set((await listManagedImages()).map((i) => i.tag));
+  const result = await cli(args, { REDIS_REPRO_RUN_ID: runId, ...env });
   expect(result.exitCode).toBe(exitCode);
   const lines = result.stderr
     .trim()
@@ -26,8 +34,9 @@ async function expectUserError(
     .filter((l) => l.startsWith("redis-repro:"));
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatch(pattern);
-  expect((await listManagedImages()).map((i) => i.tag).sort()).toEqual(imagesBefore);
-  expect(await countContainers()).toBe(containersBefore);
+  const added = (await listManagedImages()).map((i) => i.tag).filter((t) => !imagesBefore.has(t));
+  expect(added.filter((tag) => targets.some((t) => tag.includes(`:${t}-`)))).toEqual([]);
+  expect(await countContainers(runId)).toBe(0);
   return result;
 }
 

@@ -3,7 +3,7 @@ import { listManagedImages } from "../../harness/engine/images.js";
 import { cli, countContainers, missingSource, skipTitle } from "./support.js";
 
 /**
- * Several users (or CI jobs) on one engine: runs side by side each give their verdicts, neither
+ * Several users (or CI jobs) on one engine: runs side by side each give their outcomes, neither
  * removes the other's containers or images (a run's start sweeps only dead runs' leftovers), and
  * nothing is left once both are done.
  */
@@ -13,11 +13,11 @@ const newId = (name: string) => `concurrent-${process.pid}-${name}-${++counter}`
 
 interface RunJson {
   ok: boolean;
-  results: { target: string; matches: boolean | null; decision: { verdict: string } }[];
+  results: { target: string; matches: boolean | null; decision: { outcome: string; label: string } }[];
 }
 interface MatrixJson {
   ok: boolean;
-  cells: { target: string; verdict: string | null; status: string }[];
+  cells: { target: string; outcome: string | null; label: string | null; status: string }[];
 }
 
 async function imageTags(): Promise<Set<string>> {
@@ -25,7 +25,7 @@ async function imageTags(): Promise<Set<string>> {
 }
 
 describe.skipIf(missing)(skipTitle("runs side by side on one engine", missing), () => {
-  it("two runs at once: both give the expected verdicts, nothing left, no image removed", async () => {
+  it("two runs at once: both give the expected outcomes, nothing left, no image removed", async () => {
     const before = await imageTags();
     const [a, b] = [newId("a"), newId("b")];
     const results = await Promise.all([
@@ -36,9 +36,9 @@ describe.skipIf(missing)(skipTitle("runs side by side on one engine", missing), 
       expect(result.exitCode, result.stderr.slice(-500)).toBe(0);
       const run = JSON.parse(result.stdout) as RunJson;
       expect(run.ok).toBe(true);
-      expect(run.results.map((r) => [r.target, r.decision.verdict])).toEqual([
-        ["3.2.8", "exhaustion"],
-        ["3.2.8+fix-aof-pipe-leak", "stable"],
+      expect(run.results.map((r) => [r.target, r.decision.outcome, r.decision.label])).toEqual([
+        ["3.2.8", "bug", "exhaustion"],
+        ["3.2.8+fix-aof-pipe-leak", "no-bug", "stable"],
       ]);
     }
     expect(await countContainers(a)).toBe(0);
@@ -47,7 +47,7 @@ describe.skipIf(missing)(skipTitle("runs side by side on one engine", missing), 
     for (const tag of before) expect(after.has(tag), tag).toBe(true);
   }, 180_000);
 
-  it("a matrix beside a run: both give their verdicts, nothing left, no image removed", async () => {
+  it("a matrix beside a run: both give their outcomes, nothing left, no image removed", async () => {
     const before = await imageTags();
     const [m, r] = [newId("matrix"), newId("run")];
     const [matrix, run] = await Promise.all([
@@ -56,9 +56,9 @@ describe.skipIf(missing)(skipTitle("runs side by side on one engine", missing), 
     ]);
     expect(matrix.exitCode, matrix.stderr.slice(-500)).toBe(0);
     const cells = (JSON.parse(matrix.stdout) as MatrixJson).cells;
-    expect(cells.map((c) => [c.target, c.verdict, c.status])).toEqual([
-      ["3.2.8", "exhaustion", "as-expected"],
-      ["3.2.8+fix-aof-pipe-leak", "stable", "as-expected"],
+    expect(cells.map((c) => [c.target, c.outcome, c.label, c.status])).toEqual([
+      ["3.2.8", "bug", "exhaustion", "as-expected"],
+      ["3.2.8+fix-aof-pipe-leak", "no-bug", "stable", "as-expected"],
     ]);
     expect(run.exitCode, run.stderr.slice(-500)).toBe(0);
     expect((JSON.parse(run.stdout) as RunJson).ok).toBe(true);

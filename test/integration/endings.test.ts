@@ -72,7 +72,7 @@ describe.skipIf(missing7)(skipTitle("every ending leaves nothing running", missi
     expect(await countContainers(id)).toBe(0);
   }, 60_000);
 
-  it("a verdict not as expected: exit 1", async () => {
+  it("an outcome not as expected: exit 1", async () => {
     const file = await scenarioFile((s) => {
       s.name = "wrong-expectation";
       s.expect = { "7.0.15": "exhaustion" };
@@ -80,7 +80,7 @@ describe.skipIf(missing7)(skipTitle("every ending leaves nothing running", missi
     const { env, id } = runEnv();
     const result = await cli(["run", "--scenario", file, "--target", "7.0.15"], env);
     expect(result.exitCode).toBe(1);
-    expect(result.stdout).toContain("✗ expected exhaustion");
+    expect(result.stdout).toMatch(/^outcome +stable \(no-bug\) ✗ expected exhaustion/m);
     expect(await countContainers(id)).toBe(0);
   }, 60_000);
 
@@ -94,7 +94,9 @@ describe.skipIf(missing7)(skipTitle("every ending leaves nothing running", missi
     const { env, id } = runEnv();
     const result = await cli(["run", "--scenario", file, "--target", "7.0.15", "--json"], env);
     const run = JSON.parse(result.stdout);
-    expect(run.results[0].decision.verdict).toBe("inconclusive");
+    expect(run.results[0].decision.outcome).toBe("unknown");
+    expect(run.results[0].decision.label).toBe("inconclusive");
+    expect(run.results[0].ended.reason).toBe("error");
     expect(run.results[0].decision.reason).toMatch(/the AOF did not grow/);
     expect(result.exitCode).toBe(1);
     expect(await countContainers(id)).toBe(0);
@@ -125,7 +127,7 @@ describe.skipIf(missing7)(skipTitle("every ending leaves nothing running", missi
       });
       const { env, id } = runEnv();
       const child = spawnCli(["run", "--scenario", file, "--target", "7.0.15"], env);
-      await stderrLine(child, /waiting for (fork )?attempts/);
+      await stderrLine(child, /workload loaded; watching/);
       expect(await countContainers(id)).toBe(1);
       child.kill(signal);
       const result = await child;
@@ -144,7 +146,7 @@ describe.skipIf(missing7)(skipTitle("every ending leaves nothing running", missi
     });
     const { env, id } = runEnv();
     const child = spawnCli(["matrix", "7.0.15", "--scenario", file, "--retries", "0"], env);
-    await stderrLine(child, /waiting for (fork )?attempts/);
+    await stderrLine(child, /workload loaded; watching/);
     expect(await countContainers(id)).toBe(1);
     child.kill("SIGINT");
     const result = await child;

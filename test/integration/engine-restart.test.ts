@@ -47,7 +47,7 @@ describe.skipIf(missing)(skipTitle("the engine restarted mid-run", missing), () 
       s.budgets.timeLimitSeconds = 60;
     });
     const child = spawnCli(["run", "--scenario", file, "--target", `image:${image}`], env);
-    await stderrLine(child, /waiting for (fork )?attempts/);
+    await stderrLine(child, /workload loaded; watching/);
     const { downMs } = await engine.restart();
     const result = await child;
     const lines = String(result.stderr)

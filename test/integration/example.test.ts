@@ -41,7 +41,7 @@ describe("examples/my-bug, against the packed package", () => {
         all: true,
       });
       // Colour codes may stand between the words whatever the environment says: read the text only.
-      expect(stripVTControlCharacters(String(suite.all))).toMatch(/Tests\s+2 passed/);
+      expect(stripVTControlCharacters(String(suite.all))).toMatch(/Tests\s+3 passed/);
       expect(suite.exitCode).toBe(0);
       expect(await countContainers(env.REDIS_REPRO_RUN_ID)).toBe(0);
     },

@@ -59,14 +59,21 @@ describe("git: targets and bisect --commits on a repository made from the 3.2.8 
         kind: "found",
         first: `git:${fix}`,
         direction: "fix",
-        to: "stable",
+        from: { outcome: "bug", label: "exhaustion" },
+        to: { outcome: "no-bug", label: "stable" },
       });
       expect(out.conclusion).toContain(`the fix is commit ${fix}`);
       expect(out.conclusion).toContain("Close the rewrite pipes when fork() fails");
       const brokenStep = out.steps.find((s: { commit?: string }) => s.commit === broken);
-      expect(brokenStep, JSON.stringify(out.steps)).toMatchObject({ verdict: "build-failed", side: "skip" });
+      // A commit that does not build has no outcome: skipped, as `git bisect skip` does, with the reason.
+      expect(brokenStep, JSON.stringify(out.steps)).toMatchObject({
+        outcome: null,
+        label: null,
+        side: "skip",
+      });
+      expect(brokenStep.reason).toMatch(/image build for .* failed/);
       const fixStep = out.steps.find((s: { commit?: string }) => s.commit === fix);
-      expect(fixStep).toMatchObject({ verdict: "stable", side: "good" });
+      expect(fixStep).toMatchObject({ outcome: "no-bug", label: "stable", side: "good" });
       // The image of a tested commit is tagged, and labelled, with its full id.
       const fixImage = (await listManagedImages()).find((i) =>
         i.tag.startsWith(`redis-repro/redis:git-${fix}-`),
@@ -125,9 +132,10 @@ describe("dir: targets build the working tree as it is", () => {
       const result = JSON.parse(run.stdout).results[0];
       expect(result.target).toBe(`dir:${repo.dir}`);
       expect(result.sourceCheck).toBe("dir-files");
-      expect(result.log.join("\n")).toContain(`Server started, Redis version 3.2.8 ${marker}`);
+      expect(result.history.logs.main.join("\n")).toContain(`Server started, Redis version 3.2.8 ${marker}`);
       // The tree is still the leaky 3.2.8: the change is only a message.
-      expect(result.decision.verdict).toBe("exhaustion");
+      expect(result.decision.outcome).toBe("bug");
+      expect(result.decision.label).toBe("exhaustion");
     },
     600_000,
   );

@@ -5,7 +5,6 @@ import { prepareReaper } from "../../harness/engine/client.js";
 import { localImage } from "../../harness/engine/images.js";
 import { RedisReproContainer } from "../../harness/parts/container/redis-container.js";
 import { ensureImage, type TargetImage } from "../../harness/targets/build.js";
-import { redisArgs } from "../../harness/targets/config.js";
 import { parseTarget } from "../../harness/targets/spec.js";
 import { countContainers, missingSource, skipTitle } from "./support.js";
 
@@ -15,12 +14,11 @@ const missing7 = await missingSource("7.0.15");
 
 async function pingImage(image: TargetImage): Promise<{ pong: string; version: string }> {
   await prepareReaper();
-  let builder = new RedisReproContainer(image.image)
+  // Given the TargetImage, the container knows the release's arguments and a brought image's entrypoint.
+  const container = await new RedisReproContainer(image)
     .withRun(runId, image.target)
     .withLimits({ memory: 64 * 1024 ** 2, pids: 64, nofile: 1024 })
-    .withServerArgs(redisArgs(image.version, {}));
-  if (image.origin === "brought") builder = builder.asBroughtImage();
-  const container = await builder.start();
+    .start();
   // A client of our own, not the container's: the image must answer any client on its published port.
   const client = new Redis({ host: container.host, port: container.port, lazyConnect: true });
   try {

@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultConcurrency, MatrixResult, runMatrix } from "../../harness/campaigns/matrix.js";
 import { catalogueVersions, expectationFor } from "../../harness/catalogue/catalogue.js";
+import { FdLeakEvidence } from "../../harness/parts/checkers/index.js";
+import type { RunResult } from "../../harness/run/result.js";
 import { loadScenario } from "../../harness/scenario/index.js";
 import { cli, countContainers, missingSource, skipTitle } from "./support.js";
 
@@ -19,16 +21,19 @@ for (const v of versions) missing.set(v, await missingSource(v));
 const present = versions.filter((v) => !missing.get(v));
 
 let result: MatrixResult | undefined;
+/** Each cell's whole run (the last, where a cell was run again), by target: the decision's evidence. */
+const runs = new Map<string, RunResult>();
 const dir = await mkdtemp(join(tmpdir(), "redis-repro-matrix-"));
 
 beforeAll(async () => {
   if (present.length === 0) return;
   // Two retries: a cell that differs is run again after the others, as CI would see it.
   result = MatrixResult.parse(
-    await runMatrix([{ scenario: seed, ref: seed.name }], present, {
+    await runMatrix([{ scenario: seed }], present, {
       bases: "auto",
       concurrency: defaultConcurrency(),
       retries: 2,
+      onRun: (_job, target, run) => runs.set(target, run),
     }),
   );
 }, 1_200_000);
@@ -40,22 +45,23 @@ afterAll(async () => {
 describe("redis-repro matrix on the real engine", () => {
   for (const version of versions) {
     const reason = missing.get(version);
-    it.skipIf(reason)(
-      skipTitle(`${version} × ${seed.name}: the verdict the catalogue records`, reason),
-      () => {
-        const cell = result?.cells.find((c) => c.target === version);
-        expect(cell, version).toBeDefined();
-        expect(cell?.status).not.toBe("error");
-        const expected = expectationFor(version, seed.name);
-        if (expected === "unmeasured") expect(cell?.status).toBe("unmeasured");
-        else {
-          expect(cell?.verdict).toBe(expected.verdict);
-          expect(cell?.status).toBe("as-expected");
-        }
-        expect(cell?.evidence?.attempts).toBeGreaterThanOrEqual(3);
-        expect(cell?.command).toContain(`--target ${version}`);
-      },
-    );
+    it.skipIf(reason)(skipTitle(`${version} × ${seed.name}: the label the catalogue records`, reason), () => {
+      const cell = result?.cells.find((c) => c.target === version);
+      expect(cell, version).toBeDefined();
+      expect(cell?.status).not.toBe("error");
+      const expected = expectationFor(version, seed.name);
+      if (expected === "unmeasured") expect(cell?.status).toBe("unmeasured");
+      else {
+        expect(cell?.outcome).toBe(expected.outcome);
+        expect(cell?.label).toBe(expected.label);
+        expect(cell?.status).toBe("as-expected");
+      }
+      expect(cell?.checker).toBe("fd-leak");
+      const decided = runs.get(version)?.results[0]?.decision;
+      expect(decided?.label).toBe(cell?.label);
+      expect(FdLeakEvidence.parse(decided?.evidence).attempts).toBeGreaterThanOrEqual(3);
+      expect(cell?.command).toContain(`--target ${version}`);
+    });
   }
 
   it.skipIf(present.length === 0)(
@@ -83,7 +89,12 @@ describe("redis-repro matrix on the real engine", () => {
       expect(run.exitCode, run.stderr).toBe(0);
       const parsed = MatrixResult.parse(JSON.parse(run.stdout));
       expect(parsed.cells).toHaveLength(1);
-      expect(parsed.cells[0]).toMatchObject({ target: "7.0.15", verdict: "stable", status: "as-expected" });
+      expect(parsed.cells[0]).toMatchObject({
+        target: "7.0.15",
+        outcome: "no-bug",
+        label: "stable",
+        status: "as-expected",
+      });
       const xml = await readFile(junit, "utf8");
       expect(xml).toMatch(
         /<testsuite name="aof-auto-rewrite-enomem" tests="1" failures="0" errors="0" skipped="0"/,

@@ -2,7 +2,9 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { chartGeometry } from "../../harness/report/chart.js";
+import { seriesOf } from "../../harness/core/history.js";
+import { FdLeakEvidence } from "../../harness/parts/checkers/index.js";
+import { type ChartGeometry, chartGeometry } from "../../harness/report/chart.js";
 import { Report } from "../../harness/report/model.js";
 import { hostPathsIn } from "../../harness/report/scrub.js";
 import { renderSummary } from "../../harness/report/summary.js";
@@ -18,6 +20,13 @@ const missing7 = await missingSource("7.0.15");
 const seed = await loadScenario("aof-auto-rewrite-enomem");
 const base = await mkdtemp(join(tmpdir(), "redis-repro-report-it-"));
 afterAll(() => rm(base, { recursive: true, force: true }));
+
+/** The chart's geometry: the fd-leak decisions of these runs always have a plot. */
+function geometryOf(report: Report): ChartGeometry {
+  const g = chartGeometry(report.run);
+  if (!g) throw new Error("no decision of the run has a plot");
+  return g;
+}
 
 async function readBack(dir: string): Promise<Report> {
   return Report.parse(JSON.parse(await readFile(join(dir, "report.json"), "utf8")));
@@ -44,7 +53,9 @@ describe("bug reports from real runs", () => {
 
       const report = await readBack(dir);
       expect(report.run).toEqual(RunResult.parse(run));
-      expect(report.targets[0]?.verdict).toBe("stable");
+      expect(report.targets[0]?.label).toBe("stable");
+      expect(report.targets[0]?.outcome).toBe("no-bug");
+      expect(report.files.chart).toBe("chart.svg");
       expect(report.targets[0]?.source.check).toMatch(/^(files-digest|published-sha\d+)$/);
 
       const shown = await cli(["report", "show", dir]);
@@ -57,13 +68,17 @@ describe("bug reports from real runs", () => {
       if (!result) throw new Error("no result");
       const log = await readFile(join(dir, "raw/7.0.15.log.txt"), "utf8");
       expect(log).toContain("Can't rewrite append only file in background: fork: Cannot allocate memory");
-      const samples = (await readFile(join(dir, "raw/7.0.15.samples.csv"), "utf8")).trim().split("\n");
-      expect(samples).toHaveLength(result.samples.length + 1);
+      // Every reading of the fd sampler is a row of the series file, as recorded.
+      const rows = (await readFile(join(dir, "raw/7.0.15.series.csv"), "utf8")).trim().split("\n");
+      expect(rows[0]).toBe("t_ms,series,value,text");
+      const totals = rows.filter((row) => row.split(",")[1] === "fds.total");
+      expect(totals.length).toBeGreaterThan(3);
+      expect(totals).toHaveLength(seriesOf(result.history, "fds.total").length);
 
       // The one line is flat at its baseline across the run.
-      const svg = await readFile(join(dir, "fds.svg"), "utf8");
+      const svg = await readFile(join(dir, "chart.svg"), "utf8");
       expect(Buffer.byteLength(svg)).toBe(written.chartBytes);
-      const g = chartGeometry(report.run);
+      const g = geometryOf(report);
       const raster = rasterize(svg);
       const [series] = g.series;
       if (!series) throw new Error("no series");
@@ -73,7 +88,7 @@ describe("bug reports from real runs", () => {
         expect(Math.abs((drawn ?? 0) - expectedYAt(g, series, t))).toBeLessThanOrEqual(5);
       }
       const top = Math.min(...hitsInPlot(raster, g, series.colour).map((h) => h.y));
-      expect(g.y(result.decision.evidence.baseline ?? 0) - top).toBeLessThan(12);
+      expect(g.y(FdLeakEvidence.parse(result.decision.evidence).baseline ?? 0) - top).toBeLessThan(12);
 
       const md = await readFile(join(dir, "report.md"), "utf8");
       expect(md).toContain(run.command);
@@ -114,19 +129,27 @@ describe("bug reports from real runs", () => {
       expect(await countContainers(run.runId)).toBe(0);
       const dir = join(base, "seed");
       const written = await writeReport(dir, run, seed);
-      console.info(`[report] ${run.runId}: fds.svg is ${written.chartBytes} bytes`);
+      console.info(`[report] ${run.runId}: chart.svg is ${written.chartBytes} bytes`);
+      // The matcher says the reason when a target gives something else.
+      expect(run).toHaveOutcome("exhaustion", "3.2.8");
+      expect(run).toHaveOutcome("stable", "3.2.8+fix-aof-pipe-leak");
       const report = await readBack(dir);
-      expect(report.targets.map((t) => [t.target, t.verdict])).toEqual([
-        ["3.2.8", "exhaustion"],
-        ["3.2.8+fix-aof-pipe-leak", "stable"],
+      expect(report.targets.map((t) => [t.target, t.outcome, t.label])).toEqual([
+        ["3.2.8", "bug", "exhaustion"],
+        ["3.2.8+fix-aof-pipe-leak", "no-bug", "stable"],
       ]);
+      const [leakyRun, fixedRun] = report.run.results;
+      if (!leakyRun || !fixedRun) throw new Error("two results expected");
+      const leakyEvidence = FdLeakEvidence.parse(leakyRun.decision.evidence);
 
-      const svg = await readFile(join(dir, "fds.svg"), "utf8");
-      const g = chartGeometry(report.run);
+      const svg = await readFile(join(dir, "chart.svg"), "utf8");
+      const g = geometryOf(report);
       const raster = rasterize(svg);
       const [leaky, fixed] = g.series;
       if (!leaky || !fixed) throw new Error("two series expected");
-      const ceiling = report.targets[0]?.ceiling ?? 0;
+      const ceiling = leakyEvidence.ceiling ?? 0;
+      expect(ceiling).toBeGreaterThan(0);
+      expect(g.ceilings).toContain(ceiling);
       // 3.2.8: drawn where its samples are, higher at each later time, its top at the ceiling.
       const ys = timesAcross(leaky, 6).map((t) => drawnYAt(raster, g, leaky, t) ?? Number.NaN);
       for (const [i, t] of timesAcross(leaky, 6).entries())
@@ -135,20 +158,22 @@ describe("bug reports from real runs", () => {
       const top = hitsInPlot(raster, g, leaky.colour).reduce((a, b) => (b.y < a.y ? b : a));
       expect(Math.abs(top.y - g.y(ceiling))).toBeLessThanOrEqual(8);
       // The fix: flat at its baseline, never more than a ring's height above it.
-      const baseline = report.targets[1]?.baseline ?? 0;
+      const baseline = FdLeakEvidence.parse(fixedRun.decision.evidence).baseline ?? 0;
       for (const t of timesAcross(fixed, 6))
         expect(Math.abs((drawnYAt(raster, g, fixed, t) ?? 0) - g.y(baseline))).toBeLessThanOrEqual(5);
       const fixTop = Math.min(...hitsInPlot(raster, g, fixed.colour).map((h) => h.y));
       expect(g.y(baseline) - fixTop).toBeLessThan(12);
-      // Rings mark the forks seen while watched; the verdict's count may take one more late log line.
-      expect(Math.abs(leaky.forks.length - (report.targets[0]?.attempts ?? 0))).toBeLessThanOrEqual(2);
+      // Rings mark the forks seen while watched; the decision's count may take one more late log line.
+      expect(Math.abs(leaky.rings.length - leakyEvidence.attempts)).toBeLessThanOrEqual(2);
 
       const shown = await cli(["report", "show", dir]);
       expect(shown.exitCode).toBe(0);
       // The cli() helper (execa) drops the final newline.
       expect(`${shown.stdout}\n`).toBe(renderSummary(run));
       const md = await readFile(join(dir, "report.md"), "utf8");
-      for (const line of report.targets[0]?.evidence ?? []) expect(md).toContain(line);
+      const quoted = report.targets[0]?.lines ?? [];
+      expect(quoted.join("\n")).toContain("Can't rewrite append only file in background: fork:");
+      for (const line of quoted) expect(md).toContain(line);
       expect((await stat(join(dir, "raw/3.2.8+fix-aof-pipe-leak.log.txt"))).size).toBeGreaterThan(0);
       await expectNoHostPaths(dir);
     },
@@ -171,12 +196,16 @@ describe("bug reports from real runs", () => {
   it("`run --report` on a file is refused before anything runs", async () => {
     const file = join(base, "not-a-folder");
     await writeFile(file, "x");
-    const started = Date.now();
-    const ran = await cli(["run", "--target", "7.0.15", "--report", file]);
+    // The CLI's phase marks (REDIS_REPRO_TRACE) show how far it got: not to the run's start.
+    const trace = join(base, "refused-trace.json");
+    const ran = await cli(["run", "--target", "7.0.15", "--report", file], { REDIS_REPRO_TRACE: trace });
     expect(ran.exitCode).toBe(2);
     expect(ran.stderr).toBe(
       `redis-repro: --report ${file}: that is a file, not a folder; give a new or empty folder`,
     );
-    expect(Date.now() - started).toBeLessThan(10_000);
+    const marks = Object.keys(JSON.parse(await readFile(trace, "utf8")));
+    expect(marks).toContain("main");
+    expect(marks).not.toContain("start");
+    expect(marks).not.toContain("images");
   });
 });

@@ -2,10 +2,15 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
+import { expect } from "vitest";
 import { projectRoot, sourceDirsText } from "../../harness/core/paths.js";
 import { countContainers } from "../../harness/engine/cleanup.js";
 import type { ScenarioDataInput } from "../../harness/scenario/index.js";
 import { cachedSourcePath } from "../../harness/targets/sources.js";
+import { matchers } from "../../harness/vitest.js";
+
+// The package's own matchers (toHaveOutcome, toMeetExpectations), as a user's setup file adds them.
+expect.extend(matchers);
 
 /** Releases whose tests must run, never skip (CI lists the ones it provides). */
 export function requiredReleases(env: NodeJS.ProcessEnv = process.env): string[] {

@@ -60,30 +60,30 @@ const perAttempt = (cell: SweepCell, series: string) => cell.growth.find((g) => 
  */
 const measured: Record<
   string,
-  Record<string, { verdicts: string[]; series?: string; min?: number; max?: number }>
+  Record<string, { labels: string[]; series?: string; min?: number; max?: number }>
 > = {
   "3.2.8": {
-    "aof-rewrite-auto": { verdicts: ["exhaustion"], series: "fds.pipe", min: 5, max: 7 },
-    "aof-rewrite-bgrewriteaof": { verdicts: ["exhaustion"], series: "fds.pipe", min: 5, max: 7 },
+    "aof-rewrite-auto": { labels: ["exhaustion"], series: "fds.pipe", min: 5, max: 7 },
+    "aof-rewrite-bgrewriteaof": { labels: ["exhaustion"], series: "fds.pipe", min: 5, max: 7 },
     // CONFIG SET closes the AOF it opened: a hole below the ceiling lets fresh clients in.
-    "aof-rewrite-config-set": { verdicts: ["growing"], series: "fds.pipe", min: 5, max: 7 },
-    "rdb-bgsave": { verdicts: ["stable"] },
-    "rdb-save-point": { verdicts: ["stable"] },
-    "repl-sync-disk": { verdicts: ["stable"] },
-    "repl-sync-diskless": { verdicts: ["stable"] },
-    "lua-debug-fork": { verdicts: ["stable"] },
+    "aof-rewrite-config-set": { labels: ["growing"], series: "fds.pipe", min: 5, max: 7 },
+    "rdb-bgsave": { labels: ["stable"] },
+    "rdb-save-point": { labels: ["stable"] },
+    "repl-sync-disk": { labels: ["stable"] },
+    "repl-sync-diskless": { labels: ["stable"] },
+    "lua-debug-fork": { labels: ["stable"] },
   },
-  "3.2.9": Object.fromEntries(SWEEP_PATHS.map((p) => [p.name, { verdicts: ["stable"] }])),
+  "3.2.9": Object.fromEntries(SWEEP_PATHS.map((p) => [p.name, { labels: ["stable"] }])),
   "7.0.15": {
-    "aof-rewrite-auto": { verdicts: ["growing"], series: "aofdir.files", min: 0.7, max: 1.3 },
-    "aof-rewrite-bgrewriteaof": { verdicts: ["growing"], series: "aofdir.files", min: 0.7, max: 1.3 },
-    "aof-rewrite-config-set": { verdicts: ["stable"] },
-    "rdb-bgsave": { verdicts: ["stable"] },
-    "rdb-save-point": { verdicts: ["stable"] },
-    "repl-sync-disk": { verdicts: ["stable"] },
+    "aof-rewrite-auto": { labels: ["growing"], series: "aofdir.files", min: 0.7, max: 1.3 },
+    "aof-rewrite-bgrewriteaof": { labels: ["growing"], series: "aofdir.files", min: 0.7, max: 1.3 },
+    "aof-rewrite-config-set": { labels: ["stable"] },
+    "rdb-bgsave": { labels: ["stable"] },
+    "rdb-save-point": { labels: ["stable"] },
+    "repl-sync-disk": { labels: ["stable"] },
     // Not in the catalogue before the sweep: rdb_child_exit_pipe is not closed when the fork fails.
-    "repl-sync-diskless": { verdicts: ["growing", "exhaustion"], series: "fds.pipe", min: 0.8, max: 2 },
-    "lua-debug-fork": { verdicts: ["stable"] },
+    "repl-sync-diskless": { labels: ["growing", "exhaustion"], series: "fds.pipe", min: 0.8, max: 2 },
+    "lua-debug-fork": { labels: ["stable"] },
   },
 };
 
@@ -93,11 +93,12 @@ describe("redis-repro sweep on the real engine", () => {
     for (const fault of DEFAULT_FAULTS) {
       for (const [path, want] of Object.entries(measured[release] ?? {})) {
         const title = want.series
-          ? `${release} × ${path} × ${fault}: ${want.series} grows ${want.min}–${want.max} per attempt (${want.verdicts.join(" or ")})`
+          ? `${release} × ${path} × ${fault}: ${want.series} grows ${want.min}–${want.max} per attempt (${want.labels.join(" or ")})`
           : `${release} × ${path} × ${fault}: clean`;
         it.skipIf(reason)(skipTitle(title, reason), () => {
           const cell = cellOf(release, path, fault);
-          expect(cell.verdict, `${cell.reason}\n${cell.command}`).toBeOneOf(want.verdicts);
+          expect(cell.label, `${cell.reason}\n${cell.command}`).toBeOneOf(want.labels);
+          expect(cell.outcome).toBe(want.series ? "bug" : "no-bug");
           if (want.series) {
             const g = perAttempt(cell, want.series);
             expect(g?.leaking).toBe(true);
@@ -125,9 +126,15 @@ describe("redis-repro sweep on the real engine", () => {
     async () => {
       if (!result) throw new Error("no sweep result");
       const files = await writeSweepReport(join(dir, "report"), result, runs);
-      const leaking = result.cells.filter((c) => c.verdict === "growing" || c.verdict === "exhaustion");
+      const leaking = result.cells.filter((c) => c.outcome === "bug");
+      expect(leaking.every((c) => c.label === "growing" || c.label === "exhaustion")).toBe(true);
+      // A chart for each cell that is not clean and whose decision names a series to plot: every leak.
+      const charted = result.cells.filter(
+        (c) => c.outcome !== "no-bug" && runs.get(cellFile(c))?.results[0]?.decision.plot !== undefined,
+      );
+      expect(charted.filter((c) => c.outcome === "bug")).toEqual(leaking);
       const charts = await readdir(join(dir, "report", "charts"));
-      expect(charts.sort()).toEqual(leaking.map((c) => `${cellFile(c)}.svg`).sort());
+      expect(charts.sort()).toEqual(charted.map((c) => `${cellFile(c)}.svg`).sort());
       expect(files).toContain("sweep.md");
       const md = await readFile(join(dir, "report", "sweep.md"), "utf8");
       for (const c of leaking) expect(md).toContain(`charts/${cellFile(c)}.svg`);

@@ -48,9 +48,12 @@ export type CheckerSpecInput =
   | LeafSpecInput
   | { checker: "all" | "any"; of: readonly CheckerSpecInput[]; labels?: ComposeLabels | undefined };
 
-/** A spec, or a Checker object where the data would name one (a script's own). */
+/**
+ * A spec as written (defaults may be left out, as in a JSON file), or a Checker object where the data
+ * would name one (a script's own).
+ */
 export type CheckerInput =
-  | LeafSpec
+  | LeafSpecInput
   | Checker
   | { checker: "all" | "any"; of: CheckerInput[]; labels?: ComposeLabels | undefined };
 
