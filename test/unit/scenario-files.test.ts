@@ -205,6 +205,16 @@ describe("probes and checkers", () => {
         expect(Object.keys(scenario.nodes)).toEqual(["replica"]);
         expect(scenario.nodes.replica?.replicaOf).toBeUndefined();
         expect(scenario.workload.map((s) => s.name)).toEqual(["fill", "command SLAVEOF"]);
+      } else if (kind === "recovery") {
+        // Episodes: a fault that heals, judged by what the server is left with. Its own probes it
+        // asks for itself (fds, fresh clients, the replica's link, log lines), so none in the file.
+        expect(name).toMatch(/^(seed-episode-|repl-sync-fork-heal$)/);
+        expect(raw.probes, name).toBeUndefined();
+        expect((raw.faults as unknown[]).length, name).toBe(1);
+      } else if (name === "repl-network-cut") {
+        // The link seen going down in the cut (its info probe on the replica), then recovery.
+        expect(kind).toBe("any");
+        expect(probes).toEqual(["replica:link"]);
       } else {
         // A status bug (redis/redis#3703): the setting as CONFIG GET reads it, and the slow-script line.
         expect([name, kind]).toEqual(["lua-time-limit-ignored", "any"]);
@@ -213,7 +223,7 @@ describe("probes and checkers", () => {
       // Every project data scenario counts failed forks on main (the default).
       expect(scenario.attempt).toEqual({ event: "fork-failed", node: "main" });
     }
-    expect([...kinds].sort()).toEqual(["any", "aof-dir", "fd-leak", "growth", "leaks"]);
+    expect([...kinds].sort()).toEqual(["any", "aof-dir", "fd-leak", "growth", "leaks", "recovery"]);
   });
 });
 
