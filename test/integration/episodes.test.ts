@@ -11,6 +11,8 @@ import {
 import { chartGeometry, FAULT_FILL } from "../../harness/report/chart.js";
 import { Report } from "../../harness/report/model.js";
 import type { TargetResult } from "../../harness/run/result.js";
+import { runScenario } from "../../harness/run/scenario.js";
+import { loadScenario } from "../../harness/scenario/index.js";
 import { cli, countContainers, missingSource, skipTitle } from "./support.js";
 
 /**
@@ -152,3 +154,69 @@ describe.skipIf(missing)(
     }, 240_000);
   },
 );
+
+const missingRepl = (await missingSource("3.2.8")) ?? (await missingSource("7.0.15"));
+
+/** A scenario on 3.2.8 and 7.0.15, in process (no report): its two results. */
+async function runRepl(name: string) {
+  const scenario = await loadScenario(name);
+  const run = await runScenario(scenario, ["3.2.8", "7.0.15"], { bases: "auto" });
+  const [old, current] = run.results;
+  if (!old || !current) throw new Error("two results expected");
+  expect(await countContainers(run.runId)).toBe(0);
+  return { run, old, current };
+}
+
+describe.skipIf(missingRepl)(skipTitle("replication after an episode (3.2.8, 7.0.15)", missingRepl), () => {
+  it("a full sync while the master's fork fails: 7.0.15 syncs seconds after the heal; 3.2.8's replica never hears of the failure and waits for its repl-timeout", async () => {
+    const { run, old, current } = await runRepl("repl-sync-fork-heal");
+    expect(run).toMeetExpectations();
+    for (const r of [old, current]) {
+      expect(
+        r.history.logs.main?.some((l) => /BGSAVE for replication failed/.test(l)),
+        r.target,
+      ).toBe(true);
+      expect(faultWindows(r.history, "main").map((w) => w.heal !== null)).toEqual([true]);
+    }
+    // 7.0.15: the error reaches the replica, which asks again; in sync after the heal.
+    expect(current).toHaveOutcome("recovered");
+    const fixed = RecoveryEvidence.parse(current.decision.evidence);
+    expect(requirement(fixed, "sync").held?.seen).toMatch(/up/);
+    expect(
+      current.history.logs.replica?.some((l) =>
+        /MASTER aborted replication with an error: ERR BGSAVE failed/.test(l),
+      ),
+    ).toBe(true);
+    // 3.2.8: no error ever arrives, no second sync within the window: the link stays down.
+    expect(old).toHaveOutcome("not-recovered");
+    const stuck = RecoveryEvidence.parse(old.decision.evidence);
+    const sync = requirement(stuck, "sync");
+    expect(sync.held).toBeNull();
+    expect(sync.last?.v).toBe(0);
+    expect(requirement(stuck, "log").held).toBeNull();
+    expect(old.history.logs.replica?.some((l) => /MASTER aborted replication|BGSAVE failed/.test(l))).toBe(
+      false,
+    );
+    expect(old.history.logs.main?.filter((l) => /asks for synchronization/.test(l))).toHaveLength(1);
+  }, 240_000);
+
+  it("a network cut of the replica: the link goes down inside the cut, and both resume with a partial resync within seconds of the reconnect", async () => {
+    const { run, old, current } = await runRepl("repl-network-cut");
+    expect(run).toMeetExpectations();
+    for (const r of [old, current]) {
+      expect(r, r.target).toHaveOutcome("no-bug");
+      const parts = r.decision.parts ?? [];
+      const recovery = parts.find((p) => p.checker === "recovery");
+      if (!recovery) throw new Error("no recovery part");
+      expect(recovery.label).toBe("recovered");
+      const e = RecoveryEvidence.parse(recovery.evidence);
+      const [w] = faultWindows(r.history, "replica");
+      expect(e.healedAt).toBe(w?.heal);
+      expect(requirement(e, "sync").tookMs ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(5_000);
+      expect(requirement(e, "log").held?.seen).toMatch(/Master accepted a Partial Resynchronization/);
+      // The link was up before the cut: the cut took it down, not a first sync still under way.
+      const before = r.history.series["link.master_link_status"]?.filter((p) => p.t < (w?.start ?? 0)) ?? [];
+      expect(before.at(-1)?.v, r.target).toBe(1);
+    }
+  }, 240_000);
+});
