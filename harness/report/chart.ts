@@ -151,7 +151,9 @@ export function chartGeometry(run: RunResult): ChartGeometry | undefined {
   const maxT = Math.max(1_000, ...times);
   const xStep = niceStep(maxT, 8);
   const xMaxMs = Math.ceil(maxT / xStep) * xStep;
-  const maxV = Math.max(10, ...ceilings, ...series.flatMap((s) => s.points.map((p) => p.v)));
+  const values = [...ceilings, ...series.flatMap((s) => s.points.map((p) => p.v))];
+  // A status read as 0/1 (master_link_status, a fresh client's ok) on its own scale; counts from 10.
+  const maxV = values.length > 0 && values.every((v) => v <= 1) ? 1 : Math.max(10, ...values);
   const yStep = niceStep(maxV * 1.1, 6);
   const yMax = Math.ceil((maxV * 1.1) / yStep) * yStep;
 

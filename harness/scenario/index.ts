@@ -112,7 +112,7 @@ export function parseScenario(input: unknown, source: string | ScenarioSource): 
     ...s.faults.map((e): Episode => ({ ...e, fault: fault(e.fault) })),
   ];
   try {
-    checkEpisodes(episodes, s.budgets.timeLimitSeconds * 1000);
+    checkEpisodes(episodes, s.budgets.timeLimitSeconds * 1000, ["main", ...Object.keys(s.nodes)]);
     checkRecovery(episodes, s.checker as CheckerInput, s.budgets.timeLimitSeconds * 1000);
   } catch (error) {
     // The user's mistake, named with the file it is in.
@@ -287,11 +287,21 @@ function guarded(checker: Checker, from: ScenarioSource): Checker {
 
 /**
  * Checks a schedule before anything runs: a fault on from its node's creation (a seccomp profile)
- * can only start at the start and never heal; one that cannot heal cannot be given a heal.
+ * can only start at the start and never heal; one that cannot heal cannot be given a heal; a link
+ * cut needs another node to be cut off from.
  */
-export function checkEpisodes(episodes: readonly Episode[], timeLimitMs: number): void {
+export function checkEpisodes(
+  episodes: readonly Episode[],
+  timeLimitMs: number,
+  nodes: readonly string[] = ["main"],
+): void {
   for (const e of episodes) {
     const what = `the ${e.fault.name} episode on ${e.node}`;
+    // Refused here, before a container starts: the engine would only say so once the cut begins.
+    if (e.fault.needsPeers && nodes.length < 2)
+      throw new UserError(
+        `${what} cuts ${e.node} off from the other nodes, but the scenario has no other node: add one (e.g. "nodes": {"replica": {"replicaOf": "main"}}), or use another fault`,
+      );
     if (!e.fault.start && e.start !== "start")
       throw new UserError(
         `${what} cannot start later: ${e.fault.name} is on from the container's creation; start it at "start", or use an injector that starts on a running server (pids-limit, libfiu)`,

@@ -351,6 +351,8 @@ function shortWhat(r: RequirementResult): string {
       return "sync";
     case "writes":
       return "writes";
+    case "log":
+      return "log line";
     default:
       return r.series ?? r.require;
   }
