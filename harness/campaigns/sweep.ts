@@ -8,7 +8,7 @@ import { Environment } from "../engine/environment.js";
 import type { SeriesGrowth } from "../parts/checkers/growth.js";
 import { SeriesGrowth as SeriesGrowthSchema } from "../parts/checkers/growth.js";
 import { DEFAULT_LEAK_SERIES, LeaksEvidence, leakText } from "../parts/checkers/leaks.js";
-import { type FaultName, FaultName as FaultNames } from "../parts/faults/index.js";
+import { FAULT_NAME_HELP, faultFrom, faultSpecFromName } from "../parts/faults/index.js";
 import { connectResults } from "../parts/probes/connect.js";
 import type { RunResult, TargetResult } from "../run/result.js";
 import { parseScenario, type Scenario, type ScenarioDataInput } from "../scenario/index.js";
@@ -278,16 +278,35 @@ export const SweepResult = z.object({
 export type SweepResult = z.infer<typeof SweepResult>;
 
 export interface SweepOptions extends Omit<MatrixOptions, "cells" | "onRun" | "retry"> {
-  faults: FaultName[];
+  /** Faults by name: seccomp-enomem, pids-limit, or any injector and call (libfiu:open:EACCES…). */
+  faults: string[];
   /** Path names (default: every one). */
   paths?: string[];
   /** Each run whole, for a report's charts. */
-  onRun?: (cell: { path: string; target: string; fault: FaultName }, run: RunResult) => void;
+  onRun?: (cell: { path: string; target: string; fault: string }, run: RunResult) => void;
 }
 
-export const DEFAULT_FAULTS: FaultName[] = ["seccomp-enomem", "pids-limit"];
+export const DEFAULT_FAULTS: string[] = ["seccomp-enomem", "pids-limit"];
 
-export function sweepScenario(path: SweepPath, fault: FaultName): Scenario {
+/** Faults whose effect is a failed fork: their attempts are the paths' own (a fork-failed event, a reply). */
+function failsFork(name: string): boolean {
+  return name === "seccomp-enomem" || name === "pids-limit" || name.startsWith("libfiu:fork:");
+}
+
+/** A regular expression matching `text` as it is. */
+const literally = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/**
+ * A path under a fault. Under another call's failure (open, write, accept, pipe…) an attempt is a
+ * line of the server's log with the fault's errno text ("Permission denied"), each one failed call
+ * the server noticed; a fork path driven under it still makes the server do what calls it.
+ */
+export function sweepScenario(path: SweepPath, faultName: string): Scenario {
+  const spec = faultSpecFromName(faultName);
+  const fault = faultFrom(spec);
+  const errno = fault.expectedErrno;
+  const attempt =
+    failsFork(fault.name) || errno === undefined ? {} : { attempt: { pattern: literally(errno) } };
   return parseScenario(
     {
       limits: LIMITS,
@@ -295,8 +314,9 @@ export function sweepScenario(path: SweepPath, fault: FaultName): Scenario {
       checker: { checker: "leaks" },
       budgets: { attempts: 30, timeLimitSeconds: 20 },
       ...path.scenario,
-      name: `sweep-${path.name}-${fault}`,
-      fault,
+      ...attempt,
+      name: `sweep-${path.name}-${fault.name.toLowerCase().replace(/[^a-z0-9-]+/g, "-")}`,
+      fault: spec,
       targets: ["3.2.8"],
     },
     { kind: "object", ref: `sweep path ${path.name}` },
@@ -340,7 +360,7 @@ export function sweepText(
 /** Pure: a matrix cell (and the run behind it, when kept) as a sweep cell. */
 export function toSweepCell(
   path: string,
-  fault: FaultName,
+  fault: string,
   cell: MatrixCell,
   result: TargetResult | undefined,
 ): SweepCell {
@@ -393,11 +413,14 @@ export async function runSweep(targets: string[], options: SweepOptions): Promis
   const paths = selectPaths(options.paths);
   const faults = options.faults.length ? options.faults : DEFAULT_FAULTS;
   for (const f of faults) {
-    if (!FaultNames.safeParse(f).success || f === "none")
-      throw new UserError(`no fault "${f}" to sweep under: use seccomp-enomem or pids-limit`);
+    const fault = faultFrom(faultSpecFromName(f));
+    if (fault.expectedErrno === undefined)
+      throw new UserError(
+        `no fault "${f}" to sweep under: a sweep needs one that makes a call fail: ${FAULT_NAME_HELP}`,
+      );
   }
-  const jobs: (ScenarioJob & { path: SweepPath; fault: FaultName })[] = paths.flatMap((path) =>
-    faults.map((fault) => ({ scenario: sweepScenario(path, fault), path, fault })),
+  const jobs: (ScenarioJob & { path: SweepPath; faultName: string })[] = paths.flatMap((path) =>
+    faults.map((faultName) => ({ scenario: sweepScenario(path, faultName), path, faultName })),
   );
   const byScenario = new Map(jobs.map((j) => [j.scenario.name, j]));
   const runs = new Map<string, TargetResult>();
@@ -419,13 +442,13 @@ export async function runSweep(targets: string[], options: SweepOptions): Promis
       const sweepJob = byScenario.get(job.scenario.name);
       if (!result || !sweepJob) return;
       runs.set(key(job.scenario.name, target), result);
-      options.onRun?.({ path: sweepJob.path.name, target, fault: sweepJob.fault }, run);
+      options.onRun?.({ path: sweepJob.path.name, target, fault: sweepJob.faultName }, run);
     },
   });
   const cells = matrix.cells.map((cell) => {
     const job = byScenario.get(cell.scenario);
     if (!job) throw new Error(`sweep cell for an unknown scenario ${cell.scenario}`);
-    return toSweepCell(job.path.name, job.fault, cell, runs.get(key(cell.scenario, cell.target)));
+    return toSweepCell(job.path.name, job.faultName, cell, runs.get(key(cell.scenario, cell.target)));
   });
   return {
     harness: { name: "redis-repro", version: harnessVersion },

@@ -142,8 +142,8 @@ export const commands: CommandSpec[] = [
       fault: {
         type: "string",
         multiple: true,
-        choices: ["seccomp-enomem", "pids-limit"],
-        help: "default both",
+        arg: "FAULT",
+        help: "the main node's fault: seccomp-enomem, pids-limit, or any injector and call as the history names it, libfiu:CALL:ERRNO[@P] (libfiu:open:EACCES) or seccomp:CALL[,CALL]:ERRNO (seccomp:pipe2,pipe:EMFILE); other than fork, an attempt is a log line with the errno's text (default seccomp-enomem and pids-limit)",
       },
       path: {
         type: "string",
