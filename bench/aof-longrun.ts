@@ -130,6 +130,7 @@ async function start(target: string, runId: string): Promise<Watched> {
   };
   const container = await new RedisReproContainer(image.image)
     .withRun(runId, image.target)
+    .withServer(image.server)
     .withFault(injector)
     .withLimits(limits)
     .withServerArgs(redisArgs(image.version, config))

@@ -4,6 +4,7 @@ import { Prediction } from "./checkers/prediction.js";
 import { Environment } from "./environment.js";
 import { History } from "./history.js";
 import { Verdict } from "./scenario/schema.js";
+import { Server } from "./targets/server.js";
 import { WorkloadResult } from "./workload/index.js";
 
 /** What one target's run produced: the verdict, its evidence, and the history behind it. */
@@ -11,6 +12,8 @@ export const TargetResult = z.object({
   target: z.string(),
   image: z.string(),
   imageOrigin: z.enum(["built", "cached", "brought"]),
+  /** The server that ran (from its start line, else the image); null in results made before Valkey. */
+  server: Server.nullable().default(null),
   version: z.string().nullable(),
   sourceCheck: z.string().nullable(),
   fault: z.string(),

@@ -26,6 +26,7 @@ import {
   redisArgs,
   rejectedDirective,
 } from "./targets/config.js";
+import { Server, serverProgram } from "./targets/server.js";
 import { parseTarget } from "./targets/spec.js";
 import { mark } from "./trace.js";
 import { harnessVersion } from "./version.js";
@@ -80,6 +81,7 @@ async function startNode(
   const log: string[] = [];
   let container = new RedisReproContainer(image.image)
     .withRun(runId, image.target, name)
+    .withServer(image.server)
     .withFault(makeFault(faultName))
     .withLimits(scenario.limits)
     .withServerArgs(redisArgs(image.version, nodeConfig(scenario, name)))
@@ -94,12 +96,12 @@ async function startNode(
     const rejected = rejectedDirective(log);
     if (rejected) {
       throw new UserError(
-        `redis ${image.version ?? image.target} rejects the directive "${rejected.directive}" (${rejected.why}): remove or fix redis.${rejected.directive} in the scenario, or use a release that has it`,
+        `${image.server ?? "redis"} ${image.version ?? image.target} rejects the directive "${rejected.directive}" (${rejected.why}): remove or fix redis.${rejected.directive} in the scenario, or use a release that has it`,
       );
     }
     if (/executable file not found|no such file or directory/i.test(text)) {
       throw new UserError(
-        `image ${image.image} has no redis-server on its PATH: bring an image that holds one`,
+        `image ${image.image} has no ${serverProgram(image.server)} on its PATH: bring an image that holds one`,
       );
     }
     if (/unable to find user/i.test(text)) {
@@ -302,6 +304,7 @@ export async function runTarget(
     target: image.target,
     image: image.image,
     imageOrigin: image.origin,
+    server: startedServer(history) ?? image.server ?? "redis",
     version: history.events.find((e) => e.kind === "started")?.version ?? image.version ?? null,
     sourceCheck: image.sourceCheck ?? null,
     fault: fault.name,
@@ -315,6 +318,12 @@ export async function runTarget(
     info,
     nodeLogs,
   });
+}
+
+/** Which server logged its start line: Valkey names itself; a Redis line (or none) says nothing more. */
+function startedServer(history: History): Server | undefined {
+  const started = history.events.find((e) => e.kind === "started");
+  return started ? (Server.safeParse(started.server).data ?? "redis") : undefined;
 }
 
 /** Pure: a history and its decision, with what the run knows of itself, as a target's result. */

@@ -18,6 +18,7 @@ import { type DirEntry, listDirFromHost, onlyVanished, parseDirListing } from ".
 import { type FdSample, hostProcReadable, parseFdListing, sampleFdsFromHost } from "../probes/fds.js";
 import { parseInfo } from "../probes/info.js";
 import type { Limits } from "../scenario/schema.js";
+import { type Server, serverProgram } from "../targets/server.js";
 
 /** The server's user in our images and in the official ones. */
 const SERVER_USER = "redis";
@@ -36,6 +37,7 @@ export class RedisReproContainer extends GenericContainer {
   private limits: Limits = DEFAULT_LIMITS;
   private args: string[] = [];
   private brought = false;
+  private server: Server = "redis";
   private lineHandlers: ((line: string) => void)[] = [];
 
   constructor(image: string) {
@@ -73,6 +75,12 @@ export class RedisReproContainer extends GenericContainer {
       // Which process started it, so cleanup can tell a killed run's leftovers from a live run's.
       ...ownerLabels(),
     });
+  }
+
+  /** Which server the image holds: Valkey runs as valkey-server, by its own name. */
+  withServer(server: Server | undefined): this {
+    this.server = server ?? "redis";
+    return this;
   }
 
   /** An image the user brought: its entrypoint may be a shell script, which cannot run under the fault. */
@@ -128,7 +136,12 @@ export class RedisReproContainer extends GenericContainer {
           }
         });
       });
-    if (this.brought) this.withEntrypoint(["redis-server"]).withUser(SERVER_USER).withWorkingDir("/data");
+    if (this.brought)
+      this.withEntrypoint([serverProgram(this.server)])
+        .withUser(SERVER_USER)
+        .withWorkingDir("/data");
+    // Our Valkey images also answer to redis-server (their default entrypoint); run it by its name.
+    else if (this.server !== "redis") this.withEntrypoint([serverProgram(this.server)]);
     // Without Ryuk (the harness removes its own containers by run id) there is nothing to register
     // with, and registering takes testcontainers' machine-wide file lock, which it retries every
     // 0.5-3 s: the second of two containers started together waited for the first, and every run

@@ -1,3 +1,4 @@
+import { Server, serverTitle } from "../targets/server.js";
 import type { Report, ReportTarget } from "./model.js";
 
 /**
@@ -227,7 +228,7 @@ function environmentSection(report: Report): string[] {
   ].map(([k, v]) => [k ?? "", cell(v ?? "")]);
   const targets = report.targets.map((t) => [
     code(cell(t.target)),
-    cell(t.version ?? "?"),
+    cell(serverTitle(Server.safeParse(t.server).data, t.version)),
     `${code(cell(t.image))} (${t.imageOrigin})`,
     code(cell(t.fault)),
     cell(t.source.check ? `${code(t.source.check)}: ${t.source.meaning}` : t.source.meaning),
@@ -237,7 +238,7 @@ function environmentSection(report: Report): string[] {
     "",
     table(["what", "value"], rows),
     "",
-    table(["target", "Redis", "image", "fault", "source verified by"], targets),
+    table(["target", "server", "image", "fault", "source verified by"], targets),
     "",
   ];
 }

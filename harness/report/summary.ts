@@ -1,5 +1,6 @@
 import { aofView } from "../checkers/aof-dir.js";
 import type { RunResult, TargetResult } from "../result.js";
+import { serverTitle } from "../targets/server.js";
 import { alignColumns } from "./table.js";
 
 const seconds = (ms: number | null | undefined) =>
@@ -45,11 +46,21 @@ function aofRows(results: TargetResult[]): [string, ...string[]][] {
   ];
 }
 
+/**
+ * Which server and version ran, where a target's name does not say it already (a release's does:
+ * 3.2.8 is redis 3.2.8): deb:, git:, dir: and image: targets, and every Valkey.
+ */
+function serverRows(results: TargetResult[]): [string, ...string[]][] {
+  const named = (r: TargetResult) => /^\d/.test(r.target) && (r.server ?? "redis") === "redis";
+  return results.every(named) ? [] : [["server", ...results.map((r) => serverTitle(r.server, r.version))]];
+}
+
 /** Rows of the side-by-side table: one column per target. */
 export function summaryRows(results: TargetResult[]): [string, ...string[]][] {
   const e = (r: TargetResult) => r.decision.evidence;
   return [
     ["", ...results.map((r) => r.target)],
+    ...serverRows(results),
     ["verdict", ...results.map(verdictCell)],
     ["failed forks", ...results.map((r) => String(e(r).attempts))],
     [

@@ -1,6 +1,6 @@
 import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { catalogueVersions, expectationFor } from "../catalogue/catalogue.js";
+import { catalogueDebianTargets, catalogueVersions, expectationFor } from "../catalogue/catalogue.js";
 import { aofView } from "../checkers/aof-dir.js";
 import { errorText, UserError } from "../errors.js";
 import type { RunResult, TargetResult } from "../result.js";
@@ -107,11 +107,13 @@ export async function reportContext(
     ...new Set(
       run.results.flatMap((r) => {
         const spec = parseTarget(r.target);
-        return spec.kind === "release" && spec.patches.length ? [spec.patches.join("+")] : [];
+        return (spec.kind === "release" || spec.kind === "deb") && spec.patches.length
+          ? [spec.patches.join("+")]
+          : [];
       }),
     ),
   ];
-  const releases = catalogueVersions().flatMap((version) =>
+  const releases = [...catalogueVersions(), ...catalogueDebianTargets()].flatMap((version) =>
     [version, ...patchSets.map((p) => `${version}+${p}`)].flatMap((target) => {
       const e = expectationFor(target, run.scenario);
       return e === "unmeasured" ? [] : [{ target, verdict: e.verdict, runs: e.runs, date: e.date }];
@@ -121,7 +123,7 @@ export async function reportContext(
     ...new Set(
       run.results.flatMap((r) => {
         const spec = parseTarget(r.target);
-        return spec.kind === "release" ? spec.patches : [];
+        return spec.kind === "release" || spec.kind === "deb" ? spec.patches : [];
       }),
     ),
   ];
