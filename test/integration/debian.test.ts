@@ -94,12 +94,15 @@ describe("Debian's archive: the chain of trust", () => {
 });
 
 describe("the newest redis and valkey in sid, built from Debian's orig tarballs", () => {
-  const targets: { redis: string; patched: string; valkey: string } = { redis: "", patched: "", valkey: "" };
+  const versions = { redis: "", valkey: "" };
+  const targets = { redis: "", patched: "", valkey: "" };
 
   beforeAll(async () => {
-    targets.redis = `deb:redis/${await newest("redis")}@sid`;
+    versions.redis = await newest("redis");
+    versions.valkey = await newest("valkey");
+    targets.redis = `deb:redis/${versions.redis}@sid`;
     targets.patched = `${targets.redis}+count-failed-aof-fork`;
-    targets.valkey = `deb:valkey/${await newest("valkey")}@sid`;
+    targets.valkey = `deb:valkey/${versions.valkey}@sid`;
     // Built here, one at a time, so the runs below measure the servers and not the compiler.
     for (const t of Object.values(targets)) await ensureImage(parseTarget(t), { bases: "auto" });
   }, 1_800_000);
@@ -112,8 +115,8 @@ describe("the newest redis and valkey in sid, built from Debian's orig tarballs"
     const [redis, patched, valkey] = run.results;
     if (!redis || !patched || !valkey) throw new Error("three results expected");
 
-    expect([redis.server, redis.version]).toEqual(["redis", targets.redis.slice(10, -4)]);
-    expect([valkey.server, valkey.version]).toEqual(["valkey", targets.valkey.slice(11, -4)]);
+    expect([redis.server, redis.version]).toEqual(["redis", versions.redis]);
+    expect([valkey.server, valkey.version]).toEqual(["valkey", versions.valkey]);
     expect(valkey.events.find((e) => e.kind === "started")?.line).toMatch(/Valkey version=/);
     expect(valkey.image).toMatch(/^redis-repro\/redis:deb-valkey-/);
 
