@@ -318,7 +318,9 @@ export function toSweepCell(
     verdict === null
       ? "error"
       : verdict === "inconclusive"
-        ? `inconclusive (${cell.evidence?.attempts ?? 0} attempts)`
+        ? /the server crashed/.test(cell.reason)
+          ? `crashed (${cell.evidence?.attempts ?? 0} attempts)`
+          : `inconclusive (${cell.evidence?.attempts ?? 0} attempts)`
         : verdict === "exhaustion"
           ? `${leaks}; refused`
           : leaks;

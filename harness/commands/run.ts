@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { containerDiedError } from "../engine/failure.js";
+import { containerDiedError, isCrash } from "../engine/failure.js";
 import type { FaultName } from "../faults/index.js";
 import { progress } from "../progress.js";
 import { renderSummary } from "../report/summary.js";
@@ -28,8 +28,16 @@ export async function run({ values, args }: Input): Promise<number> {
     await reports.writeReport(reportDir, result, scenario);
     progress(`report: ${join(reportDir, "report.md")}`);
   }
-  // A dead container is the environment failing the run, not a verdict: say so in one line, exit 3.
-  const died = result.results.find((r) => r.decision.reason.startsWith("container died"));
+  // A server that crashed is a finding (its crash report is in the result and the report): say so, exit 1.
+  const crashed = result.results.filter((r) => isCrash(r.decision.reason));
+  for (const r of crashed)
+    process.stderr.write(
+      `redis-repro: ${r.target}: ${r.decision.reason.replace(/^container died: /, "")}: a bug in the server, not in the scenario's limits; its crash report is in the log (--json, --report)\n`,
+    );
+  // Any other dead container is the environment failing the run, not a verdict: say so in one line.
+  const died = result.results.find(
+    (r) => r.decision.reason.startsWith("container died") && !isCrash(r.decision.reason),
+  );
   if (died) throw containerDiedError(died.target, died.decision.reason.replace(/^container died: /, ""));
-  return result.ok ? 0 : 1;
+  return result.ok && crashed.length === 0 ? 0 : 1;
 }

@@ -6,7 +6,7 @@ import { containerState } from "./containers.js";
  * Why a run's container stopped answering, in words a user can act on. The engine's own answers tell
  * a removal (404) from an engine that does not answer; the server's log tells a stop from outside.
  */
-export type EndCause = "oom" | "exited" | "stopped-outside" | "removed" | "engine-gone";
+export type EndCause = "oom" | "exited" | "crashed" | "stopped-outside" | "removed" | "engine-gone";
 
 export interface ContainerEnd {
   cause: EndCause;
@@ -68,7 +68,24 @@ export async function containerEnd(
       cause: "stopped-outside",
       detail: "killed (SIGKILL) from outside the harness (docker kill or docker rm -f?)",
     };
+  const crash = crashText(log);
+  if (crash)
+    return { cause: "crashed", detail: `the server crashed (${crash}; exit code ${state.ExitCode})` };
   return { cause: "exited", detail: `exited with code ${state.ExitCode}` };
+}
+
+/**
+ * What a server's crash report says, from its log: the failed assertion, else the signal. Redis and
+ * Valkey print "=== REDIS/VALKEY BUG REPORT START ===", then "==> file:line 'condition' is not true"
+ * for an assertion or "crashed by signal: N" for a signal.
+ */
+export function crashText(log: readonly string[]): string | undefined {
+  if (!log.some((l) => /(REDIS|VALKEY) BUG REPORT START|crashed by signal|=== ASSERTION FAILED ===/.test(l)))
+    return undefined;
+  const assertion = log.map((l) => /==> (.+ is not true)/.exec(l)?.[1]).find(Boolean);
+  if (assertion) return `assertion failed: ${assertion}`;
+  const signal = log.map((l) => /crashed by signal: (\d+)/.exec(l)?.[1]).find(Boolean);
+  return signal ? `crashed by signal ${signal}` : "a bug report in its log";
 }
 
 /**
@@ -88,6 +105,11 @@ export function containerDiedError(target: string, detail: string): UserError {
   return new UserError(
     `the container for ${target} died: ${detail}: raise limits.memory (or pids) in the scenario or lower its dataset`,
   );
+}
+
+/** A run whose server crashed: its own bug, not the scenario's limits nor the machine's. */
+export function isCrash(detail: string): boolean {
+  return /the server crashed/.test(detail);
 }
 
 /** An error thrown by an engine call because the engine went away, as one line; undefined otherwise. */

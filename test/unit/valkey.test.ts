@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { crashText, isCrash } from "../../harness/engine/failure.js";
 import { parseLogLine } from "../../harness/probes/log.js";
 import { serverFromHeader, versionFromHeader } from "../../harness/targets/git.js";
 import { checkPatches, loadPatches, parseAppliesTo } from "../../harness/targets/patches.js";
@@ -122,5 +123,31 @@ describe("server names", () => {
     expect(serverProgram(undefined)).toBe("redis-server");
     expect(serverTitle("valkey", "9.1.2")).toBe("valkey 9.1.2");
     expect(serverTitle(null, null)).toBe("redis ?");
+  });
+});
+
+describe("a crash report in the log", () => {
+  /** Valkey 9.1.2's master in repl-diskless-pipe-leak-enomem, on its second sync attempt (2026-12-04). */
+  const crash = [
+    "1:M 04 Dec 2026 19:46:38.527 # Can't save in background: fork: Cannot allocate memory",
+    "1:M 04 Dec 2026 19:46:39.354 * Starting BGSAVE for SYNC with target: replicas sockets using: normal sync",
+    "=== VALKEY BUG REPORT START: Cut & paste starting from here ===",
+    "1:M 04 Dec 2026 19:46:39.398 # === ASSERTION FAILED ===",
+    "1:M 04 Dec 2026 19:46:39.398 # ==> rdb.c:3776 'server.rdb_pipe_read == -1 && server.rdb_child_exit_pipe == -1' is not true",
+  ];
+
+  it("names the failed assertion, else the signal, and nothing for a log without a report", () => {
+    expect(crashText(crash)).toBe(
+      "assertion failed: rdb.c:3776 'server.rdb_pipe_read == -1 && server.rdb_child_exit_pipe == -1' is not true",
+    );
+    expect(
+      crashText([
+        "=== REDIS BUG REPORT START: Cut & paste starting from here ===",
+        "1:M # Redis 7.0.15 crashed by signal: 11, si_code: 1",
+      ]),
+    ).toBe("crashed by signal 11");
+    expect(crashText(crash.slice(0, 2))).toBeUndefined();
+    expect(isCrash("container died: the server crashed (assertion failed: x; exit code 139)")).toBe(true);
+    expect(isCrash("container died: exited with code 1")).toBe(false);
   });
 });
