@@ -1,6 +1,7 @@
 import { aofView } from "../checkers/aof-dir.js";
 import { seriesOf } from "../history.js";
 import type { RunResult, TargetResult } from "../result.js";
+import { programOf } from "../targets/server.js";
 
 /**
  * The report's charts as SVG, drawn here rather than by a charting library: one kind of chart (a value
@@ -257,13 +258,18 @@ export function renderChart(run: RunResult, metric: ChartMetric = FD_METRIC): st
   const g = chartGeometry(run, metric);
   const { plot } = g;
   const faults = [...new Set(run.results.map((r) => r.fault))].join(", ");
+  // The fd chart names the program that ran (valkey-server for Valkey, "the server" when mixed).
+  const title =
+    metric === FD_METRIC
+      ? metric.title.replace("redis-server", programOf(run.results.map((r) => r.server)))
+      : metric.title;
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${g.width}" height="${g.height}" viewBox="0 0 ${g.width} ${g.height}" font-family="${FONT}" font-size="12" role="img">`,
-    `<title>${escapeXml(`${metric.title}: ${g.series.map((s) => s.label).join("; ")}`)}</title>`,
+    `<title>${escapeXml(`${title}: ${g.series.map((s) => s.label).join("; ")}`)}</title>`,
     // Opaque: a transparent chart loses its black text on a dark-mode Markdown viewer.
     `<rect width="${g.width}" height="${g.height}" fill="#FFFFFF"/>`,
-    text(plot.left, 24, metric.title, `font-size="16" font-weight="bold" fill="#222222"`),
+    text(plot.left, 24, title, `font-size="16" font-weight="bold" fill="#222222"`),
     text(plot.left, 42, `scenario ${run.scenario} · fault ${faults} · run ${run.runId}`, `fill="#555555"`),
   );
 

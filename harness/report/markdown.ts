@@ -1,4 +1,4 @@
-import { Server, serverTitle } from "../targets/server.js";
+import { programOf, Server, serverTitle } from "../targets/server.js";
 import type { Report, ReportTarget } from "./model.js";
 
 /**
@@ -262,6 +262,7 @@ export function renderMarkdown(report: Report): string {
   const run = report.run;
   const started = run.startedAt.replace("T", " ").replace(/\.\d+Z$/, " UTC");
   const faults = [...new Set(report.targets.map((t) => t.fault))].join(", ");
+  const program = programOf(report.targets.map((t) => t.server));
   const out = [
     `## redis-repro · ${report.title}`,
     "",
@@ -269,9 +270,9 @@ export function renderMarkdown(report: Report): string {
     "",
     summaryTable(report),
     "",
-    `![Open fds of redis-server over time, one line per target](${report.files.chart})`,
+    `![Open fds of ${program} over time, one line per target](${report.files.chart})`,
     "",
-    `*${report.files.chart}* (attach it when pasting this into an issue): open fds of each target's redis-server over time; dashed: the event loop ceiling; rings: failed forks; ✕: a fresh client refused.`,
+    `*${report.files.chart}* (attach it when pasting this into an issue): open fds of each target's ${program === "the server" ? "server" : program} over time; dashed: the event loop ceiling; rings: failed forks; ✕: a fresh client refused.`,
     "",
     ...aofSection(report),
     "### What happened",

@@ -18,3 +18,9 @@ export function serverProgram(server: Server | undefined): string {
 export function serverTitle(server: Server | undefined | null, version: string | null | undefined): string {
   return `${server ?? "redis"} ${version ?? "?"}`;
 }
+
+/** The program a set of runs ran, for titles: redis-server, valkey-server, or "the server" when mixed. */
+export function programOf(servers: readonly (Server | string | null | undefined)[]): string {
+  const names = new Set(servers.map((s) => serverProgram(Server.safeParse(s).data)));
+  return names.size === 1 ? ([...names][0] ?? "the server") : "the server";
+}
