@@ -135,4 +135,23 @@ describe("the newest redis and valkey in sid, built from Debian's orig tarballs"
     expect(patched.info.aof_rewrites_consecutive_failures).toBe("3");
     expect(await countContainers(run.runId)).toBe(0);
   }, 300_000);
+
+  it("repl-diskless-pipe-leak-enomem: valkey's primary crashes on the second sync after a failed fork, and the run says so (exit 1, not the scenario's limits)", async () => {
+    const result = await cli([
+      "run",
+      "--scenario",
+      "repl-diskless-pipe-leak-enomem",
+      targets.valkey,
+      "--json",
+    ]);
+    expect(result.exitCode, result.stderr).toBe(1);
+    const run = JSON.parse(result.stdout);
+    const [valkey] = run.results;
+    expect(valkey.decision.verdict).toBe("inconclusive");
+    expect(valkey.decision.reason).toMatch(
+      /^container died: the server crashed \(assertion failed: rdb\.c:\d+ 'server\.rdb_pipe_read == -1 && server\.rdb_child_exit_pipe == -1' is not true; exit code 139\)$/,
+    );
+    expect(result.stderr).toMatch(/: a bug in the server, not in the scenario's limits;/);
+    expect(await countContainers(run.runId)).toBe(0);
+  }, 180_000);
 });

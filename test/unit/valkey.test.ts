@@ -73,7 +73,7 @@ describe("patches name their server", () => {
 
   it("the project's two count-failed-aof-fork patches: one per server, each refused on the other", async () => {
     const [redis, valkey] = await loadPatches(["count-failed-aof-fork", "count-failed-aof-fork-valkey"]);
-    expect(redis?.appliesTo).toEqual({ server: "redis", from: "7.0.0", to: "8.0.6" });
+    expect(redis?.appliesTo).toEqual({ server: "redis", from: "7.0.0", to: "8.6.3" });
     expect(valkey?.appliesTo).toEqual({ server: "valkey", from: "8.0.0", to: "9.1.2" });
     if (!redis || !valkey) throw new Error("both patches expected");
     // The lines each patch changes, as they read in Redis 8.0.6 and Valkey 9.1.2.
@@ -104,7 +104,7 @@ describe("patches name their server", () => {
     expect(
       userError(() => checkPatches("9.1.2", [redis], files(redisAof), "valkey 9.1.2", "valkey")).message,
     ).toBe(
-      "patch count-failed-aof-fork is written for redis 7.0.0..8.0.6, not valkey 9.1.2: pick one written for valkey (docker/patches/ names a fix NAME for Redis and NAME-valkey for Valkey where the two differ)",
+      "patch count-failed-aof-fork is written for redis 7.0.0..8.6.3, not valkey 9.1.2: pick one written for valkey (docker/patches/ names a fix NAME for Redis and NAME-valkey for Valkey where the two differ)",
     );
     expect(
       userError(() => checkPatches("8.0.6", [valkey], files(valkeyAof), "redis 8.0.6", "redis")).message,
@@ -112,8 +112,8 @@ describe("patches name their server", () => {
       /^patch count-failed-aof-fork-valkey is written for valkey 8\.0\.0\.\.9\.1\.2, not redis 8\.0\.6/,
     );
     expect(
-      userError(() => checkPatches("8.0.7", [redis], files(redisAof), "redis 8.0.7", "redis")).message,
-    ).toMatch(/written for redis 7\.0\.0\.\.8\.0\.6, not 8\.0\.7/);
+      userError(() => checkPatches("8.6.4", [redis], files(redisAof), "redis 8.6.4", "redis")).message,
+    ).toMatch(/written for redis 7\.0\.0\.\.8\.6\.3, not 8\.6\.4/);
   });
 });
 
