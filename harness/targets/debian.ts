@@ -250,7 +250,10 @@ async function verifySignature(data: Buffer, what: string): Promise<string[]> {
     );
   const status = String(result.stdout);
   const signers = [...status.matchAll(/^\[GNUPG:\] VALIDSIG (\S+)/gm)].map((m) => m[1] ?? "");
-  if (result.exitCode !== 0 || signers.length === 0 || /^\[GNUPG:\] (BADSIG|ERRSIG)/m.test(status))
+  // As apt: one good signature by a key of the keyring is enough; a signature by a key the keyring
+  // lacks (an older keyring, ERRSIG/NO_PUBKEY, which makes gpgv exit non-zero) is not held against
+  // it, but a bad one (BADSIG: the text does not match) always is.
+  if (signers.length === 0 || /^\[GNUPG:\] BADSIG/m.test(status))
     throw new UserError(
       `${what} is not signed by a key of ${keyring} (gpgv: ${String(result.stderr).trim().split("\n").at(-1)}): the mirror may be broken or tampered with; try another with REDIS_REPRO_DEBIAN_MIRROR`,
       "environment",
