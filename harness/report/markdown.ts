@@ -1,3 +1,4 @@
+import { Server, serverTitle } from "../targets/server.js";
 import type { Report, ReportTarget } from "./model.js";
 import { outcomeCell } from "./summary.js";
 
@@ -210,7 +211,7 @@ function environmentSection(report: Report): string[] {
   ].map(([k, v]) => [k ?? "", cell(v ?? "")]);
   const targets = report.targets.map((t) => [
     code(cell(t.target)),
-    cell(t.version ?? "?"),
+    cell(serverTitle(Server.safeParse(t.server).data, t.version)),
     `${code(cell(t.image))} (${t.imageOrigin})`,
     code(cell(t.faults.join(", ") || "none")),
     cell(t.source.check ? `${code(t.source.check)}: ${t.source.meaning}` : t.source.meaning),
@@ -220,7 +221,7 @@ function environmentSection(report: Report): string[] {
     "",
     table(["what", "value"], rows),
     "",
-    table(["target", "Redis", "image", "faults", "source verified by"], targets),
+    table(["target", "server", "image", "faults", "source verified by"], targets),
     "",
   ];
 }
