@@ -47,11 +47,12 @@ describe("every file in scenarios/", () => {
     for (const file of files) {
       expect(file).toMatch(/\.(json|ts)$/);
       if (file.endsWith(".ts")) {
-        // A script: its own checker and steps, its outcomes in its own expect.
+        // A script: its own checker and steps, its outcomes in the catalogue or its own expect.
         const script = await loadScenario(join(scenariosDir, file));
         expect(script.name).toBe(file.slice(0, -".ts".length));
         expect(script.source.kind).toBe("script");
-        for (const target of script.targets) expect(script.expect[target], target).toBeDefined();
+        for (const target of script.targets)
+          expect(expectation(script, target).expected, target).not.toBe("unmeasured");
         continue;
       }
       const name = file.slice(0, -".json".length);
@@ -200,6 +201,11 @@ describe("probes and checkers", () => {
         expect(Object.keys(scenario.nodes)).toEqual(["replica"]);
         expect(scenario.nodes.replica?.replicaOf).toBeUndefined();
         expect(scenario.workload.map((s) => s.name)).toEqual(["fill", "command SLAVEOF"]);
+      } else if (kind === "within") {
+        // A liveness bug (redis/redis#13863): fresh clients must be answered after the RANDOMKEY.
+        expect(name).toBe("randomkey-hang-during-pause");
+        expect(probes).toEqual(["main:connect"]);
+        expect(raw.checker).toMatchObject({ happens: { succeeds: "connect" }, from: { mark: "randomkey" } });
       } else {
         // A status bug (redis/redis#3703): the setting as CONFIG GET reads it, and the slow-script line.
         expect([name, kind]).toEqual(["lua-time-limit-ignored", "any"]);
@@ -208,7 +214,7 @@ describe("probes and checkers", () => {
       // Every project data scenario counts failed forks on main (the default).
       expect(scenario.attempt).toEqual({ event: "fork-failed", node: "main" });
     }
-    expect([...kinds].sort()).toEqual(["any", "aof-dir", "fd-leak", "growth", "leaks"]);
+    expect([...kinds].sort()).toEqual(["any", "aof-dir", "fd-leak", "growth", "leaks", "within"]);
   });
 });
 
