@@ -214,6 +214,8 @@ export const commands: CommandSpec[] = [
       ...build,
     },
     exit: "0 good, 1 bad, 125 cannot test (it did not build, or the outcome was unknown), 128 any other failure (stops git bisect)",
+    // git bisect run marks a commit bad on exit 2: a mistyped option must stop it (128) instead.
+    usageExit: 128,
     load: () => import("./bisect-run.js").then((m) => m.run),
   },
   {
