@@ -348,9 +348,12 @@ export function sweepText(
   decision: { outcome: Outcome; label: string; summary: string } | null,
   growth: SeriesGrowth[],
   attempts: number | null,
+  crashed = false,
 ): string {
   if (decision === null) return "error";
-  if (decision.outcome === "unknown") return `${decision.label} (${attempts ?? 0} attempts)`;
+  // A server that crashed is named as such: its own bug, not the fault's doing nor the limits'.
+  if (decision.outcome === "unknown")
+    return `${crashed ? "crashed" : decision.label} (${attempts ?? 0} attempts)`;
   const leaks = leakText(growth);
   // A bug with no series over its threshold (a checker that decided on something else): its own words.
   if (decision.outcome === "bug" && leaks === "clean") return decision.summary || decision.label;
@@ -382,7 +385,7 @@ export function toSweepCell(
     version: cell.version,
     outcome: cell.outcome,
     label: cell.label,
-    text: sweepText(decision, growth, attempts),
+    text: sweepText(decision, growth, attempts, result?.ended?.cause === "crashed"),
     summary: cell.summary,
     reason: cell.reason,
     attempts,

@@ -61,7 +61,7 @@ describe("command line: one table for parser and help", () => {
     );
     expect(userError(() => parse("images", "build")).message).toMatch(/^images build needs TARGET…/);
     expect(userError(() => parse("images")).message).toBe(
-      "images needs a subcommand: build, ls, releases, bases: run `redis-repro images --help`",
+      "images needs a subcommand: build, ls, releases, debian, bases: run `redis-repro images --help`",
     );
     expect(userError(() => parse("frobnicate")).exitCode).toBe(ExitCode.usage);
   });
