@@ -3,6 +3,7 @@ import { execa } from "execa";
 import { z } from "zod";
 import { engine, engineFacts, prepareReaper } from "./engine/client.js";
 import { localImageId } from "./engine/images.js";
+import { engineLocality } from "./engine/locality.js";
 import { errorText } from "./errors.js";
 import { sourceDirs, sourceDirsText } from "./paths.js";
 import { baseDefinitions } from "./targets/bases.js";
@@ -94,17 +95,15 @@ export async function runDoctor(): Promise<Check[]> {
           fix: "after a kill -9, run `redis-repro cleanup`",
         },
   );
+  // Under pids-limit no exec starts in the server's container: fds come from this host's /proc
+  // where the engine is here and readable, else from a sidecar in the server's PID namespace.
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
-  const localEngine = !process.env.DOCKER_HOST || process.env.DOCKER_HOST.startsWith("unix://");
+  const { onThisHost, publishing } = await engineLocality();
   checks.push(
-    isRoot && localEngine
-      ? ok("host /proc", "readable: fds can be read from the host under the pids-limit fault")
-      : {
-          status: "warn",
-          name: "host /proc",
-          detail: "not root on the engine's host",
-          fix: "run as root on the engine's host to use --fault pids-limit",
-        },
+    ok(
+      "fd reading",
+      `${isRoot && onThisHost ? "this host's /proc" : "a sidecar container in the server's PID namespace"} under the pids-limit fault; ports ${publishing.how}`,
+    ),
   );
   const dir = sourceDirsText();
   const listed = await Promise.all(sourceDirs().map((d) => readdir(d).catch(() => [] as string[])));

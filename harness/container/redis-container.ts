@@ -1,23 +1,18 @@
 import type { Readable } from "node:stream";
 import { Redis, type RedisOptions } from "ioredis";
 import { AbstractStartedContainer, GenericContainer, type StartedTestContainer, Wait } from "testcontainers";
-import {
-  containerCounters,
-  containerState,
-  removeContainer,
-  setPidsLimit,
-  watchCounters,
-} from "../engine/containers.js";
+import { containerCounters, removeContainer, setPidsLimit, watchCounters } from "../engine/containers.js";
 import { containerEnd } from "../engine/failure.js";
 import { LABEL_MANAGED, LABEL_NODE, LABEL_RUN, LABEL_TARGET } from "../engine/labels.js";
+import { decidePublishing, engineLocality } from "../engine/locality.js";
 import { ownerLabels } from "../engine/owner.js";
-import { UserError } from "../errors.js";
 import { type Fault, fault as makeFault } from "../faults/index.js";
 import { probeClientOptions } from "../probes/connect.js";
-import { type DirEntry, listDirFromHost, onlyVanished, parseDirListing } from "../probes/dir.js";
-import { type FdSample, hostProcReadable, parseFdListing, sampleFdsFromHost } from "../probes/fds.js";
+import type { DirEntry } from "../probes/dir.js";
+import type { FdSample } from "../probes/fds.js";
 import { parseInfo } from "../probes/info.js";
 import type { Limits } from "../scenario/schema.js";
+import { execReader, type ProcReader, readerWhenExecBlocked } from "./proc-reader.js";
 
 /** The server's user in our images and in the official ones. */
 const SERVER_USER = "redis";
@@ -98,8 +93,7 @@ export class RedisReproContainer extends GenericContainer {
     // Equal to Memory: no swap, so the limit means what it says.
     this.hostConfig.MemorySwap = limits.memory;
     this.hostConfig.PidsLimit = limits.pids;
-    // Protected mode is off for clients through the port: publish on loopback only.
-    this.hostConfig.PortBindings = { "6379/tcp": [{ HostIp: "127.0.0.1", HostPort: "0" }] };
+    this.hostConfig.PortBindings = { "6379/tcp": [{ HostIp: await this.bindIp(), HostPort: "0" }] };
     this.hostConfig.CapDrop = ["ALL"];
     this.hostConfig.Privileged = false;
     // Owned by the server's user: on a path the image already has (/data), Docker 20.10 keeps the
@@ -111,6 +105,15 @@ export class RedisReproContainer extends GenericContainer {
         `rw,size=${bytes},mode=1777,uid=${SERVER_UID},gid=${SERVER_UID}`,
       ]),
     );
+  }
+
+  /**
+   * Protected mode is off for clients through the port, so it is published no wider than needed:
+   * on loopback where the engine is local, else on the address this host reaches the engine at
+   * (engine/locality.ts says how that is decided).
+   */
+  private async bindIp(): Promise<string> {
+    return (await engineLocality()).publishing.bindIp;
   }
 
   override async start(): Promise<StartedRedisReproContainer> {
@@ -134,16 +137,16 @@ export class RedisReproContainer extends GenericContainer {
     // 0.5-3 s: the second of two containers started together waited for the first, and every run
     // for other processes' runs.
     this.withAutoCleanup(process.env.TESTCONTAINERS_RYUK_DISABLED !== "true");
-    return new StartedRedisReproContainer(await super.start(), this.fault, limits);
+    return new StartedRedisReproContainer(await super.start(), this.fault, limits, this.imageName.string);
   }
 }
 
 export class StartedRedisReproContainer extends AbstractStartedContainer {
-  /** Published on loopback only (protected mode is off). */
-  readonly host = "127.0.0.1";
+  /** Where clients reach the published port: the engine's host as testcontainers gives it. */
+  readonly host: string;
   readonly port: number;
-  /** Set once the fault's arming step has run and exec is no longer possible (pids limit). */
-  private hostPid: number | undefined;
+  /** How fds and files are read: exec, until a fault that blocks exec is armed (proc-reader.ts). */
+  private reader: ProcReader;
   private kept: Redis | undefined;
   private connecting: Promise<Redis> | undefined;
   private readonly counters: ReturnType<typeof watchCounters>;
@@ -152,9 +155,13 @@ export class StartedRedisReproContainer extends AbstractStartedContainer {
     started: StartedTestContainer,
     readonly fault: Fault,
     readonly limits: Limits,
+    private readonly image: string,
   ) {
     super(started);
+    // Loopback as 127.0.0.1 (what the port is bound to), not a name that may resolve to ::1.
+    this.host = decidePublishing(started.getHost()).connectHost;
     this.port = started.getMappedPort(6379);
+    this.reader = execReader(started, SERVER_USER);
     this.counters = watchCounters(started.getId());
   }
 
@@ -171,10 +178,11 @@ export class StartedRedisReproContainer extends AbstractStartedContainer {
 
   /**
    * Arms the fault (a pids limit is set once the server runs) and says what it did. Under a fault
-   * that leaves no room for a probe process, fds and files are read from the engine host's /proc.
+   * that leaves no room for a probe process, fds and files are read another way, chosen first.
    */
   async arm(): Promise<string | null> {
     const id = this.getId();
+    if (this.fault.blocksExec) this.reader = await this.readerWhenExecBlocked();
     const detail = this.fault.arm
       ? await this.fault.arm({
           taskCount: async () => {
@@ -188,36 +196,22 @@ export class StartedRedisReproContainer extends AbstractStartedContainer {
           setPidsLimit: (limit) => setPidsLimit(id, limit),
         })
       : null;
-    if (this.fault.blocksExec) {
-      const pid = (await containerState(id)).Pid;
-      if (!(await hostProcReadable(pid))) {
-        throw new UserError(
-          `fault ${this.fault.name} leaves no room for a probe process in the container, so fds are read from the engine host's /proc, which this process cannot read: run as root on the engine's host, or use --fault seccomp-enomem`,
-          "environment",
-        );
-      }
-      this.hostPid = pid;
-    }
-    return detail;
+    return detail && this.fault.blocksExec ? `${detail}; fds read by ${this.reader.how}` : detail;
   }
 
-  /**
-   * The server's open fds by kind: one exec of one program (no shell: where fork fails none can run),
-   * as the server's own user, since reading another user's /proc/PID/fd needs CAP_SYS_PTRACE.
-   */
+  /** This host's /proc where it shows the server, else a sidecar in the server's PID namespace. */
+  private readerWhenExecBlocked(): Promise<ProcReader> {
+    return readerWhenExecBlocked(this, this.image, SERVER_USER);
+  }
+
+  /** The server's open fds by kind (the reader says how: an exec as the server's user, /proc, a sidecar). */
   async fds(t: number): Promise<FdSample | undefined> {
-    if (this.hostPid !== undefined) return sampleFdsFromHost(this.hostPid, () => t);
-    const result = await this.exec(["ls", "-l", "/proc/1/fd"], { user: SERVER_USER });
-    return result.exitCode === 0 ? parseFdListing(result.stdout, t) : undefined;
+    return this.reader.fds(t);
   }
 
   /** The regular files of a directory in the container (undefined: it does not exist yet). */
   async listDir(path: string): Promise<DirEntry[] | undefined> {
-    if (this.hostPid !== undefined) return listDirFromHost(this.hostPid, path);
-    const result = await this.exec(["ls", "-ln", path], { user: SERVER_USER });
-    return result.exitCode === 0 || onlyVanished(result.stderr, path)
-      ? parseDirListing(result.stdout)
-      : undefined;
+    return this.reader.listDir(path);
   }
 
   /**
@@ -264,6 +258,7 @@ export class StartedRedisReproContainer extends AbstractStartedContainer {
 
   protected override async containerStopping(): Promise<void> {
     this.kept?.disconnect();
+    await this.reader.close();
   }
 
   /**
@@ -273,6 +268,7 @@ export class StartedRedisReproContainer extends AbstractStartedContainer {
   async discard(): Promise<void> {
     this.counters.stop();
     this.kept?.disconnect();
+    await this.reader.close();
     await removeContainer(this.getId()).catch(() => undefined);
   }
 }

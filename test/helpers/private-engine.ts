@@ -22,6 +22,8 @@ import { execa, type ResultPromise } from "execa";
  * a daemon that cannot start, a test that throws, stop().
  */
 export interface PrivateEngine {
+  /** In every name it made (hostTraces(id) lists what is left of it). */
+  id: string;
   /** DOCKER_HOST for the harness: unix://… or tcp://ADDRESS:2375. */
   host: string;
   /** With reach "tcp": the engine's address on the veth pair (not loopback, not on the host). */
@@ -283,6 +285,7 @@ async function build(
   });
   await launch();
   return {
+    id,
     host,
     ...(address ? { address } : {}),
     docker,
@@ -313,11 +316,41 @@ async function removeCgroups(name: string): Promise<void> {
   for (const top of tops) if (existsSync(join(top, name))) await removeTree(join(top, name));
 }
 
-/** Copies an image from one engine into another (docker save | docker load, by API). */
-export async function copyImage(from: Dockerode, to: Dockerode, ref: string): Promise<void> {
-  const tar = await from.getImage(ref).get();
+/** Every trace a private engine with this id could leave on the host: what stop() must remove. */
+export async function hostTraces(id: string): Promise<string[]> {
+  const ip = tool("ip");
+  const links = (await execa(ip, ["-o", "link"])).stdout.split("\n");
+  const netns = (await execa(ip, ["netns", "list"])).stdout.split("\n");
+  const folders = (await readdir(tmpdir())).filter((f) => f.startsWith(`rr-engine-${id}-`));
+  const cgroups = (await readdir("/sys/fs/cgroup")).flatMap((h) =>
+    existsSync(join("/sys/fs/cgroup", h, `rr${id}`)) ? [`cgroup ${h}/rr${id}`] : [],
+  );
+  const processes = (await execa("ps", ["-eo", "args"])).stdout
+    .split("\n")
+    .filter((p) => p.includes(`rr-engine-${id}-`));
+  return [
+    ...links.filter((l) => l.includes(`rr${id}`) || l.includes(`rrv${id}`)),
+    ...netns.filter((n) => n.includes(`rrns${id}`)),
+    ...folders,
+    ...cgroups,
+    ...processes,
+  ];
+}
+
+/**
+ * Copies images from one engine into another (docker save | docker load, by API), in one archive so
+ * the layers they share travel once.
+ */
+export async function copyImages(from: Dockerode, to: Dockerode, refs: string[]): Promise<void> {
+  // GET /images/get?names=…: dockerode has it (getImages), its types do not.
+  const save = from as unknown as { getImages(o: { names: string[] }): Promise<NodeJS.ReadableStream> };
+  const tar = await save.getImages({ names: refs });
   const stream = await to.loadImage(tar);
   await new Promise<void>((resolve, reject) =>
     to.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve())),
   );
+}
+
+export function copyImage(from: Dockerode, to: Dockerode, ref: string): Promise<void> {
+  return copyImages(from, to, [ref]);
 }

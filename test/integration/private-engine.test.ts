@@ -1,10 +1,8 @@
-import { existsSync } from "node:fs";
-import { chmod, mkdtemp, readdir, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { findTool, privateEngineMissing, startPrivateEngine } from "../helpers/private-engine.js";
+import { findTool, hostTraces, privateEngineMissing, startPrivateEngine } from "../helpers/private-engine.js";
 import { skipTitle } from "./support.js";
 
 /**
@@ -14,26 +12,6 @@ import { skipTitle } from "./support.js";
  */
 const missing = privateEngineMissing();
 if (missing) console.warn(`[skip] ${missing}`);
-
-/** Every trace a private engine with this id could leave on the host. */
-async function traces(id: string): Promise<string[]> {
-  const links = (await execa("ip", ["-o", "link"])).stdout;
-  const netns = (await execa("ip", ["netns", "list"])).stdout;
-  const folders = (await readdir(tmpdir())).filter((f) => f.startsWith(`rr-engine-${id}-`));
-  const cgroups = (await readdir("/sys/fs/cgroup")).flatMap((h) =>
-    existsSync(join("/sys/fs/cgroup", h, `rr${id}`)) ? [`cgroup ${h}/rr${id}`] : [],
-  );
-  const processes = (await execa("ps", ["-eo", "args"])).stdout
-    .split("\n")
-    .filter((p) => p.includes(`rr-engine-${id}-`));
-  return [
-    ...links.split("\n").filter((l) => l.includes(`rr${id}`) || l.includes(`rrv${id}`)),
-    ...netns.split("\n").filter((n) => n.includes(`rrns${id}`)),
-    ...folders,
-    ...cgroups,
-    ...processes,
-  ];
-}
 
 describe("private engine helper: tools", () => {
   it("finds a tool by absolute path, in PATH or the sbin folders, and only if executable", async () => {
@@ -71,7 +49,7 @@ describe.skipIf(missing)(skipTitle("private engine helper: a daemon that cannot 
       expect(error?.message).toMatch(/dockerd exited \(1\) before answering: .*no-such-flag/);
       // Not the 60 s wait for an answer that never comes.
       expect(Date.now() - started).toBeLessThan(30_000);
-      expect(await traces(id)).toEqual([]);
+      expect(await hostTraces(id)).toEqual([]);
     }, 60_000);
   }
 
@@ -81,10 +59,10 @@ describe.skipIf(missing)(skipTitle("private engine helper: a daemon that cannot 
     try {
       expect(engine.address).toMatch(/^10\.253\.\d+\.2$/);
       expect((await engine.docker.version()).ApiVersion).toBeTruthy();
-      expect((await traces(id)).length).toBeGreaterThan(0);
+      expect((await hostTraces(id)).length).toBeGreaterThan(0);
     } finally {
       await engine.stop();
     }
-    expect(await traces(id)).toEqual([]);
+    expect(await hostTraces(id)).toEqual([]);
   }, 120_000);
 });

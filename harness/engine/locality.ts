@@ -1,0 +1,97 @@
+import { isIP } from "node:net";
+import { progress } from "../progress.js";
+import { engine } from "./client.js";
+
+/**
+ * Where the engine is, as far as a run cares: where its published ports are reached (and so which
+ * address they are bound to), and whether its processes are this host's (so /proc can read them).
+ * Redis runs with protected mode off, so a port is never published wider than needed.
+ */
+export interface EngineEndpoint {
+  /** The engine's API socket, when it is reached through one (unix:// or a named pipe). */
+  socketPath?: string;
+  /** The engine's API host, when it is reached over TCP (tcp://HOST:PORT, DOCKER_HOST or the properties file). */
+  host?: string;
+}
+
+export interface Publishing {
+  /** The HostIp of the published port. */
+  bindIp: string;
+  /** Where a client connects to reach it. */
+  connectHost: string;
+  /** Why, in a few words (progress and doctor). */
+  how: string;
+}
+
+const LOOPBACK_NAMES = new Set(["localhost", "localhost.localdomain", "ip6-localhost"]);
+
+export function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
+  if (LOOPBACK_NAMES.has(bare)) return true;
+  if (isIP(bare) === 4) return bare.startsWith("127.");
+  if (isIP(bare) === 6) return bare === "::1";
+  return false;
+}
+
+/**
+ * The engine runs on this host when it is reached through a local socket or a loopback address.
+ * Anything else (tcp:// to another address, even one this kernel happens to serve, as the
+ * remote-engine test's namespace does) is treated as another machine. A socket that leads into a VM
+ * (Docker Desktop, podman machine, colima) passes this test; the /proc reader checks each pid's
+ * cgroup for the container's id before trusting it (container/proc-reader.ts).
+ */
+export function engineOnThisHost(endpoint: EngineEndpoint): boolean {
+  if (endpoint.socketPath) return true;
+  return endpoint.host !== undefined && isLoopback(endpoint.host);
+}
+
+/**
+ * Where a run's port is bound and reached, from the address testcontainers gives for the engine's
+ * ports (DOCKER_HOST's host, TESTCONTAINERS_HOST_OVERRIDE, or localhost for a socket; the bridge's
+ * gateway when this process runs in a container):
+ * - a loopback address or name: bound to 127.0.0.1 and reached there (the engine is local: keep the
+ *   server off every other interface);
+ * - an IP address: bound to that address only (the interface through which this host reaches the
+ *   engine), reached there;
+ * - a host name: bound to every interface of the engine's host (a name may stand for addresses the
+ *   engine cannot bind), reached by the name.
+ */
+export function decidePublishing(runtimeHost: string): Publishing {
+  if (isLoopback(runtimeHost))
+    return { bindIp: "127.0.0.1", connectHost: "127.0.0.1", how: "loopback only (local engine)" };
+  const bare = runtimeHost.replace(/^\[|\]$/g, "");
+  if (isIP(bare)) return { bindIp: bare, connectHost: bare, how: `bound to the engine's address ${bare}` };
+  return {
+    bindIp: "0.0.0.0",
+    connectHost: runtimeHost,
+    how: `every interface of ${runtimeHost} (a name, not an address: give DOCKER_HOST an IP to bind to one)`,
+  };
+}
+
+export interface EngineLocality {
+  endpoint: EngineEndpoint;
+  onThisHost: boolean;
+  publishing: Publishing;
+}
+
+let decided: Promise<EngineLocality> | undefined;
+
+/** The engine testcontainers uses, placed: once per process (the engine does not move mid-run). */
+export function engineLocality(): Promise<EngineLocality> {
+  decided ??= (async () => {
+    const runtime = await engine();
+    const modem = runtime.container.dockerode.modem as { socketPath?: unknown; host?: unknown };
+    const endpoint: EngineEndpoint = {
+      ...(typeof modem.socketPath === "string" ? { socketPath: modem.socketPath } : {}),
+      ...(typeof modem.host === "string" ? { host: modem.host } : {}),
+    };
+    const publishing = decidePublishing(runtime.info.containerRuntime.host);
+    const onThisHost = engineOnThisHost(endpoint);
+    if (!onThisHost || publishing.bindIp !== "127.0.0.1")
+      progress(
+        `[engine] ${endpoint.host ?? endpoint.socketPath} is ${onThisHost ? "local" : "not local"}: ports ${publishing.how}`,
+      );
+    return { endpoint, onThisHost, publishing };
+  })();
+  return decided;
+}
