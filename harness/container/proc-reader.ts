@@ -6,6 +6,7 @@ import { engineLocality } from "../engine/locality.js";
 import { errorText, UserError } from "../errors.js";
 import { type DirEntry, listDirFromHost, onlyVanished, parseDirListing } from "../probes/dir.js";
 import { type FdSample, hostProcReadable, parseFdListing, sampleFdsFromHost } from "../probes/fds.js";
+import { ulimitsFor } from "./engine-options.js";
 
 /**
  * How the server's open fds and a directory of its file system are read. Three ways, one interface:
@@ -107,6 +108,7 @@ export async function startSidecarReader(
   const labels = server.getLabels();
   const node = labels[LABEL_NODE] ?? "main";
   const started = await new ProcSidecar(image, server.getId())
+    .withUlimits(ulimitsFor({ nofile: 1024 }, await engineLocality()))
     .withEntrypoint(["sleep"])
     .withCommand(["infinity"])
     .withUser(user)

@@ -12,6 +12,7 @@ import type { DirEntry } from "../probes/dir.js";
 import type { FdSample } from "../probes/fds.js";
 import { parseInfo } from "../probes/info.js";
 import type { Limits } from "../scenario/schema.js";
+import { securityOptionsFor, ulimitsFor } from "./engine-options.js";
 import { execReader, type ProcReader, readerWhenExecBlocked } from "./proc-reader.js";
 
 /** The server's user in our images and in the official ones. */
@@ -116,11 +117,16 @@ export class RedisReproContainer extends GenericContainer {
     return (await engineLocality()).publishing.bindIp;
   }
 
+  /** The fault's options as this engine takes them (Podman: a seccomp profile by path). */
+  private async securityOptions(): Promise<string[]> {
+    return securityOptionsFor(this.fault, await engineLocality());
+  }
+
   override async start(): Promise<StartedRedisReproContainer> {
     const { limits } = this;
     this.withCommand(this.args)
-      .withUlimits({ nofile: { soft: limits.nofile, hard: limits.nofile } })
-      .withSecurityOpt("no-new-privileges", ...this.fault.securityOpt)
+      .withUlimits(ulimitsFor(limits, await engineLocality()))
+      .withSecurityOpt("no-new-privileges", ...(await this.securityOptions()))
       .withLogConsumer((stream: Readable) => {
         let rest = "";
         stream.on("data", (chunk: Buffer | string) => {

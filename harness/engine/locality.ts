@@ -72,6 +72,15 @@ export interface EngineLocality {
   endpoint: EngineEndpoint;
   onThisHost: boolean;
   publishing: Publishing;
+  /** Podman's Docker-compatible service differs in a few ways a run must know (docs/engines.md). */
+  kind: "docker" | "podman";
+  /** The engine's own version (Podman's libpod API paths carry it). */
+  version: string;
+}
+
+/** Podman's service names itself in the version's components ("Podman Engine"). */
+export function engineKind(version: { Components?: { Name?: string }[] }): "docker" | "podman" {
+  return version.Components?.some((c) => /podman/i.test(c.Name ?? "")) ? "podman" : "docker";
 }
 
 let decided: Promise<EngineLocality> | undefined;
@@ -87,11 +96,13 @@ export function engineLocality(): Promise<EngineLocality> {
     };
     const publishing = decidePublishing(runtime.info.containerRuntime.host);
     const onThisHost = engineOnThisHost(endpoint);
+    const version = await runtime.container.dockerode.version();
+    const kind = engineKind(version);
     if (!onThisHost || publishing.bindIp !== "127.0.0.1")
       progress(
         `[engine] ${endpoint.host ?? endpoint.socketPath} is ${onThisHost ? "local" : "not local"}: ports ${publishing.how}`,
       );
-    return { endpoint, onThisHost, publishing };
+    return { endpoint, onThisHost, publishing, kind, version: version.Version };
   })();
   return decided;
 }

@@ -24,6 +24,11 @@ export interface Fault {
   /** The errno text a failed fork() logs under this fault (undefined: fork should succeed). */
   expectedErrno?: string;
   securityOpt: string[];
+  /**
+   * The seccomp profile's file, for an engine that takes a path where Docker takes the content
+   * (Podman's compatible API reads seccomp=VALUE as a file name on its own host).
+   */
+  seccompFile?: string;
   /** Runs once the server is ready, before the workload; returns what it did, for the report. */
   arm?: (context: ArmContext) => Promise<string>;
   /**
@@ -33,9 +38,13 @@ export interface Fault {
   blocksExec: boolean;
 }
 
+function seccompFile(file: string): string {
+  return join(dockerDir, "seccomp", file);
+}
+
 function seccompOpt(file: string): string {
   // The engine API takes the profile's content, not a path (the docker CLI reads the file for you).
-  const profile = JSON.parse(readFileSync(join(dockerDir, "seccomp", file), "utf8"));
+  const profile = JSON.parse(readFileSync(seccompFile(file), "utf8"));
   return `seccomp=${JSON.stringify(profile)}`;
 }
 
@@ -47,6 +56,7 @@ export function fault(name: FaultName): Fault {
         description: "seccomp: clone() without CLONE_THREAD, fork and vfork fail with ENOMEM; clone3 ENOSYS",
         expectedErrno: "Cannot allocate memory",
         securityOpt: [seccompOpt("fork-enomem.json")],
+        seccompFile: seccompFile("fork-enomem.json"),
         blocksExec: false,
       };
     case "pids-limit":

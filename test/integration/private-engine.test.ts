@@ -26,7 +26,7 @@ describe("private engine helper: tools", () => {
   it("a missing tool is a skip reason naming the Debian package, not a timeout", () => {
     const without = (name: string) => (tool: string) => (tool === name ? undefined : `/usr/sbin/${tool}`);
     expect(privateEngineMissing(without("dockerd"), 0)).toBe(
-      "needs dockerd to start a private engine: install Debian's docker.io package",
+      "needs dockerd to start a private dockerd: install Debian's docker.io package",
     );
     expect(privateEngineMissing(without("ip"), 0)).toMatch(/install Debian's iproute2 package$/);
     expect(privateEngineMissing(without("nsenter"), 0)).toMatch(/install Debian's util-linux package$/);

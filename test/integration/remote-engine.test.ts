@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerode } from "../../harness/engine/client.js";
 import { LABEL_RUN } from "../../harness/engine/labels.js";
-import { baseDefinitions } from "../../harness/targets/bases.js";
+import { resolveBases } from "../../harness/targets/bases.js";
 import { ensureImage } from "../../harness/targets/build.js";
 import { parseTarget } from "../../harness/targets/spec.js";
 import {
@@ -32,8 +32,8 @@ beforeAll(async () => {
     images.push((await ensureImage(parseTarget(target), { bases: "auto" })).image);
   engine = await startPrivateEngine({ reach: "tcp" });
   // The bases too: image tags hash their ids, so the harness finds its images there as cached.
-  const bases = Object.values(baseDefinitions()).map((d) => d.offline);
-  await copyImages(await dockerode(), engine.docker, [...bases, ...images]);
+  const bases = await resolveBases("auto");
+  await copyImages(await dockerode(), engine.docker, [bases.builder.ref, bases.runtime.ref, ...images]);
 }, 600_000);
 
 afterAll(async () => {

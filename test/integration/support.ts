@@ -31,12 +31,12 @@ export function skipTitle(title: string, reason: string | undefined): string {
   return reason ? `${title} — SKIPPED: ${reason}` : title;
 }
 
-/** The built CLI, as a user runs it (npm test builds first). */
-export async function cli(args: string[], env: Record<string, string> = {}) {
+/** The built CLI, as a user runs it (npm test builds first); killed after `timeoutMs` (a build may need more). */
+export async function cli(args: string[], env: Record<string, string> = {}, timeoutMs = 300_000) {
   const result = await execa("node", [join(projectRoot, "dist", "harness", "cli.js"), ...args], {
     reject: false,
     env: { ...process.env, ...env },
-    timeout: 300_000,
+    timeout: timeoutMs,
   });
   return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
