@@ -16,6 +16,7 @@ import { progress } from "./progress.js";
 import { alignColumns } from "./report/table.js";
 import type { RunResult, TargetResult } from "./result.js";
 import { parseScenario, type Scenario, type ScenarioDataInput, Verdict } from "./scenario/index.js";
+import { ShardInfo } from "./shard.js";
 import { compareVersions, parseTarget } from "./targets/spec.js";
 import { harnessVersion } from "./version.js";
 
@@ -263,6 +264,8 @@ export const SweepResult = z.object({
   /** True when no cell leaks and every cell decided. */
   clean: z.boolean(),
   cells: z.array(SweepCell),
+  /** Set when this is one part of a plan (`--shard I/N`): `redis-repro merge` joins the parts. */
+  shard: ShardInfo.optional(),
 });
 export type SweepResult = z.infer<typeof SweepResult>;
 
@@ -405,6 +408,7 @@ export async function runSweep(targets: string[], options: SweepOptions): Promis
     wallMs: Date.now() - started,
     clean: cells.every((c) => c.verdict === "stable"),
     cells,
+    ...(matrix.shard ? { shard: matrix.shard } : {}),
   };
 }
 

@@ -17,6 +17,7 @@ import { sourceDirsText } from "../paths.js";
 import { progress } from "../progress.js";
 import { alignColumns } from "../report/table.js";
 import { DEFAULT_SCENARIO, listScenarios, loadScenario } from "../scenario/index.js";
+import { parseShard } from "../shard.js";
 import { cachedSourcePath } from "../targets/sources.js";
 import { baseMode, type Input, parseCount, printJson, stringList } from "./command.js";
 
@@ -79,6 +80,7 @@ export async function run({ values, args }: Input): Promise<number> {
     rebuild: values.rebuild === true,
     concurrency,
     retries: parseCount(values.retries, "--retries", 0, 3, 1),
+    ...(typeof values.shard === "string" ? { shard: parseShard(values.shard) } : {}),
   });
   if (typeof values.junit === "string") {
     const file = resolve(values.junit);

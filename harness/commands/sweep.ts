@@ -7,6 +7,7 @@ import { defaultConcurrency, MAX_CONCURRENCY } from "../matrix.js";
 import { progress } from "../progress.js";
 import { cellFile, prepareSweepReport, writeSweepReport } from "../report/sweep.js";
 import type { RunResult } from "../result.js";
+import { parseShard } from "../shard.js";
 import {
   DEFAULT_FAULTS,
   renderSweep,
@@ -55,6 +56,7 @@ export async function run({ values, args }: Input): Promise<number> {
     rebuild: values.rebuild === true,
     concurrency: parseCount(values.concurrency, "--concurrency", 1, MAX_CONCURRENCY, defaultConcurrency()),
     retries: parseCount(values.retries, "--retries", 0, 3, 1),
+    ...(typeof values.shard === "string" ? { shard: parseShard(values.shard) } : {}),
     onRun: (cell, run) => {
       if (report) runs.set(cellFile(cell), run);
     },
