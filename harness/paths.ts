@@ -2,13 +2,19 @@ import { homedir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The project root: docker/ and scenarios/ ship beside harness/ (also from dist/harness). */
+/**
+ * The project root: docker/ and scenarios/ ship beside harness/. This module runs from harness/
+ * (sources), dist/harness/ (compiled) or dist/cli/ (the bundled CLI, scripts/bundle.ts).
+ */
 export const projectRoot = (() => {
   const here = dirname(fileURLToPath(import.meta.url));
-  return here.includes(`${join("dist", "harness")}`) ? resolve(here, "..", "..") : resolve(here, "..");
+  const inDist = [join("dist", "harness"), join("dist", "cli")].some((d) => here.endsWith(d));
+  return inDist ? resolve(here, "..", "..") : resolve(here, "..");
 })();
 
 export const dockerDir = join(projectRoot, "docker");
+/** The command line as the package's bin runs it: the bundle (scripts/bundle.ts). */
+export const cliBin = join(projectRoot, "dist", "cli", "cli.js");
 export const scenariosDir = join(projectRoot, "scenarios");
 
 /** XDG-style cache root; everything the harness downloads or writes for reuse lives under it. */

@@ -18,7 +18,7 @@ import { type Sampler, samplerFor } from "./probes/index.js";
 import { progress } from "./progress.js";
 import type { RunResult, TargetResult } from "./result.js";
 import type { RedisConfig, Scenario, StepContext } from "./scenario/index.js";
-import { type EnsureOptions, ensureImage, type TargetImage } from "./targets/build.js";
+import { type EnsureOptions, ensureImages, type TargetImage } from "./targets/build.js";
 import {
   directive,
   eventLoopSize,
@@ -355,11 +355,12 @@ export async function runScenario(
   // Speed: the engine's facts are read beside the image checks (builds stay one at a time).
   const environmentRead = describeEnvironment().finally(() => mark("engine"));
   environmentRead.catch(() => undefined);
-  const images: TargetImage[] = [];
-  for (const spec of specs) images.push(await ensureImage(spec, options));
+  // Beside them too: what killed runs left is removed before this run's containers start.
+  const swept = sweepDeadRuns();
+  const images = await ensureImages(specs, options);
   mark("images");
   const environment = await environmentRead;
-  await sweepDeadRuns();
+  await swept;
   // Twice, a moment apart: a container still being created when the signal came shows up late.
   const cleanup = async () => {
     await removeContainers(runId);

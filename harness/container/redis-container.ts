@@ -13,7 +13,7 @@ import type { FdSample } from "../probes/fds.js";
 import { parseInfo } from "../probes/info.js";
 import type { Limits } from "../scenario/schema.js";
 import { securityOptionsFor, ulimitsFor } from "./engine-options.js";
-import { execReader, type ProcReader, readerWhenExecBlocked } from "./proc-reader.js";
+import { defaultReader, type ProcReader, readerWhenExecBlocked } from "./proc-reader.js";
 
 /** The server's user in our images and in the official ones. */
 const SERVER_USER = "redis";
@@ -151,8 +151,11 @@ export class StartedRedisReproContainer extends AbstractStartedContainer {
   /** Where clients reach the published port: the engine's host as testcontainers gives it. */
   readonly host: string;
   readonly port: number;
-  /** How fds and files are read: exec, until a fault that blocks exec is armed (proc-reader.ts). */
-  private reader: ProcReader;
+  /**
+   * How fds and files are read (proc-reader.ts): this host's /proc where it shows the server, else
+   * exec; a fault that blocks exec may change it when armed. Chosen in the background from the start.
+   */
+  private reader: Promise<ProcReader>;
   private kept: Redis | undefined;
   private connecting: Promise<Redis> | undefined;
   private readonly counters: ReturnType<typeof watchCounters>;
@@ -167,7 +170,7 @@ export class StartedRedisReproContainer extends AbstractStartedContainer {
     // Loopback as 127.0.0.1 (what the port is bound to), not a name that may resolve to ::1.
     this.host = decidePublishing(started.getHost()).connectHost;
     this.port = started.getMappedPort(6379);
-    this.reader = execReader(started, SERVER_USER);
+    this.reader = defaultReader(started, SERVER_USER);
     this.counters = watchCounters(started.getId());
   }
 
@@ -188,7 +191,11 @@ export class StartedRedisReproContainer extends AbstractStartedContainer {
    */
   async arm(): Promise<string | null> {
     const id = this.getId();
-    if (this.fault.blocksExec) this.reader = await this.readerWhenExecBlocked();
+    // This host's /proc works whatever the container admits; an exec would not, once armed.
+    if (this.fault.blocksExec && (await this.reader).kind === "exec") {
+      this.reader = this.readerWhenExecBlocked();
+      await this.reader;
+    }
     const detail = this.fault.arm
       ? await this.fault.arm({
           taskCount: async () => {
@@ -202,7 +209,7 @@ export class StartedRedisReproContainer extends AbstractStartedContainer {
           setPidsLimit: (limit) => setPidsLimit(id, limit),
         })
       : null;
-    return detail && this.fault.blocksExec ? `${detail}; fds read by ${this.reader.how}` : detail;
+    return detail && this.fault.blocksExec ? `${detail}; fds read by ${(await this.reader).how}` : detail;
   }
 
   /** This host's /proc where it shows the server, else a sidecar in the server's PID namespace. */
@@ -212,12 +219,12 @@ export class StartedRedisReproContainer extends AbstractStartedContainer {
 
   /** The server's open fds by kind (the reader says how: an exec as the server's user, /proc, a sidecar). */
   async fds(t: number): Promise<FdSample | undefined> {
-    return this.reader.fds(t);
+    return (await this.reader).fds(t);
   }
 
   /** The regular files of a directory in the container (undefined: it does not exist yet). */
   async listDir(path: string): Promise<DirEntry[] | undefined> {
-    return this.reader.listDir(path);
+    return (await this.reader).listDir(path);
   }
 
   /**
@@ -264,7 +271,7 @@ export class StartedRedisReproContainer extends AbstractStartedContainer {
 
   protected override async containerStopping(): Promise<void> {
     this.kept?.disconnect();
-    await this.reader.close();
+    await (await this.reader.catch(() => undefined))?.close();
   }
 
   /**
@@ -274,7 +281,7 @@ export class StartedRedisReproContainer extends AbstractStartedContainer {
   async discard(): Promise<void> {
     this.counters.stop();
     this.kept?.disconnect();
-    await this.reader.close();
+    await (await this.reader.catch(() => undefined))?.close();
     await removeContainer(this.getId()).catch(() => undefined);
   }
 }

@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MatrixResult, renderJunit } from "../../harness/matrix.js";
 import { mergeMatrix, mergeSweep } from "../../harness/merge.js";
-import { projectRoot } from "../../harness/paths.js";
+import { cliBin, projectRoot } from "../../harness/paths.js";
 import { inShard, parseShard, planDigest, takeShard } from "../../harness/shard.js";
 import { SweepResult } from "../../harness/sweep.js";
 import { userError } from "../helpers/errors.js";
@@ -146,7 +146,7 @@ describe("merge: the shards' results as one", () => {
 });
 
 describe("redis-repro merge (the built CLI)", () => {
-  const cli = join(projectRoot, "dist", "harness", "cli.js");
+  const cli = cliBin;
   it("merges files or a folder; exit 0 whole, 1 a shard missing, 2 a kind mixed or a file unreadable", async () => {
     const dir = await mkdtemp(join(tmpdir(), "redis-repro-merge-"));
     for (const i of [1, 2]) await writeFile(join(dir, `m${i}.json`), JSON.stringify(matrixPart(i).result));

@@ -94,9 +94,7 @@ describe(".github/workflows/ci.yml", () => {
 
   it("merges the shards into one job summary with `redis-repro merge`, and uploads every report", () => {
     expect(summary.if).toBe("always()");
-    expect(runs(summary)).toContain(
-      "node dist/harness/cli.js merge reports/ --junit reports/junit-merged.xml",
-    );
+    expect(runs(summary)).toContain("node dist/cli/cli.js merge reports/ --junit reports/junit-merged.xml");
     expect(runs(summary)).toContain("$GITHUB_STEP_SUMMARY");
     expect(runs(summary)).toContain('exit "$status"');
     const download = summary.steps.find((s) => s.uses?.startsWith("actions/download-artifact@"));
