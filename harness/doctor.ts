@@ -95,14 +95,14 @@ export async function runDoctor(): Promise<Check[]> {
           fix: "after a kill -9, run `redis-repro cleanup`",
         },
   );
-  // Under pids-limit no exec starts in the server's container: fds come from this host's /proc
-  // where the engine is here and readable, else from a sidecar in the server's PID namespace.
+  // fds come from this host's /proc where the engine is here and it is readable (root), else by exec
+  // in the server's container; under pids-limit, where no exec starts there, from a sidecar.
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
   const { onThisHost, publishing } = await engineLocality();
   checks.push(
     ok(
       "fd reading",
-      `${isRoot && onThisHost ? "this host's /proc" : "a sidecar container in the server's PID namespace"} under the pids-limit fault; ports ${publishing.how}`,
+      `${isRoot && onThisHost ? "this host's /proc" : "exec in the server's container (under pids-limit: a sidecar container in its PID namespace)"}; ports ${publishing.how}`,
     ),
   );
   const dir = sourceDirsText();

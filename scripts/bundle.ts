@@ -12,10 +12,11 @@
  *   modules a run loaded, and 3 of the bundle's 4.6 MB.
  * - tsx (TypeScript scenario files) stays outside: it loads from node_modules when a script needs it.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
 import { projectRoot } from "../harness/paths.js";
 
@@ -39,7 +40,7 @@ export const LAZY: { module: string; from?: string; why: string }[] = [
  * package would, by walking from one of redis-repro's dependencies down the chain of packages that
  * leads to the one that required it (wherever npm put them: hoisted or nested).
  */
-const LAZY_RUNTIME = `
+export const LAZY_RUNTIME = `
 var createRequire = require("node:module").createRequire;
 function packageRequire(from, name) {
   var main = from.resolve(name);
@@ -160,7 +161,7 @@ function lazyModules(): Plugin {
   };
 }
 
-async function main(): Promise<void> {
+export async function bundle(): Promise<void> {
   await rm(outdir, { recursive: true, force: true });
   await mkdir(outdir, { recursive: true });
   const result = await build({
@@ -194,4 +195,4 @@ async function main(): Promise<void> {
   await writeFile(join(outdir, "meta.json"), JSON.stringify(result.metafile));
 }
 
-await main();
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) await bundle();
