@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { execa } from "execa";
-import { projectRoot } from "../harness/core/paths.js";
+import { cliBin, projectRoot } from "../harness/core/paths.js";
 import { alignColumns } from "../harness/report/table.js";
 import type { RunResult } from "../harness/run/result.js";
 import { ensureImage } from "../harness/targets/build.js";
@@ -23,7 +23,7 @@ const { values, positionals } = parseArgs({
 });
 const rounds = Number(positionals[0] ?? 5);
 const baselineScript = values.baseline ?? join(projectRoot, "bench", "docker-baseline.sh");
-const cli = join(projectRoot, "dist", "harness", "cli.js");
+const cli = cliBin;
 
 const median = (xs: number[]) => {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);

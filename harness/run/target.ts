@@ -41,7 +41,7 @@ export async function runTarget(
   const recorder = new HistoryRecorder(scenario.attempt, probes);
   const { history } = recorder;
   const nodes = await startNodes(scenario, image, runId, faultsByNode(episodes), recorder, clock.now);
-  const nemesis = new Nemesis(episodes, nodes.get, recorder, clock);
+  const nemesis = new Nemesis(episodes, nodes.get, recorder, clock, (line) => progress(`${tag} ${line}`));
   const containerStartMs = clock.now();
   const attemptsNeeded = scenario.budgets.attempts;
   const read = (which: (p: Probe) => boolean) =>
