@@ -47,6 +47,19 @@ describe("engine options: what Docker and Podman each take", () => {
         podman,
       );
     }
+    // Two nodes of one run started side by side write the same profile at once (seen: the second
+    // rename found its temporary file gone, and Podman's container failed to start).
+    const side = await Promise.all(
+      [1, 2, 3].map(() =>
+        securityOptionsFor(
+          optionsOf({ fault: "seccomp", calls: ["pipe"], errno: "ENFILE" }),
+          { kind: "podman", onThisHost: true },
+          [],
+          env,
+        ),
+      ),
+    );
+    expect(new Set(side.map((o) => o[1])).size).toBe(1);
     const a = await securityOptionsFor(
       optionsOf("seccomp-enomem"),
       { kind: "podman", onThisHost: true },

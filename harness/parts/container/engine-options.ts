@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../../core/errors.js";
 import { cacheRoot } from "../../core/paths.js";
@@ -36,11 +36,14 @@ export async function securityOptionsFor(
       const content = option.slice("seccomp=".length);
       const dir = seccompProfileDir(env);
       const file = join(dir, `${createHash("sha256").update(content).digest("hex").slice(0, 16)}.json`);
-      await mkdir(dir, { recursive: true });
-      // Written aside and renamed: a parallel run never reads a half-written profile.
-      const part = `${file}.${process.pid}.tmp`;
-      await writeFile(part, content);
-      await rename(part, file);
+      // Written once; aside and renamed, under a name no other writer (a target started beside this
+      // one, another process) uses, so nobody reads a half-written profile.
+      if ((await readFile(file, "utf8").catch(() => undefined)) !== content) {
+        await mkdir(dir, { recursive: true });
+        const part = `${file}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
+        await writeFile(part, content);
+        await rename(part, file);
+      }
       return `seccomp=${file}`;
     }),
   );
