@@ -59,6 +59,11 @@ async function harnessRound(dir: string, i: number): Promise<Phases> {
     console.error(`redis-repro run printed no JSON (exit ${child.exitCode}): ${child.stderr.slice(-300)}`);
   }
   const results = result?.results ?? [];
+  // A round that did not meet the expectations says why, so a flake can be told from a slow machine.
+  for (const r of results)
+    if (r.matches === false)
+      console.log(`  ${r.target}: ${r.decision.label} (${r.decision.outcome}): ${r.decision.reason}`);
+  if (child.exitCode !== 0 && result) console.log(`  redis-repro run exited ${child.exitCode}`);
   return {
     wallMs,
     ok: child.exitCode === 0 && result?.ok === true,

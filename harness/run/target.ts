@@ -52,6 +52,8 @@ export async function runTarget(
   let workload: RunningWorkload | undefined;
   let peakBytes: number | null = null;
   let workloadMs = 0;
+  /** When the checker decided: what follows (stopping the workload, removing the nodes) is teardown. */
+  let decidedAt: number | undefined;
   try {
     await nemesis.begin();
     await read(() => true);
@@ -97,10 +99,12 @@ export async function runTarget(
         timeLimitText: `time limit ${scenario.budgets.timeLimitSeconds} s`,
       },
     ));
+    decidedAt = clock.now();
   } catch (error) {
     if (error instanceof UserError) throw error;
     ended = await endedBy(error, nodes);
     decision = scenario.checker.decide(history, { now: clock.now(), attemptsNeeded, ended });
+    decidedAt = clock.now();
   } finally {
     stop.abort();
     // Steps stop at the signal; one stuck on a server that never answers is cut off by the removal.
@@ -118,7 +122,7 @@ export async function runTarget(
     phases: {
       containerStartMs,
       workloadMs,
-      decideMs: clock.now() - containerStartMs - workloadMs,
+      decideMs: (decidedAt ?? clock.now()) - containerStartMs - workloadMs,
       totalMs: clock.now(),
     },
     memory: { limitBytes: scenario.limits.memory, peakBytes },
