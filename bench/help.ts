@@ -3,12 +3,11 @@
  * before anything runs), beside a bare `node -e 0` on the same machine at the same moment.
  * Usage: npm run bench:help -- [N]   (default 20 of each, interleaved)
  */
-import { join } from "node:path";
 import { execa } from "execa";
-import { projectRoot } from "../harness/core/paths.js";
+import { cliBin } from "../harness/core/paths.js";
 
 const n = Number(process.argv[2] ?? 20);
-const cli = join(projectRoot, "dist", "harness", "cli.js");
+const cli = cliBin;
 const cases: [string, string[]][] = [
   ["node -e 0 (reference)", ["-e", "0"]],
   ["redis-repro --help", [cli, "--help"]],

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { execa } from "execa";
-import { projectRoot } from "../harness/core/paths.js";
+import { cliBin, projectRoot } from "../harness/core/paths.js";
 import { alignColumns } from "../harness/report/table.js";
 import type { RunResult } from "../harness/run/result.js";
 import { ensureImage } from "../harness/targets/build.js";
@@ -23,7 +23,7 @@ const { values, positionals } = parseArgs({
 });
 const rounds = Number(positionals[0] ?? 5);
 const baselineScript = values.baseline ?? join(projectRoot, "bench", "docker-baseline.sh");
-const cli = join(projectRoot, "dist", "harness", "cli.js");
+const cli = cliBin;
 
 const median = (xs: number[]) => {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -59,6 +59,11 @@ async function harnessRound(dir: string, i: number): Promise<Phases> {
     console.error(`redis-repro run printed no JSON (exit ${child.exitCode}): ${child.stderr.slice(-300)}`);
   }
   const results = result?.results ?? [];
+  // A round that did not meet the expectations says why, so a flake can be told from a slow machine.
+  for (const r of results)
+    if (r.matches === false)
+      console.log(`  ${r.target}: ${r.decision.label} (${r.decision.outcome}): ${r.decision.reason}`);
+  if (child.exitCode !== 0 && result) console.log(`  redis-repro run exited ${child.exitCode}`);
   return {
     wallMs,
     ok: child.exitCode === 0 && result?.ok === true,

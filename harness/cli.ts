@@ -16,7 +16,8 @@ import { harnessVersion } from "./core/version.js";
 function enableCompileCache(): void {
   const builtIn = (module as { enableCompileCache?: () => unknown }).enableCompileCache;
   if (typeof builtIn === "function") builtIn();
-  else createRequire(import.meta.url)("v8-compile-cache");
+  // The bundled CLI (scripts/bundle.ts) is ES modules, which that hook does not cache.
+  else if (process.env.REDIS_REPRO_BUNDLE !== "1") createRequire(import.meta.url)("v8-compile-cache");
 }
 
 /** Parses, loads the one command asked for (and only its dependencies), runs it; exit codes in errors.ts. */

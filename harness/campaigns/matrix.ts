@@ -12,6 +12,7 @@ import { type RunOptions, runScenario } from "../run/scenario.js";
 import type { Scenario } from "../scenario/index.js";
 import { ensureImage } from "../targets/build.js";
 import { parseTarget } from "../targets/spec.js";
+import { type Shard, ShardInfo, takeShard } from "./shard.js";
 
 /**
  * Scenarios × targets. runScenario runs every target it is given at once, so the matrix calls it
@@ -74,6 +75,8 @@ export const MatrixResult = z.object({
   /** False when any cell differs from its expectation or a run failed; unmeasured cells pass. */
   ok: z.boolean(),
   cells: z.array(MatrixCell),
+  /** Set when this is one part of a plan (`--shard I/N`): `redis-repro merge` joins the parts. */
+  shard: ShardInfo.optional(),
 });
 export type MatrixResult = z.infer<typeof MatrixResult>;
 
@@ -87,6 +90,8 @@ export interface MatrixOptions extends RunOptions {
   retry?: (cell: MatrixCell) => boolean;
   /** Each finished run, whole (history included), for a caller that needs more than the cell. */
   onRun?: (job: ScenarioJob, target: string, run: RunResult) => void;
+  /** Run only this part of the cells (shard.ts says how they are dealt). */
+  shard?: Shard;
 }
 
 export const MAX_CONCURRENCY = 8;
@@ -188,15 +193,31 @@ export async function runMatrix(
   // Once, before any parallel run: it decides about Ryuk for the whole process.
   const environment = await describeEnvironment();
 
+  // The planned cells, scenarios × targets as given; a shard keeps its part and builds only its images.
+  const planned = scenarios.flatMap((job) =>
+    requested.flatMap((asked) => (options.cells && !options.cells(job, asked) ? [] : [{ job, asked }])),
+  );
+  const { cells: mine, info: shard } = takeShard(
+    planned,
+    (p) => `${p.job.scenario.name}\u0000${p.job.fault ?? ""}\u0000${p.asked}`,
+    requested,
+    options.shard,
+  );
+  if (shard)
+    progress(`[matrix] shard ${shard.index}/${shard.count}: ${mine.length} of ${shard.planned} cell(s)`);
+  const wanted = requested.filter((asked) => mine.some((p) => p.asked === asked));
+
   const builds: z.infer<typeof MatrixBuild>[] = [];
-  for (const [i, asked] of requested.entries()) {
+  const canonical = new Map<string, string>();
+  for (const [i, asked] of wanted.entries()) {
     const t0 = Date.now();
-    progress(`[matrix] image ${i + 1}/${requested.length} ${asked}`);
+    progress(`[matrix] image ${i + 1}/${wanted.length} ${asked}`);
     const image = await ensureImage(parseTarget(asked), { bases: options.bases, rebuild: options.rebuild });
     const seconds = (Date.now() - t0) / 1000;
     builds.push({ target: image.target, image: image.image, origin: image.origin, seconds });
+    canonical.set(asked, image.target);
     progress(
-      `[matrix] image ${i + 1}/${requested.length} ${image.target}: ${image.origin} ${image.image} (${seconds.toFixed(1)} s)`,
+      `[matrix] image ${i + 1}/${wanted.length} ${image.target}: ${image.origin} ${image.image} (${seconds.toFixed(1)} s)`,
     );
   }
   // Canonical names from here on (a patch prefix such as 3.2.8+fix becomes 3.2.8+fix-aof-pipe-leak).
@@ -204,9 +225,7 @@ export async function runMatrix(
 
   // A fixed run id (tests set one) would let each cell's cleanup remove its neighbours' containers.
   const concurrency = process.env.REDIS_REPRO_RUN_ID ? 1 : options.concurrency;
-  const jobs = scenarios.flatMap((s) =>
-    targets.flatMap((target) => (options.cells && !options.cells(s, target) ? [] : [{ ...s, target }])),
-  );
+  const jobs = mine.map(({ job, asked }) => ({ ...job, target: canonical.get(asked) ?? asked }));
   const runsStarted = Date.now();
   let done = 0;
   let total = jobs.length;
@@ -267,6 +286,7 @@ export async function runMatrix(
     counts,
     ok: counts.differs === 0 && counts.error === 0,
     cells,
+    ...(shard ? { shard } : {}),
   };
 }
 

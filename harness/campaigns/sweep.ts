@@ -21,6 +21,7 @@ import {
   runMatrix,
   type ScenarioJob,
 } from "./matrix.js";
+import { ShardInfo } from "./shard.js";
 
 /**
  * A sweep: every fork path a release has, under each fork failure, and what each failed attempt
@@ -274,6 +275,8 @@ export const SweepResult = z.object({
   /** True when every cell decided no-bug: nothing leaks and nothing was left undecided. */
   clean: z.boolean(),
   cells: z.array(SweepCell),
+  /** Set when this is one part of a plan (`--shard I/N`): `redis-repro merge` joins the parts. */
+  shard: ShardInfo.optional(),
 });
 export type SweepResult = z.infer<typeof SweepResult>;
 
@@ -466,5 +469,6 @@ export async function runSweep(targets: string[], options: SweepOptions): Promis
     wallMs: Date.now() - started,
     clean: cells.every((c) => c.outcome === "no-bug"),
     cells,
+    ...(matrix.shard ? { shard: matrix.shard } : {}),
   };
 }

@@ -6,6 +6,7 @@ import { errorText } from "../core/errors.js";
 import { sourceDirs, sourceDirsText } from "../core/paths.js";
 import { engine, engineFacts, prepareReaper } from "../engine/client.js";
 import { localImageId } from "../engine/images.js";
+import { engineLocality } from "../engine/locality.js";
 import { baseDefinitions } from "../targets/bases.js";
 import { debianKeyring } from "../targets/debian.js";
 
@@ -96,17 +97,15 @@ export async function runDoctor(): Promise<Check[]> {
           fix: "after a kill -9, run `redis-repro cleanup`",
         },
   );
+  // fds come from this host's /proc where the engine is here and it is readable (root), else by exec
+  // in the server's container; under pids-limit, where no exec starts there, from a sidecar.
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
-  const localEngine = !process.env.DOCKER_HOST || process.env.DOCKER_HOST.startsWith("unix://");
+  const { onThisHost, publishing } = await engineLocality();
   checks.push(
-    isRoot && localEngine
-      ? ok("host /proc", "readable: fds can be read from the host under the pids-limit fault")
-      : {
-          status: "warn",
-          name: "host /proc",
-          detail: "not root on the engine's host",
-          fix: "run as root on the engine's host to use --fault pids-limit",
-        },
+    ok(
+      "fd reading",
+      `${isRoot && onThisHost ? "this host's /proc" : "exec in the server's container (under pids-limit: a sidecar container in its PID namespace)"}; ports ${publishing.how}`,
+    ),
   );
   const dir = sourceDirsText();
   const listed = await Promise.all(sourceDirs().map((d) => readdir(d).catch(() => [] as string[])));

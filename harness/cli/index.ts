@@ -41,6 +41,11 @@ const concurrency: OptionSpec = {
   arg: "N",
   help: `containers at once, 1..${MAX_CONCURRENCY} (default two per core)`,
 };
+const shard: OptionSpec = {
+  type: "string",
+  arg: "I/N",
+  help: "run only part I of N of the cells, for spreading one run over N CI runners: every runner gets the same command line and its own I; cells are dealt round-robin in the order given; join the parts' --json results with `redis-repro merge`",
+};
 const target: OptionSpec = {
   type: "string",
   multiple: true,
@@ -100,6 +105,7 @@ export const commands: CommandSpec[] = [
       scenario: scenario(true),
       target,
       concurrency,
+      shard,
       retries: {
         type: "string",
         arg: "N",
@@ -156,6 +162,7 @@ export const commands: CommandSpec[] = [
         help: "print the fork paths (how each is driven, and those found but not driven) and exit",
       },
       concurrency,
+      shard,
       retries: {
         type: "string",
         arg: "N",
@@ -176,6 +183,27 @@ export const commands: CommandSpec[] = [
     },
     exit: "0 every cell clean, 1 something leaks or could not be decided",
     load: () => import("./sweep.js").then((m) => m.run),
+  },
+  {
+    name: "merge",
+    summary:
+      "join the --json results of a matrix's or a sweep's shards (--shard I/N) into one table, JSON or JUnit",
+    about:
+      "Reads matrix or sweep results (files, or folders searched for *.json files that hold one), checks they are the parts of one plan (the same command line with --shard 1/N … N/N), and prints the table the whole run would have printed. A missing part is named and fails the merge (exit 1); parts of different plans, or one part given twice, are refused (exit 2). Whole results of different runs (no --shard) merge too, if no cell is in two of them.",
+    args: [
+      {
+        name: "RESULT",
+        variadic: true,
+        required: true,
+        help: "a --json result of `redis-repro matrix` or `redis-repro sweep`, or a folder holding them",
+      },
+    ],
+    options: {
+      junit: { type: "string", arg: "FILE", help: "also write the merged JUnit XML" },
+      json,
+    },
+    exit: "0 every part present and every cell as expected (a sweep: clean), 1 otherwise",
+    load: () => import("./merge.js").then((m) => m.run),
   },
   {
     name: "bisect",

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { cellRuns, defaultConcurrency, MAX_CONCURRENCY, runMatrix } from "../campaigns/matrix.js";
+import { parseShard } from "../campaigns/shard.js";
 import {
   type Catalogue,
   catalogue,
@@ -96,6 +97,7 @@ export async function run({ values, args }: Input): Promise<number> {
     rebuild: values.rebuild === true,
     concurrency,
     retries: parseCount(values.retries, "--retries", 0, 3, 1),
+    ...(typeof values.shard === "string" ? { shard: parseShard(values.shard) } : {}),
   });
   if (typeof values.junit === "string") {
     const file = resolve(values.junit);

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { defaultConcurrency, MAX_CONCURRENCY } from "../campaigns/matrix.js";
+import { parseShard } from "../campaigns/shard.js";
 import { DEFAULT_FAULTS, runSweep, SWEEP_PATHS, UNDRIVEN_PATHS } from "../campaigns/sweep.js";
 import { catalogueVersions, selectReleases } from "../catalogue/catalogue.js";
 import { UserError } from "../core/errors.js";
@@ -47,6 +48,7 @@ export async function run({ values, args }: Input): Promise<number> {
     rebuild: values.rebuild === true,
     concurrency: parseCount(values.concurrency, "--concurrency", 1, MAX_CONCURRENCY, defaultConcurrency()),
     retries: parseCount(values.retries, "--retries", 0, 3, 1),
+    ...(typeof values.shard === "string" ? { shard: parseShard(values.shard) } : {}),
     onRun: (cell, run) => {
       if (report) runs.set(cellFile(cell), run);
     },

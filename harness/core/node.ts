@@ -63,9 +63,10 @@ export interface FaultNode extends Node {
   setPidsLimit(limit: number): Promise<void>;
   /**
    * Told by a fault that no process can start in the node's container now (a pids limit at its task
-   * count), or again: the node then reads fds and directories another way.
+   * count), or again: the node then reads fds and directories another way. Blocked, it says how it
+   * reads now (for the fault's words in the report).
    */
-  execBlocked(blocked: boolean): Promise<void>;
+  execBlocked(blocked: boolean): Promise<string | undefined>;
   /** Leaves or rejoins the run's network (a link cut between nodes). */
   disconnect(): Promise<void>;
   reconnect(): Promise<void>;

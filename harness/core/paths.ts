@@ -2,15 +2,19 @@ import { homedir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The project root: docker/ and scenarios/ ship beside harness/ (this file is harness/core/, or dist/harness/core/). */
+/**
+ * The project root: docker/ and scenarios/ ship beside harness/. This module runs from harness/core/
+ * (sources), dist/harness/core/ (compiled) or dist/cli/ (the bundled CLI, scripts/bundle.ts).
+ */
 export const projectRoot = (() => {
   const here = dirname(fileURLToPath(import.meta.url));
-  return here.includes(`${join("dist", "harness")}`)
-    ? resolve(here, "..", "..", "..")
-    : resolve(here, "..", "..");
+  if (here.endsWith(join("dist", "cli"))) return resolve(here, "..", "..");
+  return here.includes(join("dist", "harness")) ? resolve(here, "..", "..", "..") : resolve(here, "..", "..");
 })();
 
 export const dockerDir = join(projectRoot, "docker");
+/** The command line as the package's bin runs it: the bundle (scripts/bundle.ts). */
+export const cliBin = join(projectRoot, "dist", "cli", "cli.js");
 export const scenariosDir = join(projectRoot, "scenarios");
 
 /** XDG-style cache root; everything the harness downloads or writes for reuse lives under it. */

@@ -1,5 +1,6 @@
 import type Dockerode from "dockerode";
 import { dockerode } from "./client.js";
+import { engineLocality } from "./locality.js";
 
 /** What the engine says about one running container, for probes and faults that need more than testcontainers gives. */
 export async function containerState(id: string): Promise<Dockerode.ContainerInspectInfo["State"]> {
@@ -63,8 +64,25 @@ export function watchCounters(id: string): { peakBytes(): number | null; stop():
   };
 }
 
+/**
+ * A running container's pids limit, live. Podman's compatible API (4.x) has no update endpoint; its
+ * own API does (/libpod/containers/ID/update, on cgroup v1 and v2 alike).
+ */
 export async function setPidsLimit(id: string, limit: number): Promise<void> {
-  await (await dockerode()).getContainer(id).update({ PidsLimit: limit });
+  const docker = await dockerode();
+  const { kind, version } = await engineLocality();
+  if (kind === "docker") return void (await docker.getContainer(id).update({ PidsLimit: limit }));
+  await new Promise<void>((resolve, reject) =>
+    (docker.modem as unknown as { dial(o: object, done: (e: unknown) => void): void }).dial(
+      {
+        path: `/v${version}/libpod/containers/${id}/update?`,
+        method: "POST",
+        options: { pids: { limit } },
+        statusCodes: { 200: true, 201: true, 204: true, 404: "no such container", 500: "server error" },
+      },
+      (error) => (error ? reject(error) : resolve()),
+    ),
+  );
 }
 
 /**

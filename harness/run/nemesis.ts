@@ -55,6 +55,8 @@ export class Nemesis {
     private readonly node: (name: string) => FaultNode,
     private readonly recorder: HistoryRecorder,
     private readonly clock: Clock,
+    /** A line per fault started or healed, for the run's progress (what it did: a remote engine's sidecar…). */
+    private readonly log: (line: string) => void = () => undefined,
   ) {
     this.windows = episodes.flatMap((episode) =>
       Array.from({ length: episode.repeat?.times ?? 1 }, (_, index) => ({ episode, index })),
@@ -91,6 +93,7 @@ export class Nemesis {
     if (fault.name === "none") return;
     const line = fault.start ? await fault.start(this.node(node)) : fault.description;
     this.recorder.event({ t: this.clock.now(), node, kind: FAULT_START, name: fault.name, line });
+    this.log(`fault ${fault.name} on ${node}: ${line}`);
   }
 
   private async heal(w: Window): Promise<void> {
@@ -102,5 +105,6 @@ export class Nemesis {
     // judging what the server is left with (recovery) waits for.
     const value = (w.episode.repeat?.times ?? 1) - 1 - w.index;
     this.recorder.event({ t: this.clock.now(), node, kind: FAULT_HEAL, name: fault.name, line, value });
+    this.log(`fault ${fault.name} on ${node} healed: ${line}`);
   }
 }

@@ -1,6 +1,7 @@
 import { errorText, UserError } from "../core/errors.js";
 import type { Fault } from "../core/fault.js";
 import { LIMIT } from "../core/history.js";
+import { progress } from "../core/progress.js";
 import { createRunNetwork } from "../engine/networks.js";
 import { RedisReproContainer, type StartedRedisReproContainer } from "../parts/container/redis-container.js";
 import type { RedisConfig, Scenario } from "../scenario/index.js";
@@ -122,6 +123,8 @@ export async function startNodes(
         (line) => recorder.logLine(name, line, now()),
       );
       all.set(name, node);
+      // Where it is reached: on a remote engine, its address rather than loopback.
+      progress(`[${image.target}] ${name} started ${node.getId().slice(0, 12)} on ${node.host}:${node.port}`);
       for (const [limit, value] of Object.entries(node.limits))
         recorder.event({ t: now(), node: name, kind: LIMIT, name: limit, value });
     }

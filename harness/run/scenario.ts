@@ -8,7 +8,7 @@ import { describeEnvironment } from "../engine/environment.js";
 import { sweepDeadRuns } from "../engine/sweep.js";
 import { type FaultName, faultFrom } from "../parts/faults/index.js";
 import type { Scenario } from "../scenario/index.js";
-import { type EnsureOptions, ensureImage, type TargetImage } from "../targets/build.js";
+import { type EnsureOptions, ensureImages } from "../targets/build.js";
 import { parseTarget } from "../targets/spec.js";
 import type { RunResult } from "./result.js";
 import { runTarget } from "./target.js";
@@ -54,11 +54,13 @@ export async function runScenario(
   // Speed: the engine's facts are read beside the image checks (builds stay one at a time).
   const environmentRead = describeEnvironment().finally(() => mark("engine"));
   environmentRead.catch(() => undefined);
-  const images: TargetImage[] = [];
-  for (const spec of specs) images.push(await ensureImage(spec, options));
+  // Beside them too: what killed runs left is removed before this run's containers start.
+  const swept = sweepDeadRuns();
+  swept.catch(() => undefined);
+  const images = await ensureImages(specs, options);
   mark("images");
   const environment = await environmentRead;
-  await sweepDeadRuns();
+  await swept;
   // Twice, a moment apart: a container still being created when the signal came shows up late.
   const cleanup = async () => {
     await removeContainers(runId);

@@ -42,7 +42,7 @@ export async function runTarget(
   const recorder = new HistoryRecorder(scenario.attempt, probes);
   const { history } = recorder;
   const nodes = await startNodes(scenario, image, runId, faultsByNode(episodes), recorder, clock.now);
-  const nemesis = new Nemesis(episodes, nodes.get, recorder, clock);
+  const nemesis = new Nemesis(episodes, nodes.get, recorder, clock, (line) => progress(`${tag} ${line}`));
   const containerStartMs = clock.now();
   const attemptsNeeded = scenario.budgets.attempts;
   const read = (which: (p: Probe) => boolean) =>
@@ -53,6 +53,8 @@ export async function runTarget(
   let workload: RunningWorkload | undefined;
   let peakBytes: number | null = null;
   let workloadMs = 0;
+  /** When the checker decided: what follows (stopping the workload, removing the nodes) is teardown. */
+  let decidedAt: number | undefined;
   try {
     await nemesis.begin();
     await read(() => true);
@@ -98,10 +100,12 @@ export async function runTarget(
         timeLimitText: `time limit ${scenario.budgets.timeLimitSeconds} s`,
       },
     ));
+    decidedAt = clock.now();
   } catch (error) {
     if (error instanceof UserError) throw error;
     ended = await endedBy(error, nodes);
     decision = scenario.checker.decide(history, { now: clock.now(), attemptsNeeded, ended });
+    decidedAt = clock.now();
   } finally {
     stop.abort();
     // Steps stop at the signal; one stuck on a server that never answers is cut off by the removal.
@@ -119,7 +123,7 @@ export async function runTarget(
     phases: {
       containerStartMs,
       workloadMs,
-      decideMs: clock.now() - containerStartMs - workloadMs,
+      decideMs: (decidedAt ?? clock.now()) - containerStartMs - workloadMs,
       totalMs: clock.now(),
     },
     memory: { limitBytes: scenario.limits.memory, peakBytes },

@@ -2,7 +2,6 @@ import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import tarStream from "tar-stream";
 import { z } from "zod";
 import { errorText, UserError } from "../core/errors.js";
 import { cacheRoot } from "../core/paths.js";
@@ -142,6 +141,8 @@ async function withPackages(base: ResolvedBase, packages: string[]): Promise<Res
   const existing = await localImageId(tag);
   if (existing) return { ...base, ref: tag, id: existing };
   progress(`[bases] adding ${packages.join(", ")} to ${base.ref} as ${tag}`);
+  // Loaded here, with the first derived base: a run whose bases exist never makes a context.
+  const tarStream = (await import("tar-stream")).default;
   const pack = tarStream.pack();
   const dockerfile = [
     `FROM ${base.id}`,

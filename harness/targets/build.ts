@@ -3,7 +3,6 @@ import { createReadStream } from "node:fs";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import tarStream from "tar-stream";
 import { z } from "zod";
 import { errorText, UserError } from "../core/errors.js";
 import { buildLogsDir, dockerDir } from "../core/paths.js";
@@ -122,6 +121,8 @@ async function buildContext(
   dockerfile: string,
   extras: { name: string; text: string }[],
 ) {
+  // Loaded here, with the first build: a run of built images never makes a context.
+  const tarStream = (await import("tar-stream")).default;
   const pack = tarStream.pack();
   const add = (name: string, content: string | Buffer) =>
     new Promise<void>((resolve, reject) => pack.entry({ name }, content, (e) => (e ? reject(e) : resolve())));
@@ -324,16 +325,11 @@ function once<T>(make: () => Promise<T>): () => Promise<T> {
 }
 
 /** The content tag of a target; a hit is an inspect, a miss a build. */
-async function buildOrFind(
-  what: {
-    content: Pick<ContentInput, "version" | "filesDigest">;
-    tagName: string;
-    target: string;
-    patches: Patch[];
-  },
-  source: BuildSource,
-  options: EnsureOptions,
-): Promise<Omit<TargetImage, "version" | "source" | "sourceCheck">> {
+/** The content tag an image of `what` has (or would have): from content alone, nothing is read from the engine but the bases' ids. */
+async function contentTag(
+  what: { content: Pick<ContentInput, "version" | "filesDigest">; tagName: string; patches: Patch[] },
+  options: Pick<EnsureOptions, "bases">,
+) {
   const dockerfile = await readFile(join(dockerDir, "Dockerfile"), "utf8");
   const extras = await extraFiles();
   const bases = await resolveBases(options.bases);
@@ -345,8 +341,69 @@ async function buildOrFind(
     builderId: bases.builder.id,
     runtimeId: bases.runtime.id,
   });
+  const tag = imageTag(
+    what.tagName,
+    what.patches.map((p) => p.name),
+    content,
+  );
+  return { tag, dockerfile, bases };
+}
+
+/**
+ * A release's image when it is already built, found without its tarball: the release table knows
+ * the files digest the tag is made from, and the tarball was verified against it when the image was
+ * built (its label says how). Undefined when it must be built (or the table lacks the digest).
+ */
+async function cachedReleaseImage(
+  spec: Extract<TargetSpec, { kind: "release" }>,
+  options: EnsureOptions,
+): Promise<TargetImage | undefined> {
+  const release = requireRelease(spec.version);
+  if (options.rebuild || !release.files) return undefined;
+  const patches = await loadPatches(spec.patches);
+  const { tag } = await contentTag(
+    { content: { version: release.version, filesDigest: release.files }, tagName: release.version, patches },
+    options,
+  );
+  const found = await localImage(tag);
+  if (!found) return undefined;
+  const names = patches.map((p) => p.name);
+  return {
+    target: formatTarget({ kind: "release", version: release.version, patches: names }),
+    image: tag,
+    imageId: found.id,
+    origin: "cached",
+    patches: names,
+    version: release.version,
+    ...(found.labels[LABEL_SOURCE_CHECK] ? { sourceCheck: found.labels[LABEL_SOURCE_CHECK] } : {}),
+  };
+}
+
+/**
+ * The images behind several targets (a run's): those already built are found at once, side by side;
+ * the others are made one at a time, in order (a build already uses every core).
+ */
+export async function ensureImages(specs: TargetSpec[], options: EnsureOptions): Promise<TargetImage[]> {
+  const found = await Promise.all(
+    specs.map((spec) => (spec.kind === "release" ? cachedReleaseImage(spec, options) : undefined)),
+  );
+  const images: TargetImage[] = [];
+  for (const [i, spec] of specs.entries()) images.push(found[i] ?? (await ensureImage(spec, options)));
+  return images;
+}
+
+async function buildOrFind(
+  what: {
+    content: Pick<ContentInput, "version" | "filesDigest">;
+    tagName: string;
+    target: string;
+    patches: Patch[];
+  },
+  source: BuildSource,
+  options: EnsureOptions,
+): Promise<Omit<TargetImage, "version" | "source" | "sourceCheck">> {
+  const { tag, dockerfile, bases } = await contentTag(what, options);
   const names = what.patches.map((p) => p.name);
-  const tag = imageTag(what.tagName, names, content);
   const base = { target: what.target, image: tag, patches: names };
   const existing = options.rebuild ? undefined : await localImageId(tag);
   if (existing) return { ...base, imageId: existing, origin: "cached" };

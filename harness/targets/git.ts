@@ -2,11 +2,17 @@ import { createHash } from "node:crypto";
 import { lstat, readdir, readFile, readlink, stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { gzipSync } from "node:zlib";
-import { execa } from "execa";
-import tarStream from "tar-stream";
+import type { execa as Execa } from "execa";
 import { errorText, UserError } from "../core/errors.js";
 import type { Server } from "./server.js";
 import { digestLine, filesDigestOf } from "./verify.js";
+
+/**
+ * execa and tar-stream load with the first git: target, not with every run (a release's run never
+ * calls git). Every call here is awaited, so the promise stands in for execa's result.
+ */
+const execa = ((...args: unknown[]) =>
+  import("execa").then((m) => (m.execa as (...a: unknown[]) => unknown)(...args))) as unknown as typeof Execa;
 
 /**
  * Sources that are not releases: a commit of a local clone (`git:REF`, built from `git archive` of the
@@ -236,6 +242,7 @@ export async function readWorkTree(path: string): Promise<WorkTree> {
       line: digestLine(e.type, sha(e.type === "symlink" ? (e.linkname ?? "") : e.content), e.path),
     })),
   );
+  const tarStream = (await import("tar-stream")).default;
   const pack = tarStream.pack();
   const chunks: Buffer[] = [];
   pack.on("data", (chunk: unknown) => {

@@ -103,6 +103,8 @@ export async function readTar(
   const entries: { path: string; line: string }[] = [];
   const files = new Map<string, Buffer>();
   let topDir = "";
+  // Loaded here: a run whose images are built never reads a tarball (targets/build.ts).
+  const tarStream = (await import("tar-stream")).default;
   const extract = tarStream.extract();
   extract.on("entry", (header, stream, next) => {
     const [top = "", ...rest] = header.name.replace(/^\.\//, "").split("/");

@@ -41,7 +41,14 @@ describe("the seed scenario on the real engine", () => {
       expect(fixed).toHaveOutcome("stable");
       const f = FdLeakEvidence.parse(fixed.decision.evidence);
       expect(f.attempts).toBeGreaterThanOrEqual(seed.budgets.attempts);
-      expect((f.peak ?? 99) - (f.baseline ?? 0)).toBeLessThanOrEqual(fdTolerance);
+      // Flat: the count after its attempts is the baseline's, and no rise outlasts one reading. A single
+      // reading may land between the fix's aofCreatePipes() and its aofClosePipes() after the failed
+      // fork (+6 pipes for a moment; this host's /proc is read in well under a millisecond, so that
+      // window is caught now and then: seen 2 runs in 8 at load 12); a leak stays.
+      const totals = seriesOf(fixed.history, "fds.total").map((p) => p.v - (f.baseline ?? 0));
+      expect(totals.at(-1) ?? 99).toBeLessThanOrEqual(fdTolerance);
+      const lasting = totals.filter((d, i) => d > fdTolerance && (totals[i + 1] ?? 0) > fdTolerance);
+      expect(lasting).toEqual([]);
       const probes = connectResults(fixed.history);
       expect(probes.length).toBeGreaterThan(0);
       expect(probes.every((p) => p.ok)).toBe(true);

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { expect } from "vitest";
-import { projectRoot, sourceDirsText } from "../../harness/core/paths.js";
+import { cliBin, sourceDirsText } from "../../harness/core/paths.js";
 import { countContainers } from "../../harness/engine/cleanup.js";
 import type { ScenarioDataInput } from "../../harness/scenario/index.js";
 import { cachedSourcePath } from "../../harness/targets/sources.js";
@@ -36,19 +36,19 @@ export function skipTitle(title: string, reason: string | undefined): string {
   return reason ? `${title} — SKIPPED: ${reason}` : title;
 }
 
-/** The built CLI, as a user runs it (npm test builds first). */
-export async function cli(args: string[], env: Record<string, string> = {}) {
-  const result = await execa("node", [join(projectRoot, "dist", "harness", "cli.js"), ...args], {
+/** The built CLI, as a user runs it: the package's bin, the bundle (npm test builds first); killed after `timeoutMs` (a build may need more). */
+export async function cli(args: string[], env: Record<string, string> = {}, timeoutMs = 300_000) {
+  const result = await execa("node", [cliBin, ...args], {
     reject: false,
     env: { ...process.env, ...env },
-    timeout: 300_000,
+    timeout: timeoutMs,
   });
   return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
 /** The built CLI as a child process, for tests that signal it mid-way. */
 export function spawnCli(args: string[], env: Record<string, string> = {}) {
-  return execa("node", [join(projectRoot, "dist", "harness", "cli.js"), ...args], {
+  return execa("node", [cliBin, ...args], {
     reject: false,
     env: { ...process.env, ...env },
     timeout: 300_000,

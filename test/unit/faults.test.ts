@@ -48,6 +48,7 @@ function recordingNode(
     execBlocked: async (blocked) => {
       calls.push(`execBlocked ${blocked}`);
       if (answers.execBlocked && blocked) throw answers.execBlocked;
+      return blocked ? "the test's way" : undefined;
     },
     disconnect: async () => {
       calls.push("disconnect");
@@ -91,7 +92,9 @@ describe("fault pids-limit", () => {
       // The cgroup holds one more task (a BGSAVE child, a probe): the limit is the server's own threads.
       const { node, calls } = recordingNode({ tasks: n + 1, exec: threads(n) });
       const f = faultFrom("pids-limit");
-      expect(await f.start?.(node)).toContain(`pids limit set to ${n}`);
+      expect(await f.start?.(node)).toBe(
+        `pids limit set to ${n} (the server's tasks at start); fds read by the test's way`,
+      );
       expect(await f.heal?.(node)).toBe("pids limit set back to 64");
       expect(calls).toEqual([
         "taskCount",

