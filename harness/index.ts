@@ -48,3 +48,5 @@ export {
 } from "./scenario/index.js";
 // Images, errors, logging.
 export { ensureImage, type TargetImage } from "./targets/build.js";
+// The servers a target may run (redis, valkey): a container of an image by name is told which.
+export { Server } from "./targets/server.js";

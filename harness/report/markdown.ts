@@ -1,4 +1,5 @@
 import { faultWindows } from "../core/history.js";
+import { Server, serverTitle } from "../targets/server.js";
 import type { Report, ReportTarget } from "./model.js";
 import { outcomeCell } from "./summary.js";
 
@@ -263,7 +264,7 @@ function environmentSection(report: Report): string[] {
   ].map(([k, v]) => [k ?? "", cell(v ?? "")]);
   const targets = report.targets.map((t) => [
     code(cell(t.target)),
-    cell(t.version ?? "?"),
+    cell(serverTitle(Server.safeParse(t.server).data, t.version)),
     `${code(cell(t.image))} (${t.imageOrigin})`,
     code(cell(t.faults.join(", ") || "none")),
     cell(t.source.check ? `${code(t.source.check)}: ${t.source.meaning}` : t.source.meaning),
@@ -273,7 +274,7 @@ function environmentSection(report: Report): string[] {
     "",
     table(["what", "value"], rows),
     "",
-    table(["target", "Redis", "image", "faults", "source verified by"], targets),
+    table(["target", "server", "image", "faults", "source verified by"], targets),
     "",
   ];
 }

@@ -52,11 +52,12 @@ describe("every file in scenarios/", () => {
     for (const file of files) {
       expect(file).toMatch(/\.(json|ts)$/);
       if (file.endsWith(".ts")) {
-        // A script: its own checker and steps, its outcomes in its own expect.
+        // A script: its own checker and steps, its outcomes in the catalogue or its own expect.
         const script = await loadScenario(join(scenariosDir, file));
         expect(script.name).toBe(file.slice(0, -".ts".length));
         expect(script.source.kind).toBe("script");
-        for (const target of script.targets) expect(script.expect[target], target).toBeDefined();
+        for (const target of script.targets)
+          expect(expectation(script, target).expected, target).not.toBe("unmeasured");
         continue;
       }
       const name = file.slice(0, -".json".length);
@@ -215,6 +216,11 @@ describe("probes and checkers", () => {
         // The link seen going down in the cut (its info probe on the replica), then recovery.
         expect(kind).toBe("any");
         expect(probes).toEqual(["replica:link"]);
+      } else if (kind === "within") {
+        // A liveness bug (redis/redis#13863): fresh clients must be answered after the RANDOMKEY.
+        expect(name).toBe("randomkey-hang-during-pause");
+        expect(probes).toEqual(["main:connect"]);
+        expect(raw.checker).toMatchObject({ happens: { succeeds: "connect" }, from: { mark: "randomkey" } });
       } else {
         // A status bug (redis/redis#3703): the setting as CONFIG GET reads it, and the slow-script line.
         expect([name, kind]).toEqual(["lua-time-limit-ignored", "any"]);
@@ -223,7 +229,7 @@ describe("probes and checkers", () => {
       // Every project data scenario counts failed forks on main (the default).
       expect(scenario.attempt).toEqual({ event: "fork-failed", node: "main" });
     }
-    expect([...kinds].sort()).toEqual(["any", "aof-dir", "fd-leak", "growth", "leaks", "recovery"]);
+    expect([...kinds].sort()).toEqual(["any", "aof-dir", "fd-leak", "growth", "leaks", "recovery", "within"]);
   });
 });
 

@@ -160,6 +160,9 @@ describe("sweep cells and output", () => {
       "inconclusive (2 attempts)",
     );
     expect(sweepText(null, [], null)).toBe("error");
+    expect(sweepText({ outcome: "unknown", label: "inconclusive", summary: "" }, [], 4, true)).toBe(
+      "crashed (4 attempts)",
+    );
     // A bug decided on something other than a leaking series keeps its own words.
     expect(sweepText({ outcome: "bug", label: "died", summary: "server gone after 3 attempts" }, [], 3)).toBe(
       "server gone after 3 attempts",

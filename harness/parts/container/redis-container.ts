@@ -18,6 +18,7 @@ import { connectToNetwork, disconnectFromNetwork } from "../../engine/networks.j
 import { ownerLabels } from "../../engine/owner.js";
 import type { TargetImage } from "../../targets/build.js";
 import { type RedisConfig, redisArgs } from "../../targets/config.js";
+import { type Server, serverProgram } from "../../targets/server.js";
 import { probeClientOptions } from "../probes/connect.js";
 import { listDirFromHost, onlyVanished, parseDirListing } from "../probes/dir.js";
 import { fdsFromHost, hostProcReadable, parseFdListing } from "../probes/fds.js";
@@ -39,13 +40,16 @@ const DEFAULT_LIMITS: Limits = { memory: 64 * 1024 ** 2, pids: 64, nofile: 1024 
 export function creationOptions(
   faults: readonly Fault[],
   brought: boolean,
+  server: Server = "redis",
 ): { securityOpt: string[]; env: Record<string, string>; entrypoint: string[] | undefined } {
   const options = faults.flatMap((f) => (f.container ? [f.container] : []));
   const wrap = options.flatMap((o) => o.wrap ?? []);
+  // Our Valkey images also answer to redis-server (their default entrypoint); run it by its name.
+  const named = brought || wrap.length > 0 || server !== "redis";
   return {
     securityOpt: ["no-new-privileges", ...options.flatMap((o) => o.securityOpt ?? [])],
     env: Object.assign({}, ...options.map((o) => o.env ?? {})) as Record<string, string>,
-    entrypoint: brought || wrap.length ? [...wrap, "redis-server"] : undefined,
+    entrypoint: named ? [...wrap, serverProgram(server)] : undefined,
   };
 }
 
@@ -63,6 +67,7 @@ export class RedisReproContainer extends GenericContainer {
   private brought = false;
   private nodeName = "main";
   private network: { name: string; alias: string } | undefined;
+  private server: Server = "redis";
   private lineHandlers: ((line: string) => void)[] = [];
 
   /**
@@ -75,6 +80,7 @@ export class RedisReproContainer extends GenericContainer {
     if (typeof image !== "string") {
       this.version = image.version;
       this.brought = image.origin === "brought";
+      this.server = image.server ?? "redis";
     }
     this.withExposedPorts(6379)
       .withLabels({ [LABEL_MANAGED]: "true" })
@@ -113,6 +119,12 @@ export class RedisReproContainer extends GenericContainer {
     });
   }
 
+  /** Which server the image holds (an image by name; a TargetImage says so itself): Valkey runs as valkey-server. */
+  withServer(server: Server | undefined): this {
+    this.server = server ?? "redis";
+    return this;
+  }
+
   /** Every line the server logs, as it comes. */
   withLogLines(handler: (line: string) => void): this {
     this.lineHandlers.push(handler);
@@ -148,7 +160,7 @@ export class RedisReproContainer extends GenericContainer {
 
   override async start(): Promise<StartedRedisReproContainer> {
     const { limits } = this;
-    const { securityOpt, env, entrypoint } = creationOptions(this.faults, this.brought);
+    const { securityOpt, env, entrypoint } = creationOptions(this.faults, this.brought, this.server);
     this.withCommand(redisArgs(this.version, this.config))
       .withUlimits({ nofile: { soft: limits.nofile, hard: limits.nofile } })
       .withSecurityOpt(...securityOpt)
