@@ -165,6 +165,6 @@ describe("bad input", () => {
     // A word given where the command takes none, or one too many, is refused, not ignored.
     await expectUserError(["images", "ls", "7.0.15"], /images ls takes no arguments, not "7\.0\.15"/);
     await expectUserError(["report", "show", "a", "b"], /report show takes DIR only, not also "b"/);
-    await expectUserError(["images"], /images needs a subcommand: build, ls, releases, bases/);
+    await expectUserError(["images"], /images needs a subcommand: build, ls, releases, debian, bases/);
   });
 });
