@@ -129,6 +129,7 @@ async function start(target: string, runId: string): Promise<Watched> {
   };
   const container = await new RedisReproContainer(image)
     .withRun(runId, image.target)
+    .withServer(image.server)
     .withFault(injector)
     .withLimits(limits)
     .withConfig(config)

@@ -1,6 +1,6 @@
 /**
  * Stability across versions: runs the same matrix twice (no retries, so a flaky cell shows) through
- * the CLI, keeps both JSON results, and prints every cell whose verdict or status differs between
+ * the CLI, keeps both JSON results, and prints every cell whose label or status differs between
  * them, with each run's reason. Exit 1 when a cell differs.
  * Usage: npm run build && node dist/bench/matrix-twice.js [matrix arguments…] [--out DIR]
  *        (default arguments: cached releases × every scenario: `--scenario all`)

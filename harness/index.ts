@@ -6,6 +6,7 @@
  */
 
 export { type MatrixOptions, MatrixResult, runMatrix } from "./campaigns/matrix.js";
+export { parseShard, type Shard, ShardInfo } from "./campaigns/shard.js";
 export { runSweep, type SweepOptions, SweepResult } from "./campaigns/sweep.js";
 // The parts' contracts, and their built-ins (a user's own object goes wherever a built-in would).
 export type { CheckContext, Checker, Ended } from "./core/checker.js";
@@ -48,3 +49,5 @@ export {
 } from "./scenario/index.js";
 // Images, errors, logging.
 export { ensureImage, type TargetImage } from "./targets/build.js";
+// The servers a target may run (redis, valkey): a container of an image by name is told which.
+export { Server } from "./targets/server.js";

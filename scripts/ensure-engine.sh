@@ -56,7 +56,7 @@ else
 fi
 
 # --- 2. the base images ------------------------------------------------------------------------
-if { has_image "$builder" || has_image redis-repro/base:bookworm-builder; } &&
+if { has_image "$builder" || has_image redis-repro/base:bookworm-builder-cxx; } &&
   { has_image "$runtime" || has_image redis-repro/base:bookworm-slim; }; then
   log "base images present"
   exit 0

@@ -9,8 +9,11 @@ import { findRelease, type Release } from "../targets/releases.js";
 import {
   checkSortedVersions,
   compareVersions,
+  debKey,
+  debPackages,
   formatTarget,
   parseTarget,
+  type TargetSpec,
   versionPattern,
 } from "../targets/spec.js";
 
@@ -85,10 +88,40 @@ export const CatalogueEntry = z
   .strict();
 export type CatalogueEntry = z.infer<typeof CatalogueEntry>;
 
+const scenarioTable = z.record(z.string().regex(/^[a-z0-9-]+$/), Expectation);
+
+/**
+ * A server as Debian's archive carries its source (`deb:redis/8.0.6`, `deb:valkey/9.1.2`), by
+ * package and upstream version: the suite a target names only says where to look, and one upstream
+ * version has one orig tarball in the whole archive. Its hashes are not here: they come from the
+ * archive's signed indexes when the tarball is fetched (targets/debian.ts).
+ */
+export const DebianEntry = z
+  .object({
+    target: z
+      .string()
+      .regex(new RegExp(`^deb:(${debPackages.join("|")})/\\d[^@+\\s]*$`), "deb:PACKAGE/VERSION, no suite"),
+    reportsVersion: z.string().optional(),
+    config: ReleaseConfig,
+    expect: scenarioTable,
+    builds: z.record(z.string().regex(/^[a-z0-9+-]+$/), scenarioTable).optional(),
+  })
+  .strict();
+export type DebianEntry = z.infer<typeof DebianEntry>;
+
+/** deb: keys in catalogue order: by package, then version. */
+export function compareDebKeys(a: string, b: string): number {
+  const [pa = "", va = ""] = a.slice("deb:".length).split("/");
+  const [pb = "", vb = ""] = b.slice("deb:".length).split("/");
+  return pa.localeCompare(pb) || compareVersions(va, vb);
+}
+
 export const Catalogue = z
   .object({
     description: z.string(),
     releases: z.array(CatalogueEntry).min(1),
+    /** Targets from Debian's archive (deb:PACKAGE/VERSION); written by `matrix --record` like the rest. */
+    debian: z.array(DebianEntry).default([]),
   })
   .strict()
   .superRefine((data, ctx) => {
@@ -104,6 +137,15 @@ export const Catalogue = z
       data.releases.map((r) => r.version),
       (issue) => ctx.addIssue(issue),
     );
+    data.debian.forEach((entry, i) => {
+      const previous = data.debian[i - 1];
+      if (previous && compareDebKeys(previous.target, entry.target) >= 0)
+        ctx.addIssue({
+          code: "custom",
+          path: ["debian", i, "target"],
+          message: `${entry.target} must come after ${previous.target} (by package, then version; no duplicates)`,
+        });
+    });
   });
 export type Catalogue = z.infer<typeof Catalogue>;
 
@@ -130,11 +172,19 @@ export function catalogueVersions(data: Catalogue = catalogue): string[] {
   return data.releases.map((r) => r.version);
 }
 
+/** The deb: targets the catalogue holds (deb:PACKAGE/VERSION, in catalogue order). */
+export function catalogueDebianTargets(data: Catalogue = catalogue): string[] {
+  return data.debian.map((d) => d.target);
+}
+
 /** What the catalogue recorded for a release or a patched build of one; anything else is unmeasured. */
 export function expectationFor(target: string, scenario: string, data: Catalogue = catalogue): Expectation {
   const spec = parseTarget(target);
-  if (spec.kind !== "release") return "unmeasured";
-  const entry = data.releases.find((r) => r.version === spec.version);
+  if (spec.kind !== "release" && spec.kind !== "deb") return "unmeasured";
+  const entry =
+    spec.kind === "deb"
+      ? data.debian.find((d) => d.target === debKey(spec))
+      : data.releases.find((r) => r.version === spec.version);
   const table = spec.patches.length ? entry?.builds?.[spec.patches.join("+")] : entry?.expect;
   return table && Object.hasOwn(table, scenario) ? (table[scenario] ?? "unmeasured") : "unmeasured";
 }
@@ -161,10 +211,17 @@ export function expectation(
   return stated ? { expected: stated, from: "scenario" } : { expected: "unmeasured", from: null };
 }
 
-/** Orders targets as releases: by version, a release before its patched builds. */
+/**
+ * Orders targets as releases: by version, a release before its patched builds; deb: targets after
+ * the releases, by package and version, each before its patched builds.
+ */
 export function compareTargets(a: string, b: string): number {
   const x = parseTarget(a);
   const y = parseTarget(b);
+  if (x.kind === "deb" && y.kind === "deb")
+    return compareDebKeys(debKey(x), debKey(y)) || x.patches.length - y.patches.length || a.localeCompare(b);
+  if (x.kind === "release" && y.kind === "deb") return -1;
+  if (x.kind === "deb" && y.kind === "release") return 1;
   if (x.kind !== "release" || y.kind !== "release") return a.localeCompare(b);
   return compareVersions(x.version, y.version) || x.patches.length - y.patches.length || a.localeCompare(b);
 }
@@ -208,6 +265,11 @@ export function selectReleases(
       continue;
     }
     const spec = parseTarget(item);
+    // deb: targets need no catalogue entry: the archive's signed indexes say whether they exist.
+    if (spec.kind === "deb") {
+      picked.push(formatTarget(spec));
+      continue;
+    }
     if (spec.kind !== "release")
       throw new UserError(
         spec.kind === "image"
@@ -258,6 +320,21 @@ export function recordMeasurements(
     );
     return { ...entry, expect, ...(Object.keys(builds).length ? { builds } : {}) };
   });
+  // deb: targets by their key (no suite); an entry is made the first time one is recorded.
+  const debianByKey = new Map(data.debian.map((d) => [d.target, d]));
+  for (const m of measurements) {
+    const spec = parseTarget(m.target);
+    if (spec.kind !== "deb") continue;
+    const key = debKey(spec);
+    const entry = debianByKey.get(key) ?? { target: key, config: debianConfig(spec), expect: {} };
+    if (spec.patches.length) {
+      const name = spec.patches.join("+");
+      const builds = { ...entry.builds };
+      builds[name] = record(builds[name] ?? {}, [m], `${key}+${name}`);
+      debianByKey.set(key, { ...entry, builds });
+    } else debianByKey.set(key, { ...entry, expect: record(entry.expect, [m], key) });
+  }
+  const debian = [...debianByKey.values()].sort((a, b) => compareDebKeys(a.target, b.target));
   function record(
     table: Record<string, Expectation>,
     found: Measurement[],
@@ -296,7 +373,17 @@ export function recordMeasurements(
     }
     return expect;
   }
-  return { catalogue: parseCatalogue({ ...data, releases }, "recorded catalogue"), recorded, changes };
+  return {
+    catalogue: parseCatalogue({ ...data, releases, debian }, "recorded catalogue"),
+    recorded,
+    changes,
+  };
+}
+
+/** The config facts of a deb: target: protected mode off; the multi-part AOF from Redis 7.0, and in every Valkey. */
+export function debianConfig(spec: Extract<TargetSpec, { kind: "deb" }>): ReleaseConfig {
+  const multiPart = spec.package === "valkey" || compareVersions(spec.version, "7.0.0") >= 0;
+  return { protectedMode: "off", aof: multiPart ? "multi-part" : "single-file" };
 }
 
 export async function writeCatalogue(data: Catalogue, file = catalogueFile): Promise<void> {

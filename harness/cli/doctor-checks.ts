@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { execa } from "execa";
 import { z } from "zod";
@@ -7,6 +8,7 @@ import { engine, engineFacts, prepareReaper } from "../engine/client.js";
 import { localImageId } from "../engine/images.js";
 import { engineLocality } from "../engine/locality.js";
 import { baseDefinitions } from "../targets/bases.js";
+import { debianKeyring } from "../targets/debian.js";
 
 export const Check = z.object({
   status: z.enum(["ok", "warn", "fail"]),
@@ -107,7 +109,7 @@ export async function runDoctor(): Promise<Check[]> {
   );
   const dir = sourceDirsText();
   const listed = await Promise.all(sourceDirs().map((d) => readdir(d).catch(() => [] as string[])));
-  const tarballs = listed.flat().filter((f) => f.endsWith(".tar.gz"));
+  const tarballs = listed.flat().filter((f) => /\.tar\.(gz|xz)$/.test(f));
   checks.push(
     tarballs.length
       ? ok(
@@ -120,6 +122,28 @@ export async function runDoctor(): Promise<Check[]> {
           detail: `${dir} is empty`,
           fix: "tarballs are downloaded on first use; offline, run `redis-repro sources add FILE` or set REDIS_REPRO_SOURCES",
         },
+  );
+  // deb: targets verify Debian's signed indexes (gpgv, the archive keyring) and read them (xz).
+  const runs = (program: string, args: string[]) =>
+    execa(program, args, { reject: false }).then(
+      (r) => r.exitCode === 0,
+      () => false,
+    );
+  const keyring = debianKeyring();
+  const debTools = [
+    ...((await runs("gpgv", ["--version"])) ? [] : ["gpgv"]),
+    ...((await runs("xz", ["--version"])) ? [] : ["xz-utils"]),
+    ...(existsSync(keyring) ? [] : ["debian-archive-keyring"]),
+  ];
+  checks.push(
+    debTools.length
+      ? {
+          status: "warn",
+          name: "deb: targets",
+          detail: `missing ${debTools.join(", ")}`,
+          fix: `install them to build deb: targets (\`apt-get install ${debTools.join(" ")}\`); other targets do not need them`,
+        }
+      : ok("deb: targets", `gpgv, xz and ${keyring} present: Debian's signed indexes can be verified`),
   );
   const hasDebootstrap = await execa("debootstrap", ["--version"], { reject: false }).then(
     (r) => r.exitCode === 0,

@@ -59,7 +59,7 @@ const scenario = (multiple: boolean): OptionSpec => ({
   help: `a scenario under scenarios/ by name, or a path to a scenario file (JSON, or a TypeScript/JavaScript script exporting defineScenario({…}))${multiple ? "; `all` for every one" : ""} (default ${DEFAULT_SCENARIO})`,
 });
 const targetsHelp =
-  "3.2.8, 3.2.8+fix-aof-pipe-leak (a release with patches), image:redis:3.2.8 (an image as is), git:REF[+patch] (a commit of --git-dir), dir:PATH[+patch] (a tree as it is)";
+  "3.2.8, 3.2.8+fix-aof-pipe-leak (a release with patches), image:redis:3.2.8 (an image as is), git:REF[+patch] (a commit of --git-dir), dir:PATH[+patch] (a tree as it is), deb:redis/8.0.6 or deb:valkey/9.1.2[@SUITE][+patch] (upstream's source as Debian's archive carries it, verified by the archive's signed indexes; `images debian` lists them)";
 
 export const commands: CommandSpec[] = [
   {
@@ -97,7 +97,7 @@ export const commands: CommandSpec[] = [
       {
         name: "RELEASES",
         variadic: true,
-        help: "releases (3.2.8, 3.2.8+fix-aof-pipe-leak), ranges A..B (every catalogue release from A to B), `all`, or `cached` (releases whose tarball is in the source cache; the default); comma- or space-separated",
+        help: "releases (3.2.8, 3.2.8+fix-aof-pipe-leak), ranges A..B (every catalogue release from A to B), `all`, `cached` (releases whose tarball is in the source cache; the default), deb:PACKAGE/VERSION[@SUITE][+patch] targets, or `debian` (the catalogue's deb: targets); comma- or space-separated",
       },
     ],
     argsAlias: "target",
@@ -148,8 +148,8 @@ export const commands: CommandSpec[] = [
       fault: {
         type: "string",
         multiple: true,
-        choices: ["seccomp-enomem", "pids-limit"],
-        help: "default both",
+        arg: "FAULT",
+        help: "the main node's fault: seccomp-enomem, pids-limit, or any injector and call as the history names it, libfiu:CALL:ERRNO[@P] (libfiu:open:EACCES) or seccomp:CALL[,CALL]:ERRNO (seccomp:pipe2,pipe:EMFILE); other than fork, an attempt is a log line with the errno's text (default seccomp-enomem and pids-limit)",
       },
       path: {
         type: "string",
@@ -242,6 +242,8 @@ export const commands: CommandSpec[] = [
       ...build,
     },
     exit: "0 good, 1 bad, 125 cannot test (it did not build, or the outcome was unknown), 128 any other failure (stops git bisect)",
+    // git bisect run marks a commit bad on exit 2: a mistyped option must stop it (128) instead.
+    usageExit: 128,
     load: () => import("./bisect-run.js").then((m) => m.run),
   },
   {
@@ -273,6 +275,23 @@ export const commands: CommandSpec[] = [
     load: () => import("./images.js").then((m) => m.releases),
   },
   {
+    name: "images debian",
+    summary: "list the redis and valkey sources Debian's archive offers, suite by suite, as deb: targets",
+    about:
+      "Reads each suite's InRelease (signature checked with gpgv against Debian's archive keyring) and its Sources index (checked against the sha256 InRelease lists). A target deb:PACKAGE/VERSION takes the first suite listed here that has it; @SUITE names one. Only the orig tarball is built: upstream's source without Debian's patches.",
+    options: {
+      suite: {
+        type: "string",
+        multiple: true,
+        arg: "SUITE",
+        help: "a suite under the archive's dists/ (default sid, forky, trixie, trixie-backports, bookworm, bookworm-backports, experimental)",
+      },
+      json,
+      sources,
+    },
+    load: () => import("./images.js").then((m) => m.debian),
+  },
+  {
     name: "images bases",
     summary:
       "make sure the base images exist: pull them, or make offline equivalents with debootstrap (needs root)",
@@ -281,10 +300,16 @@ export const commands: CommandSpec[] = [
   },
   {
     name: "sources add",
-    summary: "verify a tarball you have and copy it into the source cache",
+    summary: "verify a tarball you have (or Debian's, fetched) and put it into the source cache",
     about:
-      "Accepts an official tarball, a mirror's, Debian's .orig.tar.gz or a `git archive` of the tag; each is verified by its published hash or a digest over its files, and copied as redis-VERSION.tar.gz.",
-    args: [{ name: "FILE", required: true, help: "a redis .tar.gz" }],
+      "Accepts an official tarball, a mirror's, Debian's .orig.tar.gz or a `git archive` of the tag; each is verified by its published hash or a digest over its files, and copied as redis-VERSION.tar.gz. Given a deb:PACKAGE/VERSION[@SUITE] target instead, fetches Debian's orig tarball, verifies it through the archive's signed indexes and keeps it under Debian's name (a release's own target, e.g. 7.0.15, then finds it too).",
+    args: [
+      {
+        name: "FILE",
+        required: true,
+        help: "a redis .tar.gz, or a deb: target (e.g. deb:redis/7.0.15@bookworm)",
+      },
+    ],
     options: {
       version: {
         type: "string",

@@ -5,9 +5,11 @@ import { parseShard } from "../campaigns/shard.js";
 import {
   type Catalogue,
   catalogue,
+  catalogueDebianTargets,
   catalogueFile,
   catalogueReleases,
   catalogueVersions,
+  type Expectation,
   loadCatalogue,
   recordMeasurements,
   selectReleases,
@@ -28,7 +30,16 @@ async function cachedVersions(): Promise<string[]> {
 }
 
 function printCatalogue(data: Catalogue): void {
-  const scenarios = [...new Set(data.releases.flatMap((r) => Object.keys(r.expect)))].sort();
+  const scenarios = [
+    ...new Set([...data.releases, ...data.debian].flatMap((r) => Object.keys(r.expect))),
+  ].sort();
+  const measured = (expect: Record<string, Expectation>) =>
+    scenarios.map((s) => {
+      const e = expect[s] ?? "unmeasured";
+      if (e === "unmeasured") return e;
+      const others = Object.entries(e.otherLabels ?? {}).map(([label, n]) => `, ${label} ×${n}`);
+      return `${e.label} ×${e.runs}${others.join("")} (${e.date}, ${e.harness})`;
+    });
   const rows = [
     ["release", "hash check", "protected-mode", "aof", ...scenarios],
     ...catalogueReleases(data).map((r) => [
@@ -36,12 +47,14 @@ function printCatalogue(data: Catalogue): void {
       r.release.published ? `published ${r.release.published.algo}` : "files digest",
       r.config.protectedMode,
       r.config.aof,
-      ...scenarios.map((s) => {
-        const e = r.expect[s] ?? "unmeasured";
-        if (e === "unmeasured") return e;
-        const others = Object.entries(e.otherLabels ?? {}).map(([label, n]) => `, ${label} ×${n}`);
-        return `${e.label} ×${e.runs}${others.join("")} (${e.date}, ${e.harness})`;
-      }),
+      ...measured(r.expect),
+    ]),
+    ...data.debian.map((d) => [
+      d.reportsVersion ? `${d.target} (reports ${d.reportsVersion})` : d.target,
+      "debian archive",
+      d.config.protectedMode,
+      d.config.aof,
+      ...measured(d.expect),
     ]),
   ];
   const lines = alignColumns(rows);
@@ -63,7 +76,10 @@ export async function run({ values, args }: Input): Promise<number> {
   );
   const cached = await cachedVersions();
   const selection = args.length ? args.join(",") : "cached";
-  const targets = selectReleases(selection, catalogueVersions(), { cached });
+  const targets = selectReleases(selection, catalogueVersions(), {
+    cached,
+    debian: catalogueDebianTargets(),
+  });
   if (targets.length === 0)
     throw new UserError(
       `no release tarball in the source cache ${sourceDirsText()}: name releases (e.g. 7.0.15 or 3.2.0..3.2.13) or add tarballs with \`redis-repro sources add FILE\``,

@@ -27,11 +27,22 @@ export async function run({ values, args }: Input): Promise<number> {
     await reports.writeReport(reportDir, result, scenario);
     progress(`report: ${join(reportDir, "report.md")}`);
   }
+  // A server that crashed is a finding (its crash report is in the log): say so. It is not the scenario's
+  // limits nor the machine failing the run, whatever the checker made of it.
+  const crashed = result.results.filter((r) => r.ended?.cause === "crashed");
+  for (const r of crashed)
+    process.stderr.write(
+      `redis-repro: ${r.target}: ${r.ended?.detail}: a bug in the server, not in the scenario's limits; its crash report is in the log (--json, --report)\n`,
+    );
   // A container that died leaving the checker unable to tell is the environment (or the scenario's
   // limits) failing the run: say so in one line. Where the death is what the checker judged (a crash
   // is the bug), it is an outcome like any other.
-  const died = result.results.find((r) => r.ended?.cause && r.decision.outcome === "unknown");
+  const died = result.results.find(
+    (r) => r.ended?.cause && r.ended.cause !== "crashed" && r.decision.outcome === "unknown",
+  );
   if (died?.ended?.cause)
     throw containerDiedError(died.target, { cause: died.ended.cause, detail: died.ended.detail });
-  return result.ok ? 0 : 1;
+  // A crash no checker judged is never "as expected", even where the catalogue recorded it so.
+  const unjudged = crashed.some((r) => r.decision.outcome === "unknown");
+  return result.ok && !unjudged ? 0 : 1;
 }

@@ -5,7 +5,7 @@
  * This module and the table import nothing but node:util and errors.ts, which keeps `--help` fast.
  */
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import { exitCodesHelp, sharedExitCodes, UserError } from "../core/errors.js";
+import { exitCodesHelp, isUserError, sharedExitCodes, UserError } from "../core/errors.js";
 
 export interface OptionSpec {
   type: "string" | "boolean";
@@ -47,6 +47,8 @@ export interface CommandSpec {
   options: Record<string, OptionSpec>;
   /** What 0 and 1 mean for this command; the shared exit codes follow it. */
   exit?: string;
+  /** The exit of every refusal of its command line, for a command another tool reads by its exit. */
+  usageExit?: number;
   load(): Promise<Handler>;
 }
 
@@ -125,7 +127,13 @@ export function commandHelp(spec: CommandSpec): string {
     "Options:",
     ...optionRows.map(row),
     "",
-    paragraph(spec.exit ? `Exit codes: ${spec.exit}; ${sharedExitCodes}.` : exitCodesHelp),
+    paragraph(
+      spec.usageExit !== undefined
+        ? `Exit codes: ${spec.exit ?? ""}; 130/143 interrupted.`
+        : spec.exit
+          ? `Exit codes: ${spec.exit}; ${sharedExitCodes}.`
+          : exitCodesHelp,
+    ),
     "",
   ].join("\n");
 }
@@ -211,6 +219,15 @@ export function parseCommandLine(table: CommandSpec[], argv: string[], version: 
     spec = members[0] as CommandSpec;
     tail = argv.slice(1);
   }
+  try {
+    return parseOptions(spec, tail);
+  } catch (error) {
+    if (spec.usageExit === undefined || !isUserError(error)) throw error;
+    throw new UserError(error.message, error.kind, spec.usageExit);
+  }
+}
+
+function parseOptions(spec: CommandSpec, tail: string[]): Parsed {
   const options: NonNullable<ParseArgsConfig["options"]> = { help: { type: "boolean", short: "h" } };
   for (const [name, o] of Object.entries(spec.options)) {
     options[name] = {

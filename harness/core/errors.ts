@@ -32,10 +32,12 @@ export class UserError extends Error {
   constructor(
     message: string,
     readonly kind: ErrorKind = "usage",
+    /** For a command another tool runs and reads by its exit (git bisect run): its own code. */
+    exitCode?: number,
   ) {
     super(message.replace(/\s*\n\s*/g, " "));
     this.name = "UserError";
-    this.exitCode = kind === "environment" ? ExitCode.environment : ExitCode.usage;
+    this.exitCode = exitCode ?? (kind === "environment" ? ExitCode.environment : ExitCode.usage);
   }
 }
 

@@ -26,6 +26,8 @@ export interface Fault {
   start?(node: FaultNode): Promise<string>;
   /** Stops failing; says what it did. Absent: it cannot heal while the server runs. */
   heal?(node: FaultNode): Promise<string>;
+  /** It acts on the node's links to the other nodes (a network cut): a scenario of one node cannot use it. */
+  readonly needsPeers?: boolean;
 }
 
 /**

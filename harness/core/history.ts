@@ -40,6 +40,8 @@ export const Event = z.object({
   what: z.string().optional(),
   errno: z.string().optional(),
   version: z.string().optional(),
+  /** started: "valkey" where Valkey logged it (absent: Redis, as in every run recorded before). */
+  server: z.string().optional(),
 });
 export type Event = z.infer<typeof Event>;
 export type EventInput = z.input<typeof Event>;

@@ -1,7 +1,7 @@
 import type { Redis, RedisOptions } from "ioredis";
 
-/** Why a node's container stopped answering: out of memory, exited, stopped or removed from outside, engine gone. */
-export type EndCause = "oom" | "exited" | "stopped-outside" | "removed" | "engine-gone";
+/** Why a node's container stopped answering: out of memory, exited, crashed (a crash report in its log), stopped or removed from outside, engine gone. */
+export type EndCause = "oom" | "exited" | "crashed" | "stopped-outside" | "removed" | "engine-gone";
 
 /** An open fd of the server: its number and what /proc/PID/fd/N points at ("pipe:[123]", "/data/x"). */
 export interface FdEntry {

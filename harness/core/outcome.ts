@@ -24,6 +24,8 @@ export const Plot = z.object({
   title: z.string(),
   axis: z.string(),
   ceiling: z.number().nullable().default(null),
+  /** What the dashed line is, in the key and beside it (default "ceiling"; a recovery's baseline). */
+  ceilingLabel: z.string().optional(),
   marks: z.array(z.object({ t: z.number(), label: z.string() })).default([]),
 });
 export type Plot = z.infer<typeof Plot>;

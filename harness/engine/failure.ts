@@ -69,7 +69,24 @@ export async function containerEnd(
       cause: "stopped-outside",
       detail: "killed (SIGKILL) from outside the harness (docker kill or docker rm -f?)",
     };
+  const crash = crashText(log);
+  if (crash)
+    return { cause: "crashed", detail: `the server crashed (${crash}; exit code ${state.ExitCode})` };
   return { cause: "exited", detail: `exited with code ${state.ExitCode}` };
+}
+
+/**
+ * What a server's crash report says, from its log: the failed assertion, else the signal. Redis and
+ * Valkey print "=== REDIS/VALKEY BUG REPORT START ===", then "==> file:line 'condition' is not true"
+ * for an assertion or "crashed by signal: N" for a signal.
+ */
+export function crashText(log: readonly string[]): string | undefined {
+  if (!log.some((l) => /(REDIS|VALKEY) BUG REPORT START|crashed by signal|=== ASSERTION FAILED ===/.test(l)))
+    return undefined;
+  const assertion = log.map((l) => /==> (.+ is not true)/.exec(l)?.[1]).find(Boolean);
+  if (assertion) return `assertion failed: ${assertion}`;
+  const signal = log.map((l) => /crashed by signal: (\d+)/.exec(l)?.[1]).find(Boolean);
+  return signal ? `crashed by signal ${signal}` : "a bug report in its log";
 }
 
 /**

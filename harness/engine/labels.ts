@@ -15,3 +15,5 @@ export const LABEL_OWNER_HOST = "redis-repro.host";
 export const LABEL_OWNER_BOOT = "redis-repro.boot-id";
 /** The full commit id a git: target was built from. */
 export const LABEL_COMMIT = "redis-repro.commit";
+/** The server an image runs: redis or valkey (absent on images made before Valkey: redis). */
+export const LABEL_SERVER = "redis-repro.server";

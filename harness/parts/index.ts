@@ -10,6 +10,7 @@ import {
   fdLeakChecker,
   growthChecker,
   leaksChecker,
+  recoveryChecker,
   withinChecker,
 } from "./checkers/index.js";
 import { faultFrom, libfiu, networkCut, noFault, pidsLimit, seccomp, seccompEnomem } from "./faults/index.js";
@@ -62,6 +63,8 @@ export const Checkers = {
   leaks: leaksChecker,
   assert: assertChecker,
   within: withinChecker,
+  /** What the server is left with after the last heal: recovered or not, each requirement with its evidence. */
+  recovery: recoveryChecker,
   /** Bug only when every part finds its bug (see docs/writing-scenarios.md). */
   all: allOf,
   /** Bug when any part finds its bug. */

@@ -69,6 +69,8 @@ export interface ChartGeometry {
   y(v: number): number;
   series: Series[];
   ceilings: number[];
+  /** What the dashed lines are ("ceiling", "baseline + tolerance"): the first plot's word. */
+  ceilingLabel: string;
   /** Names of the faults shaded, for the key. */
   faultNames: string[];
 }
@@ -149,7 +151,9 @@ export function chartGeometry(run: RunResult): ChartGeometry | undefined {
   const maxT = Math.max(1_000, ...times);
   const xStep = niceStep(maxT, 8);
   const xMaxMs = Math.ceil(maxT / xStep) * xStep;
-  const maxV = Math.max(10, ...ceilings, ...series.flatMap((s) => s.points.map((p) => p.v)));
+  const values = [...ceilings, ...series.flatMap((s) => s.points.map((p) => p.v))];
+  // A status read as 0/1 (master_link_status, a fresh client's ok) on its own scale; counts from 10.
+  const maxV = values.length > 0 && values.every((v) => v <= 1) ? 1 : Math.max(10, ...values);
   const yStep = niceStep(maxV * 1.1, 6);
   const yMax = Math.ceil((maxV * 1.1) / yStep) * yStep;
 
@@ -181,6 +185,7 @@ export function chartGeometry(run: RunResult): ChartGeometry | undefined {
     y,
     series: series.map((s) => ({ ...s, ringMarks: spacing(s.rings) >= MIN_RING_SPACING ? "each" : "first" })),
     ceilings,
+    ceilingLabel: results.find((r) => r.decision.plot?.ceiling)?.decision.plot?.ceilingLabel ?? "ceiling",
     faultNames: [...new Set(series.flatMap((s) => s.faults.map((f) => f.name)))],
   };
 }
@@ -254,7 +259,7 @@ export function renderChart(run: RunResult): string | undefined {
   if (g.ceilings.length)
     key(
       `<line x1="${kx}" y1="${ky - 4}" x2="${kx + 26}" y2="${ky - 4}" stroke="${CEILING_COLOUR}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
-      "ceiling",
+      g.ceilingLabel,
     );
   if (g.faultNames.length)
     key(
@@ -319,7 +324,7 @@ export function renderChart(run: RunResult): string | undefined {
     out.push(
       `<line x1="${plot.left}" y1="${n(g.y(c))}" x2="${plot.right}" y2="${n(g.y(c))}" stroke="${CEILING_COLOUR}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
       // Below the line at the left, where a climbing line has not arrived and no mark is labelled.
-      text(plot.left + 6, g.y(c) + 15, `ceiling ${c}`, `fill="${CEILING_COLOUR}"`),
+      text(plot.left + 6, g.y(c) + 15, `${g.ceilingLabel} ${c}`, `fill="${CEILING_COLOUR}"`),
     );
   }
 

@@ -1,3 +1,5 @@
+import { faultWindows } from "../core/history.js";
+import { Server, serverTitle } from "../targets/server.js";
 import type { Report, ReportTarget } from "./model.js";
 import { outcomeCell } from "./summary.js";
 
@@ -69,7 +71,9 @@ function chartSection(report: Report): string[] {
     `one line per target`,
     "rings: attempts",
     ...(crosses.length ? [`✕: ${crosses.join(", ")}`] : []),
-    ...(plots.some((p) => p.ceiling !== null) ? ["dashed: the ceiling"] : []),
+    ...(plots.some((p) => p.ceiling !== null)
+      ? [`dashed: the ${plots.find((p) => p.ceiling !== null)?.ceilingLabel ?? "ceiling"}`]
+      : []),
     ...(faults ? ["shaded: fault windows"] : []),
     ...(marks ? ["ticks under the axis: the scenario's marks"] : []),
   ];
@@ -137,6 +141,56 @@ function patchesSection(report: Report): string[] {
       "",
     );
   return out;
+}
+
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/**
+ * Each fault window of each target's run, from its history's fault-start and fault-heal events: when
+ * it started and healed on the run's clock, the attempts inside it, and what the injector did at
+ * either end (the events' words: the fiu-ctrl command, the pids limit set, the network left).
+ */
+export function episodesSection(report: Report): string[] {
+  const rows = report.run.results.flatMap((r) => {
+    const { events, attempts } = r.history;
+    const windows = faultWindows(r.history);
+    return windows.map((w) => {
+      const said = (kind: string, t: number | null) =>
+        events.find(
+          (e) => e.kind === kind && e.t === t && e.node === w.node && (e.name ?? "fault") === w.name,
+        )?.line ?? "";
+      const end = w.heal ?? Number.POSITIVE_INFINITY;
+      const inside = attempts.filter((a) => a.t >= w.start && a.t <= end).length;
+      return [
+        code(cell(r.target)),
+        code(cell(w.name)),
+        cell(w.node),
+        secs(w.start),
+        w.heal === null ? "never (on to the end)" : `${secs(w.heal)} (after ${secs(w.heal - w.start)})`,
+        String(inside),
+        cell(said("fault-start", w.start)),
+        cell(w.heal === null ? "" : said("fault-heal", w.heal)),
+      ];
+    });
+  });
+  if (rows.length === 0) return [];
+  return [
+    "### Fault episodes",
+    "",
+    "Each fault window as the run recorded it (times on each target's own clock, from its start):",
+    "",
+    table(["target", "fault", "node", "started", "healed", "attempts in it", "start did", "heal did"], rows, [
+      "l",
+      "l",
+      "l",
+      "r",
+      "l",
+      "r",
+      "l",
+      "l",
+    ]),
+    "",
+  ];
 }
 
 function evidence(report: Report): string[] {
@@ -210,7 +264,7 @@ function environmentSection(report: Report): string[] {
   ].map(([k, v]) => [k ?? "", cell(v ?? "")]);
   const targets = report.targets.map((t) => [
     code(cell(t.target)),
-    cell(t.version ?? "?"),
+    cell(serverTitle(Server.safeParse(t.server).data, t.version)),
     `${code(cell(t.image))} (${t.imageOrigin})`,
     code(cell(t.faults.join(", ") || "none")),
     cell(t.source.check ? `${code(t.source.check)}: ${t.source.meaning}` : t.source.meaning),
@@ -220,7 +274,7 @@ function environmentSection(report: Report): string[] {
     "",
     table(["what", "value"], rows),
     "",
-    table(["target", "Redis", "image", "faults", "source verified by"], targets),
+    table(["target", "server", "image", "faults", "source verified by"], targets),
     "",
   ];
 }
@@ -255,6 +309,7 @@ export function renderMarkdown(report: Report): string {
     "### What happened",
     "",
     ...evidence(report),
+    ...episodesSection(report),
     ...releasesSection(report),
     ...patchesSection(report),
     "### Rerun",

@@ -65,6 +65,8 @@ export const ReportTarget = z.object({
   lines: z.array(z.string()),
   image: z.string(),
   imageOrigin: z.string(),
+  /** The server that ran (null in reports made before Valkey: redis). */
+  server: z.string().nullable().default(null),
   version: z.string().nullable(),
   faults: z.array(z.string()),
   source: z.object({ check: z.string().nullable(), meaning: z.string() }),
@@ -119,6 +121,8 @@ export function sourceMeaning(r: Pick<TargetResult, "sourceCheck" | "imageOrigin
   if (published) return `tarball ${published[1]} equals the hash Redis published for the release`;
   if (check === "files-digest")
     return "sha256 over the files inside the tarball equals the release's known files digest";
+  if (check === "debian-archive")
+    return "Debian's orig tarball: its sha256 equals the one in the suite's Sources index, whose sha256 is in InRelease, whose signature gpgv checked against Debian's archive keyring";
   if (check) return check;
   if (r.imageOrigin === "brought") return "brought image, used as is: not built from a verified source";
   return "not recorded";
@@ -235,6 +239,7 @@ function targetRow(r: TargetResult): ReportTarget {
     lines: quotedLines(r),
     image: r.image,
     imageOrigin: r.imageOrigin,
+    server: r.server,
     version: r.version,
     faults: r.faults,
     source: { check: r.sourceCheck, meaning: sourceMeaning(r) },

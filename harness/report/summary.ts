@@ -1,5 +1,6 @@
 import { type Decision, decisionText } from "../core/outcome.js";
 import type { RunResult, TargetResult } from "../run/result.js";
+import { serverTitle } from "../targets/server.js";
 import { alignColumns } from "./table.js";
 
 const seconds = (ms: number | null | undefined) =>
@@ -48,6 +49,15 @@ export function factNames(results: Pick<TargetResult, "decision">[]): string[] {
 }
 
 /**
+ * Which server and version ran, where a target's name does not say it already (a release's does:
+ * 3.2.8 is redis 3.2.8): deb:, git:, dir: and image: targets, and every Valkey.
+ */
+function serverRows(results: TargetResult[]): [string, ...string[]][] {
+  const named = (r: TargetResult) => /^\d/.test(r.target) && (r.server ?? "redis") === "redis";
+  return results.every(named) ? [] : [["server", ...results.map((r) => serverTitle(r.server, r.version))]];
+}
+
+/**
  * Rows of the side-by-side table, one column per target: the outcome with ✓/✗, then the facts of
  * the checker that decided (the union of their names, "—" where a target has none of that name),
  * then the run's phases and memory.
@@ -56,6 +66,7 @@ export function summaryRows(results: TargetResult[]): [string, ...string[]][] {
   const fact = (r: TargetResult, name: string) => r.decision.facts.find((f) => f.name === name)?.value ?? "—";
   return [
     ["", ...results.map((r) => r.target)],
+    ...serverRows(results),
     ["outcome", ...results.map(outcomeCell)],
     ...factNames(results).map((name): [string, ...string[]] => [name, ...results.map((r) => fact(r, name))]),
     [

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { catalogueVersions, expectationFor } from "../catalogue/catalogue.js";
+import { catalogueDebianTargets, catalogueVersions, expectationFor } from "../catalogue/catalogue.js";
 import { errorText, UserError } from "../core/errors.js";
 import type { RunResult, TargetResult } from "../run/result.js";
 import type { Scenario } from "../scenario/index.js";
@@ -119,11 +119,13 @@ export async function reportContext(
     ...new Set(
       run.results.flatMap((r) => {
         const spec = parseTarget(r.target);
-        return spec.kind === "release" && spec.patches.length ? [spec.patches.join("+")] : [];
+        return (spec.kind === "release" || spec.kind === "deb") && spec.patches.length
+          ? [spec.patches.join("+")]
+          : [];
       }),
     ),
   ];
-  const releases = catalogueVersions().flatMap((version) =>
+  const releases = [...catalogueVersions(), ...catalogueDebianTargets()].flatMap((version) =>
     [version, ...patchSets.map((p) => `${version}+${p}`)].flatMap((target) => {
       const e = expectationFor(target, run.scenario);
       return e === "unmeasured"
@@ -135,7 +137,7 @@ export async function reportContext(
     ...new Set(
       run.results.flatMap((r) => {
         const spec = parseTarget(r.target);
-        return spec.kind === "release" ? spec.patches : [];
+        return spec.kind === "release" || spec.kind === "deb" ? spec.patches : [];
       }),
     ),
   ];

@@ -101,7 +101,10 @@ export class Nemesis {
     w.healed = this.clock.now();
     if (!fault.heal) return;
     const line = await fault.heal(this.node(node));
-    this.recorder.event({ t: this.clock.now(), node, kind: FAULT_HEAL, name: fault.name, line });
+    // How many windows of this episode are still to come: 0 marks its last heal, which a checker
+    // judging what the server is left with (recovery) waits for.
+    const value = (w.episode.repeat?.times ?? 1) - 1 - w.index;
+    this.recorder.event({ t: this.clock.now(), node, kind: FAULT_HEAL, name: fault.name, line, value });
     this.log(`fault ${fault.name} on ${node} healed: ${line}`);
   }
 }

@@ -7,6 +7,7 @@ import { RedisReproContainer, type StartedRedisReproContainer } from "../parts/c
 import type { RedisConfig, Scenario } from "../scenario/index.js";
 import type { TargetImage } from "../targets/build.js";
 import { rejectedDirective } from "../targets/config.js";
+import { serverProgram } from "../targets/server.js";
 import type { HistoryRecorder } from "./recorder.js";
 
 /** A node's config: a replica is told where its master is, by the master's alias on the run's network. */
@@ -43,12 +44,12 @@ async function startNode(
     const rejected = rejectedDirective(log);
     if (rejected) {
       throw new UserError(
-        `redis ${image.version ?? image.target} rejects the directive "${rejected.directive}" (${rejected.why}): remove or fix redis.${rejected.directive} in the scenario, or use a release that has it`,
+        `${image.server ?? "redis"} ${image.version ?? image.target} rejects the directive "${rejected.directive}" (${rejected.why}): remove or fix redis.${rejected.directive} in the scenario, or use a release that has it`,
       );
     }
     if (/executable file not found|no such file or directory/i.test(text)) {
       throw new UserError(
-        `image ${image.image} has no redis-server on its PATH: bring an image that holds one`,
+        `image ${image.image} has no ${serverProgram(image.server)} on its PATH: bring an image that holds one`,
       );
     }
     if (/unable to find user/i.test(text)) {

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { History } from "../core/history.js";
 import { Decision, Expected } from "../core/outcome.js";
 import { Environment } from "../engine/environment.js";
+import { Server } from "../targets/server.js";
 
 /** What the workload did: writes, and commands sent by repeating steps with their distinct replies. */
 export const Tally = z.object({
@@ -16,6 +17,8 @@ export const TargetResult = z.object({
   target: z.string(),
   image: z.string(),
   imageOrigin: z.enum(["built", "cached", "brought"]),
+  /** The server that ran (from its start line, else the image); null in results made before Valkey. */
+  server: Server.nullable().default(null),
   /** What the server says it is (8.0-m01 says 7.9.224), from its start line. */
   version: z.string().nullable(),
   sourceCheck: z.string().nullable(),
@@ -32,7 +35,7 @@ export const TargetResult = z.object({
     .object({
       reason: z.enum(["time-limit", "container-exited", "error"]),
       detail: z.string(),
-      cause: z.enum(["oom", "exited", "stopped-outside", "removed", "engine-gone"]).optional(),
+      cause: z.enum(["oom", "exited", "crashed", "stopped-outside", "removed", "engine-gone"]).optional(),
     })
     .nullable()
     .default(null),

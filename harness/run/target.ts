@@ -11,6 +11,7 @@ import { progress } from "../core/progress.js";
 import { unionProbes } from "../parts/checkers/index.js";
 import type { Scenario } from "../scenario/index.js";
 import type { TargetImage } from "../targets/build.js";
+import { Server } from "../targets/server.js";
 import { LOADED, Nemesis } from "./nemesis.js";
 import { type RunNodes, startNodes } from "./nodes.js";
 import { HistoryRecorder } from "./recorder.js";
@@ -224,12 +225,14 @@ function targetResult(
   const { expected } = expectation(scenario, image.target);
   const stated: Expected | null = expected === "unmeasured" ? null : expected;
   const { history } = recorder;
+  const started = history.events.find((e) => e.kind === "started" && e.node === "main");
   return {
     target: image.target,
     image: image.image,
     imageOrigin: image.origin,
-    version:
-      history.events.find((e) => e.kind === "started" && e.node === "main")?.version ?? image.version ?? null,
+    // Valkey names itself in its start line; a Redis line (or none) leaves the image's word.
+    server: Server.safeParse(started?.server).data ?? image.server ?? "redis",
+    version: started?.version ?? image.version ?? null,
     sourceCheck: image.sourceCheck ?? null,
     checker: decision.checker,
     expected: stated,

@@ -10,7 +10,7 @@ import type { Expected } from "../core/outcome.js";
 import { scenariosDir } from "../core/paths.js";
 import type { Probe } from "../core/probe.js";
 import type { ScriptStep, Step } from "../core/step.js";
-import { type CheckerInput, checkerFrom, isChecker } from "../parts/checkers/index.js";
+import { type CheckerInput, checkerFrom, isChecker, RecoverySpec } from "../parts/checkers/index.js";
 import { type FaultSpec, faultFrom } from "../parts/faults/index.js";
 import { probeFrom } from "../parts/probes/index.js";
 import { scriptStep, stepFrom } from "../parts/workload/index.js";
@@ -112,7 +112,8 @@ export function parseScenario(input: unknown, source: string | ScenarioSource): 
     ...s.faults.map((e): Episode => ({ ...e, fault: fault(e.fault) })),
   ];
   try {
-    checkEpisodes(episodes, s.budgets.timeLimitSeconds * 1000);
+    checkEpisodes(episodes, s.budgets.timeLimitSeconds * 1000, ["main", ...Object.keys(s.nodes)]);
+    checkRecovery(episodes, s.checker as CheckerInput, s.budgets.timeLimitSeconds * 1000);
   } catch (error) {
     // The user's mistake, named with the file it is in.
     if (error instanceof UserError)
@@ -286,11 +287,21 @@ function guarded(checker: Checker, from: ScenarioSource): Checker {
 
 /**
  * Checks a schedule before anything runs: a fault on from its node's creation (a seccomp profile)
- * can only start at the start and never heal; one that cannot heal cannot be given a heal.
+ * can only start at the start and never heal; one that cannot heal cannot be given a heal; a link
+ * cut needs another node to be cut off from.
  */
-export function checkEpisodes(episodes: readonly Episode[], timeLimitMs: number): void {
+export function checkEpisodes(
+  episodes: readonly Episode[],
+  timeLimitMs: number,
+  nodes: readonly string[] = ["main"],
+): void {
   for (const e of episodes) {
     const what = `the ${e.fault.name} episode on ${e.node}`;
+    // Refused here, before a container starts: the engine would only say so once the cut begins.
+    if (e.fault.needsPeers && nodes.length < 2)
+      throw new UserError(
+        `${what} cuts ${e.node} off from the other nodes, but the scenario has no other node: add one (e.g. "nodes": {"replica": {"replicaOf": "main"}}), or use another fault`,
+      );
     if (!e.fault.start && e.start !== "start")
       throw new UserError(
         `${what} cannot start later: ${e.fault.name} is on from the container's creation; start it at "start", or use an injector that starts on a running server (pids-limit, libfiu)`,
@@ -307,6 +318,58 @@ export function checkEpisodes(episodes: readonly Episode[], timeLimitMs: number)
       if (last >= timeLimitMs)
         throw new UserError(
           `${what} heals ${(last / 1000).toFixed(1)} s after the workload loaded at the earliest, at or after the run's time limit of ${timeLimitMs / 1000} s: raise budgets.timeLimitSeconds or heal sooner`,
+        );
+    }
+  }
+}
+
+/** The recovery checkers of a checker's data (at any depth of all/any). */
+function recoverySpecs(input: CheckerInput): RecoverySpec[] {
+  if (isChecker(input)) return [];
+  if (input.checker === "all" || input.checker === "any")
+    return (input.of as CheckerInput[]).flatMap((part) => recoverySpecs(part));
+  return input.checker === "recovery" ? [RecoverySpec.parse(input)] : [];
+}
+
+/**
+ * A recovery checker judges what the server is left with after the last heal of the faults it
+ * names: at least one of them must heal, none may last the whole run (its window would never close),
+ * and where the heal is a time, the checker's window must end before the time limit.
+ */
+export function checkRecovery(
+  episodes: readonly Episode[],
+  checker: CheckerInput,
+  timeLimitMs: number,
+): void {
+  for (const spec of recoverySpecs(checker)) {
+    const name = spec.name ?? "recovery";
+    const judged = episodes.filter(
+      (e) =>
+        e.fault.name !== "none" &&
+        (spec.after.name === undefined || e.fault.name === spec.after.name) &&
+        (spec.after.node === undefined || e.node === spec.after.node),
+    );
+    const which = [spec.after.name, spec.after.node && `on ${spec.after.node}`].filter(Boolean).join(" ");
+    const faults = [
+      ...new Set(episodes.filter((e) => e.fault.name !== "none").map((e) => `${e.fault.name} on ${e.node}`)),
+    ];
+    if (judged.length === 0)
+      throw new UserError(
+        `checker ${name} judges recovery after the heal of ${which || "a fault"}, but no episode of the scenario is ${which ? "that fault" : "a fault"} (${faults.length ? `faults: ${faults.join(", ")}` : "the scenario has none"}): name one in checker.after, or add the episode to faults`,
+      );
+    const never = judged.find((e) => e.heal === "never");
+    if (never)
+      throw new UserError(
+        `checker ${name} judges recovery after the last heal, but the ${never.fault.name} episode on ${never.node} never heals${never.start === "start" ? " (a whole-run fault)" : ""}: give it a heal ({"afterMs": N}, {"mark": NAME} or {"attempts": N}) in faults, or name another fault in checker.after`,
+      );
+    for (const e of judged) {
+      const offset = e.start === "start" ? 0 : onlyTime(e.start);
+      const heal = e.heal === "never" ? undefined : onlyTime(e.heal);
+      if (offset === undefined || heal === undefined) continue;
+      const last = offset + (e.repeat ? (e.repeat.times - 1) * e.repeat.everyMs : 0) + heal;
+      if (last + spec.ms >= timeLimitMs)
+        throw new UserError(
+          `checker ${name} waits ${spec.ms / 1000} s after the ${e.fault.name} episode's last heal (${(last / 1000).toFixed(1)} s after the workload loaded at the earliest), which ends at or after the run's time limit of ${timeLimitMs / 1000} s: raise budgets.timeLimitSeconds to at least ${Math.ceil((last + spec.ms) / 1000) + 5}, or shorten checker.ms`,
         );
     }
   }

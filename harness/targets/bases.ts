@@ -8,6 +8,7 @@ import { cacheRoot } from "../core/paths.js";
 import { progress } from "../core/progress.js";
 import { buildImage, importImage, localImageId, tryPull } from "../engine/images.js";
 import { LABEL_KIND } from "../engine/labels.js";
+import { debianMirror } from "./debian-mirror.js";
 
 /**
  * Images the Dockerfile builds FROM. By default the official ones a user would pull; where they are
@@ -41,9 +42,11 @@ export function baseDefinitions(env: NodeJS.ProcessEnv = process.env): Record<Ba
   return {
     builder: {
       official: env.REDIS_REPRO_BUILDER_IMAGE ?? `buildpack-deps:${suite}`,
-      // A new name with ccache: an older offline builder without it is not taken for this one.
-      offline: `redis-repro/base:${suite}-builder-ccache`,
-      include: ["gcc", "make", "libc6-dev", "patch", "ccache"],
+      // A new name whenever the list grows, so an older offline builder is not taken for this one:
+      // ccache, then g++ (Redis 8.0 and Valkey 8.1 compile deps/fast_float as C++; the official
+      // buildpack-deps:bookworm has g++ already).
+      offline: `redis-repro/base:${suite}-builder-cxx`,
+      include: ["gcc", "g++", "make", "libc6-dev", "patch", "ccache"],
       packages: [],
     },
     runtime: {
@@ -68,7 +71,7 @@ async function isRoot(): Promise<boolean> {
 }
 
 async function makeOffline(role: BaseRole, definition: BaseDefinition): Promise<string> {
-  const mirror = process.env.REDIS_REPRO_DEBIAN_MIRROR ?? "http://deb.debian.org/debian";
+  const mirror = debianMirror();
   // Loaded here, not at the top: only this rare step runs programs, and every run imports this module.
   const { execa } = await import("execa");
   const hasDebootstrap = await execa("debootstrap", ["--version"], { reject: false }).then(

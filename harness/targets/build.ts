@@ -13,11 +13,13 @@ import {
   LABEL_CONTENT,
   LABEL_KIND,
   LABEL_PATCHES,
+  LABEL_SERVER,
   LABEL_SOURCE_CHECK,
   LABEL_TARGET,
   LABEL_VERSION,
 } from "../engine/labels.js";
 import { type BaseMode, type ResolvedBase, resolveBases } from "./bases.js";
+import { DebianProvenance, resolveDebianSource } from "./debian.js";
 import {
   archiveCommit,
   commitFiles,
@@ -25,12 +27,15 @@ import {
   readWorkTree,
   resolveCommit,
   resolveGitDir,
+  serverFromHeader,
   versionFromHeader,
 } from "./git.js";
 import { checkPatches, loadPatches, type Patch, strippedPath } from "./patches.js";
 import { requireRelease } from "./releases.js";
+import { Server } from "./server.js";
 import { resolveSource, VerifiedSource } from "./sources.js";
 import { formatTarget, type TargetSpec } from "./spec.js";
+import { gzipOfXz, isXz, readTarball } from "./verify.js";
 
 // Redis's Makefile colours its "CC file.o" lines.
 const ansiColour = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
@@ -44,6 +49,8 @@ export const TargetImage = z.object({
   imageId: z.string(),
   /** Ours (built from verified sources) or the user's, used as is. */
   origin: z.enum(["built", "cached", "brought"]),
+  /** The server it runs (absent: redis). */
+  server: Server.optional(),
   version: z.string().optional(),
   patches: z.array(z.string()),
   source: VerifiedSource.optional(),
@@ -52,6 +59,8 @@ export const TargetImage = z.object({
   commit: z.string().optional(),
   /** dir: targets: the files digest of the tree as it was built. */
   filesDigest: z.string().optional(),
+  /** deb: targets: how the orig tarball was found and verified through the archive's indexes. */
+  debian: DebianProvenance.optional(),
   buildSeconds: z.number().optional(),
 });
 export type TargetImage = z.infer<typeof TargetImage>;
@@ -103,6 +112,7 @@ interface BuildSource {
   version: string | undefined;
   check: string;
   commit?: string;
+  server: Server;
 }
 
 async function buildContext(
@@ -157,6 +167,7 @@ export async function ensureImage(spec: TargetSpec, options: EnsureOptions): Pro
   const target = formatTarget(spec);
   if (spec.kind === "image") return ensureBroughtImage(spec.image, target);
   if (spec.kind === "git" || spec.kind === "dir") return ensureTreeImage(spec, options);
+  if (spec.kind === "deb") return ensureDebImage(spec, options);
 
   const release = requireRelease(spec.version);
   const patches = await loadPatches(spec.patches);
@@ -177,10 +188,60 @@ export async function ensureImage(spec: TargetSpec, options: EnsureOptions): Pro
       tarball: { file: source.file },
       version: source.version,
       check: source.check,
+      server: "redis",
     },
     options,
   );
-  return { ...built, version: release.version, source, sourceCheck: source.check };
+  return { ...built, server: "redis", version: release.version, source, sourceCheck: source.check };
+}
+
+/**
+ * deb:PACKAGE/VERSION: Debian's orig tarball of that upstream release, found and verified through the
+ * archive's signed indexes (targets/debian.ts), built like a release, without Debian's patches.
+ */
+async function ensureDebImage(
+  spec: Extract<TargetSpec, { kind: "deb" }>,
+  options: EnsureOptions,
+): Promise<TargetImage> {
+  const patches = await loadPatches(spec.patches);
+  const names = patches.map((p) => p.name);
+  const { file, provenance } = await resolveDebianSource(spec.package, spec.version, spec.suite);
+  const wanted = new Set(["src/version.h", ...patches.flatMap((p) => p.files.map(strippedPath))]);
+  const read = await readTarball(file, (path) => wanted.has(path));
+  const header = read.files.get("src/version.h")?.toString("utf8") ?? "";
+  const server = serverFromHeader(header);
+  if (server !== spec.package || versionFromHeader(header) !== spec.version)
+    throw new UserError(
+      `${provenance.file} (Debian's ${spec.package} ${provenance.debianVersion}) calls itself ${server} ${versionFromHeader(header) ?? "?"} in src/version.h, not ${spec.package} ${spec.version}: name the version it holds`,
+    );
+  const title = `${spec.package} ${spec.version} (Debian ${provenance.debianVersion})`;
+  checkPatches(spec.version, patches, read.files, title, server);
+  const check = "debian-archive";
+  const xz = await isXz(file);
+  const built = await buildOrFind(
+    {
+      content: { version: `deb ${spec.package} ${spec.version}`, filesDigest: read.filesDigest },
+      tagName: `deb-${spec.package}-${spec.version}`,
+      target: formatTarget({ ...spec, patches: names }),
+      patches,
+    },
+    {
+      describe: `${file} (${provenance.debianVersion} from ${provenance.suite}, sha256 checked against its signed index)`,
+      tarball: xz ? { data: once(() => gzipOfXz(file)) } : { file },
+      version: spec.version,
+      check,
+      server,
+    },
+    options,
+  );
+  return {
+    ...built,
+    server,
+    version: spec.version,
+    sourceCheck: check,
+    filesDigest: read.filesDigest,
+    debian: provenance,
+  };
 }
 
 /** git:REF (a commit of a clone, by `git archive`) and dir:PATH (a working tree as it is). */
@@ -195,9 +256,11 @@ async function ensureTreeImage(
     const gitDir = await resolveGitDir(options.gitDir ?? gitDirSetting());
     const commit = await resolveCommit(gitDir, spec.ref);
     const files = await commitFiles(gitDir, commit.id, wanted);
-    const version = versionFromHeader(files.get("src/version.h")?.toString("utf8") ?? "");
+    const header = files.get("src/version.h")?.toString("utf8") ?? "";
+    const version = versionFromHeader(header);
+    const server = serverFromHeader(header);
     const short = commit.id.slice(0, 9);
-    checkPatches(version, patches, files, `git:${short}${version ? ` (${version})` : ""}`);
+    checkPatches(version, patches, files, `git:${short}${version ? ` (${version})` : ""}`, server);
     const target = formatTarget({ kind: "git", ref: commit.id, patches: names });
     const built = await buildOrFind(
       {
@@ -212,10 +275,11 @@ async function ensureTreeImage(
         version,
         check: "git-commit",
         commit: commit.id,
+        server,
       },
       options,
     );
-    return { ...built, version, commit: commit.id, sourceCheck: "git-commit" };
+    return { ...built, server, version, commit: commit.id, sourceCheck: "git-commit" };
   }
   const tree = await readWorkTree(spec.path);
   checkPatches(
@@ -223,6 +287,7 @@ async function ensureTreeImage(
     patches,
     tree.files,
     `dir:${spec.path}${tree.version ? ` (${tree.version})` : ""}`,
+    tree.server,
   );
   const target = formatTarget({ kind: "dir", path: tree.root, patches: names });
   const built = await buildOrFind(
@@ -237,10 +302,17 @@ async function ensureTreeImage(
       tarball: { data: async () => tree.tarball },
       version: tree.version,
       check: "dir-files",
+      server: tree.server,
     },
     options,
   );
-  return { ...built, version: tree.version, filesDigest: tree.filesDigest, sourceCheck: "dir-files" };
+  return {
+    ...built,
+    server: tree.server,
+    version: tree.version,
+    filesDigest: tree.filesDigest,
+    sourceCheck: "dir-files",
+  };
 }
 
 /** The build and the ccache tagging that follows it read the same bytes: make them once. */
@@ -388,6 +460,7 @@ async function runBuild(
       [LABEL_VERSION]: source.version ?? "",
       [LABEL_PATCHES]: patches.map((p) => p.name).join(","),
       [LABEL_SOURCE_CHECK]: source.check,
+      [LABEL_SERVER]: source.server,
       [LABEL_CONTENT]: tag.slice(tag.lastIndexOf("-") + 1),
       ...(source.commit ? { [LABEL_COMMIT]: source.commit } : {}),
     },
@@ -461,11 +534,14 @@ async function ensureBroughtImage(image: string, target: string): Promise<Target
     }
   }
   const { id, labels } = found;
+  // Ours say which server they hold; another image is Valkey when its name says so.
+  const server = Server.safeParse(labels[LABEL_SERVER]).data ?? (/valkey/i.test(image) ? "valkey" : "redis");
   return {
     target,
     image,
     imageId: id,
     origin: "brought",
+    server,
     version: labels[LABEL_VERSION],
     patches: labels[LABEL_PATCHES] ? (labels[LABEL_PATCHES] ?? "").split(",") : [],
     sourceCheck: labels[LABEL_SOURCE_CHECK],

@@ -4,6 +4,7 @@ import { join, relative, resolve, sep } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { execa as Execa } from "execa";
 import { errorText, UserError } from "../core/errors.js";
+import type { Server } from "./server.js";
 import { digestLine, filesDigestOf } from "./verify.js";
 
 /**
@@ -145,9 +146,20 @@ export async function commitFiles(
   return files;
 }
 
-/** The version a tree calls itself, from src/version.h (`#define REDIS_VERSION "3.2.8"`). */
+/**
+ * The version a tree calls itself, from src/version.h (`#define REDIS_VERSION "3.2.8"`). Valkey's
+ * header has both VALKEY_VERSION (its own) and REDIS_VERSION (7.2.4, for compatibility): its own wins.
+ */
 export function versionFromHeader(text: string): string | undefined {
-  return /^#define\s+REDIS_VERSION\s+"([^"]+)"/m.exec(text)?.[1];
+  return (
+    /^#define\s+VALKEY_VERSION\s+"([^"]+)"/m.exec(text)?.[1] ??
+    /^#define\s+REDIS_VERSION\s+"([^"]+)"/m.exec(text)?.[1]
+  );
+}
+
+/** Which server a tree is, from src/version.h: Valkey's defines VALKEY_VERSION. */
+export function serverFromHeader(text: string): Server {
+  return /^#define\s+VALKEY_VERSION\s/m.test(text) ? "valkey" : "redis";
 }
 
 interface TreeEntry {
@@ -209,6 +221,7 @@ export interface WorkTree {
   tarball: Buffer;
   files: Map<string, Buffer>;
   version: string | undefined;
+  server: Server;
 }
 
 /** Reads a working tree as it is and packs it as .tar.gz with one top folder. */
@@ -257,5 +270,6 @@ export async function readWorkTree(path: string): Promise<WorkTree> {
     tarball: gzipSync(Buffer.concat(chunks), { level: 1 }),
     files,
     version: header ? versionFromHeader(header.toString("utf8")) : undefined,
+    server: serverFromHeader(header?.toString("utf8") ?? ""),
   };
 }

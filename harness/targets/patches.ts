@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import { applyPatch, parsePatch, reversePatch, type StructuredPatch } from "diff";
 import { UserError } from "../core/errors.js";
 import { dockerDir } from "../core/paths.js";
+import type { Server } from "./server.js";
 import { compareVersions } from "./spec.js";
 
 export const patchesDir = join(dockerDir, "patches");
@@ -28,13 +29,17 @@ export interface Patch {
   name: string;
   text: string;
   files: StructuredPatch[];
-  /** From the header line "Applies to: A .. B": context lines alone can match far away in other releases. */
-  appliesTo?: { from: string; to: string };
+  /**
+   * From the header line "Applies to: [redis|valkey] A .. B" (no server word: redis): context lines
+   * alone can match far away in other releases, or in the other server's tree.
+   */
+  appliesTo?: { server?: Server; from: string; to: string };
 }
 
 export function parseAppliesTo(text: string): Patch["appliesTo"] {
-  const match = /^Applies to:\s*(\S+)\s*\.\.\s*(\S+)\s*$/m.exec(text);
-  return match?.[1] && match[2] ? { from: match[1], to: match[2] } : undefined;
+  const match = /^Applies to:\s*(?:(redis|valkey)\s+)?(\S+)\s*\.\.\s*(\S+)\s*$/m.exec(text);
+  if (!match?.[2] || !match[3]) return undefined;
+  return { ...(match[1] ? { server: match[1] as Server } : {}), from: match[2], to: match[3] };
 }
 
 export async function availablePatches(dirs: string | string[] = patchDirs()): Promise<string[]> {
@@ -86,6 +91,7 @@ export function checkPatches(
   files: Map<string, Buffer>,
   /** How errors name the tree: a release by default, a commit or folder for git:/dir: targets. */
   name = `redis ${version}`,
+  server: Server = "redis",
 ): void {
   const tree = new Map<string, string>();
   for (const patch of patches) {
@@ -109,13 +115,18 @@ export function checkPatches(
       tree.set(path, patched);
     }
     const range = patch.appliesTo;
+    const written = range?.server ?? "redis";
+    if (range && written !== server)
+      throw new UserError(
+        `patch ${patch.name} is written for ${written} ${range.from}..${range.to}, not ${name}: pick one written for ${server} (docker/patches/ names a fix NAME for Redis and NAME-valkey for Valkey where the two differ)`,
+      );
     if (
       range &&
       version &&
       (compareVersions(version, range.from) < 0 || compareVersions(version, range.to) > 0)
     ) {
       throw new UserError(
-        `patch ${patch.name} is written for redis ${range.from}..${range.to}, not ${version}: pick a release in that range`,
+        `patch ${patch.name} is written for ${written} ${range.from}..${range.to}, not ${version}: pick a release in that range`,
       );
     }
   }

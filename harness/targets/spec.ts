@@ -6,11 +6,16 @@ import { UserError } from "../core/errors.js";
  * working tree as it is (each optionally with patches), or an image the user brings. Grammar:
  *   3.2.8 | redis@3.2.8 | 3.2.8+fix-aof-pipe-leak[+other] | image:redis:3.2.8
  *   git:REF[+patch…] (tag, branch or commit of --git-dir) | dir:PATH[+patch…]
+ *   deb:PACKAGE/VERSION[@SUITE][+patch…] (redis or valkey as Debian's archive carries its source)
  */
 export const versionPattern = /^\d+\.\d+(?:\.\d+)?(?:-(?:rc|m)\d+)?$/;
 export const patchNamePattern = /^[a-z0-9][a-z0-9-]*$/;
 /** What git accepts as a revision, less a leading "-" (never an option) and "+" (patches follow it). */
 export const gitRefPattern = /^[A-Za-z0-9_./~^@{}][A-Za-z0-9_./~^@{}-]*$/;
+/** Debian's package names for the servers the harness runs (targets/debian.ts reads their sources). */
+export const debPackages = ["redis", "valkey"] as const;
+/** A suite as Debian's archive names it under dists/: sid, trixie, trixie-backports, experimental… */
+export const suitePattern = /^[a-z][a-z0-9-]*$/;
 
 export const TargetSpec = z.discriminatedUnion("kind", [
   z.object({
@@ -29,6 +34,15 @@ export const TargetSpec = z.discriminatedUnion("kind", [
     path: z.string().min(1),
     patches: z.array(z.string().regex(patchNamePattern)),
   }),
+  z.object({
+    kind: z.literal("deb"),
+    package: z.enum(debPackages),
+    /** Upstream's version (no epoch, Debian revision or repack suffix). */
+    version: z.string().regex(versionPattern),
+    /** Where to look; absent: the newest suite that has it (targets/debian.ts DEFAULT_SUITES). */
+    suite: z.string().regex(suitePattern).optional(),
+    patches: z.array(z.string().regex(patchNamePattern)),
+  }),
 ]);
 export type TargetSpec = z.infer<typeof TargetSpec>;
 
@@ -43,6 +57,7 @@ export function parseTarget(input: string): TargetSpec {
     }
     return { kind: "image", image };
   }
+  if (text.startsWith("deb:")) return parseDebTarget(input, text.slice("deb:".length));
   for (const kind of ["git", "dir"] as const) {
     if (!text.startsWith(`${kind}:`)) continue;
     const [head = "", ...patches] = text.slice(kind.length + 1).split("+");
@@ -60,11 +75,42 @@ export function parseTarget(input: string): TargetSpec {
   const [head = "", ...patches] = text.replace(/^redis@/, "").split("+");
   if (!versionPattern.test(head)) {
     throw new UserError(
-      `malformed target "${input}": expected VERSION[+patch…] (e.g. 3.2.8+fix-aof-pipe-leak), git:REF, dir:PATH or image:REF`,
+      `malformed target "${input}": expected VERSION[+patch…] (e.g. 3.2.8+fix-aof-pipe-leak), git:REF, dir:PATH, deb:PACKAGE/VERSION or image:REF`,
     );
   }
   checkPatchNames(input, patches);
   return { kind: "release", version: head, patches };
+}
+
+function parseDebTarget(input: string, rest: string): TargetSpec {
+  const [head = "", ...patches] = rest.split("+");
+  const match = /^([a-z0-9-]+)\/([^@]+)(?:@(.+))?$/.exec(head);
+  const usage = `malformed target "${input}": expected deb:PACKAGE/VERSION[@SUITE][+patch…] (e.g. deb:redis/8.0.6 or deb:valkey/8.1.1@trixie)`;
+  if (!match) throw new UserError(usage);
+  const [, pkg = "", version = "", suite] = match;
+  if (!(debPackages as readonly string[]).includes(pkg))
+    throw new UserError(
+      `malformed target "${input}": the package must be ${debPackages.join(" or ")}, the servers the harness runs`,
+    );
+  if (!versionPattern.test(version))
+    throw new UserError(
+      `malformed target "${input}": "${version}" is not an upstream version (give it without epoch, Debian revision or repack suffix, e.g. 8.1.1 for 8.1.1+dfsg1-3)`,
+    );
+  if (suite !== undefined && !suitePattern.test(suite))
+    throw new UserError(`${usage}; "${suite}" is not a suite name`);
+  const repack = patches.find((p) => /^(dfsg|ds)\d*(-|$)/.test(p));
+  if (repack)
+    throw new UserError(
+      `malformed target "${input}": "+${repack}" is Debian's repack suffix, not a patch name: name the upstream version alone, e.g. deb:${pkg}/${version}`,
+    );
+  checkPatchNames(input, patches);
+  return {
+    kind: "deb",
+    package: pkg as (typeof debPackages)[number],
+    version,
+    ...(suite ? { suite } : {}),
+    patches,
+  };
 }
 
 function checkPatchNames(input: string, patches: string[]): void {
@@ -90,7 +136,17 @@ export function formatTarget(spec: TargetSpec): string {
       return [`git:${spec.ref}`, ...spec.patches].join("+");
     case "dir":
       return [`dir:${spec.path}`, ...spec.patches].join("+");
+    case "deb":
+      return [
+        `deb:${spec.package}/${spec.version}${spec.suite ? `@${spec.suite}` : ""}`,
+        ...spec.patches,
+      ].join("+");
   }
+}
+
+/** A deb: target without its suite: the name its measured verdicts are kept under (catalogue). */
+export function debKey(spec: Extract<TargetSpec, { kind: "deb" }>): string {
+  return `deb:${spec.package}/${spec.version}`;
 }
 
 /** Orders release versions numerically, pre-releases (rc, m) before the release they lead to. */

@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
 import { basename } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createGunzip } from "node:zlib";
+import { createGunzip, gzipSync } from "node:zlib";
 import { errorText, UserError } from "../core/errors.js";
 
 /**
@@ -32,16 +33,46 @@ export interface TarballContents {
   topDir: string;
 }
 
+/** xz's magic bytes: Debian repacks some orig tarballs as .tar.xz (valkey 8.1.1+dfsg1). */
+const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
+
+export async function isXz(path: string): Promise<boolean> {
+  const handle = await open(path, "r");
+  try {
+    const head = Buffer.alloc(XZ_MAGIC.length);
+    await handle.read(head, 0, head.length, 0);
+    return head.equals(XZ_MAGIC);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A tarball's uncompressed tar stream: gzip in process, xz through the xz program. */
+async function tarStreamOf(path: string): Promise<Readable | [Readable, ...NodeJS.ReadWriteStream[]]> {
+  if (!(await isXz(path))) return [createReadStream(path), createGunzip()];
+  const { execa } = await import("execa");
+  const child = execa("xz", ["-dc", path], { buffer: false });
+  child.catch(() => undefined);
+  return child.stdout;
+}
+
+/** A .tar.xz as .tar.gz bytes (the image build's context always carries gzip). */
+export async function gzipOfXz(path: string): Promise<Buffer> {
+  const { execa } = await import("execa");
+  const tar = await execa("xz", ["-dc", path], { encoding: "buffer", maxBuffer: 1024 ** 3 });
+  return gzipSync(Buffer.from(tar.stdout), { level: 1 });
+}
+
 /**
- * Walks a .tar.gz once: returns the files digest, and the contents of the files `want` asks for
- * (paths below the top folder), so patches can be checked in the same pass.
+ * Walks a .tar.gz (or .tar.xz) once: returns the files digest, and the contents of the files `want`
+ * asks for (paths below the top folder), so patches can be checked in the same pass.
  */
 export async function readTarball(
   path: string,
   want: (relativePath: string) => boolean = () => false,
 ): Promise<TarballContents> {
   try {
-    return await readTar([createReadStream(path), createGunzip()], want);
+    return await readTar(await tarStreamOf(path), want);
   } catch (error) {
     // A truncated download, an HTML error page saved as .tar.gz: the user's to fix, in one line.
     throw new UserError(

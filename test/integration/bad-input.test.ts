@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -120,6 +120,39 @@ describe("bad input", () => {
     seed.limits.memory = "lots";
     await writeFile(file, JSON.stringify(seed));
     await expectUserError(["run", "--scenario", file], /invalid scenario .*bad\.json: limits\.memory: /);
+  });
+
+  it("fault episodes that cannot work: a recovery with no heal, a window past the time limit, a link cut with one node, a libfiu point it does not know", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "redis-repro-episodes-"));
+    const { readFile } = await import("node:fs/promises");
+    const episode = JSON.parse(
+      await readFile(new URL("../../scenarios/seed-episode-fork-heal.json", import.meta.url), "utf8"),
+    );
+    const file = async (name: string, change: (s: typeof episode) => void) => {
+      const copy = structuredClone(episode);
+      change(copy);
+      const path = join(dir, `${name}.json`);
+      await writeFile(path, JSON.stringify(copy));
+      return path;
+    };
+    const run = (path: string) => ["run", "--scenario", path, "3.2.8"];
+    await expectUserError(
+      run(await file("never", (s) => (s.faults[0].heal = "never"))),
+      /invalid scenario .*never\.json: checker recovery judges recovery after the last heal, but the libfiu:fork:ENOMEM episode on main never heals \(a whole-run fault\): give it a heal/,
+    );
+    await expectUserError(
+      run(await file("late", (s) => (s.faults[0].heal = { afterMs: 55_000 }))),
+      /invalid scenario .*late\.json: checker recovery waits 10 s after .*time limit of 60 s: raise budgets\.timeLimitSeconds to at least 70, or shorten checker\.ms/,
+    );
+    await expectUserError(
+      run(await file("cut", (s) => (s.faults[0].fault = { fault: "network-cut" }))),
+      /invalid scenario .*cut\.json: the network-cut episode on main cuts main off from the other nodes, but the scenario has no other node: add one/,
+    );
+    await expectUserError(
+      run(await file("point", (s) => (s.faults[0].fault.call = "posix/io/rw/bogus"))),
+      /invalid scenario .*point\.json: faults\.0\.fault\.call: libfiu 1\.1 has no failure point for "posix\/io\/rw\/bogus": name one of accept, .*\(or its point, e\.g\. posix\/io\/rw\/write\)/,
+    );
+    await rm(dir, { recursive: true, force: true });
   });
 
   it("unknown commands and options", async () => {

@@ -42,8 +42,13 @@ async function userPatch(name: string, file: string, change: (text: string) => s
   return dir;
 }
 
-async function allContainers(): Promise<number> {
-  return (await (await dockerode()).listContainers({ all: true })).length;
+/**
+ * Containers on the engine that a run's nodes are not: a build's own containers carry no run label.
+ * By id, so that other work on a shared engine (runs, builds ending) does not change the answer.
+ */
+async function unlabelledContainers(): Promise<Set<string>> {
+  const all = await (await dockerode()).listContainers({ all: true });
+  return new Set(all.filter((c) => !c.Labels?.["redis-repro.run"]).map((c) => c.Id));
 }
 
 let runCounter = 0;
@@ -160,7 +165,7 @@ describe.skipIf(missing7)(skipTitle("every ending leaves nothing running", missi
     const dir = await userPatch(name, "README.md", (readme) =>
       readme.replace(/^This README/m, `This README (${name})`),
     );
-    const before = await allContainers();
+    const before = await unlabelledContainers();
     const child = spawnCli(["images", "build", `7.0.15+${name}`], { REDIS_REPRO_PATCHES: dir });
     // The compile step (its text names make; ccache wraps it where the builder has it).
     await stderrLine(child, /Step \d+\/\d+ : RUN .*make -j/);
@@ -168,9 +173,9 @@ describe.skipIf(missing7)(skipTitle("every ending leaves nothing running", missi
     const result = await child;
     expect(result.exitCode).toBe(130);
     // The engine cancels a build whose client went away; give it a moment to remove its container.
-    for (let i = 0; i < 20 && (await allContainers()) > before; i++)
-      await new Promise((r) => setTimeout(r, 500));
-    expect(await allContainers()).toBe(before);
+    const added = async () => [...(await unlabelledContainers())].filter((id) => !before.has(id));
+    for (let i = 0; i < 20 && (await added()).length > 0; i++) await new Promise((r) => setTimeout(r, 500));
+    expect(await added()).toEqual([]);
     expect((await listManagedImages()).some((i) => i.tag.includes(name))).toBe(false);
   }, 120_000);
 

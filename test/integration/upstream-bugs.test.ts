@@ -1,9 +1,12 @@
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { EXITED, eventsOf, MARK, seriesOf } from "../../harness/core/history.js";
 import { type Decision, meets } from "../../harness/core/outcome.js";
 import { AssertEvidence, ComposedEvidence, WithinEvidence } from "../../harness/parts/checkers/index.js";
 import type { TargetResult } from "../../harness/run/result.js";
 import { runScenario } from "../../harness/run/scenario.js";
 import { loadScenario } from "../../harness/scenario/index.js";
+import { ensureImage } from "../../harness/targets/build.js";
+import { parseTarget } from "../../harness/targets/spec.js";
 import { countContainers, missingSource, skipTitle } from "./support.js";
 
 /**
@@ -13,7 +16,8 @@ import { countContainers, missingSource, skipTitle } from "./support.js";
  *
  * To add one: a scenario in scenarios/, then a case below with its two targets, the outcome or label
  * each must give, the releases it needs (skipped with the tarball named where one is missing), and
- * its checks on the decisions. Two more arrive later (7.0.15 vs deb:redis/8.0.6): see the end.
+ * its checks on the decisions. A deb: target needs no tarball here: it is fetched through Debian's
+ * signed indexes when its image is built.
  */
 interface UpstreamCase {
   scenario: string;
@@ -71,9 +75,55 @@ const cases: UpstreamCase[] = [
       expect(reported.tookMs ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(1_000);
     },
   },
-  // Arriving later, on 7.0.15 (bug) vs deb:redis/8.0.6 (fixed), needs ["7.0.15", "8.0.6"]:
-  // - a liveness bug (something must happen within T): its scenario, targets and checks here;
-  // - a bug about the server surviving or refusing writes: its scenario, targets and checks here.
+  {
+    scenario: "randomkey-hang-during-pause",
+    upstream: "redis/redis#13863, fixed in 8.0.0",
+    before: { target: "7.0.15", gives: ["bug", "hang"] },
+    after: { target: "deb:redis/8.0.6", gives: ["no-bug", "answered"] },
+    needs: ["7.0.15"],
+    check(before, after) {
+      // 7.0.15: from 0.3 s after the RANDOMKEY no fresh client got PONG for 3 s, and RANDOMKEY
+      // itself never answered (the kept connection's 5 s timeout, if the run lasted that long).
+      const hung = WithinEvidence.parse(before.decision.evidence);
+      expect(hung.from).not.toBeNull();
+      expect(hung.happened).toBeNull();
+      const refused = seriesOf(before.history, "connect.ok").filter((p) => p.t >= (hung.from ?? 0));
+      expect(refused.length).toBeGreaterThan(0);
+      expect(refused.every((p) => p.v === 0)).toBe(true);
+      expect(before.workload?.replies.key).toBeUndefined();
+      // 8.0.6: RANDOMKEY answered with the expired key (the 100-tries hatch), and a fresh client at once.
+      const answered = WithinEvidence.parse(after.decision.evidence);
+      expect(answered.happened).not.toBeNull();
+      expect(answered.tookMs ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(3_000);
+      expect(after.workload?.replies.key ?? 0).toBeGreaterThanOrEqual(1);
+    },
+  },
+  {
+    scenario: "client-unblock-paused-panic",
+    upstream: "redis/redis#14164 (valkey-io/valkey#2117), fixed in 8.0.4",
+    before: { target: "7.0.15", gives: ["bug", "crashed"] },
+    after: { target: "deb:redis/8.0.6", gives: ["no-bug", "survived"] },
+    needs: ["7.0.15"],
+    check(before, after) {
+      // 7.0.15: the server panicked on CLIENT UNBLOCK and its container ended with the crash report.
+      const died = WithinEvidence.parse(before.decision.evidence);
+      expect(died.happened).not.toBeNull();
+      expect(died.tookMs ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(2_000);
+      expect(eventsOf(before.history, EXITED)[0]?.name).toBe("crashed");
+      expect(before.ended?.cause).toBe("crashed");
+      expect(
+        before.history.logs.main?.some((l) => /Unknown btype in replyToBlockedClientTimedOut/.test(l)),
+      ).toBe(true);
+      expect(seriesOf(before.history, "panic.count").at(-1)?.v ?? 0).toBeGreaterThanOrEqual(1);
+      // 8.0.6: CLIENT UNBLOCK answers 0 (a paused client may not be unblocked), the held SET runs
+      // after CLIENT UNPAUSE, and the server is still there.
+      const mark = (name: string) => eventsOf(after.history, MARK, { name })[0]?.value;
+      expect(mark("unblock-reply")).toBe("0");
+      expect(mark("held-set")).toBe("OK");
+      expect(WithinEvidence.parse(after.decision.evidence).happened).toBeNull();
+      expect(eventsOf(after.history, EXITED)).toEqual([]);
+    },
+  },
 ];
 
 /** Per case, the first release whose tarball this machine lacks (the skip's reason names the file). */
@@ -85,6 +135,15 @@ for (const c of cases) {
 }
 
 describe("upstream Redis bugs, before and after their fix", () => {
+  // Built first, outside each case's timeout: a deb: target's image is compiled from Debian's orig
+  // tarball on a fresh machine (about 4 minutes for redis 8.0.6 here).
+  beforeAll(async () => {
+    for (const c of cases) {
+      if (missing.get(c.scenario)) continue;
+      for (const t of [c.before.target, c.after.target]) await ensureImage(parseTarget(t), { bases: "auto" });
+    }
+  }, 1_800_000);
+
   for (const c of cases) {
     const title = `${c.scenario} (${c.upstream}): ${c.before.target} gives ${c.before.gives.join(" / ")}, ${c.after.target} gives ${c.after.gives.join(" / ")}`;
     const reason = missing.get(c.scenario);

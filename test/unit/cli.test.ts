@@ -19,6 +19,21 @@ const command = (...argv: string[]) => {
 };
 
 describe("command line: one table for parser and help", () => {
+  it("bisect-run refuses a mistyped option with 128, which stops git bisect run; 2 would mark the commit bad", () => {
+    const refusal = (...argv: string[]) => userError(() => parse(...argv));
+    expect(refusal("bisect-run", "--fixx")).toMatchObject({
+      exitCode: 128,
+      message: expect.stringMatching(/--fixx/),
+    });
+    expect(refusal("bisect-run", "extra")).toMatchObject({ exitCode: 128 });
+    expect(refusal("run", "--fixx")).toMatchObject({ exitCode: ExitCode.usage });
+    const spec = commands.find((c) => c.name === "bisect-run");
+    if (!spec) throw new Error("no bisect-run command");
+    const help = commandHelp(spec);
+    expect(help).toMatch(/128 any\s+other failure/);
+    expect(help).not.toMatch(/2 usage error/);
+  });
+
   it("takes targets as arguments in every command that takes targets, --target as an alias", () => {
     expect(command("run", "7.0.15").input.args).toEqual(["7.0.15"]);
     expect(command("run", "3.2.8", "--target", "7.0.15").input.args).toEqual(["3.2.8", "7.0.15"]);
@@ -46,7 +61,7 @@ describe("command line: one table for parser and help", () => {
     );
     expect(userError(() => parse("images", "build")).message).toMatch(/^images build needs TARGET…/);
     expect(userError(() => parse("images")).message).toBe(
-      "images needs a subcommand: build, ls, releases, bases: run `redis-repro images --help`",
+      "images needs a subcommand: build, ls, releases, debian, bases: run `redis-repro images --help`",
     );
     expect(userError(() => parse("frobnicate")).exitCode).toBe(ExitCode.usage);
   });

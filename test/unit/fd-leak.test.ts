@@ -135,6 +135,21 @@ describe("the fd-leak checker on the recorded run", () => {
     expect(decision.plot?.marks).toEqual([]);
   });
 
+  it("a stable build's peak caught in the instant its six pipes were open is shown beside the lasting one", () => {
+    // One sample in the middle lands between pipe() and the close after the failed fork: +6 once.
+    const samples = fdSamples(fixed);
+    const mid = Math.floor(samples.length / 2);
+    const blip = samples.map((s, i) => (i === mid ? { ...s, total: s.total + 6, pipe: s.pipe + 6 } : s));
+    const decision = decided(edited(fixed, { fds: blip }));
+    expect(decision).toMatchObject({ outcome: "no-bug", label: "stable" });
+    expect(decision.evidence).toMatchObject({ peak: 14, lastingPeak: 8 });
+    expect(decision.reason).toMatch(/within 0 of the baseline 8/);
+    expect(decision.facts.find((f) => f.name === "fds baseline → peak")?.value).toBe("8 → 14 (8 lasting)");
+    expect(decision.summary).toMatch(/fds 8 → 14 \(8 lasting\)/);
+    // A leak's peak is its peak: no lasting figure beside it.
+    expect(decided(leaky).facts.find((f) => f.name === "fds baseline → peak")?.value).toMatch(/^8 → \d+$/);
+  });
+
   it("the outcomes do not change once the run has ended", () => {
     expect(decided(leaky, contextFor(leaky, { ended: timeLimit })).label).toBe("exhaustion");
     expect(decided(fixed, contextFor(fixed, { ended: timeLimit })).label).toBe("stable");

@@ -214,6 +214,11 @@ describe("Nemesis", () => {
       { name: "link-cut", node: "main", start: 0, heal: 300 },
       { name: "link-cut", node: "main", start: 300, heal: 600 },
     ]);
+    // Each heal says how many windows of its episode are still to come: 0 is its last heal.
+    expect(r.history.events.filter((e) => e.kind === FAULT_HEAL).map((e) => [e.t, e.value])).toEqual([
+      [300, 1],
+      [600, 0],
+    ]);
   });
 });
 

@@ -6,7 +6,7 @@ import { expectation, expectationFor } from "../../harness/catalogue/catalogue.j
 import { LIMIT } from "../../harness/core/history.js";
 import { Outcome } from "../../harness/core/outcome.js";
 import { scenariosDir } from "../../harness/core/paths.js";
-import { ceilingOf, RESOURCE_LABELS } from "../../harness/parts/checkers/index.js";
+import { ceilingOf, RECOVERY_LABELS, RESOURCE_LABELS } from "../../harness/parts/checkers/index.js";
 import { StepSpec } from "../../harness/parts/workload/index.js";
 import { HistoryRecorder } from "../../harness/run/recorder.js";
 import {
@@ -38,7 +38,12 @@ function labelsIn(spec: unknown): string[] {
 }
 
 /** The words an expectation may use: an outcome, or a label the built-in checkers name. */
-const WORDS = [...Outcome.options, ...Object.keys(RESOURCE_LABELS), "inconclusive"];
+const WORDS = [
+  ...Outcome.options,
+  ...Object.keys(RESOURCE_LABELS),
+  ...Object.values(RECOVERY_LABELS),
+  "inconclusive",
+];
 
 describe("every file in scenarios/", () => {
   it("is a JSON scenario (or a TypeScript script) that parses and is named after its file", async () => {
@@ -47,11 +52,12 @@ describe("every file in scenarios/", () => {
     for (const file of files) {
       expect(file).toMatch(/\.(json|ts)$/);
       if (file.endsWith(".ts")) {
-        // A script: its own checker and steps, its outcomes in its own expect.
+        // A script: its own checker and steps, its outcomes in the catalogue or its own expect.
         const script = await loadScenario(join(scenariosDir, file));
         expect(script.name).toBe(file.slice(0, -".ts".length));
         expect(script.source.kind).toBe("script");
-        for (const target of script.targets) expect(script.expect[target], target).toBeDefined();
+        for (const target of script.targets)
+          expect(expectation(script, target).expected, target).not.toBe("unmeasured");
         continue;
       }
       const name = file.slice(0, -".json".length);
@@ -200,6 +206,21 @@ describe("probes and checkers", () => {
         expect(Object.keys(scenario.nodes)).toEqual(["replica"]);
         expect(scenario.nodes.replica?.replicaOf).toBeUndefined();
         expect(scenario.workload.map((s) => s.name)).toEqual(["fill", "command SLAVEOF"]);
+      } else if (kind === "recovery") {
+        // Episodes: a fault that heals, judged by what the server is left with. Its own probes it
+        // asks for itself (fds, fresh clients, the replica's link, log lines), so none in the file.
+        expect(name).toMatch(/^(seed-episode-|repl-sync-fork-heal$)/);
+        expect(raw.probes, name).toBeUndefined();
+        expect((raw.faults as unknown[]).length, name).toBe(1);
+      } else if (name === "repl-network-cut") {
+        // The link seen going down in the cut (its info probe on the replica), then recovery.
+        expect(kind).toBe("any");
+        expect(probes).toEqual(["replica:link"]);
+      } else if (kind === "within") {
+        // A liveness bug (redis/redis#13863): fresh clients must be answered after the RANDOMKEY.
+        expect(name).toBe("randomkey-hang-during-pause");
+        expect(probes).toEqual(["main:connect"]);
+        expect(raw.checker).toMatchObject({ happens: { succeeds: "connect" }, from: { mark: "randomkey" } });
       } else {
         // A status bug (redis/redis#3703): the setting as CONFIG GET reads it, and the slow-script line.
         expect([name, kind]).toEqual(["lua-time-limit-ignored", "any"]);
@@ -208,7 +229,7 @@ describe("probes and checkers", () => {
       // Every project data scenario counts failed forks on main (the default).
       expect(scenario.attempt).toEqual({ event: "fork-failed", node: "main" });
     }
-    expect([...kinds].sort()).toEqual(["any", "aof-dir", "fd-leak", "growth", "leaks"]);
+    expect([...kinds].sort()).toEqual(["any", "aof-dir", "fd-leak", "growth", "leaks", "recovery", "within"]);
   });
 });
 

@@ -350,6 +350,26 @@ describe("fault episodes", () => {
     expect(message([{ fault: "pids-limit", heal: { afterMs: -1 } }])).toMatch(/: faults\.0\.heal\.afterMs: /);
   });
 
+  it("a network cut in a scenario of one node: a usage error naming the episode and how to add a node", async () => {
+    const data = await realScenario();
+    const cut = { fault: { fault: "network-cut" }, start: { afterMs: 100 }, heal: { afterMs: 100 } };
+    const alone = userError(() => parseScenario({ ...data, nodes: {}, faults: [cut] }, "bugs/cut.json"));
+    expect(alone.message).toBe(
+      'invalid scenario bugs/cut.json: the network-cut episode on main cuts main off from the other nodes, but the scenario has no other node: add one (e.g. "nodes": {"replica": {"replicaOf": "main"}}), or use another fault',
+    );
+    expect(alone.exitCode).toBe(ExitCode.usage);
+    // The whole-run form too; and with a second node it is accepted.
+    expect(
+      userError(() => parseScenario({ ...data, nodes: {}, fault: { fault: "network-cut" } }, "s.json"))
+        .message,
+    ).toContain("the network-cut episode on main cuts main off");
+    const two = parseScenario(
+      { ...data, nodes: { replica: { replicaOf: "main" } }, faults: [cut] },
+      "s.json",
+    );
+    expect(two.episodes.map((e) => e.fault.name)).toContain("network-cut");
+  });
+
   it("a schedule that cannot work is a usage error naming the file, before any container starts", async () => {
     const data = await realScenario();
     // seccomp is on from the container's creation: it cannot start later, nor heal.

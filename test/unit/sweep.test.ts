@@ -3,6 +3,7 @@ import type { MatrixCell } from "../../harness/campaigns/matrix.js";
 import {
   DEFAULT_FAULTS,
   pathApplies,
+  runSweep,
   SWEEP_PATHS,
   type SweepResult,
   selectPaths,
@@ -62,6 +63,54 @@ describe("the sweep's paths", () => {
     }
   });
 
+  it("any injector and call by its history name: attempts are the errno's log lines, fork faults keep the path's own", () => {
+    const path = selectPaths(["aof-rewrite-config-set"])[0];
+    const lua = selectPaths(["lua-debug-fork"])[0];
+    if (!path || !lua) throw new Error("no path");
+    const open = sweepScenario(path, "libfiu:open:EACCES");
+    expect(open.name).toBe("sweep-aof-rewrite-config-set-libfiu-open-eacces");
+    expect(open.episodes[0]?.fault.name).toBe("libfiu:open:EACCES");
+    expect(open.attempt).toEqual({ pattern: "Permission denied", node: "main" });
+    const pipe = sweepScenario(path, "seccomp:pipe2,pipe:EMFILE");
+    expect(pipe.episodes[0]?.fault.name).toBe("seccomp:pipe2,pipe:EMFILE");
+    expect(pipe.attempt).toEqual({ pattern: "Too many open files", node: "main" });
+    const share = sweepScenario(path, "libfiu:write:EIO@0.5");
+    expect(share.episodes[0]?.fault.name).toBe("libfiu:write:EIO@0.5");
+    // A fork failure through libfiu counts failed forks, as the other fork faults do.
+    expect(sweepScenario(path, "libfiu:fork:ENOMEM").attempt).toEqual({ event: "fork-failed", node: "main" });
+    expect(sweepScenario(lua, "libfiu:fork:ENOMEM").attempt).toEqual({
+      reply: "Fork\\(\\) failed",
+      node: "main",
+    });
+  });
+
+  it("a fault that cannot be swept is one line naming the forms", async () => {
+    const refused = async (fault: string) => {
+      try {
+        await runSweep(["3.2.8"], {
+          faults: [fault],
+          paths: ["rdb-bgsave"],
+          bases: "auto",
+          concurrency: 1,
+          retries: 0,
+        });
+      } catch (error) {
+        expect(error).toBeInstanceOf(UserError);
+        return (error as Error).message;
+      }
+      throw new Error("accepted");
+    };
+    expect(await refused("cosmic-ray")).toMatch(
+      /^no fault "cosmic-ray": name one as seccomp-enomem, pids-limit, libfiu:CALL:ERRNO\[@P\] \(e\.g\. libfiu:open:EACCES/,
+    );
+    expect(await refused("none")).toMatch(
+      /^no fault "none" to sweep under: a sweep needs one that makes a call fail: /,
+    );
+    expect(await refused("network-cut")).toMatch(/^no fault "network-cut" to sweep under/);
+    expect(await refused("libfiu:pipe2:EMFILE")).toMatch(/libfiu 1\.1 has no failure point for "pipe2"/);
+    expect(await refused("seccomp:pipe3:EMFILE")).toMatch(/"pipe3" is not an x86_64 system call/);
+  });
+
   it("replication paths put the fault on the master only, and start the replica as a plain server", () => {
     for (const path of SWEEP_PATHS.filter((p) => p.name.startsWith("repl-"))) {
       const scenario = sweepScenario(path, "pids-limit");
@@ -111,6 +160,9 @@ describe("sweep cells and output", () => {
       "inconclusive (2 attempts)",
     );
     expect(sweepText(null, [], null)).toBe("error");
+    expect(sweepText({ outcome: "unknown", label: "inconclusive", summary: "" }, [], 4, true)).toBe(
+      "crashed (4 attempts)",
+    );
     // A bug decided on something other than a leaking series keeps its own words.
     expect(sweepText({ outcome: "bug", label: "died", summary: "server gone after 3 attempts" }, [], 3)).toBe(
       "server gone after 3 attempts",

@@ -38,12 +38,13 @@ const Workflow = z.object({
   jobs: z.object({
     check: Job,
     bases: Job,
+    debian: Job,
     shard: Job.extend({ env: z.record(z.string(), z.string()) }),
     summary: Job,
   }),
 });
 const workflow = Workflow.parse(parse(text));
-const { check, shard, summary } = workflow.jobs;
+const { check, debian, shard, summary } = workflow.jobs;
 const runs = (job: z.infer<typeof Job>) => job.steps.map((s) => s.run ?? "").join("\n");
 const allSteps = Object.values(workflow.jobs).flatMap((j) => j.steps);
 
@@ -102,6 +103,16 @@ describe(".github/workflows/ci.yml", () => {
     const uploads = allSteps.filter((s) => s.uses?.startsWith("actions/upload-artifact@"));
     expect(uploads.length).toBeGreaterThanOrEqual(3);
     for (const upload of uploads) expect(upload.if).toBe("always()");
+  });
+
+  it("builds and runs Debian-archive targets on every change: the Debian integration test, with what it verifies by", () => {
+    expect(debian.needs).toEqual(["check", "bases"]);
+    expect(runs(debian)).toMatch(/apt-get install .*\bgpgv\b.*\bxz-utils\b.*\bdebian-archive-keyring\b/);
+    expect(runs(debian)).toMatch(/^npx vitest run test\/integration\/debian\.test\.ts /m);
+    // On the pulled bases every other job uses, restored from the same cache.
+    expect(debian.steps.find((s) => s.uses?.startsWith("actions/cache/restore"))?.with?.key).toBe(
+      `$${"{{"} needs.bases.outputs.key }}`,
+    );
   });
 
   it("caches bases, sources and images per shard", () => {

@@ -65,6 +65,8 @@ export const FdLeakEvidence = z.object({
   baseline: z.number().nullable(),
   baselinePipes: z.number().nullable(),
   peak: z.number().nullable(),
+  /** The highest total seen in two samples in a row: a fixed build's six pipes live for an instant. */
+  lastingPeak: z.number().nullable(),
   peakMaxFd: z.number().nullable(),
   ceiling: z.number().nullable(),
   maxclients: z.number().nullable(),
@@ -149,6 +151,7 @@ export function fdLeakEvidence(history: History, spec: FdLeakSpec): FdLeakEviden
     baseline: baseline?.total ?? null,
     baselinePipes: baseline?.pipe ?? null,
     peak: samples.length ? Math.max(...samples.map((s) => s.total)) : null,
+    lastingPeak: samples.length ? persistentGrowth(samples, 0) : null,
     peakMaxFd: samples.length ? Math.max(...samples.map((s) => s.maxFd)) : null,
     ...limits,
     firstFailureMs: firstFailure?.t ?? null,
@@ -252,14 +255,14 @@ function judge(history: History, context: CheckContext, spec: FdLeakSpec, e: FdL
   );
 }
 
-function facts(e: FdLeakEvidence): Fact[] {
+function facts(e: FdLeakEvidence, label: ResourceLabel): Fact[] {
   const rows: Fact[] = [
     { name: "failed forks", value: String(e.attempts) },
     {
       name: "fds per failed fork",
       value: `${e.fdsPerAttempt ?? "—"} (a leak leaves ${e.expectedPerAttempt})`,
     },
-    { name: "fds baseline → peak", value: `${e.baseline ?? "—"} → ${e.peak ?? "—"}` },
+    { name: "fds baseline → peak", value: peakText(e, label) },
     { name: "event loop ceiling", value: ceilingText(e) },
     {
       name: "time to exhaustion",
@@ -282,19 +285,31 @@ function facts(e: FdLeakEvidence): Fact[] {
   return rows;
 }
 
+/**
+ * The peak; for a stable build also the lasting one, which its reason quotes, where a sample caught
+ * the instant a failing fork's pipes were open.
+ */
+function peakText(e: FdLeakEvidence, label: ResourceLabel): string {
+  const lasting =
+    label === "stable" && e.lastingPeak !== null && e.lastingPeak !== e.peak
+      ? ` (${e.lastingPeak} lasting)`
+      : "";
+  return `${e.baseline ?? "—"} → ${e.peak ?? "—"}${lasting}`;
+}
+
 function clientText(e: FdLeakEvidence): string {
   if (e.refused) return `refused at ${seconds(e.refused.t)}: ${e.refused.error}`;
   if (e.clientsWhenFull) return `connected with the table full (${holeText(e.clientsWhenFull)})`;
   return e.probes ? `connected (${e.probes} probes)` : "not probed";
 }
 
-function summaryOf(e: FdLeakEvidence): string {
+function summaryOf(e: FdLeakEvidence, label: ResourceLabel): string {
   const client = e.refused
     ? "client refused"
     : e.clientsWhenFull
       ? "clients still connect"
       : "clients connect";
-  return `${e.fdsPerAttempt ?? "—"} fd/failed fork, fds ${e.baseline ?? "—"} → ${e.peak ?? "—"} (ceiling ${e.ceiling ?? "—"}), ${e.attempts} failed forks, ${client}`;
+  return `${e.fdsPerAttempt ?? "—"} fd/failed fork, fds ${peakText(e, label)} (ceiling ${e.ceiling ?? "—"}), ${e.attempts} failed forks, ${client}`;
 }
 
 /** Pure: the fd-leak decision on a history, or undefined while it cannot tell yet. */
@@ -324,8 +339,8 @@ export function decideFdLeak(
   }
   const marks = e.refused ? [{ t: e.refused.t, label: "client refused" }] : [];
   return resourceDecision("fd-leak", label, reason, {
-    summary: summaryOf(e),
-    facts: facts(e),
+    summary: summaryOf(e, label),
+    facts: facts(e, label),
     evidence: e,
     plot: { series: "fds.total", title: "open fds of the main node", axis: "fds", ceiling: e.ceiling, marks },
   });

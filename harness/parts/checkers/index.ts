@@ -6,6 +6,7 @@ import { ComposeLabels, compose } from "./compose.js";
 import { FdLeakSpec, fdLeakChecker } from "./fd-leak.js";
 import { GrowthSpec, growthChecker } from "./growth.js";
 import { LeaksSpec, leaksChecker } from "./leaks.js";
+import { RecoverySpec, recoveryChecker } from "./recovery.js";
 import { WithinSpec, withinChecker } from "./within.js";
 
 /**
@@ -24,7 +25,14 @@ export interface AnySpec {
   of: CheckerSpec[];
   labels?: ComposeLabels | undefined;
 }
-export type LeafSpec = FdLeakSpec | AofDirSpec | GrowthSpec | LeaksSpec | AssertSpec | WithinSpec;
+export type LeafSpec =
+  | FdLeakSpec
+  | AofDirSpec
+  | GrowthSpec
+  | LeaksSpec
+  | AssertSpec
+  | WithinSpec
+  | RecoverySpec;
 export type CheckerSpec = LeafSpec | AllSpec | AnySpec;
 
 type LeafSpecInput =
@@ -33,7 +41,8 @@ type LeafSpecInput =
   | z.input<typeof GrowthSpec>
   | z.input<typeof LeaksSpec>
   | z.input<typeof AssertSpec>
-  | z.input<typeof WithinSpec>;
+  | z.input<typeof WithinSpec>
+  | z.input<typeof RecoverySpec>;
 /** A spec as written (defaults may be left out). */
 export type CheckerSpecInput =
   | LeafSpecInput
@@ -48,7 +57,7 @@ export type CheckerInput =
   | Checker
   | { checker: "all" | "any"; of: CheckerInput[]; labels?: ComposeLabels | undefined };
 
-const leaves = [FdLeakSpec, AofDirSpec, GrowthSpec, LeaksSpec, AssertSpec, WithinSpec] as const;
+const leaves = [FdLeakSpec, AofDirSpec, GrowthSpec, LeaksSpec, AssertSpec, WithinSpec, RecoverySpec] as const;
 
 /** Every checker's data form (what a JSON scenario holds, and what its JSON Schema is made from). */
 export const CheckerSpec: z.ZodType<CheckerSpec, CheckerSpecInput> = z.lazy(() =>
@@ -137,6 +146,8 @@ export function checkerFrom(input: CheckerInput | CheckerSpecInput): Checker {
       return assertChecker(spec);
     case "within":
       return withinChecker(spec);
+    case "recovery":
+      return recoveryChecker(spec);
   }
 }
 
@@ -166,6 +177,15 @@ export {
   leaksChecker,
   leakText,
 } from "./leaks.js";
-export { Condition, FromMoment, Moment } from "./moment.js";
+export { Condition, FaultMoment, FromMoment, Moment } from "./moment.js";
 export { Prediction } from "./prediction.js";
+export {
+  decideRecovery,
+  RECOVERY_LABELS,
+  RecoveryEvidence,
+  RecoverySpec,
+  Requirement,
+  recoveryChecker,
+  recoveryProbes,
+} from "./recovery.js";
 export { decideWithin, Happening, WithinEvidence, WithinSpec, withinChecker } from "./within.js";

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import {
+  type Event,
   EventValue,
   eventsOf,
   FAULT_HEAL,
@@ -14,9 +15,16 @@ import { Pattern, seconds } from "./common.js";
  * Moments and conditions, the words assert and within are made of.
  *
  * A moment is a time on the run's clock, found in the history: the run's start (0), the Nth attempt,
- * the first mark of a name (and value, if given), or the first start or heal of a fault (of a name,
- * on a node, if given), each optionally `afterMs` later; or the end of the run (assert only). A
- * moment that has not happened yet has no time.
+ * the first mark of a name (and value, if given), or the first or last start or heal of a fault (of
+ * a name, on a node, if given), each optionally `afterMs` later; or the end of the run (assert only).
+ * A moment that has not happened yet has no time.
+ *
+ * The last heal is the one after which its episode has no window to come: the run records on each
+ * heal how many windows of its episode are still to come (the event's value), so a repeated
+ * episode's last heal is known when it happens, not only once the run is over. A heal recorded
+ * without that count (an older history, a script's own event) counts as its episode's last; of
+ * several episodes that match, the latest such heal so far is the moment. The last start is the
+ * latest start so far.
  */
 const AfterMs = z.number().min(0).default(0);
 
@@ -31,9 +39,12 @@ export const FaultMoment = z
     name: z.string().min(1).optional(),
     /** The node it acted on (default: any node). */
     node: z.string().min(1).optional(),
+    /** The first such event (default), or the last: for a heal, its episode's last window's. */
+    which: z.enum(["first", "last"]).default("first"),
     afterMs: AfterMs,
   })
   .strict();
+export type FaultMoment = z.infer<typeof FaultMoment>;
 
 /** A moment something must follow (within's `from`): start, an attempt, a mark, a fault event. */
 export const FromMoment = z.union([z.literal("start"), AttemptsMoment, MarkMoment, FaultMoment]);
@@ -58,12 +69,21 @@ export function momentTime(history: History, moment: Moment): number | undefined
     );
     return mark === undefined ? undefined : mark.t + moment.afterMs;
   }
+  const event = faultEvent(history, moment);
+  return event === undefined ? undefined : event.t + moment.afterMs;
+}
+
+/** The fault event a moment names (see above): undefined until it has happened. */
+export function faultEvent(history: History, moment: FaultMoment): Event | undefined {
   const kind = moment.fault === "start" ? FAULT_START : FAULT_HEAL;
-  const event = eventsOf(history, kind, {
+  const events = eventsOf(history, kind, {
     ...(moment.node !== undefined ? { node: moment.node } : {}),
     ...(moment.name !== undefined ? { name: moment.name } : {}),
-  })[0];
-  return event === undefined ? undefined : event.t + moment.afterMs;
+  });
+  if (moment.which !== "last") return events[0];
+  if (moment.fault === "start") return events.at(-1);
+  // A heal with windows still to come (its value, set by the run) is not its episode's last.
+  return events.findLast((e) => typeof e.value !== "number" || e.value === 0);
 }
 
 const ordinal = (n: number) => {
@@ -81,7 +101,7 @@ export function momentText(moment: Moment): string {
   else if ("mark" in moment)
     base = `mark "${moment.mark}"${moment.value === undefined ? "" : ` = ${JSON.stringify(moment.value)}`}`;
   else
-    base = `the ${moment.name ?? "fault"}'s ${moment.fault}${moment.node === undefined ? "" : ` on ${moment.node}`}`;
+    base = `the ${moment.name ?? "fault"}'s ${moment.which === "last" ? "last " : ""}${moment.fault}${moment.node === undefined ? "" : ` on ${moment.node}`}`;
   return moment.afterMs > 0 ? `${seconds(moment.afterMs)} after ${base}` : base;
 }
 

@@ -94,14 +94,14 @@ export function withinLogProbeName(node: string, pattern: string): string {
 }
 
 /** The series a happening is read from, where it is one (for the chart). */
-function seriesFor(happens: Happening): string | undefined {
+export function seriesFor(happens: Happening): string | undefined {
   if ("series" in happens) return happens.series;
   if ("succeeds" in happens) return `${happens.succeeds}.ok`;
   if ("log" in happens) return `${withinLogProbeName(happens.node, happens.log)}.count`;
   return undefined;
 }
 
-function happeningText(happens: Happening): string {
+export function happeningText(happens: Happening): string {
   if ("series" in happens) return `${happens.series} ${conditionText(happens.condition)}`;
   if ("succeeds" in happens) return `${happens.succeeds} succeeds (${happens.succeeds}.ok = 1)`;
   if ("log" in happens) return `a line matching /${happens.log}/ in ${happens.node}'s log`;
@@ -113,7 +113,7 @@ function happeningText(happens: Happening): string {
 }
 
 /** The first time at or after `from` that it happened, and what was seen. */
-function firstAfter(
+export function firstAfter(
   history: History,
   happens: Happening,
   from: number,

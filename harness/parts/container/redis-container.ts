@@ -13,6 +13,7 @@ import { connectToNetwork, disconnectFromNetwork } from "../../engine/networks.j
 import { ownerLabels } from "../../engine/owner.js";
 import type { TargetImage } from "../../targets/build.js";
 import { type RedisConfig, redisArgs } from "../../targets/config.js";
+import { type Server, serverProgram } from "../../targets/server.js";
 import { probeClientOptions } from "../probes/connect.js";
 import { parseInfo } from "../probes/info.js";
 import { securityOptionsFor, ulimitsFor } from "./engine-options.js";
@@ -34,13 +35,16 @@ const DEFAULT_LIMITS: Limits = { memory: 64 * 1024 ** 2, pids: 64, nofile: 1024 
 export function creationOptions(
   faults: readonly Fault[],
   brought: boolean,
+  server: Server = "redis",
 ): { securityOpt: string[]; env: Record<string, string>; entrypoint: string[] | undefined } {
   const options = faults.flatMap((f) => (f.container ? [f.container] : []));
   const wrap = options.flatMap((o) => o.wrap ?? []);
+  // Our Valkey images also answer to redis-server (their default entrypoint); run it by its name.
+  const named = brought || wrap.length > 0 || server !== "redis";
   return {
     securityOpt: ["no-new-privileges", ...options.flatMap((o) => o.securityOpt ?? [])],
     env: Object.assign({}, ...options.map((o) => o.env ?? {})) as Record<string, string>,
-    entrypoint: brought || wrap.length ? [...wrap, "redis-server"] : undefined,
+    entrypoint: named ? [...wrap, serverProgram(server)] : undefined,
   };
 }
 
@@ -58,6 +62,7 @@ export class RedisReproContainer extends GenericContainer {
   private brought = false;
   private nodeName = "main";
   private network: { name: string; alias: string } | undefined;
+  private server: Server = "redis";
   private lineHandlers: ((line: string) => void)[] = [];
 
   /**
@@ -70,6 +75,7 @@ export class RedisReproContainer extends GenericContainer {
     if (typeof image !== "string") {
       this.version = image.version;
       this.brought = image.origin === "brought";
+      this.server = image.server ?? "redis";
     }
     this.withExposedPorts(6379)
       .withLabels({ [LABEL_MANAGED]: "true" })
@@ -106,6 +112,12 @@ export class RedisReproContainer extends GenericContainer {
       // Which process started it, so cleanup can tell a killed run's leftovers from a live run's.
       ...ownerLabels(),
     });
+  }
+
+  /** Which server the image holds (an image by name; a TargetImage says so itself): Valkey runs as valkey-server. */
+  withServer(server: Server | undefined): this {
+    this.server = server ?? "redis";
+    return this;
   }
 
   /** Every line the server logs, as it comes. */
@@ -146,7 +158,7 @@ export class RedisReproContainer extends GenericContainer {
 
   override async start(): Promise<StartedRedisReproContainer> {
     const { limits } = this;
-    const { securityOpt, env, entrypoint } = creationOptions(this.faults, this.brought);
+    const { securityOpt, env, entrypoint } = creationOptions(this.faults, this.brought, this.server);
     const engine = await engineLocality();
     this.withCommand(redisArgs(this.version, this.config))
       .withUlimits(ulimitsFor(limits, engine))

@@ -104,6 +104,31 @@ export function faultFrom(spec: FaultSpec): Fault {
   }
 }
 
+/** How `sweep --fault` and the history name an injector: `libfiu:CALL:ERRNO[@P]`, `seccomp:CALL[,CALL]:ERRNO`. */
+export const FAULT_NAME_HELP =
+  "seccomp-enomem, pids-limit, libfiu:CALL:ERRNO[@P] (e.g. libfiu:open:EACCES, libfiu:write:EIO@0.5) or seccomp:CALL[,CALL]:ERRNO (e.g. seccomp:pipe2,pipe:EMFILE)";
+
+/**
+ * A fault from the name the history gives it (the inverse of each injector's `name`), so a command
+ * line can name any injector and call: "libfiu:open:EACCES", "seccomp:pipe2,pipe:EMFILE",
+ * "libfiu:write:EIO@0.25", or one of the three names. Checked as the data form is.
+ */
+export function faultSpecFromName(text: string): FaultSpec {
+  if (FaultName.safeParse(text).success) return text as FaultName;
+  if (text === "network-cut") return { fault: "network-cut" };
+  const fiu = /^libfiu:([^:@]+):([^:@]+)(?:@(\d*\.?\d+))?$/.exec(text);
+  if (fiu) {
+    const [, call = "", errno = "", share] = fiu;
+    return { fault: "libfiu", call, errno, ...(share !== undefined ? { probability: Number(share) } : {}) };
+  }
+  const sec = /^seccomp:([^:]+):([^:]+)$/.exec(text);
+  if (sec) {
+    const [, calls = "", errno = ""] = sec;
+    return { fault: "seccomp", calls: calls.split(","), errno };
+  }
+  throw new UserError(`no fault "${text}": name one as ${FAULT_NAME_HELP}`);
+}
+
 function named(name: FaultName): Fault {
   switch (name) {
     case "seccomp-enomem":

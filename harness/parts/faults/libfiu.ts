@@ -17,7 +17,7 @@ const CONTROL_FIFO = `/tmp/fiu-ctrl-${SERVER_PID}.in`;
 /**
  * The failure points of Debian bookworm's libfiu 1.1 POSIX preload that fail their call with the
  * errno given as failinfo (read from fiu_posix_preload.so's strings and the 1.1 sources' modules;
- * test/integration/libfiu.test.ts reads them again from the library in the image). Left out: the
+ * test/integration/faults.test.ts reads them again from the library in the image). Left out: the
  * `…/reduce` points (they shorten a read or write, they fail nothing) and the five that ignore the
  * errno (readdir_r, tmpnam, ungetc, ftrylockfile, ferror). One point may cover several symbols:
  * posix/io/oc/open is open and open64, posix/mm/mmap is mmap and mmap64.

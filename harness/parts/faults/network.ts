@@ -20,6 +20,7 @@ export function networkCut(): Fault {
     name: "network-cut",
     description:
       "network cut: the node leaves the run's network (engine disconnect) and rejoins it on heal; the harness still reaches it",
+    needsPeers: true,
     async start(node) {
       await node.disconnect();
       return `node ${node.name} disconnected from the run's network`;

@@ -5,7 +5,9 @@ import { NodeName, ProbeName } from "./spec.js";
 
 /**
  * Log lines become events by their message, never by their prefix: the prefix changes across
- * releases ("[pid] date # " in 2.8, "1:M date # " in 3.0–4.0, with the year from 5.0).
+ * releases ("[pid] date # " in 2.8, "1:M date # " in 3.0–4.0, with the year from 5.0). Valkey keeps
+ * Redis's messages (read in 8.1.1 and 9.1.2: the fork, limiter, incr-file and ready lines are the
+ * same text) except its start line, "Valkey version=X, …", which names the server.
  */
 export const LogEventKind = z.enum([
   "started",
@@ -52,6 +54,7 @@ const rules: { kind: LogEventKind; re: RegExp; pick?: (m: RegExpExecArray) => Pa
   { kind: "incr-file", re: /Creating AOF incr file/ },
   { kind: "started", re: /Server started, Redis version (\S+)/, pick: (m) => ({ version: m[1] }) },
   { kind: "started", re: /Redis version=([^,\s]+)/, pick: (m) => ({ version: m[1] }) },
+  { kind: "started", re: /Valkey version=([^,\s]+)/, pick: (m) => ({ version: m[1], server: "valkey" }) },
   { kind: "ready", re: /ready to accept connections/i },
 ];
 
