@@ -206,6 +206,18 @@ describe("attempts on the server's clock", () => {
     const replies = [{ t: 7, line: "ERR Fork() failed" }];
     expect(onServerClock(replies)).toBe(replies);
   });
+
+  it("takes a flood of attempts (3.2 logging a failed accept 100 000 times in 20 s, seen in a sweep)", () => {
+    const n = 300_000;
+    const flood = Array.from({ length: n }, (_, i) => ({
+      t: 1_000 + i + (i === n - 1 ? 0 : 7),
+      line: `1:M 27 Nov 10:00:00.000 # Accepting client connection: accept: Software caused connection abort`,
+    }));
+    // Every line at the same server time: all go to the earliest delivery, the first one's.
+    const shifted = onServerClock(flood);
+    expect(shifted).toHaveLength(n);
+    expect(new Set(shifted.map((a) => a.t))).toEqual(new Set([1_007]));
+  });
 });
 
 describe("decideLeaks on recorded runs", () => {
