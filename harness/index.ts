@@ -12,7 +12,7 @@ export {
   runMatrix,
   type ScenarioJob,
 } from "./campaigns/matrix.js";
-export type { Shard } from "./campaigns/shard.js";
+export { parseShard, type Shard, ShardInfo } from "./campaigns/shard.js";
 export { runSweep, type SweepOptions, SweepResult } from "./campaigns/sweep.js";
 // The parts' contracts, and their built-ins (a user's own object goes wherever a built-in would).
 export type { CheckContext, Checker, Ended } from "./core/checker.js";

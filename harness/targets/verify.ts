@@ -5,7 +5,6 @@ import { basename } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip, gzipSync } from "node:zlib";
-import tarStream from "tar-stream";
 import { errorText, UserError } from "../core/errors.js";
 
 /**
