@@ -38,9 +38,11 @@ export default async function setup(): Promise<() => void> {
 /**
  * Every temporary folder the tests make (theirs, the harness's, the CLI's they spawn: all ask
  * os.tmpdir(), which reads TMPDIR) goes under one folder of this run, removed when the run ends,
- * whatever each test did: no test run leaves folders in /tmp.
+ * whatever each test did: no test run leaves folders in /tmp. Private engines' folders stay in the
+ * system's temp dir (REDIS_REPRO_SYSTEM_TMPDIR, test/helpers/host-state.ts), short and checked by name.
  */
 function scratchTmpdir(): () => void {
+  process.env.REDIS_REPRO_SYSTEM_TMPDIR ??= tmpdir();
   const scratch = mkdtempSync(join(tmpdir(), "redis-repro-tests-"));
   process.env.TMPDIR = scratch;
   return () => {

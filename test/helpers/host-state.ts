@@ -108,9 +108,13 @@ async function mountsUnder(dir: string): Promise<string[]> {
     .sort((a, b) => b.length - a.length);
 }
 
-/** A new folder under the temp dir named `rr-KIND-ID-…`, removed with whatever is mounted in it. */
+/**
+ * A new folder under the system's temp dir named `rr-KIND-ID-…`, removed with whatever is mounted in
+ * it. Not under the test run's own TMPDIR (global-setup.ts): engines limit their paths' length (podman's
+ * runroot: 50 characters), and .ci/run looks for leftovers of these by name in the system's temp dir.
+ */
 export async function tempFolder(kind: string, id: string, teardown: Teardown): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), `rr-${kind}-${id}-`));
+  const dir = await mkdtemp(join(process.env.REDIS_REPRO_SYSTEM_TMPDIR ?? tmpdir(), `rr-${kind}-${id}-`));
   teardown.add(`remove ${dir}`, async () => {
     for (const point of await mountsUnder(dir)) await execa("umount", ["-l", point], { reject: false });
     await rm(dir, { recursive: true, force: true });
