@@ -25,6 +25,9 @@ export interface Merged<R> {
 }
 
 interface Common {
+  harness: MatrixResult["harness"];
+  concurrency: number;
+  environment: MatrixResult["environment"];
   startedAt: string;
   runWallMs: number;
   wallMs: number;
@@ -84,10 +87,17 @@ function union(lists: string[][]): string[] {
   return [...new Set(lists.flat())];
 }
 
-/** Fields every merged result shares: the earliest start, the longest part's wall time, all builds. */
+/**
+ * Fields every merged result shares: the first part's harness and environment, the highest
+ * concurrency, the earliest start, the longest part's wall time, all builds.
+ */
 function mergedCommon<R extends Common>(parts: Part<R>[], order: string[]) {
   const results = parts.map((p) => p.result);
+  const first = results[0] as R;
   return {
+    harness: first.harness,
+    concurrency: Math.max(...results.map((r) => r.concurrency)),
+    environment: first.environment,
     startedAt: results.map((r) => r.startedAt).sort()[0] ?? "",
     runWallMs: Math.max(...results.map((r) => r.runWallMs)),
     wallMs: Math.max(...results.map((r) => r.wallMs)),
@@ -138,12 +148,8 @@ export function mergeMatrix(input: Part<MatrixResult>[]): Merged<MatrixResult> {
   const counts = Object.fromEntries(
     CellStatus.options.map((s) => [s, cells.filter((c) => c.status === s).length]),
   ) as MatrixResult["counts"];
-  const first = parts[0]?.result as MatrixResult;
   return {
     result: {
-      harness: first.harness,
-      concurrency: Math.max(...parts.map((p) => p.result.concurrency)),
-      environment: first.environment,
       ...common,
       scenarios,
       counts,
@@ -173,12 +179,8 @@ export function mergeSweep(input: Part<SweepResult>[]): Merged<SweepResult> {
         paths.indexOf(a.path) - paths.indexOf(b.path) ||
         common.targets.indexOf(a.target) - common.targets.indexOf(b.target),
     );
-  const first = parts[0]?.result as SweepResult;
   return {
     result: {
-      harness: first.harness,
-      concurrency: Math.max(...parts.map((p) => p.result.concurrency)),
-      environment: first.environment,
       ...common,
       faults,
       paths,
