@@ -169,6 +169,12 @@ export function mergeSweep(input: Part<SweepResult>[]): Merged<SweepResult> {
     (c) => `cell ${c.target} × ${c.path} × ${c.fault}`,
   );
   const common = mergedCommon(parts, order);
+  // A healed sweep's cells judge recovery too: one table cannot hold both kinds.
+  const heals = new Set(parts.map((p) => JSON.stringify(p.result.heal)));
+  if (heals.size > 1)
+    throw new UserError(
+      `${parts.map((p) => `${p.file} ${p.result.heal ? "healed its faults (--heal)" : "kept its faults on"}`).join(", ")}: merge sweeps run the same way`,
+    );
   const paths = union(parts.map((p) => p.result.paths));
   const faults = union(parts.map((p) => p.result.faults));
   const cells = parts
@@ -184,6 +190,7 @@ export function mergeSweep(input: Part<SweepResult>[]): Merged<SweepResult> {
       ...common,
       faults,
       paths,
+      heal: parts[0]?.result.heal ?? null,
       clean: cells.every((c) => c.outcome === "no-bug") && problems.length === 0,
       cells,
     },

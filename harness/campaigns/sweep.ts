@@ -1,14 +1,21 @@
 import { z } from "zod";
 import { UserError } from "../core/errors.js";
+import type { Fault } from "../core/fault.js";
 import { eventsOf } from "../core/history.js";
-import { Outcome } from "../core/outcome.js";
+import { type Decision, Outcome } from "../core/outcome.js";
 import { progress } from "../core/progress.js";
 import { harnessVersion } from "../core/version.js";
 import { Environment } from "../engine/environment.js";
 import type { SeriesGrowth } from "../parts/checkers/growth.js";
 import { SeriesGrowth as SeriesGrowthSchema } from "../parts/checkers/growth.js";
-import { DEFAULT_LEAK_SERIES, LeaksEvidence, leakText } from "../parts/checkers/leaks.js";
-import { FAULT_NAME_HELP, faultFrom, faultSpecFromName } from "../parts/faults/index.js";
+import {
+  DEFAULT_LEAK_SERIES,
+  LeaksEvidence,
+  type LeaksSpecInput,
+  leakText,
+} from "../parts/checkers/leaks.js";
+import { RecoveryEvidence, type RequirementInput } from "../parts/checkers/recovery.js";
+import { FAULT_NAME_HELP, type FaultSpec, faultFrom, faultSpecFromName } from "../parts/faults/index.js";
 import { connectResults } from "../parts/probes/connect.js";
 import type { RunResult, TargetResult } from "../run/result.js";
 import { parseScenario, type Scenario, type ScenarioDataInput } from "../scenario/index.js";
@@ -36,8 +43,16 @@ export interface SweepPath {
   drive: string;
   /** First release that has the path (older ones get no cell). */
   since?: string;
+  /**
+   * What shows the path's own fork working again after a heal (--heal): the log line of its success,
+   * as a recovery requirement. Every path has one (the undriven ones are listed apart).
+   */
+  succeeds: RequirementInput;
   scenario: Omit<ScenarioDataInput, "name" | "fault" | "targets" | "limits" | "checker" | "budgets"> &
-    Partial<Pick<ScenarioDataInput, "checker" | "limits" | "budgets">>;
+    Partial<Pick<ScenarioDataInput, "limits">> & {
+      checker?: LeaksSpecInput;
+      budgets?: { attempts: number; timeLimitSeconds: number };
+    };
 }
 
 const LIMITS = { memory: "64m", pids: 64, nofile: 1024 } as const;
@@ -50,6 +65,9 @@ const PROBES: ScenarioDataInput["probes"] = [
 /** maxclients 64 keeps the fd table small (192 with 3.2's +128) so a leak fills it within the run. */
 const SERVER = { maxclients: 64, dir: "/data" } as const;
 const FILL = { step: "fill", keys: 500, valueBytes: 64 } as const;
+const BUDGETS = { attempts: 30, timeLimitSeconds: 20 } as const;
+const REWRITE = { require: "rewrite", node: "main" } as const;
+const SAVE = { require: "save", node: "main" } as const;
 
 /**
  * Replication paths judge used_memory at 64 KiB per attempt, not 4: every sync attempt makes (and
@@ -86,6 +104,7 @@ export const SWEEP_PATHS: SweepPath[] = [
     forks: "rewriteAppendOnlyFileBackground (aof.c), from serverCron",
     drive:
       "AOF grown past auto-aof-rewrite-min-size: serverCron starts a rewrite on every tick (hz 20: 20 attempts/s)",
+    succeeds: REWRITE,
     scenario: {
       description: "automatic AOF rewrite on growth, tried by serverCron every tick",
       redis: {
@@ -102,6 +121,7 @@ export const SWEEP_PATHS: SweepPath[] = [
     name: "aof-rewrite-bgrewriteaof",
     forks: "rewriteAppendOnlyFileBackground (aof.c), from bgrewriteaofCommand",
     drive: "BGREWRITEAOF every 50 ms",
+    succeeds: REWRITE,
     scenario: {
       description: "BGREWRITEAOF repeated",
       redis: { ...SERVER, appendonly: true, "auto-aof-rewrite-percentage": 0 },
@@ -113,6 +133,7 @@ export const SWEEP_PATHS: SweepPath[] = [
     forks: "rewriteAppendOnlyFileBackground via startAppendOnly (aof.c), from CONFIG SET appendonly yes",
     drive:
       "CONFIG SET appendonly yes every 50 ms, on a server started with appendonly no (on an AOF already on it is a no-op); the failed start leaves it off, so each one is an attempt",
+    succeeds: REWRITE,
     scenario: {
       description: "CONFIG SET appendonly yes repeated, AOF off at start",
       redis: { ...SERVER, appendonly: false, "auto-aof-rewrite-percentage": 0 },
@@ -123,6 +144,7 @@ export const SWEEP_PATHS: SweepPath[] = [
     name: "rdb-bgsave",
     forks: "rdbSaveBackground (rdb.c), from bgsaveCommand",
     drive: "BGSAVE every 50 ms",
+    succeeds: SAVE,
     scenario: {
       description: "BGSAVE repeated, AOF off",
       redis: { ...SERVER, appendonly: false, save: "" },
@@ -134,6 +156,7 @@ export const SWEEP_PATHS: SweepPath[] = [
     forks: "rdbSaveBackground (rdb.c), from serverCron's save points",
     drive:
       "`save 1 1` and a SET every 100 ms: serverCron starts the save itself. After a failed BGSAVE it waits CONFIG_BGSAVE_RETRY_DELAY (5 s, seconds resolution: about 6 s) whatever hz is, so this path gets 3 attempts and a 30 s limit",
+    succeeds: SAVE,
     scenario: {
       description: "save point reached by writes; serverCron's own BGSAVE",
       // Without this the first failed save refuses writes (MISCONF), the fresh-client probe's too.
@@ -148,6 +171,9 @@ export const SWEEP_PATHS: SweepPath[] = [
     forks: "rdbSaveBackground via startBgsaveForReplication (replication.c), from syncCommand",
     drive:
       "a replica node sent SLAVEOF NO ONE then SLAVEOF main every 250 ms (a full sync each time; 3.2 connects once a second from replicationCron, 7.x at once); repl-diskless-sync no; fault on the master only; budget 8 attempts within 60 s (3.2 made 8–10 in 25 s on a quiet 2-core machine, 3–6 under a load of 10; the run ends once the budget is met)",
+    // The replica is reset every 250 ms, so its link is rarely up when read: the master's BGSAVE for
+    // it finishing is the path's fork working (a disk-based sync's child goes on without the replica).
+    succeeds: SAVE,
     scenario: {
       description: "full sync to a replica, disk-based",
       redis: { ...SERVER, appendonly: false, "repl-diskless-sync": false },
@@ -162,6 +188,8 @@ export const SWEEP_PATHS: SweepPath[] = [
     forks: "rdbSaveToSlavesSockets (rdb.c), from syncCommand (7.x) or replicationCron (3.2: once a second)",
     drive:
       "a replica node (repl-timeout 1) told SLAVEOF main once; repl-diskless-sync yes, repl-diskless-sync-delay 0. 7.x retries the sync from replicationCron for the waiting replica (several attempts/s); 3.2 starts it from replicationCron only after the replica waited a whole second and the replica retries after its repl-timeout: about one attempt per 3 s (slower under load), so this path's budget is 6 attempts within 60 s",
+    // putSlaveOnline's line (replication.c), once the replica has the payload: "slave" up to 4.0.
+    succeeds: { require: "log", node: "main", pattern: "Synchronization with (slave|replica) .* succeeded" },
     since: "2.8.18",
     scenario: {
       description: "full sync to a replica, diskless (the RDB streamed to the replica's socket)",
@@ -185,6 +213,8 @@ export const SWEEP_PATHS: SweepPath[] = [
     forks: "ldbStartSession (scripting.c; eval.c in 7.x), from EVAL after SCRIPT DEBUG yes",
     drive:
       "SCRIPT DEBUG yes then EVAL, every 50 ms: a forked debugging session per EVAL (a failed fork turns debugging off, so it is asked for each time). Its failure logs nothing, so an attempt is the error reply `Fork() failed`",
+    // The debugging child's first line (ldbStartSession): "Redis forked…", "Valkey forked…".
+    succeeds: { require: "log", node: "main", pattern: "forked for debugging eval" },
     since: "3.2.0",
     scenario: {
       description: "Lua debugger in forked mode (SCRIPT DEBUG yes)",
@@ -230,6 +260,44 @@ export const UNDRIVEN_PATHS: { name: string; forks: string; why: string }[] = [
   },
 ];
 
+/**
+ * --heal: each fault an episode from the start, healed HEAL_SETTLE_MS after the path's Nth failed
+ * attempt (N its budget, at most HEAL_ATTEMPTS), then a recovery window. The settle gives the leaks
+ * checker its 5 fd samples (every 200 ms, slower on a busy machine: 1 s gave 4 once) and a
+ * fresh-client probe after the Nth attempt; a path failing 20 times a second fails about 30 more
+ * times meanwhile, so 3.2.8's 6 fds per failed rewrite fill its 192-fd event loop (maxclients 64 +
+ * 128, at about the 31st attempt) in every such window, as in the seed's incident, while the 15th
+ * attempt, which the heal is counted from, comes before.
+ */
+export const HEAL_ATTEMPTS = 15;
+export const HEAL_SETTLE_MS = 1500;
+export const DEFAULT_RECOVERY_MS = 10_000;
+/**
+ * How far above its baseline fds.total may be and count as back: the paths go on driving after the
+ * heal, and a child running then holds fds in the server (3.2's six rewrite pipes, 7.x's child-info
+ * pipe and new AOF file). A leak over the window is ≥ 1 fd × ≥ 3 attempts on top of that, mostly 15.
+ */
+export const BASELINE_TOLERANCE = 8;
+export const HEAL_FAULTS: string[] = ["libfiu:fork:ENOMEM", "pids-limit"];
+
+export const SweepHeal = z.object({
+  /** Failed attempts after which each fault heals (a path with a smaller budget heals after its own). */
+  attempts: z.number().int().positive(),
+  /** How long after the heal recovery is judged. */
+  withinMs: z.number().positive(),
+});
+export type SweepHeal = z.infer<typeof SweepHeal>;
+
+/** The recovery checker's verdict on a cell, in short. */
+export const SweepRecovery = z.object({
+  outcome: Outcome,
+  label: z.string(),
+  /** "recovered +0.4 s", "not recovered: fds.total", "not judged: no heal". */
+  text: z.string(),
+  requirements: z.array(z.object({ what: z.string(), tookMs: z.number().nullable(), held: z.boolean() })),
+});
+export type SweepRecovery = z.infer<typeof SweepRecovery>;
+
 export const SweepCell = z.object({
   path: z.string(),
   target: z.string(),
@@ -252,6 +320,8 @@ export const SweepCell = z.object({
   /** The attempts' log lines (first few) and the errno. */
   logLines: z.array(z.string()),
   errno: z.string().nullable(),
+  /** --heal: whether the server recovered after the heal (null: no heal asked, or the run failed). */
+  recovery: SweepRecovery.nullable().default(null),
   seconds: z.number(),
   runId: z.string().nullable(),
   command: z.string(),
@@ -272,6 +342,8 @@ export const SweepResult = z.object({
   builds: z.array(MatrixBuild),
   runWallMs: z.number(),
   wallMs: z.number(),
+  /** --heal: faults as episodes, and recovery judged after each heal (null: faults for the whole run). */
+  heal: SweepHeal.nullable().default(null),
   /** True when every cell decided no-bug: nothing leaks and nothing was left undecided. */
   clean: z.boolean(),
   cells: z.array(SweepCell),
@@ -285,6 +357,8 @@ export interface SweepOptions extends Omit<MatrixOptions, "cells" | "onRun" | "r
   faults: string[];
   /** Path names (default: every one). */
   paths?: string[];
+  /** Each fault heals after the path's failed attempts, and the cell also judges recovery. */
+  heal?: { withinMs?: number };
   /** Each run whole, for a report's charts. */
   onRun?: (cell: { path: string; target: string; fault: string }, run: RunResult) => void;
 }
@@ -303,28 +377,78 @@ const literally = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
  * A path under a fault. Under another call's failure (open, write, accept, pipe…) an attempt is a
  * line of the server's log with the fault's errno text ("Permission denied"), each one failed call
  * the server noticed; a fork path driven under it still makes the server do what calls it.
+ *
+ * With `heal`, the fault is an episode healed after the path's attempts (see HEAL_ATTEMPTS), and the
+ * checker is `any` of the leaks checker on the fault's window and a recovery checker after it:
+ * fds.total and 7.x's AOF directory back to their baselines, fresh clients served, a write accepted
+ * and the path's own fork working again (its success line), within `heal.withinMs`.
  */
-export function sweepScenario(path: SweepPath, faultName: string): Scenario {
+export function sweepScenario(path: SweepPath, faultName: string, heal?: SweepHeal): Scenario {
   const spec = faultSpecFromName(faultName);
   const fault = faultFrom(spec);
   const errno = fault.expectedErrno;
   const attempt =
     failsFork(fault.name) || errno === undefined ? {} : { attempt: { pattern: literally(errno) } };
+  const { checker = { checker: "leaks" as const }, budgets = BUDGETS, ...rest } = path.scenario;
+  const name = `sweep-${path.name}-${fault.name.toLowerCase().replace(/[^a-z0-9-]+/g, "-")}`;
+  const healed = heal ? healedParts(path, checker, budgets, fault, spec, heal) : undefined;
   return parseScenario(
     {
       limits: LIMITS,
       probes: PROBES,
-      checker: { checker: "leaks" },
-      budgets: { attempts: 30, timeLimitSeconds: 20 },
-      ...path.scenario,
+      ...rest,
       ...attempt,
-      name: `sweep-${path.name}-${fault.name.toLowerCase().replace(/[^a-z0-9-]+/g, "-")}`,
-      fault: spec,
+      ...(healed ?? { checker, budgets, fault: spec }),
+      name: heal ? `${name}-healed` : name,
       targets: ["3.2.8"],
     },
     { kind: "object", ref: `sweep path ${path.name}` },
   );
 }
+
+/** The fault as an episode and the checker as leaks-until-heal, or recovery (see sweepScenario). */
+function healedParts(
+  path: SweepPath,
+  leaks: LeaksSpecInput,
+  budgets: { attempts: number; timeLimitSeconds: number },
+  fault: Fault,
+  spec: FaultSpec,
+  heal: SweepHeal,
+): Pick<ScenarioDataInput, "fault" | "faults" | "checker" | "budgets"> {
+  if (!fault.heal) throw new UserError(cannotHeal(fault.name));
+  const attempts = Math.min(budgets.attempts, heal.attempts);
+  return {
+    fault: "none",
+    faults: [{ fault: spec, node: "main", start: "start", heal: { attempts, afterMs: HEAL_SETTLE_MS } }],
+    checker: {
+      checker: "any",
+      of: [
+        { ...leaks, until: "heal", minAttempts: Math.min(leaks.minAttempts ?? 10, attempts) },
+        {
+          checker: "recovery",
+          ms: heal.withinMs,
+          requires: [
+            { require: "baseline", series: "fds.total", tolerance: BASELINE_TOLERANCE },
+            // 7.x's AOF directory (one incr file per failed rewrite): a successful rewrite should
+            // take it back. Releases without one (3.2) never read it, and it holds there.
+            { require: "baseline", series: "aofdir.files", tolerance: 1, ifRead: true },
+            { require: "clients", node: "main" },
+            { require: "writes", node: "main" },
+            path.succeeds,
+          ],
+        },
+      ],
+    },
+    // The path's own limit covers its attempts; the settle and the window come after them.
+    budgets: {
+      attempts,
+      timeLimitSeconds: budgets.timeLimitSeconds + Math.ceil((HEAL_SETTLE_MS + heal.withinMs) / 1000) + 5,
+    },
+  };
+}
+
+const cannotHeal = (name: string) =>
+  `--heal: ${name} cannot be lifted while the server runs (a seccomp profile is fixed when the container starts); use libfiu:CALL:ERRNO or pids-limit`;
 
 export function pathApplies(path: SweepPath, target: string): boolean {
   const spec = parseTarget(target);
@@ -332,8 +456,18 @@ export function pathApplies(path: SweepPath, target: string): boolean {
   return compareVersions(spec.version, path.since) >= 0;
 }
 
-export function sweepCommand(path: string, target: string, fault: string): string {
-  return `npx redis-repro sweep ${target} --path ${path} --fault ${fault}`;
+export function sweepCommand(path: string, target: string, fault: string, heal?: SweepHeal | null): string {
+  const healing = heal
+    ? ` --heal${heal.withinMs === DEFAULT_RECOVERY_MS ? "" : ` --recover-within ${heal.withinMs / 1000}`}`
+    : "";
+  return `npx redis-repro sweep ${target} --path ${path} --fault ${fault}${healing}`;
+}
+
+/** A part of the run's decision by checker name: the decision itself, or one of its composition's parts. */
+function partOf(decision: Decision | undefined, checker: string): Decision | undefined {
+  if (!decision) return undefined;
+  if (decision.checker === checker) return decision;
+  return decision.parts?.find((p) => p.checker === checker);
 }
 
 /**
@@ -341,9 +475,35 @@ export function sweepCommand(path: string, target: string, fault: string): strin
  * attempts it decided on. Undefined for a run that failed or a decision of another checker.
  */
 export function leaksEvidence(result: TargetResult | undefined): LeaksEvidence | undefined {
-  if (result?.decision.checker !== "leaks") return undefined;
-  const parsed = LeaksEvidence.safeParse(result.decision.evidence);
+  const parsed = LeaksEvidence.safeParse(partOf(result?.decision, "leaks")?.evidence);
   return parsed.success ? parsed.data : undefined;
+}
+
+/** The recovery part of a healed cell's decision, in short (undefined: no such part). */
+export function sweepRecovery(result: TargetResult | undefined): SweepRecovery | undefined {
+  const part = partOf(result?.decision, "recovery");
+  const parsed = RecoveryEvidence.safeParse(part?.evidence);
+  if (!part || !parsed.success) return undefined;
+  const e = parsed.data;
+  const inTime = (r: (typeof e.requirements)[number]) => r.tookMs !== null && r.tookMs <= e.ms;
+  const short = (what: string) => what.replace(/ on main$/, "").replace(/ back to its baseline$/, "");
+  const text =
+    part.outcome === "no-bug"
+      ? `recovered +${(Math.max(0, ...e.requirements.map((r) => r.tookMs ?? 0)) / 1000).toFixed(1)} s`
+      : part.outcome === "bug"
+        ? `not recovered: ${e.requirements
+            .filter((r) => !inTime(r))
+            .map((r) => short(r.what))
+            .join(", ")}`
+        : e.healedAt === null
+          ? "recovery not judged: no heal"
+          : `recovery ${part.label}`;
+  return {
+    outcome: part.outcome,
+    label: part.label,
+    text,
+    requirements: e.requirements.map((r) => ({ what: r.what, tookMs: r.tookMs, held: inTime(r) })),
+  };
 }
 
 /** A cell's few words, from the leaks checker's decision: what leaks per attempt, or why it could not tell. */
@@ -369,18 +529,23 @@ export function toSweepCell(
   fault: string,
   cell: MatrixCell,
   result: TargetResult | undefined,
+  heal: SweepHeal | null = null,
 ): SweepCell {
   const evidence = leaksEvidence(result);
+  const leaks = partOf(result?.decision, "leaks");
+  const recovery = sweepRecovery(result) ?? null;
   const growth = evidence?.growth ?? [];
   const history = result?.history;
   const first = history?.attempts[0];
   const probes = history && first ? connectResults(history).filter((p) => p.t >= first.t) : undefined;
   // The attempts the decision rests on; the log goes on while the container is torn down.
   const attempts = evidence?.attempts ?? history?.attempts.length ?? null;
+  // The leaks part's own decision where the cell's is a composition (--heal); the run's, else.
   const decision =
     cell.outcome === null || cell.label === null
       ? null
-      : { outcome: cell.outcome, label: cell.label, summary: cell.summary };
+      : (leaks ?? { outcome: cell.outcome, label: cell.label, summary: cell.summary });
+  const leakWords = sweepText(decision, growth, attempts, result?.ended?.cause === "crashed");
   return {
     path,
     target: cell.target,
@@ -388,7 +553,7 @@ export function toSweepCell(
     version: cell.version,
     outcome: cell.outcome,
     label: cell.label,
-    text: sweepText(decision, growth, attempts, result?.ended?.cause === "crashed"),
+    text: recovery ? `${leakWords}; ${recovery.text}` : leakWords,
     summary: cell.summary,
     reason: cell.reason,
     attempts,
@@ -396,9 +561,10 @@ export function toSweepCell(
     growth,
     logLines: history ? history.attempts.slice(0, 3).flatMap((a) => (a.line ? [a.line] : [])) : [],
     errno: history ? (eventsOf(history, "fork-failed").find((e) => e.errno)?.errno ?? null) : null,
+    recovery,
     seconds: cell.seconds,
     runId: cell.runId,
-    command: sweepCommand(path, cell.target, fault),
+    command: sweepCommand(path, cell.target, fault, heal),
     earlier: cell.earlier.map((e) => ({ outcome: e.outcome, label: e.label, reason: e.reason })),
   };
 }
@@ -417,21 +583,31 @@ export function selectPaths(names: string[] | undefined): SweepPath[] {
 export async function runSweep(targets: string[], options: SweepOptions): Promise<SweepResult> {
   const started = Date.now();
   const paths = selectPaths(options.paths);
-  const faults = options.faults.length ? options.faults : DEFAULT_FAULTS;
+  const heal: SweepHeal | null = options.heal
+    ? { attempts: HEAL_ATTEMPTS, withinMs: options.heal.withinMs ?? DEFAULT_RECOVERY_MS }
+    : null;
+  const faults = options.faults.length ? options.faults : heal ? HEAL_FAULTS : DEFAULT_FAULTS;
   for (const f of faults) {
     const fault = faultFrom(faultSpecFromName(f));
     if (fault.expectedErrno === undefined)
       throw new UserError(
         `no fault "${f}" to sweep under: a sweep needs one that makes a call fail: ${FAULT_NAME_HELP}`,
       );
+    if (heal && !fault.heal) throw new UserError(cannotHeal(f));
   }
   const jobs: (ScenarioJob & { path: SweepPath; faultName: string })[] = paths.flatMap((path) =>
-    faults.map((faultName) => ({ scenario: sweepScenario(path, faultName), path, faultName })),
+    faults.map((faultName) => ({
+      scenario: sweepScenario(path, faultName, heal ?? undefined),
+      path,
+      faultName,
+    })),
   );
   const byScenario = new Map(jobs.map((j) => [j.scenario.name, j]));
   const runs = new Map<string, TargetResult>();
   const key = (scenario: string, target: string) => `${scenario}\u0000${target}`;
-  progress(`[sweep] ${paths.length} path(s) × ${faults.length} fault(s) × ${targets.length} target(s)`);
+  progress(
+    `[sweep] ${paths.length} path(s) × ${faults.length} fault(s) × ${targets.length} target(s)${heal ? `; each fault healed after ${heal.attempts} failed attempts (fewer where a path's budget is), recovery judged within ${heal.withinMs / 1000} s` : ""}`,
+  );
   const { cells: _omit, onRun: _omitRun, ...matrixOptions } = options as MatrixOptions;
   const matrix = await runMatrix(jobs, targets, {
     ...matrixOptions,
@@ -454,7 +630,7 @@ export async function runSweep(targets: string[], options: SweepOptions): Promis
   const cells = matrix.cells.map((cell) => {
     const job = byScenario.get(cell.scenario);
     if (!job) throw new Error(`sweep cell for an unknown scenario ${cell.scenario}`);
-    return toSweepCell(job.path.name, job.faultName, cell, runs.get(key(cell.scenario, cell.target)));
+    return toSweepCell(job.path.name, job.faultName, cell, runs.get(key(cell.scenario, cell.target)), heal);
   });
   return {
     harness: { name: "redis-repro", version: harnessVersion },
@@ -467,6 +643,7 @@ export async function runSweep(targets: string[], options: SweepOptions): Promis
     builds: matrix.builds,
     runWallMs: matrix.runWallMs,
     wallMs: Date.now() - started,
+    heal,
     clean: cells.every((c) => c.outcome === "no-bug"),
     cells,
     ...(matrix.shard ? { shard: matrix.shard } : {}),

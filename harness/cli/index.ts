@@ -161,6 +161,15 @@ export const commands: CommandSpec[] = [
         type: "boolean",
         help: "print the fork paths (how each is driven, and those found but not driven) and exit",
       },
+      heal: {
+        type: "boolean",
+        help: "each fault heals after the path's failed attempts (15, or its smaller budget), and each cell also says whether the server recovered: fds and 7.x's AOF directory back to their baseline, fresh clients and a write served, the path's fork working again (default faults libfiu:fork:ENOMEM and pids-limit; a seccomp fault cannot heal)",
+      },
+      "recover-within": {
+        type: "string",
+        arg: "SECONDS",
+        help: "with --heal: how long after the heal recovery may take, 1..120 (default 10)",
+      },
       concurrency,
       shard,
       retries: {

@@ -2,7 +2,14 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { defaultConcurrency, MAX_CONCURRENCY } from "../campaigns/matrix.js";
 import { parseShard } from "../campaigns/shard.js";
-import { DEFAULT_FAULTS, runSweep, SWEEP_PATHS, UNDRIVEN_PATHS } from "../campaigns/sweep.js";
+import {
+  DEFAULT_FAULTS,
+  DEFAULT_RECOVERY_MS,
+  HEAL_FAULTS,
+  runSweep,
+  SWEEP_PATHS,
+  UNDRIVEN_PATHS,
+} from "../campaigns/sweep.js";
 import { catalogueVersions, selectReleases } from "../catalogue/catalogue.js";
 import { UserError } from "../core/errors.js";
 import { progress } from "../core/progress.js";
@@ -30,6 +37,13 @@ export async function run({ values, args }: Input): Promise<number> {
         `--path ${p}: no such fork path; use one of ${SWEEP_PATHS.map((x) => x.name).join(", ")}`,
       );
   }
+  const within = values["recover-within"];
+  if (within !== undefined && values.heal !== true)
+    throw new UserError("--recover-within judges recovery after a heal: add --heal");
+  const heal =
+    values.heal === true
+      ? { withinMs: parseCount(within, "--recover-within", 1, 120, DEFAULT_RECOVERY_MS / 1000) * 1000 }
+      : undefined;
   const asked = args.length ? args.join(",") : "3.2.8";
   // Ranges go through the catalogue's selection; anything else (releases, patched builds, git:,
   // image:REF) is taken as written.
@@ -42,7 +56,8 @@ export async function run({ values, args }: Input): Promise<number> {
   if (report) await prepareSweepReport(report);
   const runs = new Map<string, RunResult>();
   const result = await runSweep(targets, {
-    faults: faults.length ? faults : DEFAULT_FAULTS,
+    faults: faults.length ? faults : heal ? HEAL_FAULTS : DEFAULT_FAULTS,
+    ...(heal ? { heal } : {}),
     ...(paths.length ? { paths } : {}),
     bases: baseMode(values),
     rebuild: values.rebuild === true,

@@ -77,6 +77,18 @@ export function valueAt(points: readonly Point[], t: number): Point | undefined 
   return found;
 }
 
+/** The history as it stood at t: readings, events and attempts up to it (logs, which carry no times, whole). */
+export function historyUntil(history: History, t: number): History {
+  return {
+    series: Object.fromEntries(
+      Object.entries(history.series).map(([name, points]) => [name, points.filter((p) => p.t <= t)]),
+    ),
+    events: history.events.filter((e) => e.t <= t),
+    attempts: attemptsUntil(history.attempts, t),
+    logs: history.logs,
+  };
+}
+
 export function attemptsUntil(attempts: Attempt[], until = Number.POSITIVE_INFINITY): Attempt[] {
   return attempts.filter((a) => a.t <= until);
 }

@@ -1,6 +1,6 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { SweepCell, SweepResult } from "../campaigns/sweep.js";
+import { BASELINE_TOLERANCE, HEAL_SETTLE_MS, type SweepCell, type SweepResult } from "../campaigns/sweep.js";
 import { errorText, UserError } from "../core/errors.js";
 import type { RunResult } from "../run/result.js";
 import { renderChart } from "./chart.js";
@@ -22,6 +22,11 @@ const gave = (c: Pick<SweepCell, "outcome" | "label">) =>
 export function renderSweep(result: SweepResult): string {
   const out = [
     `sweep · ${result.paths.length} path(s) × ${result.targets.length} target(s) × ${result.faults.length} fault(s) · ${result.concurrency} at once · runs ${secs(result.runWallMs)}, total ${secs(result.wallMs)} · redis-repro ${result.harness.version}`,
+    ...(result.heal
+      ? [
+          `each fault healed ${HEAL_SETTLE_MS / 1000} s after ${result.heal.attempts} failed attempts (a path's smaller budget where it has one); recovered: fds.total back within ${BASELINE_TOLERANCE} of its baseline and the AOF directory (7.x) within 1, fresh clients and a write served, the path's fork working, all within ${secs(result.heal.withinMs)} of the heal`,
+        ]
+      : []),
   ];
   for (const fault of result.faults) {
     out.push("", `fault ${fault}:`);
@@ -34,7 +39,10 @@ export function renderSweep(result: SweepResult): string {
     ]);
     out.push(...alignColumns([["path", ...result.targets], ...rows]));
   }
-  out.push("", "[N]: attempts seen. Leaks and undecided cells:");
+  out.push(
+    "",
+    `[N]: attempts seen. ${result.heal ? "Leaks, cells that did not recover" : "Leaks"} and undecided cells:`,
+  );
   for (const c of result.cells.filter((x) => x.outcome !== "no-bug")) {
     out.push(`${c.target} × ${c.path} × ${c.fault}: ${gave(c)}: ${c.reason}`);
     if (c.logLines[0]) out.push(`    log: ${c.logLines[0]}`);
@@ -67,7 +75,14 @@ export function sweepJunit(result: SweepResult): string {
           };
           if (c.outcome === null) return { ...base, result: "error", type: "run", message: c.reason };
           if (c.outcome === "bug")
-            return { ...base, result: "failure", type: "leak", message: c.text, detail: c.reason };
+            return {
+              ...base,
+              result: "failure",
+              type:
+                c.recovery?.outcome === "bug" && c.growth.every((g) => !g.leaking) ? "not-recovered" : "leak",
+              message: c.text,
+              detail: c.reason,
+            };
           if (c.outcome === "unknown") return { ...base, result: "skipped", message: c.reason };
           return { ...base, result: "passed" };
         }),

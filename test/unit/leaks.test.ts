@@ -99,6 +99,32 @@ describe("decideLeaks on synthetic histories", () => {
     expect(d?.reason).toMatch(/full fd table/);
   });
 
+  it("until the heal: judges the fault's window, decides at the heal, and fds given back after it do not hide the leak", () => {
+    // 2 pipe fds per attempt for 20 attempts (t ≤ 2 000), the fault healed at 2 200, then given back.
+    const h = synthetic({
+      attempts: 20,
+      untilMs: 4_000,
+      fds: (k, t) => ({ pipe: t > 2_500 ? 2 : 2 + 2 * k }),
+    });
+    h.events.push({ t: 2_200, node: "main", kind: "fault-heal", name: "libfiu", line: "healed", value: 0 });
+    // The whole run: the fds came back, so over the run the pipes read as no steady leak.
+    const whole = decide(h, { ended: timeLimit });
+    expect(whole?.evidence.growth.find((g) => g.series === "fds.pipe")?.leaking).toBe(false);
+    // The window: a leak, decided at the heal without waiting for the run's end.
+    const window = decide(h, {}, { until: "heal" });
+    expect(window?.label).toBe("growing");
+    expect(window?.reason).toMatch(/the fault healed at 2\.2 s/);
+    expect(window?.evidence.attempts).toBe(20);
+    expect(leakText(window?.evidence.growth ?? [])).toBe("2 fd/attempt (pipe)");
+    // No heal yet: the window is still open, and an fd leak waits as before.
+    const open = synthetic({ attempts: 20, untilMs: 2_100, fds: (k) => ({ pipe: 2 + 2 * k }) });
+    expect(decide(open, {}, { until: "heal" })).toBeUndefined();
+    // A server that died after the heal died outside the window: the window's decision stands.
+    const died = { reason: "container-exited", detail: "exited 139", cause: "crashed" } as const;
+    expect(decide(h, { ended: died }, { until: "heal" })?.label).toBe("growing");
+    expect(decide(h, { ended: died })?.label).toBe("inconclusive");
+  });
+
   it("one file per attempt in the AOF directory: growing at the budget, '1 file/attempt (aofdir)'", () => {
     const h = synthetic({ attempts: 30, untilMs: 3_200, series: { "aofdir.files": (k) => 2 + k } });
     const d = decide(h);

@@ -421,6 +421,37 @@ describe("recovery: each requirement's evidence", () => {
     );
     expect(given?.label).toBe("recovered");
   });
+
+  it("baseline ifRead: a series the run never read holds (3.2 has no appendonlydir); one read is judged as any", () => {
+    const spec: RecoverySpecInput = {
+      checker: "recovery",
+      ms: 2_000,
+      requires: [{ require: "baseline", series: "aofdir.files", tolerance: 1, ifRead: true }],
+    };
+    const never: History = { series: {}, events: [start(0), heal(3_000, 0)], attempts: [], logs: {} };
+    expect(decide(spec, never)).toMatchObject({ outcome: "no-bug", label: "recovered" });
+    expect(decide(spec, never)?.facts[1]?.value).toBe("held after 0.0 s: never read (ifRead)");
+    // Without ifRead the same history is unknown: no baseline.
+    const strict = { ...spec, requires: [{ require: "baseline" as const, series: "aofdir.files" }] };
+    expect(decide(strict, never)).toMatchObject({ outcome: "unknown" });
+    // Read: 7.0's incr files piled up during the fault and stayed, so not recovered.
+    const stayed: History = {
+      ...never,
+      attempts: [{ t: 500, line: null }],
+      series: {
+        "aofdir.files": [
+          { t: 300, v: 3 },
+          { t: 2_000, v: 20 },
+          { t: 3_500, v: 20 },
+          { t: 5_500, v: 20 },
+        ],
+      },
+    };
+    expect(decide(spec, stayed)).toMatchObject({ outcome: "bug", label: "not-recovered" });
+    // Not healed yet: never read is not held either (nothing is judged before the heal).
+    const open: History = { ...never, events: [start(0)] };
+    expect(decide(spec, open)).toBeUndefined();
+  });
 });
 
 describe("recovery: the probes it asks for", () => {

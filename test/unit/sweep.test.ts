@@ -2,6 +2,9 @@ import { describe, expect, it } from "vitest";
 import type { MatrixCell } from "../../harness/campaigns/matrix.js";
 import {
   DEFAULT_FAULTS,
+  HEAL_ATTEMPTS,
+  HEAL_FAULTS,
+  HEAL_SETTLE_MS,
   pathApplies,
   runSweep,
   SWEEP_PATHS,
@@ -109,6 +112,61 @@ describe("the sweep's paths", () => {
     expect(await refused("network-cut")).toMatch(/^no fault "network-cut" to sweep under/);
     expect(await refused("libfiu:pipe2:EMFILE")).toMatch(/libfiu 1\.1 has no failure point for "pipe2"/);
     expect(await refused("seccomp:pipe3:EMFILE")).toMatch(/"pipe3" is not an x86_64 system call/);
+  });
+
+  it("--heal: the fault is an episode healed after the path's attempts, judged by leaks on its window and recovery after it", () => {
+    const heal = { attempts: HEAL_ATTEMPTS, withinMs: 7_000 };
+    for (const path of SWEEP_PATHS) {
+      for (const fault of HEAL_FAULTS) {
+        const scenario = sweepScenario(path, fault, heal);
+        const budget = path.scenario.budgets ?? { attempts: 30, timeLimitSeconds: 20 };
+        const attempts = Math.min(budget.attempts, HEAL_ATTEMPTS);
+        expect(scenario.name).toMatch(/-healed$/);
+        const failing = scenario.episodes.filter((e) => e.fault.name !== "none");
+        expect(failing.map((e) => [e.fault.name, e.node, e.start, e.heal])).toEqual([
+          [fault, "main", "start", { attempts, afterMs: HEAL_SETTLE_MS }],
+        ]);
+        expect(scenario.budgets.attempts).toBe(attempts);
+        // The window and the settle come on top of the path's own limit: the recovery checker is
+        // refused at load when its window cannot end before the time limit.
+        expect(scenario.budgets.timeLimitSeconds).toBeGreaterThanOrEqual(
+          budget.timeLimitSeconds + (HEAL_SETTLE_MS + heal.withinMs) / 1000,
+        );
+        const data = scenario.data.checker as {
+          checker: string;
+          of: { checker: string; until?: string; ms?: number; requires?: { require: string }[] }[];
+        };
+        expect(data.checker).toBe("any");
+        expect(data.of.map((c) => c.checker)).toEqual(["leaks", "recovery"]);
+        expect(data.of[0]?.until).toBe("heal");
+        expect(data.of[1]?.ms).toBe(7_000);
+        expect(data.of[1]?.requires?.map((r) => r.require)).toEqual([
+          "baseline",
+          "baseline",
+          "clients",
+          "writes",
+          path.succeeds.require,
+        ]);
+      }
+    }
+  });
+
+  it("--heal refuses a fault that cannot be lifted while the server runs, in one line naming what can", async () => {
+    const path = selectPaths(["rdb-bgsave"])[0];
+    if (!path) throw new Error("no path");
+    expect(() => sweepScenario(path, "seccomp-enomem", { attempts: 15, withinMs: 10_000 })).toThrow(
+      /^--heal: seccomp-enomem cannot be lifted while the server runs .*use libfiu:CALL:ERRNO or pids-limit$/,
+    );
+    await expect(
+      runSweep(["3.2.8"], {
+        faults: ["seccomp:pipe2,pipe:EMFILE"],
+        paths: ["rdb-bgsave"],
+        heal: {},
+        bases: "auto",
+        concurrency: 1,
+        retries: 0,
+      }),
+    ).rejects.toThrow(/^--heal: seccomp:pipe2,pipe:EMFILE cannot be lifted/);
   });
 
   it("replication paths put the fault on the master only, and start the replica as a plain server", () => {
@@ -251,6 +309,7 @@ describe("sweep cells and output", () => {
       builds: [],
       runWallMs: 10_000,
       wallMs: 11_000,
+      heal: null,
       clean: false,
       cells: [leak, undecided, clean],
     };

@@ -1,6 +1,15 @@
 import { z } from "zod";
 import type { CheckContext, Checker } from "../../core/checker.js";
-import { type Attempt, attemptsUntil, type History, type Point, seriesOf } from "../../core/history.js";
+import {
+  type Attempt,
+  attemptsUntil,
+  eventsOf,
+  FAULT_HEAL,
+  type History,
+  historyUntil,
+  type Point,
+  seriesOf,
+} from "../../core/history.js";
 import type { Decision, Fact } from "../../core/outcome.js";
 import { connectResults } from "../probes/connect.js";
 import { fdSamples } from "../probes/fds.js";
@@ -12,6 +21,7 @@ import {
   resourceDecision,
   round,
   type SpecArg,
+  seconds,
 } from "./common.js";
 import {
   ClientsWhenFull,
@@ -78,6 +88,12 @@ export const LeaksSpec = z
     minAttempts: z.number().int().positive().default(10),
     /** Samples of a series taken after the first attempt before it is judged (the slope needs points). */
     minSamples: z.number().int().min(2).default(5),
+    /**
+     * "heal": judge the fault's window only, what was read up to the first heal; the heal ends it as
+     * the run's end would. What the server does after the heal is the recovery checker's question
+     * (a sweep with --heal composes the two), and leaked fds given back then must not hide the leak.
+     */
+    until: z.literal("heal").optional(),
   })
   .strict();
 export type LeaksSpec = z.infer<typeof LeaksSpec>;
@@ -189,11 +205,13 @@ export function leakText(growth: SeriesGrowth[]): string {
 
 /** Pure: the leaks decision on a history, or undefined while it cannot tell yet. */
 export function decideLeaks(
-  history: History,
+  whole: History,
   context: CheckContext,
   specInput: SpecArg<LeaksSpecInput> = {},
 ): Decision<LeaksEvidence> | undefined {
   const spec = LeaksSpec.parse({ ...specInput, checker: "leaks" });
+  const healedAt = spec.until === "heal" ? eventsOf(whole, FAULT_HEAL)[0]?.t : undefined;
+  const history = healedAt === undefined ? whole : historyUntil(whole, healedAt);
   const series = spec.series ?? DEFAULT_LEAK_SERIES;
   const attempts = history.attempts;
   const timed = onServerClock(attempts);
@@ -238,7 +256,8 @@ export function decideLeaks(
         : {}),
     });
   };
-  const died = containerDied(context);
+  // A server that died after the heal died outside the window judged here (recovery says so).
+  const died = healedAt === undefined ? containerDied(context) : undefined;
   if (died) return decided("inconclusive", diedText(died));
 
   const what = evidence.leaks;
@@ -299,7 +318,9 @@ export function decideLeaks(
     );
   }
 
-  const ended = context.ended;
+  const ended =
+    context.ended ??
+    (healedAt === undefined ? undefined : { detail: `the fault healed at ${seconds(healedAt)}` });
   if (!ended) return undefined;
   if (leaking.length)
     return decided(refused ? "exhaustion" : "growing", `${what} over ${n} attempts (${ended.detail})`);

@@ -59,6 +59,11 @@ export const Requirement = z.discriminatedUnion("require", [
       tolerance: z.number().min(0).default(2),
       /** The value to come back to, where the run cannot know it (default: read before the fault). */
       baseline: z.number().optional(),
+      /**
+       * Judge it only where the run read the series at all: a series never read holds (a directory
+       * one release has and another has not, 7.x's appendonlydir on 3.2). Default: never read is unknown.
+       */
+      ifRead: z.boolean().default(false),
     })
     .strict(),
   z.object({ require: z.literal("clients"), node: NodeName }).strict(),
@@ -242,6 +247,17 @@ export function decideRecovery(
   const deadline = healed === undefined ? undefined : healed + spec.ms;
 
   const results: RequirementResult[] = spec.requires.map((r) => {
+    if (r.require === "baseline" && r.ifRead && seriesOf(history, r.series).length === 0)
+      return {
+        what: requirementText(r),
+        require: r.require,
+        series: r.series,
+        limit: null,
+        held: healed === undefined ? null : { t: healed, seen: "never read (ifRead)" },
+        tookMs: healed === undefined ? null : 0,
+        last: null,
+        unknown: null,
+      };
     const base = r.require === "baseline" ? baselineOf(history, r, firstStart) : undefined;
     const limit = base && "value" in base ? base.value + (r.require === "baseline" ? r.tolerance : 0) : null;
     const happens = happeningOf(r, limit);
