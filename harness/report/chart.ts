@@ -1,4 +1,5 @@
 import { eventsOf, faultWindows, MARK, seriesOf } from "../core/history.js";
+import { maxOf } from "../core/numbers.js";
 import { decisionText } from "../core/outcome.js";
 import type { RunResult, TargetResult } from "../run/result.js";
 
@@ -125,7 +126,10 @@ export function chartGeometry(run: RunResult): ChartGeometry | undefined {
     const on = (t: number) => ({ t, v: lineAt(points, t) });
     // The log runs on while the container is torn down: attempts after the last reading were not
     // watched, and drawn at the line's last value they would claim a flat tail nobody measured.
-    const watchedUntil = Math.max(0, ...points.map((p) => p.t));
+    const watchedUntil = maxOf(
+      points.map((p) => p.t),
+      0,
+    );
     return {
       target: r.target,
       colour: SERIES_COLOURS[i % SERIES_COLOURS.length] ?? "#000000",
@@ -148,12 +152,12 @@ export function chartGeometry(run: RunResult): ChartGeometry | undefined {
     ...[...s.points, ...s.rings, ...s.crosses, ...s.ticks].map((p) => p.t),
     ...s.faults.flatMap((f) => [f.start, f.heal ?? 0]),
   ]);
-  const maxT = Math.max(1_000, ...times);
+  const maxT = maxOf(times, 1_000);
   const xStep = niceStep(maxT, 8);
   const xMaxMs = Math.ceil(maxT / xStep) * xStep;
   const values = [...ceilings, ...series.flatMap((s) => s.points.map((p) => p.v))];
   // A status read as 0/1 (master_link_status, a fresh client's ok) on its own scale; counts from 10.
-  const maxV = values.length > 0 && values.every((v) => v <= 1) ? 1 : Math.max(10, ...values);
+  const maxV = values.length > 0 && values.every((v) => v <= 1) ? 1 : maxOf(values, 10);
   const yStep = niceStep(maxV * 1.1, 6);
   const yMax = Math.ceil((maxV * 1.1) / yStep) * yStep;
 

@@ -175,6 +175,17 @@ describe("the chart of the recorded seed run (the fd-leak decision's plot), rast
     expect(near(lr.rgb(lg.x(30_000), lg.y(8)), series.colour, 40)).toBe(true);
   });
 
+  it("a flood of attempts (a failed accept logged 100 000 times, seen in a sweep) draws, not overflows the stack", () => {
+    const flood: RunResult = structuredClone(run);
+    const target = flood.results[0];
+    if (!target) throw new Error("no result");
+    // Within the watched part of the line (each a ring to place), as the flood was.
+    target.history.attempts = Array.from({ length: 500_000 }, (_, i) => ({ t: 800 + i / 500, line: null }));
+    const geometry = chartGeometry(flood);
+    expect(geometry?.series[0]?.ringMarks).toBe("first");
+    expect(renderChart(flood)).toContain("<svg");
+  });
+
   it("is deterministic: the same result gives the same bytes", () => {
     expect(renderChart(decidedRun("seed-3.2.8-vs-fix.json", seed.checker))).toBe(svg);
   });
