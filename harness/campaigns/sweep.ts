@@ -419,7 +419,19 @@ function healedParts(
   const attempts = Math.min(budgets.attempts, heal.attempts);
   return {
     fault: "none",
-    faults: [{ fault: spec, node: "main", start: "start", heal: { attempts, afterMs: HEAL_SETTLE_MS } }],
+    faults: [
+      {
+        fault: spec,
+        node: "main",
+        // A fork fault from the start, as the whole-run sweep has it. A failing write or accept
+        // from the start would refuse the workload's own connections before it loaded (measured:
+        // "a workload step failed: Connection is closed."), so any other call fails once it has.
+        start: failsFork(fault.name) ? "start" : { afterMs: 0 },
+        // At the latest when the path's own time limit would have ended it: a call whose failures
+        // the server does not log (a reply's write) makes no attempts, and recovery is judged anyway.
+        heal: { attempts, afterMs: HEAL_SETTLE_MS, latestMs: budgets.timeLimitSeconds * 1000 },
+      },
+    ],
     checker: {
       checker: "any",
       of: [
