@@ -41,16 +41,12 @@ export type EpisodeStart =
   | { mark: string; afterMs?: number }
   | { fault: "start" | "heal"; name?: string; node?: string; afterMs?: number };
 
-/**
- * When it heals: never, a time after its own start, or a moment of the history (a mark, the Nth
- * attempt). `latestMs`: at the latest this long after its own start, whether the moment came or not
- * (a call whose failures the server does not log makes no attempts to count).
- */
+/** When it heals: never, a time after its own start, or a moment of the history (a mark, the Nth attempt). */
 export type EpisodeHeal =
   | "never"
   | { afterMs: number }
-  | { mark: string; afterMs?: number; latestMs?: number }
-  | { attempts: number; afterMs?: number; latestMs?: number };
+  | { mark: string; afterMs?: number }
+  | { attempts: number; afterMs?: number };
 
 /** A fault on a node for a window of the run, optionally repeated (Jepsen's nemesis, as a schedule). */
 export interface Episode {

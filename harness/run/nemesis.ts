@@ -35,15 +35,12 @@ function startTime(history: History, start: EpisodeStart): number | undefined {
 /** The time a window heals (undefined: not yet known, or never). */
 function healTime(history: History, heal: EpisodeHeal, started: number): number | undefined {
   if (heal === "never") return undefined;
-  if (!("attempts" in heal) && !("mark" in heal)) return started + heal.afterMs;
   // Counted from the window's own start, as a mark is: each window of a repeated episode heals on its own.
-  const moment =
-    "attempts" in heal
-      ? after(history.attempts.filter((a) => a.t >= started)[heal.attempts - 1]?.t, heal.afterMs)
-      : after(eventsOf(history, MARK, { name: heal.mark }).find((e) => e.t >= started)?.t, heal.afterMs);
-  const latest = heal.latestMs === undefined ? undefined : started + heal.latestMs;
-  if (moment === undefined || latest === undefined) return moment ?? latest;
-  return Math.min(moment, latest);
+  if ("attempts" in heal)
+    return after(history.attempts.filter((a) => a.t >= started)[heal.attempts - 1]?.t, heal.afterMs);
+  if ("mark" in heal)
+    return after(eventsOf(history, MARK, { name: heal.mark }).find((e) => e.t >= started)?.t, heal.afterMs);
+  return started + heal.afterMs;
 }
 
 /**

@@ -65,22 +65,12 @@ export const EpisodeStart = z.union([
     .strict(),
 ]);
 
-/**
- * When it heals: "never", {afterMs} after its own start, or at a mark or the Nth attempt; with
- * `latestMs`, at the latest that long after its own start even if the mark or attempts never come.
- */
-const LatestMs = z.number().int().positive();
+/** When it heals: "never", {afterMs} after its own start, or at a mark or the Nth attempt. */
 export const EpisodeHeal = z.union([
   z.literal("never"),
   z.object({ afterMs: AfterMs }).strict(),
-  z.object({ mark: z.string().min(1), afterMs: AfterMs.optional(), latestMs: LatestMs.optional() }).strict(),
-  z
-    .object({
-      attempts: z.number().int().positive(),
-      afterMs: AfterMs.optional(),
-      latestMs: LatestMs.optional(),
-    })
-    .strict(),
+  z.object({ mark: z.string().min(1), afterMs: AfterMs.optional() }).strict(),
+  z.object({ attempts: z.number().int().positive(), afterMs: AfterMs.optional() }).strict(),
 ]);
 
 /** A fault for a window of the run on one node, optionally repeated; start and heal are history events. */

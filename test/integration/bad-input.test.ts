@@ -155,6 +155,21 @@ describe("bad input", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it("sweep --heal with a fault that cannot heal, and a recovery window without --heal", async () => {
+    await expectUserError(
+      ["sweep", "3.2.8", "--heal", "--fault", "seccomp-enomem", "--path", "rdb-bgsave"],
+      /^redis-repro: --heal: seccomp-enomem cannot be lifted while the server runs \(a seccomp profile is fixed when the container starts\); use libfiu:CALL:ERRNO or pids-limit$/,
+    );
+    await expectUserError(
+      ["sweep", "3.2.8", "--recover-within", "5"],
+      /^redis-repro: --recover-within judges recovery after a heal: add --heal$/,
+    );
+    await expectUserError(
+      ["sweep", "3.2.8", "--heal", "--recover-within", "0"],
+      /^redis-repro: --recover-within must be a whole number from 1 to 120, not "0"$/,
+    );
+  });
+
   it("unknown commands and options", async () => {
     await expectUserError(["frobnicate"], /unknown command "frobnicate"/);
     await expectUserError(["run", "--colour"], /Unknown option '--colour'/);

@@ -193,36 +193,6 @@ describe("Nemesis", () => {
     expect(second.calls).toEqual(["start replica"]);
   });
 
-  it("latestMs: heals at the Nth attempt, or that long after its start if the attempts do not come", async () => {
-    const quick = cutFault("quick");
-    const quiet = cutFault("quiet");
-    const { time, r, nemesis } = setup([
-      { fault: quick, node: "main", start: "start", heal: { attempts: 2, afterMs: 10, latestMs: 1_000 } },
-      { fault: quiet, node: "replica", start: "start", heal: { attempts: 50, latestMs: 400 } },
-    ]);
-    await nemesis.begin();
-    for (const t of [100, 200]) {
-      time.advance(100);
-      r.history.attempts.push({ t, line: null });
-      await nemesis.tick();
-    }
-    time.advance(10);
-    await nemesis.tick();
-    expect(quick.calls).toEqual(["start main", "heal main"]);
-    expect(quiet.calls).toEqual(["start replica"]);
-    time.advance(189);
-    await nemesis.tick();
-    expect(quiet.calls).toEqual(["start replica"]);
-    time.advance(1);
-    await nemesis.tick();
-    expect(faultEvents(r).map(([t, node, kind]) => [t, node, kind])).toEqual([
-      [0, "main", FAULT_START],
-      [0, "replica", FAULT_START],
-      [210, "main", FAULT_HEAL],
-      [400, "replica", FAULT_HEAL],
-    ]);
-  });
-
   it("a repeated episode's next window waits for the one before it to heal", async () => {
     const cut = cutFault();
     const { time, r, nemesis } = setup([

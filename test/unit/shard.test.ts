@@ -146,6 +146,38 @@ describe("merge: the shards' results as one", () => {
   });
 });
 
+describe("merging healed sweeps (--heal)", () => {
+  /** Recorded: `sweep 3.2.8 3.2.9 --heal --path aof-rewrite-bgrewriteaof --fault libfiu:fork:ENOMEM --shard I/2 --json`. */
+  const healedPart = (i: number) => ({
+    file: `healed-${i}.json`,
+    result: SweepResult.parse(
+      JSON.parse(readFileSync(fixture(`sweep-healed-bgrewriteaof-${i}of2.json`), "utf8")),
+    ),
+  });
+
+  it("keeps each cell's recovery and the heal: 3.2.8 leaks and does not recover, 3.2.9 recovers", () => {
+    const { result, problems } = mergeSweep([healedPart(2), healedPart(1)]);
+    expect(problems).toEqual([]);
+    expect(result.heal).toEqual({ attempts: 15, withinMs: 10_000 });
+    expect(result.cells.map((c) => [c.target, c.outcome, c.recovery?.outcome])).toEqual([
+      ["3.2.8", "bug", "bug"],
+      ["3.2.9", "no-bug", "no-bug"],
+    ]);
+    expect(result.cells[0]?.text).toMatch(/^6 fd\/attempt \(pipe\); (refused; )?not recovered: fds\.total/);
+    expect(result.cells[1]?.text).toMatch(/^clean; recovered \+\d+\.\d s$/);
+  });
+
+  it("refuses to join a healed sweep with one whose faults stayed on, in one line", () => {
+    const whole = <T extends { result: SweepResult }>(part: T) => {
+      const { shard: _shard, ...result } = part.result;
+      return { ...part, result };
+    };
+    expect(() => mergeSweep([whole(healedPart(1)), whole(sweepPart(2))])).toThrow(
+      /^healed-1\.json healed its faults \(--heal\), sweep-2\.json kept its faults on: merge sweeps run the same way$/,
+    );
+  });
+});
+
 describe("redis-repro merge (the built CLI)", () => {
   const cli = cliBin;
   it("merges files or a folder; exit 0 whole, 1 a shard missing, 2 a kind mixed or a file unreadable", async () => {
