@@ -422,7 +422,7 @@ describe("recovery: each requirement's evidence", () => {
     expect(given?.label).toBe("recovered");
   });
 
-  it("baseline ifRead: a series the run never read holds (3.2 has no appendonlydir); one read is judged as any", () => {
+  it("baseline ifRead: a series not read before the fault holds (3.2 has no appendonlydir, 7.x not before AOF is on); one read is judged as any", () => {
     const spec: RecoverySpecInput = {
       checker: "recovery",
       ms: 2_000,
@@ -430,7 +430,10 @@ describe("recovery: each requirement's evidence", () => {
     };
     const never: History = { series: {}, events: [start(0), heal(3_000, 0)], attempts: [], logs: {} };
     expect(decide(spec, never)).toMatchObject({ outcome: "no-bug", label: "recovered" });
-    expect(decide(spec, never)?.facts[1]?.value).toBe("held after 0.0 s: never read (ifRead)");
+    expect(decide(spec, never)?.facts[1]?.value).toBe("held after 0.0 s: not read before the fault (ifRead)");
+    // Read only after the fault (CONFIG SET appendonly yes made the directory): no baseline, holds.
+    const late: History = { ...never, series: { "aofdir.files": [{ t: 3_500, v: 3 }] } };
+    expect(decide(spec, late)).toMatchObject({ outcome: "no-bug" });
     // Without ifRead the same history is unknown: no baseline.
     const strict = { ...spec, requires: [{ require: "baseline" as const, series: "aofdir.files" }] };
     expect(decide(strict, never)).toMatchObject({ outcome: "unknown" });

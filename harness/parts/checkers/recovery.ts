@@ -60,8 +60,8 @@ export const Requirement = z.discriminatedUnion("require", [
       /** The value to come back to, where the run cannot know it (default: read before the fault). */
       baseline: z.number().optional(),
       /**
-       * Judge it only where the run read the series at all: a series never read holds (a directory
-       * one release has and another has not, 7.x's appendonlydir on 3.2). Default: never read is unknown.
+       * Judge it only where the run read the series before the fault: one with no baseline holds
+       * (7.x's appendonlydir on 3.2, or before AOF was turned on). Default: no baseline is unknown.
        */
       ifRead: z.boolean().default(false),
     })
@@ -247,18 +247,18 @@ export function decideRecovery(
   const deadline = healed === undefined ? undefined : healed + spec.ms;
 
   const results: RequirementResult[] = spec.requires.map((r) => {
-    if (r.require === "baseline" && r.ifRead && seriesOf(history, r.series).length === 0)
+    const base = r.require === "baseline" ? baselineOf(history, r, firstStart) : undefined;
+    if (r.require === "baseline" && r.ifRead && base && "unknown" in base)
       return {
         what: requirementText(r),
         require: r.require,
         series: r.series,
         limit: null,
-        held: healed === undefined ? null : { t: healed, seen: "never read (ifRead)" },
+        held: healed === undefined ? null : { t: healed, seen: "not read before the fault (ifRead)" },
         tookMs: healed === undefined ? null : 0,
         last: null,
         unknown: null,
       };
-    const base = r.require === "baseline" ? baselineOf(history, r, firstStart) : undefined;
     const limit = base && "value" in base ? base.value + (r.require === "baseline" ? r.tolerance : 0) : null;
     const happens = happeningOf(r, limit);
     const series = happens ? (seriesFor(happens) ?? null) : r.require === "baseline" ? r.series : null;
