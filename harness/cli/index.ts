@@ -134,7 +134,7 @@ export const commands: CommandSpec[] = [
     name: "sweep",
     summary: "every fork path of a target under fork failure: what each failed attempt leaks",
     about:
-      "No expectations: each cell (target × fork path × fault) says what leaks per failed attempt (fds by kind, files in the data and AOF directories, used_memory) and whether a fresh client still connects, or clean, or why it could not decide. Cells run through the matrix's pool. `--list` names the paths and how each is driven.",
+      "No expectations: each cell (target × fork path × fault) says what leaks per failed attempt (fds by kind, files in the data and AOF directories, used_memory) and whether a fresh client still connects, or clean, or why it could not decide. Cells run through the matrix's pool. `--list` names the paths and how each is driven. With `--heal` each fault is an episode that heals after the path's failed attempts, and each cell also says whether the server recovered.",
     args: [
       {
         name: "TARGET",
