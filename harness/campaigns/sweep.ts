@@ -382,8 +382,9 @@ const literally = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
  *
  * With `heal`, the fault is an episode healed after the path's attempts (see HEAL_ATTEMPTS), and the
  * checker is `any` of the leaks checker on the fault's window and a recovery checker after it:
- * fds.total and 7.x's AOF directory back to their baselines, fresh clients served, a write accepted
- * and the path's own fork working again (its success line), within `heal.withinMs`.
+ * fds.total, 7.x's AOF directory and the data directory back to their baselines, fresh clients
+ * served, a write accepted and the path's own fork working again (its success line), within
+ * `heal.withinMs`.
  */
 export function sweepScenario(path: SweepPath, faultName: string, heal?: SweepHeal): Scenario {
   const spec = faultSpecFromName(faultName);
@@ -446,6 +447,9 @@ function healedParts(
             // 7.x's AOF directory (one incr file per failed rewrite): a successful rewrite should
             // take it back. Not read before the fault (3.2; 7.x before CONFIG SET turns AOF on), it holds.
             { require: "baseline", series: "aofdir.files", tolerance: 1, ifRead: true },
+            // The data directory: a save after the heal may add dump.rdb (and a child its temp
+            // file for a moment); what a failed child left there for good must come back too.
+            { require: "baseline", series: "dir.files", tolerance: 1 },
             { require: "clients", node: "main" },
             { require: "writes", node: "main" },
             // Failed accepts or reply writes are not the path's: a path driven only while loading

@@ -163,7 +163,7 @@ export const commands: CommandSpec[] = [
       },
       heal: {
         type: "boolean",
-        help: "each fault heals after the path's failed attempts (15, or its smaller budget), and each cell also says whether the server recovered: fds and 7.x's AOF directory back to their baseline, fresh clients and a write served, the path's fork working again (default faults libfiu:fork:ENOMEM and pids-limit; a seccomp fault cannot heal)",
+        help: "each fault heals after the path's failed attempts (15, or its smaller budget), and each cell also says whether the server recovered: fds and the data and AOF directories back to their baseline, fresh clients and a write served, the path's fork working again (default faults libfiu:fork:ENOMEM and pids-limit; a seccomp fault cannot heal)",
       },
       "recover-within": {
         type: "string",

@@ -24,7 +24,7 @@ export function renderSweep(result: SweepResult): string {
     `sweep · ${result.paths.length} path(s) × ${result.targets.length} target(s) × ${result.faults.length} fault(s) · ${result.concurrency} at once · runs ${secs(result.runWallMs)}, total ${secs(result.wallMs)} · redis-repro ${result.harness.version}`,
     ...(result.heal
       ? [
-          `each fault healed ${HEAL_SETTLE_MS / 1000} s after ${result.heal.attempts} failed attempts (a path's smaller budget where it has one); recovered: fds.total back within ${BASELINE_TOLERANCE} of its baseline and the AOF directory (7.x) within 1, fresh clients and a write served, the path's fork working, all within ${secs(result.heal.withinMs)} of the heal`,
+          `each fault healed ${HEAL_SETTLE_MS / 1000} s after ${result.heal.attempts} failed attempts (a path's smaller budget where it has one); recovered: fds.total back within ${BASELINE_TOLERANCE} of its baseline, the data and AOF (7.x) directories within 1 file, fresh clients and a write served, the path's fork working, all within ${secs(result.heal.withinMs)} of the heal`,
         ]
       : []),
   ];

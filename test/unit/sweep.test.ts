@@ -144,6 +144,7 @@ describe("the sweep's paths", () => {
         expect(data.of[1]?.requires?.map((r) => r.require)).toEqual([
           "baseline",
           "baseline",
+          "baseline",
           "clients",
           "writes",
           path.succeeds.require,
@@ -167,12 +168,12 @@ describe("the sweep's paths", () => {
     };
     expect(episodeOf("libfiu:accept:ECONNABORTED")).toEqual({
       start: { afterMs: 0 },
-      requires: ["baseline", "baseline", "clients", "writes"],
+      requires: ["baseline", "baseline", "baseline", "clients", "writes"],
     });
     expect(episodeOf("libfiu:write:EIO").start).toEqual({ afterMs: 0 });
     expect(episodeOf("libfiu:open:EACCES")).toEqual({
       start: "start",
-      requires: ["baseline", "baseline", "clients", "writes", "save"],
+      requires: ["baseline", "baseline", "baseline", "clients", "writes", "save"],
     });
     expect(() => sweepScenario(path, "seccomp-enomem", { attempts: 15, withinMs: 10_000 })).toThrow(
       /^--heal: seccomp-enomem cannot be lifted while the server runs .*use libfiu:CALL:ERRNO or pids-limit$/,
@@ -319,7 +320,8 @@ describe("sweep cells and output", () => {
     expect(fixed.outcome).toBe("no-bug");
     expect(fixed.label).toBe("stable+recovered");
     expect(fixed.text).toMatch(/^clean; recovered \+\d+\.\d s$/);
-    expect(fixed.recovery?.requirements.map((r) => r.held)).toEqual([true, true, true, true, true]);
+    expect(fixed.recovery?.requirements.map((r) => r.held)).toEqual([true, true, true, true, true, true]);
+    expect(fixed.recovery?.requirements.map((r) => r.what)).toContain("dir.files back to its baseline");
     // A recovery window other than the default is part of the rerun command.
     const { command } = toSweepCell(path.name, fault, matrixCell({ target: "3.2.9" }), undefined, {
       ...heal,
