@@ -621,7 +621,6 @@ export async function runSweep(targets: string[], options: SweepOptions): Promis
       throw new UserError(
         `no fault "${f}" to sweep under: a sweep needs one that makes a call fail: ${FAULT_NAME_HELP}`,
       );
-    if (heal && !fault.heal) throw new UserError(cannotHeal(f));
   }
   const jobs: (ScenarioJob & { path: SweepPath; faultName: string })[] = paths.flatMap((path) =>
     faults.map((faultName) => ({

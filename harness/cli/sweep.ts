@@ -2,14 +2,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { defaultConcurrency, MAX_CONCURRENCY } from "../campaigns/matrix.js";
 import { parseShard } from "../campaigns/shard.js";
-import {
-  DEFAULT_FAULTS,
-  DEFAULT_RECOVERY_MS,
-  HEAL_FAULTS,
-  runSweep,
-  SWEEP_PATHS,
-  UNDRIVEN_PATHS,
-} from "../campaigns/sweep.js";
+import { DEFAULT_RECOVERY_MS, runSweep, SWEEP_PATHS, UNDRIVEN_PATHS } from "../campaigns/sweep.js";
 import { catalogueVersions, selectReleases } from "../catalogue/catalogue.js";
 import { UserError } from "../core/errors.js";
 import { progress } from "../core/progress.js";
@@ -56,7 +49,8 @@ export async function run({ values, args }: Input): Promise<number> {
   if (report) await prepareSweepReport(report);
   const runs = new Map<string, RunResult>();
   const result = await runSweep(targets, {
-    faults: faults.length ? faults : heal ? HEAL_FAULTS : DEFAULT_FAULTS,
+    // None given: runSweep's defaults (the two fork faults, or those that heal with --heal).
+    faults,
     ...(heal ? { heal } : {}),
     ...(paths.length ? { paths } : {}),
     bases: baseMode(values),

@@ -21,9 +21,9 @@ const matrixPart = (i: number) => ({
     JSON.parse(readFileSync(fixture(`matrix-seed-bgrewriteaof-${i}of2.json`), "utf8")),
   ),
 });
-const sweepPart = (i: number) => ({
-  file: `sweep-${i}.json`,
-  result: SweepResult.parse(JSON.parse(readFileSync(fixture(`sweep-bgrewriteaof-${i}of2.json`), "utf8"))),
+const sweepPart = (i: number, recorded = "sweep-bgrewriteaof", file = "sweep") => ({
+  file: `${file}-${i}.json`,
+  result: SweepResult.parse(JSON.parse(readFileSync(fixture(`${recorded}-${i}of2.json`), "utf8"))),
 });
 
 describe("--shard I/N: a deterministic split of the cells", () => {
@@ -148,12 +148,7 @@ describe("merge: the shards' results as one", () => {
 
 describe("merging healed sweeps (--heal)", () => {
   /** Recorded: `sweep 3.2.8 3.2.9 --heal --path aof-rewrite-bgrewriteaof --fault libfiu:fork:ENOMEM --shard I/2 --json`. */
-  const healedPart = (i: number) => ({
-    file: `healed-${i}.json`,
-    result: SweepResult.parse(
-      JSON.parse(readFileSync(fixture(`sweep-healed-bgrewriteaof-${i}of2.json`), "utf8")),
-    ),
-  });
+  const healedPart = (i: number) => sweepPart(i, "sweep-healed-bgrewriteaof", "healed");
 
   it("keeps each cell's recovery and the heal: 3.2.8 leaks and does not recover, 3.2.9 recovers", () => {
     const { result, problems } = mergeSweep([healedPart(2), healedPart(1)]);
